@@ -1,0 +1,3 @@
+from optscale_tui.cli import main
+
+raise SystemExit(main())

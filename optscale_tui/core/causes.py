@@ -1,0 +1,197 @@
+"""The closed set of diagnoses. Every failure the product reports carries one of these ids.
+
+The ids are a public contract: they appear in `verify --json`, in the TUI and in tests. Add new ones, never rename.
+Messages say what is wrong in plain words; fixes say what to do next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Cause(StrEnum):
+    DNS = "dns"
+    CONNECT = "connect"
+    TIMEOUT = "timeout"
+    TLS_UNTRUSTED = "tls_untrusted"
+    TLS_EXPIRED = "tls_expired"
+    TLS_HOSTNAME = "tls_hostname"
+    INSECURE_HTTP = "insecure_http"
+    AUTH_INVALID_KEY = "auth_invalid_key"
+    PROVIDER_NOT_ALLOWED = "provider_not_allowed"
+    MODEL_NOT_ALLOWED = "model_not_allowed"
+    MODEL_UNKNOWN = "model_unknown"
+    PATH_NOT_FOUND = "path_not_found"
+    BASE_URL_V1 = "base_url_v1"
+    BETA_REJECTED = "beta_rejected"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    BAD_RESPONSE = "bad_response"
+    STREAM_CUT = "stream_cut"
+    TIER_UNMAPPED = "tier_unmapped"
+    SHELL_API_KEY = "shell_api_key"
+    PROJECT_OVERRIDE = "project_override"
+    CONFIG_DIR_OVERRIDE = "config_dir_override"
+    MANAGED_LOGIN_REQUIRED = "managed_login_required"
+    CLAUDE_LOGIN_PRESENT = "claude_login_present"
+    SETTINGS_INVALID = "settings_invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class CauseInfo:
+    cause: Cause
+    title: str
+    message: str
+    fix: str
+
+
+_TABLE: dict[Cause, tuple[str, str, str]] = {
+    Cause.DNS: (
+        "Host name not found",
+        "The gateway's host name does not resolve from this machine.",
+        "Check the host in the Base URL for typos; on a VPN-only cluster, connect the VPN first.",
+    ),
+    Cause.CONNECT: (
+        "Gateway unreachable",
+        "Nothing accepted the connection at the gateway's address and port.",
+        "Check the host and port in the Base URL, and that a firewall or proxy lets this machine reach it "
+        "(HTTPS_PROXY / NO_PROXY are honoured).",
+    ),
+    Cause.TIMEOUT: (
+        "Gateway too slow",
+        "The gateway did not answer within the time limit.",
+        "Try again; if it keeps happening, check the gateway's health in OptScale or raise the timeout.",
+    ),
+    Cause.TLS_UNTRUSTED: (
+        "Certificate not trusted",
+        "The gateway's TLS certificate is signed by an authority this machine does not trust.",
+        "Install your organisation's CA in the system store, or pass it with --ca-bundle PATH; "
+        "for Claude Code also export NODE_EXTRA_CA_CERTS=PATH in your shell (it is ignored in settings.json).",
+    ),
+    Cause.TLS_EXPIRED: (
+        "Certificate expired",
+        "The gateway's TLS certificate has expired (or this machine's clock is wrong).",
+        "Ask the cluster administrator to renew the certificate; check the system clock with `date`.",
+    ),
+    Cause.TLS_HOSTNAME: (
+        "Certificate is for another host",
+        "The gateway's TLS certificate does not cover the host name in the Base URL.",
+        "Use the exact host name shown in OptScale Chat, not an IP address or an alias.",
+    ),
+    Cause.INSECURE_HTTP: (
+        "Plain http:// to a remote host",
+        "The Base URL uses http://, so the API key would travel unencrypted.",
+        "Use the https:// Base URL from OptScale Chat. Plain http:// is only accepted for 127.0.0.1/localhost.",
+    ),
+    Cause.AUTH_INVALID_KEY: (
+        "API key rejected",
+        "The gateway does not accept this API key (unknown, revoked or mistyped virtual key). "
+        "Claude Code shows this as \"Not logged in · Please run /login\" after about three minutes of retries.",
+        "Copy the API key again from OptScale Chat → Connect this model to external tools → OPENAI-COMPATIBLE, "
+        "or ask your admin to re-issue it in AI Access.",
+    ),
+    Cause.PROVIDER_NOT_ALLOWED: (
+        "Provider not allowed for this key",
+        "The key is valid, but its provider is not among the providers allowed for you.",
+        "Pick a model from an allowed provider, or ask your OptScale admin to allow this provider in AI Access.",
+    ),
+    Cause.MODEL_NOT_ALLOWED: (
+        "Model not allowed for this key",
+        "The key is valid, but this model is blocked for it.",
+        "Map the tier to a model from the catalog this key sees, or ask your admin to allow the model.",
+    ),
+    Cause.MODEL_UNKNOWN: (
+        "Model not found",
+        "The gateway does not know this model name. Claude Code reports this as "
+        "\"There's an issue with the selected model\".",
+        "Pick the exact model name from the gateway catalog (e.g. anthropic/claude-sonnet-4-6).",
+    ),
+    Cause.PATH_NOT_FOUND: (
+        "Wrong gateway path",
+        "The gateway answered 404 for the API path itself, so the Base URL is wrong. Claude Code shows the same "
+        "\"issue with the selected model\" text here, which hides the real cause.",
+        "Use the Base URL from OptScale Chat with /v1 replaced by /anthropic: https://HOST/llm_proxy/<org-id>/anthropic",
+    ),
+    Cause.BASE_URL_V1: (
+        "Base URL still ends in /v1",
+        "ANTHROPIC_BASE_URL ends in /v1; Claude Code appends /v1/messages, so requests go to …/v1/v1/messages.",
+        "Replace the trailing /v1 with /anthropic.",
+    ),
+    Cause.BETA_REJECTED: (
+        "Gateway rejects Claude Code's beta headers",
+        "Plain requests work, but the gateway answers 400 when the anthropic-beta header Claude Code sends is present.",
+        "Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 to the env block, or ask the admin to forward anthropic-beta.",
+    ),
+    Cause.BUDGET_EXCEEDED: (
+        "Budget exhausted",
+        "The gateway refused the request because this key's or team's budget is used up.",
+        "Ask your OptScale admin to raise the budget in AI Access, or wait for the budget period to reset.",
+    ),
+    Cause.RATE_LIMITED: (
+        "Rate limited",
+        "The gateway or the provider is throttling requests for this key.",
+        "Wait a minute and retry; if it persists, ask the admin about the key's request and token limits.",
+    ),
+    Cause.SERVER_ERROR: (
+        "Gateway error",
+        "The gateway or the provider behind it failed (5xx).",
+        "Retry in a moment; if it persists, look the request id up in OptScale Traces and tell your admin.",
+    ),
+    Cause.BAD_RESPONSE: (
+        "Not an Anthropic API response",
+        "Something answered, but not with the Anthropic Messages format (for example an HTML error page from a proxy).",
+        "Check the Base URL points at the OptScale gateway (…/llm_proxy/<org-id>/anthropic) and not at a login page "
+        "or a corporate proxy.",
+    ),
+    Cause.STREAM_CUT: (
+        "Stream ended early",
+        "The streamed reply stopped before message_stop; a proxy or load balancer may be cutting long responses.",
+        "Retry; if it repeats, ask the admin to disable response buffering and idle timeouts for SSE on the gateway.",
+    ),
+    Cause.TIER_UNMAPPED: (
+        "A Claude Code tier has no model",
+        "Without ANTHROPIC_DEFAULT_OPUS_MODEL (or `model` / ANTHROPIC_MODEL), Claude Code's default session sends its "
+        "built-in model name (e.g. claude-opus-5-5), which the gateway does not know.",
+        "Map the Opus tier (and ideally all three) to models from the gateway catalog.",
+    ),
+    Cause.SHELL_API_KEY: (
+        "ANTHROPIC_API_KEY is also set",
+        "ANTHROPIC_API_KEY is set next to the gateway token, so Claude Code sends both an x-api-key and a Bearer header.",
+        "Unset ANTHROPIC_API_KEY in your shell profile (or remove it from the settings env block).",
+    ),
+    Cause.PROJECT_OVERRIDE: (
+        "Project settings override yours",
+        "A .claude/settings.json or settings.local.json in this folder sets the same variables, and wins over the "
+        "user settings file.",
+        "Remove the gateway keys from the project file, or apply the connection to that scope instead.",
+    ),
+    Cause.CONFIG_DIR_OVERRIDE: (
+        "CLAUDE_CONFIG_DIR is set",
+        "CLAUDE_CONFIG_DIR is set, so Claude Code reads $CLAUDE_CONFIG_DIR/settings.json and ignores ~/.claude.",
+        "Make sure that is intended; the settings are written to the file Claude Code really reads.",
+    ),
+    Cause.MANAGED_LOGIN_REQUIRED: (
+        "Managed settings force a login",
+        "Managed settings set forceLoginMethod / forceLoginOrgUUID, which conflict with gateway credentials.",
+        "Ask the administrator who manages this machine to lift the login requirement for gateway users.",
+    ),
+    Cause.CLAUDE_LOGIN_PRESENT: (
+        "A claude.ai login is stored",
+        "Claude Code also holds a claude.ai / Console login; it may warn about an auth conflict.",
+        "Run `claude auth logout` (the gateway keys in settings.json stay). `claude logout` is not a command.",
+    ),
+    Cause.SETTINGS_INVALID: (
+        "Settings file does not parse",
+        "Claude Code silently ignores a settings file that is not valid JSON, and then says \"Not logged in\".",
+        "Fix the JSON at the line and column shown; optscale-tui never rewrites a file it cannot parse.",
+    ),
+}
+
+CAUSES: dict[Cause, CauseInfo] = {c: CauseInfo(c, *_TABLE[c]) for c in Cause}
+
+
+def describe(cause: Cause | str) -> CauseInfo:
+    """The plain-words message and fix for a cause id."""
+    return CAUSES[Cause(cause)]

@@ -1,0 +1,259 @@
+"""Connection values as users paste them from OptScale Chat: Base URL, API key, model names.
+
+Everything is parsed into small frozen objects once, at the edge; the rest of the product never handles raw strings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from optscale_tui.core.causes import Cause
+
+_QUOTES = "\"'`“”‘’<>"
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+class InputError(ValueError):
+    """A value the user typed cannot be used. `field` names the input, `cause` a diagnosis when one fits."""
+
+    def __init__(self, field_name: str, reason: str, cause: Cause | None = None) -> None:
+        super().__init__(reason)
+        self.field = field_name
+        self.reason = reason
+        self.cause = cause
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _clean(text: str) -> str:
+    text = text.strip()
+    while len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        text = text[1:-1].strip()
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayUrl:
+    """The gateway's address in both shapes the product needs.
+
+    `openai_base` is what OptScale Chat shows (…/v1); `anthropic_base` is what Claude Code wants in
+    ANTHROPIC_BASE_URL (…/anthropic, no /v1: Claude Code appends /v1/messages itself).
+    """
+
+    proxy_root: str  # scheme://host[:port]/…/llm_proxy/<org> (or whatever precedes /v1 or /anthropic)
+    org_id: str | None
+    is_loopback: bool
+    is_https: bool
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def openai_base(self) -> str:
+        return f"{self.proxy_root}/v1"
+
+    @property
+    def anthropic_base(self) -> str:
+        return f"{self.proxy_root}/anthropic"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.proxy_root).hostname or ""
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.proxy_root)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def parse_base_url(text: str) -> GatewayUrl:
+    """Parse any form of the Base URL a user is likely to paste.
+
+    Accepts `…/llm_proxy/<uuid>/v1` (what Chat shows), `…/anthropic`, the bare `…/llm_proxy/<uuid>`, with trailing
+    slashes, surrounding whitespace or quotes. Raises InputError with a plain reason otherwise.
+    """
+    raw = _clean(text or "")
+    if not raw:
+        raise InputError("base_url", "Paste the Base URL from OptScale Chat (it starts with https://).")
+    if any(ch.isspace() for ch in raw):
+        raise InputError("base_url", "The Base URL contains spaces; paste it again as one piece.")
+    if "://" not in raw:
+        raise InputError("base_url", "The Base URL must start with https:// (e.g. https://my.optscale.ai/llm_proxy/…/v1).")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port  # raises on a non-numeric port
+    except ValueError as exc:
+        raise InputError("base_url", f"The Base URL is not a valid URL ({exc}).") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InputError("base_url", f"The Base URL must use https://, not {scheme}://.")
+    if not parts.hostname:
+        raise InputError("base_url", "The Base URL has no host name.")
+    if parts.username is not None or parts.password is not None:
+        raise InputError("base_url", "The Base URL must not contain a user name or password; the API key goes in its own field.")
+    if parts.query:
+        raise InputError("base_url", "The Base URL must not contain a query (?…); copy it exactly as OptScale Chat shows it.")
+    if parts.fragment or raw.endswith("#"):
+        raise InputError("base_url", "The Base URL must not contain a fragment (#…).")
+    loopback = is_loopback_host(parts.hostname)
+    if scheme == "http" and not loopback:
+        raise InputError(
+            "base_url",
+            "Plain http:// would send the API key unencrypted; use the https:// Base URL "
+            "(http:// is only accepted for 127.0.0.1/localhost).",
+            Cause.INSECURE_HTTP,
+        )
+
+    segments = [s for s in parts.path.split("/") if s]
+    while segments and segments[-1].lower() in ("v1", "anthropic", "chat", "completions", "messages", "models"):
+        # Strip what users commonly over-copy: /v1, /anthropic, /v1/chat/completions, /anthropic/v1/messages …
+        segments.pop()
+    warnings: list[str] = []
+    if loopback and scheme == "http":
+        warnings.append("Plain http:// accepted because the host is this machine (loopback).")
+    org_id: str | None = None
+    lowered = [s.lower() for s in segments]
+    if "llm_proxy" in lowered:
+        idx = lowered.index("llm_proxy")
+        candidate = segments[idx + 1] if idx + 1 < len(segments) else None
+        if candidate is None:
+            warnings.append("The URL has no organisation id after /llm_proxy/; copy the full Base URL from OptScale Chat.")
+        else:
+            try:
+                uuid.UUID(candidate)
+                org_id = candidate.lower()
+            except ValueError:
+                warnings.append(f"'{candidate}' after /llm_proxy/ is not an organisation UUID; check the Base URL.")
+            extra = segments[idx + 2 :]
+            if extra:
+                warnings.append(f"Unexpected path after the organisation id: /{'/'.join(extra)}.")
+    else:
+        warnings.append("The URL has no /llm_proxy/<organisation-id> segment; OptScale gateway URLs normally do.")
+
+    netloc = parts.hostname.lower()
+    if ":" in netloc:  # IPv6 literal
+        netloc = f"[{netloc}]"
+    if port is not None and not ((scheme == "https" and port == 443) or (scheme == "http" and port == 80)):
+        netloc = f"{netloc}:{port}"
+    path = "/" + "/".join(segments) if segments else ""
+    root = urlunsplit((scheme, netloc, path, "", ""))
+    return GatewayUrl(
+        proxy_root=root.rstrip("/"),
+        org_id=org_id,
+        is_loopback=loopback,
+        is_https=scheme == "https",
+        warnings=tuple(warnings),
+    )
+
+
+def mask_secret(value: str | None) -> str:
+    """Display form of a secret: a recognisable prefix and the last 4 characters, never more."""
+    if not value:
+        return ""
+    value = str(value)
+    if len(value) < 12:  # too short to reveal any part of it safely
+        return "…"
+    prefix = ""
+    for known in ("sk-bf-", "sk-ant-", "sk-"):
+        if value.startswith(known):
+            prefix = known
+            break
+    return f"{prefix}…{value[-4:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A gateway virtual key. repr/str never show the secret."""
+
+    value: str = field(repr=False)
+
+    @property
+    def masked(self) -> str:
+        return mask_secret(self.value)
+
+    def __str__(self) -> str:
+        return self.masked
+
+    def __repr__(self) -> str:
+        return f"ApiKey({self.masked!r})"
+
+
+def parse_api_key(text: str) -> ApiKey:
+    raw = _clean(text or "")
+    if raw.lower().startswith("bearer "):
+        raw = raw[7:].strip()
+    if not raw:
+        raise InputError("api_key", "Paste the API key from OptScale Chat (it starts with sk-bf-).")
+    if any(ch.isspace() for ch in raw):
+        raise InputError("api_key", "The API key contains spaces or line breaks; paste it again as one piece.")
+    if not raw.isprintable() or not raw.isascii():
+        raise InputError("api_key", "The API key contains characters that cannot be sent in an HTTP header.")
+    return ApiKey(raw)
+
+
+_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+\-/]*(\[1m\])?$")
+
+
+def parse_model_name(text: str | None) -> str | None:
+    """A model name as the gateway lists it: `provider/model`, a bare name, optionally with Claude Code's `[1m]`.
+
+    Returns None for an empty value (the tier is left unmapped).
+    """
+    raw = _clean(text or "")
+    if not raw:
+        return None
+    if not _MODEL_RE.match(raw) or raw.endswith("/") or "//" in raw:
+        raise InputError("model", f"'{raw}' is not a model name; use the Model name from OptScale Chat, e.g. anthropic/claude-sonnet-4-6.")
+    return raw
+
+
+def strip_context_suffix(model: str) -> str:
+    """Claude Code strips `[1m]` before sending; the gateway catalog never has it."""
+    return model[:-4] if model.endswith("[1m]") else model
+
+
+TIERS = ("haiku", "sonnet", "opus")
+
+
+@dataclass(frozen=True, slots=True)
+class TierMapping:
+    """Which gateway model serves each Claude Code tier. None means unmapped (the env key is removed)."""
+
+    haiku: str | None = None
+    sonnet: str | None = None
+    opus: str | None = None
+    main_model: str | None = None  # top-level `model` in settings.json
+    subagent_model: str | None = None  # CLAUDE_CODE_SUBAGENT_MODEL
+
+    def tiers(self) -> dict[str, str | None]:
+        return {"haiku": self.haiku, "sonnet": self.sonnet, "opus": self.opus}
+
+    def mapped(self) -> dict[str, str]:
+        return {t: m for t, m in self.tiers().items() if m}
+
+    @property
+    def any_tier(self) -> bool:
+        return bool(self.mapped())
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionValues:
+    """Everything the user chose: the first object on the data path (values → plan → save → verify)."""
+
+    url: GatewayUrl
+    key: ApiKey | None  # None: keep the key already in the settings file
+    tiers: TierMapping = TierMapping()
+    disable_experimental_betas: bool | None = None  # None: leave the file's value alone
+    display_names: dict[str, str] = field(default_factory=dict)  # tier -> ANTHROPIC_DEFAULT_<TIER>_MODEL_NAME
