@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
 from optscale_tui.core.causes import Cause
@@ -59,6 +59,9 @@ class GatewayUrl:
     is_loopback: bool
     is_https: bool
     warnings: tuple[str, ...] = ()
+    # Set when the URL comes from a settings file: the ANTHROPIC_BASE_URL exactly as Claude Code will use it,
+    # even when it is wrong (e.g. left at /v1), so verification probes what Claude Code really requests.
+    anthropic_literal: str | None = None
 
     @property
     def openai_base(self) -> str:
@@ -66,7 +69,11 @@ class GatewayUrl:
 
     @property
     def anthropic_base(self) -> str:
-        return f"{self.proxy_root}/anthropic"
+        return self.anthropic_literal or f"{self.proxy_root}/anthropic"
+
+    @property
+    def ends_in_v1(self) -> bool:
+        return bool(self.anthropic_literal) and self.anthropic_literal.rstrip("/").lower().endswith("/v1")
 
     @property
     def host(self) -> str:
@@ -87,10 +94,10 @@ def parse_base_url(text: str) -> GatewayUrl:
     raw = _clean(text or "")
     if not raw:
         raise InputError("base_url", "Paste the Base URL from OptScale Chat (it starts with https://).")
-    if any(ch.isspace() for ch in raw):
-        raise InputError("base_url", "The Base URL contains spaces; paste it again as one piece.")
     if "://" not in raw:
         raise InputError("base_url", "The Base URL must start with https:// (e.g. https://my.optscale.ai/llm_proxy/…/v1).")
+    if any(ch.isspace() for ch in raw):
+        raise InputError("base_url", "The Base URL contains spaces; paste it again as one piece.")
     try:
         parts = urlsplit(raw)
         port = parts.port  # raises on a non-numeric port
@@ -158,6 +165,13 @@ def parse_base_url(text: str) -> GatewayUrl:
     )
 
 
+def parse_anthropic_base_url(text: str) -> GatewayUrl:
+    """ANTHROPIC_BASE_URL as found in a settings file: validated like any Base URL, but kept literally."""
+    parsed = parse_base_url(text)
+    literal = _clean(text).rstrip("/")
+    return replace(parsed, anthropic_literal=literal)
+
+
 def mask_secret(value: str | None) -> str:
     """Display form of a secret: a recognisable prefix and the last 4 characters, never more."""
     if not value:
@@ -192,8 +206,8 @@ class ApiKey:
 
 def parse_api_key(text: str) -> ApiKey:
     raw = _clean(text or "")
-    if raw.lower().startswith("bearer "):
-        raw = raw[7:].strip()
+    if raw.lower().startswith("bearer ") or raw.lower() == "bearer":
+        raw = raw[6:].strip()  # pasted with the header scheme
     if not raw:
         raise InputError("api_key", "Paste the API key from OptScale Chat (it starts with sk-bf-).")
     if any(ch.isspace() for ch in raw):

@@ -1,0 +1,149 @@
+"""`make bench`: prints a table of measured numbers against their goals. Loopback only; bounded in time.
+
+Benchmarks are measurements, not tests: they report, they do not fail the build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def row(name: str, value: str, goal: str, verdict: str) -> None:
+    ROWS.append((name, value, goal, verdict))
+    print(f"  {name}: {value}  (goal {goal}: {verdict})", flush=True)
+
+
+def timed_runs(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def bench_startup() -> None:
+    exe = Path(sys.executable).parent / "optscale-tui"
+    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "optscale_tui"]
+    baseline = statistics.median(timed_runs([sys.executable, "-c", "pass"], 15))
+    for flag in ("--version", "--help"):
+        ours = statistics.median(timed_runs([*cli, flag], 15))
+        ratio = ours / baseline
+        row(f"optscale-tui {flag} (median of 15)", f"{ours:.0f} ms = {ratio:.1f}× python -c pass ({baseline:.0f} ms)",
+            "≤ 3×", "ok" if ratio <= 3 else "MISSED")
+
+
+def bench_verify() -> None:
+    from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
+    from optscale_tui.core.gateway import GatewayClient
+    from optscale_tui.core.verify import VerifyOptions, target_from_values, verify
+    from optscale_tui.demo.server import DEMO_KEY, DemoGateway
+
+    with DemoGateway() as gw:
+        gw.faults.ttft_ms = 300
+        url = parse_base_url(gw.base_url)
+        key = ApiKey(DEMO_KEY)
+        tiers = TierMapping(haiku="anthropic/claude-haiku-4-5", sonnet="anthropic/claude-sonnet-4-6",
+                            opus="anthropic/claude-opus-4-6")
+
+        async def slowest_single() -> float:
+            worst = 0.0
+            async with GatewayClient(url, key) as client:
+                for probe in (lambda m: client.stream_message(m, "hello", max_tokens=48),
+                              client.tool_use_probe, client.count_tokens, client.beta_probe):
+                    start = time.perf_counter()
+                    await probe(tiers.opus)
+                    worst = max(worst, (time.perf_counter() - start) * 1000)
+            return worst
+
+        async def full() -> float:
+            target = target_from_values(ConnectionValues(url=url, key=key, tiers=tiers))
+            start = time.perf_counter()
+            done = await verify(target, VerifyOptions())
+            assert done.ok, [r.to_json() for r in done.results if r.status.value == "fail"]
+            return (time.perf_counter() - start) * 1000
+
+        single = statistics.median(asyncio.run(slowest_single()) for _ in range(3))
+        whole = statistics.median(asyncio.run(full()) for _ in range(3))
+        ratio = whole / single
+        checks = 3 * 2 + 4
+        row(f"verify, 3 tiers, 300 ms TTFT ({checks} checks; median of 3)",
+            f"{whole:.0f} ms = {ratio:.2f}× slowest single probe ({single:.0f} ms)", "≤ 1.2×",
+            "ok" if ratio <= 1.2 else "MISSED")
+
+
+def bench_big_settings() -> None:
+    from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
+    from optscale_tui.core.settings_file import load_settings, plan_apply, save_plan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "settings.json"
+        big = {
+            "permissions": {"allow": [f"Bash(tool-{i} --flag value-{i}:*)" for i in range(60_000)]},
+            "env": {"KEEP_ME": "1"},
+            "hooks": {"PostToolUse": [{"matcher": "Edit", "hooks": [{"type": "command", "command": "x" * 200}]}]},
+        }
+        text = json.dumps(big, indent=2) + "\n"
+        while len(text) < 5_000_000:
+            big["permissions"]["allow"].extend(f"Read(./pad/{i}/**)" for i in range(20_000))
+            text = json.dumps(big, indent=2) + "\n"
+        path.write_text(text)
+        values = ConnectionValues(
+            url=parse_base_url("https://my.optscale.ai/llm_proxy/00000000-0000-0000-0000-000000000000/v1"),
+            key=ApiKey("sk-bf-benchmark-0000000000000000"),
+            tiers=TierMapping(haiku="anthropic/claude-haiku-4-5", sonnet="anthropic/claude-sonnet-4-6",
+                              opus="anthropic/claude-opus-4-6"),
+        )
+        phases: dict[str, list[float]] = {"load": [], "plan": [], "diff": [], "save": []}
+
+        def clock(name: str, fn: Callable[[], object]) -> object:
+            start = time.perf_counter()
+            out = fn()
+            phases[name].append((time.perf_counter() - start) * 1000)
+            return out
+
+        for _ in range(3):
+            path.write_text(text)
+            doc = clock("load", lambda: load_settings(path))
+            plan = clock("plan", lambda: plan_apply(doc, values))  # noqa: B023
+            clock("diff", plan.diff)
+            clock("save", lambda: save_plan(plan))  # noqa: B023
+        total = sum(statistics.median(v) for v in phases.values())
+        detail = ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in phases.items())
+        row(f"load + plan + diff + save of a {len(text) / 1e6:.1f} MB settings file", f"{total:.0f} ms ({detail})",
+            "< 1000 ms", "ok" if total < 1000 else "MISSED")
+
+
+BENCHES = {"startup": bench_startup, "verify": bench_verify, "settings": bench_big_settings}
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or list(BENCHES)
+    print(f"optscale-tui benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    for name in wanted:
+        print(f"[{name}]", flush=True)
+        BENCHES[name]()
+    width = max(len(r[0]) for r in ROWS)
+    print("\n" + "benchmark".ljust(width) + " | result | goal | verdict")
+    print("-" * (width + 40))
+    for name, value, goal, verdict in ROWS:
+        print(f"{name.ljust(width)} | {value} | {goal} | {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

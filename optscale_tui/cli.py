@@ -1,0 +1,544 @@
+"""The headless CLI twin. Nothing heavy is imported at module level, so `--version` and `--help` start fast;
+each command imports the core pieces it needs, and only the bare command imports Textual.
+
+Exit codes: 0 ok · 1 verification failed or a problem diagnosed · 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from optscale_tui import __version__
+
+if TYPE_CHECKING:
+    from optscale_tui.core.connection import ApiKey
+    from optscale_tui.core.settings_file import SettingsDocument
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Connect Claude Code and Claude Desktop to an OptScale AI gateway: see the diff, save safely, prove it works.
+
+Run without a command for the full-screen app. The commands below do the same work headless.
+The API key is never taken as an argument (it would show in `ps`): use --api-key-env VAR or --api-key-stdin."""
+
+EPILOG = """\
+exit codes: 0 ok, 1 verification failed or a problem diagnosed, 2 usage or input error.
+examples:
+  optscale-tui --demo
+  printf %s "$KEY" | optscale-tui apply --base-url https://my.optscale.ai/llm_proxy/<org>/v1 --api-key-stdin \\
+      --haiku anthropic/claude-haiku-4-5 --sonnet anthropic/claude-sonnet-4-6 --opus anthropic/claude-opus-4-6
+  optscale-tui verify --json"""
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed plainly, exit code 2."""
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# --- parser -------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="optscale-tui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"optscale-tui {__version__}")
+    parser.add_argument("--demo", action="store_true",
+                        help="start the embedded demo gateway and use a sandbox config dir (never touches ~/.claude)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_target(p: argparse.ArgumentParser) -> None:
+        group = p.add_mutually_exclusive_group()
+        group.add_argument("--settings", type=Path, metavar="PATH", help="settings file to use (default: the user file)")
+        group.add_argument("--scope", choices=["user", "project", "local"], default="user",
+                           help="user (~/.claude/settings.json), project (.claude/settings.json) "
+                                "or local (.claude/settings.local.json)")
+
+    def add_key(p: argparse.ArgumentParser, required: bool) -> None:
+        group = p.add_mutually_exclusive_group(required=required)
+        group.add_argument("--api-key-env", metavar="VAR", help="read the API key from environment variable VAR")
+        group.add_argument("--api-key-stdin", action="store_true", help="read the API key from standard input")
+
+    apply = sub.add_parser("apply", help="write the gateway connection into Claude Code's settings",
+                           description="Plan the change, print the masked diff, and write it (atomically, with a "
+                                       "backup). Tier flags left out keep the file's current value; an empty value "
+                                       "(--opus '') unmaps a tier.")
+    apply.add_argument("--base-url", required=True, metavar="URL",
+                       help="the Base URL from OptScale Chat (…/llm_proxy/<org>/v1; /anthropic is derived)")
+    add_key(apply, required=False)
+    apply.add_argument("--haiku", metavar="MODEL", help="model for the Haiku tier")
+    apply.add_argument("--sonnet", metavar="MODEL", help="model for the Sonnet tier")
+    apply.add_argument("--opus", metavar="MODEL", help="model for the Opus tier (the default session uses it)")
+    apply.add_argument("--subagent-model", metavar="MODEL", help="CLAUDE_CODE_SUBAGENT_MODEL")
+    apply.add_argument("--disable-experimental-betas", action=argparse.BooleanOptionalAction, default=None,
+                       help="set (or with --no-… remove) CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1")
+    add_target(apply)
+    apply.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    apply.add_argument("--yes", "-y", action="store_true", help="write without asking")
+
+    verify = sub.add_parser("verify", help="prove the settings in effect work, the way Claude Code uses them")
+    verify.add_argument("--settings", type=Path, metavar="PATH", help="user settings file (default: as Claude Code resolves it)")
+    verify.add_argument("--json", action="store_true", help="print one JSON object (format in the README)")
+    verify.add_argument("--no-claude-cli", action="store_true", help="skip the real-client check")
+    verify.add_argument("--ca-bundle", type=Path, metavar="PATH", help="extra CA certificates (PEM) to trust")
+    verify.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per-check timeout (default 30)")
+    verify.add_argument("--quiet", action="store_true", help="do not stream the model's replies")
+
+    models = sub.add_parser("models", help="list the models the gateway offers for this key")
+    models.add_argument("--base-url", required=True, metavar="URL")
+    add_key(models, required=True)
+    models.add_argument("--json", action="store_true")
+    models.add_argument("--ca-bundle", type=Path, metavar="PATH")
+
+    doctor = sub.add_parser("doctor", help="show what Claude Code will really use, and what overrides what")
+    doctor.add_argument("--settings", type=Path, metavar="PATH", help="user settings file (default: as resolved)")
+    doctor.add_argument("--json", action="store_true")
+
+    restore = sub.add_parser("restore", help="list backups, or restore one (the current file is backed up first)")
+    restore.add_argument("backup_id", nargs="?", metavar="BACKUP-ID")
+    restore.add_argument("--list", action="store_true", help="list the backups (default when no id is given)")
+    add_target(restore)
+    restore.add_argument("--yes", "-y", action="store_true")
+
+    remove = sub.add_parser("remove", help="take the gateway keys out of the settings again")
+    add_target(remove)
+    remove.add_argument("--dry-run", action="store_true")
+    remove.add_argument("--yes", "-y", action="store_true")
+    return parser
+
+
+# --- shared helpers -----------------------------------------------------------------------------------------
+
+
+def _read_key(args: argparse.Namespace) -> ApiKey | None:
+    from optscale_tui.core.connection import InputError, parse_api_key
+
+    if getattr(args, "api_key_env", None):
+        value = os.environ.get(args.api_key_env)
+        if not value:
+            raise UsageError(f"Environment variable {args.api_key_env} is not set or empty.")
+    elif getattr(args, "api_key_stdin", False):
+        if sys.stdin is None or sys.stdin.closed:
+            raise UsageError("--api-key-stdin was given but standard input is closed.")
+        value = sys.stdin.readline()
+        if not value.strip():
+            raise UsageError("--api-key-stdin was given but standard input was empty.")
+    else:
+        return None
+    try:
+        return parse_api_key(value)
+    except InputError as exc:
+        raise UsageError(exc.reason) from None
+
+
+def _target(args: argparse.Namespace):
+    from optscale_tui.core.locations import Scope, resolve_target
+
+    return resolve_target(explicit=getattr(args, "settings", None), scope=Scope(getattr(args, "scope", "user")),
+                          cwd=Path.cwd())
+
+
+def _load(path: Path) -> SettingsDocument:
+    from optscale_tui.core.settings_file import SettingsError, load_settings
+
+    try:
+        return load_settings(path)
+    except SettingsError as exc:
+        raise UsageError(_settings_error_text(exc)) from None
+
+
+def _settings_error_text(exc: Exception) -> str:
+    from optscale_tui.core.causes import describe
+
+    cause = getattr(exc, "cause", None)
+    text = str(exc)
+    if cause is not None:
+        text += f"\n  cause: {cause.value}\n  fix:   {describe(cause).fix}"
+    return text
+
+
+def _confirm(question: str, assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError("Not on a terminal: add --yes to write without asking (or --dry-run to only look).")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def _print_plan(plan, target) -> None:
+    _out(f"Settings file: {plan.document.path} ({target.scope.value} scope{'; ' + target.reason if target.reason else ''})")
+    for notice in plan.notices:
+        _out(f"  note: {notice}")
+    if not plan.has_changes:
+        _out("Nothing to change: the file already has these values.")
+        return
+    for change in plan.changes:
+        if change.reason:
+            _out(f"  {change.key}: {change.reason}")
+    _out("")
+    _out(_colour_diff(plan.diff()))
+
+
+def _colour_diff(diff: str) -> str:
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        return diff
+    out = []
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            out.append(f"\x1b[1m{line}\x1b[0m")
+        elif line.startswith("+"):
+            out.append(f"\x1b[32m{line}\x1b[0m")
+        elif line.startswith("-"):
+            out.append(f"\x1b[31m{line}\x1b[0m")
+        elif line.startswith("@@"):
+            out.append(f"\x1b[36m{line}\x1b[0m")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _save(plan) -> int:
+    from optscale_tui.core.settings_file import SettingsError, save_plan
+
+    try:
+        result = save_plan(plan)
+    except SettingsError as exc:
+        raise UsageError(_settings_error_text(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"Could not write {plan.document.path}: {exc.strerror or exc}") from None
+    _out(f"Saved {result.path}")
+    if result.backup:
+        _out(f"  backup: {result.backup}")
+    if result.original:
+        _out(f"  original kept for good: {result.original}")
+    for notice in result.notices:
+        _out(f"  note: {notice}")
+    return EXIT_OK
+
+
+# --- commands -----------------------------------------------------------------------------------------------
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from optscale_tui.core.connection import (
+        ConnectionValues,
+        InputError,
+        TierMapping,
+        parse_base_url,
+        parse_model_name,
+    )
+    from optscale_tui.core.settings_file import plan_apply
+
+    target = _target(args)
+    doc = _load(target.path)
+    try:
+        url = parse_base_url(args.base_url)
+        env = doc.env
+        current = {t: env.get(f"ANTHROPIC_DEFAULT_{t.upper()}_MODEL") for t in ("haiku", "sonnet", "opus")}
+
+        def pick(flag: str | None, tier: str) -> str | None:
+            if flag is None:  # not given: keep what the file has
+                value = current[tier]
+                return value if isinstance(value, str) and value else None
+            return parse_model_name(flag)
+
+        tiers = TierMapping(
+            haiku=pick(args.haiku, "haiku"),
+            sonnet=pick(args.sonnet, "sonnet"),
+            opus=pick(args.opus, "opus"),
+            subagent_model=parse_model_name(args.subagent_model) if args.subagent_model else None,
+        )
+    except InputError as exc:
+        raise UsageError(exc.reason) from None
+    for warning in url.warnings:
+        _err(f"warning: {warning}")
+    if not tiers.any_tier:
+        raise UsageError("Map at least one tier: --haiku, --sonnet or --opus with a model name from the gateway "
+                         "(see `optscale-tui models`).")
+    key = _read_key(args)
+    if key is None and not doc.env.get("ANTHROPIC_AUTH_TOKEN"):
+        raise UsageError("No API key: pass --api-key-env VAR or --api-key-stdin (the file has none to keep).")
+    values = ConnectionValues(url=url, key=key, tiers=tiers,
+                              disable_experimental_betas=args.disable_experimental_betas)
+    plan = plan_apply(doc, values)
+    _print_plan(plan, target)
+    if not tiers.opus:
+        from optscale_tui.core.causes import Cause, describe
+
+        info = describe(Cause.TIER_UNMAPPED)
+        _err(f"warning: {info.message}\n  fix: {info.fix}  (e.g. --opus {tiers.sonnet or tiers.haiku})")
+    if not plan.has_changes:
+        return EXIT_OK
+    if args.dry_run:
+        _out("\nDry run: nothing was written.")
+        return EXIT_OK
+    if not _confirm(f"Write {plan.document.path}?", args.yes):
+        _out("Nothing was written.")
+        return EXIT_OK
+    status = _save(plan)
+    _out("Next: `optscale-tui verify` proves the connection works.")
+    return status
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from optscale_tui.core.settings_file import plan_remove
+
+    target = _target(args)
+    doc = _load(target.path)
+    if not doc.exists:
+        _out(f"{doc.path} does not exist: nothing to remove.")
+        return EXIT_OK
+    plan = plan_remove(doc)
+    _print_plan(plan, target)
+    if not plan.has_changes or args.dry_run:
+        if args.dry_run and plan.has_changes:
+            _out("\nDry run: nothing was written.")
+        return EXIT_OK
+    if not _confirm(f"Remove the gateway keys from {doc.path}?", args.yes):
+        _out("Nothing was written.")
+        return EXIT_OK
+    return _save(plan)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from optscale_tui.core.settings_file import BackupStore, SettingsError
+
+    target = _target(args)
+    store = BackupStore(target.path)
+    backups = store.list()
+    if args.list or not args.backup_id:
+        if not backups:
+            _out(f"No backups yet for {target.path} (they are made before every save, in {store.directory}).")
+            return EXIT_OK
+        _out(f"Backups of {target.path} (newest first), in {store.directory}:")
+        for b in backups:
+            tag = "  (original, kept for good)" if b.is_original else ""
+            _out(f"  {b.id:<24} {b.created:%Y-%m-%d %H:%M:%S}  {b.size:>8} bytes{tag}")
+        _out("Restore one with: optscale-tui restore BACKUP-ID")
+        return EXIT_OK
+    if args.backup_id not in {b.id for b in backups}:
+        raise UsageError(f"No backup '{args.backup_id}'. See `optscale-tui restore --list`.")
+    if not _confirm(f"Replace {target.path} with backup {args.backup_id}? (the current file is backed up first)",
+                    args.yes):
+        _out("Nothing was written.")
+        return EXIT_OK
+    try:
+        result = store.restore(args.backup_id)
+    except SettingsError as exc:
+        raise UsageError(_settings_error_text(exc)) from None
+    _out(f"Restored {result.path} from {args.backup_id}")
+    if result.backup:
+        _out(f"  the file it replaced is in {result.backup}")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from optscale_tui.core.causes import describe
+    from optscale_tui.core.connection import InputError, parse_base_url
+    from optscale_tui.core.gateway import GatewayClient
+
+    try:
+        url = parse_base_url(args.base_url)
+    except InputError as exc:
+        raise UsageError(exc.reason) from None
+    key = _read_key(args)
+    assert key is not None
+
+    try:
+        client = GatewayClient(url, key, ca_bundle=args.ca_bundle)
+    except InputError as exc:  # an unreadable CA file
+        raise UsageError(exc.reason) from None
+
+    async def fetch():
+        async with client:
+            return await client.list_models()
+
+    catalog = asyncio.run(fetch())
+    probe = catalog.probe
+    if args.json:
+        _out(json.dumps({
+            "ok": probe.ok,
+            "source": catalog.source,
+            "models": [{"id": m.id, "display_name": m.display_name, "owned_by": m.owned_by} for m in catalog.models],
+            "cause": probe.cause.value if probe.cause else None,
+            "message": probe.detail,
+            "fix": describe(probe.cause).fix if probe.cause else "",
+            "request_ids": dict(probe.request_ids),
+        }, indent=2))
+    elif probe.ok:
+        _out(f"{len(catalog.models)} models from {catalog.source}:")
+        for m in catalog.models:
+            _out(f"  {m.id}")
+    else:
+        info = describe(probe.cause) if probe.cause else None
+        _err(f"✗ Could not list models: {probe.detail or (info.message if info else '')}")
+        if info:
+            _err(f"  cause: {info.cause.value}\n  fix:   {info.fix}")
+    return EXIT_OK if probe.ok else EXIT_PROBLEM
+
+
+def _inspect(settings: Path | None):
+    from optscale_tui.core.doctor import inspect_environment
+
+    return inspect_environment(cwd=Path.cwd(), user_settings=settings)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    config = _inspect(args.settings)
+    if args.json:
+        _out(json.dumps({
+            "ok": not any(f.severity == "fail" for f in config.findings),
+            "user_settings": str(config.user_settings),
+            "variables": [
+                {"name": v.name, "value": v.display, "source": v.source.value,
+                 "source_path": str(v.source_path) if v.source_path else None,
+                 "overridden": [{"source": layer.value, "path": str(p) if p else None} for layer, p in v.overridden]}
+                for v in config.variables.values()
+            ],
+            "findings": [{"cause": f.cause.value, "severity": f.severity, "message": f.message, "fix": f.fix}
+                         for f in config.findings],
+            "notes": list(getattr(config, "notes", ())),
+        }, indent=2))
+    else:
+        _out(f"Claude Code reads user settings from {config.user_settings}")
+        _out("")
+        _out(f"{'variable':<40} {'value':<44} source")
+        for v in config.variables.values():
+            where = v.source.value + (f" ({v.source_path})" if v.source_path else "")
+            _out(f"{v.name:<40} {v.display:<44} {where}")
+            for layer, p in v.overridden:
+                _out(f"{'':<40} {'  overrides ' + layer.value + (f' ({p})' if p else ''):<44}")
+        _out("")
+        if not config.findings:
+            _out("✓ No conflicts: nothing overrides the gateway settings.")
+        for f in config.findings:
+            _out(f"{'✗' if f.severity == 'fail' else '!'} {f.message}")
+            _out(f"    cause: {f.cause.value}")
+            _out(f"    fix:   {f.fix}")
+        for note in getattr(config, "notes", ()):
+            _out(f"  note: {note}")
+    return EXIT_PROBLEM if any(f.severity == "fail" for f in config.findings) else EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from optscale_tui.core import report
+    from optscale_tui.core.verify import (
+        CheckFinished,
+        TokenChunk,
+        VerificationDone,
+        VerificationPlanned,
+        VerifyOptions,
+        run_verification,
+        target_from_effective,
+    )
+
+    if args.settings is not None and args.settings.exists():
+        _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
+    config = _inspect(args.settings)
+    target = target_from_effective(config)
+    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout)
+    stream = not args.json and not args.quiet
+    done_box: list[VerificationDone] = []
+
+    async def run() -> None:
+        open_stream: str | None = None
+        async for event in run_verification(target, options):
+            if args.json:
+                if isinstance(event, VerificationDone):
+                    done_box.append(event)
+                continue
+            if isinstance(event, VerificationPlanned):
+                _out("\n".join(report._target_lines(event.target)))
+                _out("")
+            elif isinstance(event, TokenChunk) and stream:
+                if open_stream != event.check_id:
+                    if open_stream:
+                        _out("")
+                    sys.stdout.write(f"  [{event.check_id}] ")
+                    open_stream = event.check_id
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, CheckFinished):
+                if open_stream:
+                    _out("")
+                    open_stream = None
+                _out(report.result_line(event.result))
+                for line in report.result_details(event.result):
+                    _out(line)
+            elif isinstance(event, VerificationDone):
+                done_box.append(event)
+                _out("")
+                _out(report.verdict_line(event))
+
+    asyncio.run(run())
+    done = done_box[0]
+    if args.json:
+        _out(report.to_json_text(done, target))
+    return EXIT_OK if done.ok else EXIT_PROBLEM
+
+
+COMMANDS = {
+    "apply": cmd_apply,
+    "verify": cmd_verify,
+    "models": cmd_models,
+    "doctor": cmd_doctor,
+    "restore": cmd_restore,
+    "remove": cmd_remove,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return run_tui(demo=args.demo)
+        if args.demo:
+            raise UsageError("--demo starts the full-screen app; use it without a command.")
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        _err(f"optscale-tui: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("Interrupted; nothing more was written.")
+        return 130
+
+
+def run_tui(*, demo: bool) -> int:
+    if demo:
+        from optscale_tui.demo.session import demo_session
+
+        with demo_session() as session:
+            from optscale_tui.ui.app import run_app
+
+            return run_app(demo=session)
+    from optscale_tui.ui.app import run_app
+
+    return run_app()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Verification results as JSON, Markdown or plain text. The key is never in any of them (targets carry it masked)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from optscale_tui import __version__
+from optscale_tui.core.verify import CheckResult, CheckStatus, VerificationDone, VerificationTarget
+
+STATUS_MARK = {
+    CheckStatus.PASS: "✓",
+    CheckStatus.WARN: "!",
+    CheckStatus.FAIL: "✗",
+    CheckStatus.SKIP: "-",
+    CheckStatus.RUNNING: "…",
+    CheckStatus.PENDING: " ",
+}
+STATUS_WORD = {
+    CheckStatus.PASS: "PASS",
+    CheckStatus.WARN: "WARN",
+    CheckStatus.FAIL: "FAIL",
+    CheckStatus.SKIP: "SKIP",
+    CheckStatus.RUNNING: "RUN ",
+    CheckStatus.PENDING: "    ",
+}
+
+
+def format_timings(result: CheckResult) -> str:
+    t = result.timings
+    parts = []
+    if t.get("ttft_ms") is not None:
+        parts.append(f"TTFT {t['ttft_ms']:.0f} ms")
+    elif t.get("ttfb_ms") is not None:
+        parts.append(f"TTFB {t['ttfb_ms']:.0f} ms")
+    if t.get("tokens_per_s"):
+        parts.append(f"{t['tokens_per_s']:.0f} tok/s")
+    if t.get("total_ms") is not None:
+        parts.append(f"{t['total_ms']:.0f} ms total")
+    return ", ".join(parts)
+
+
+def to_json(done: VerificationDone, target: VerificationTarget | None = None) -> dict[str, object]:
+    payload: dict[str, object] = {
+        "ok": done.ok,
+        "checks": [r.to_json() for r in done.results],
+        "elapsed_ms": round(done.elapsed_ms, 1),
+        "version": __version__,
+    }
+    if target is not None:
+        payload["target"] = target.summary
+    return payload
+
+
+def to_json_text(done: VerificationDone, target: VerificationTarget | None = None) -> str:
+    return json.dumps(to_json(done, target), indent=2, ensure_ascii=False)
+
+
+def result_line(result: CheckResult) -> str:
+    timing = format_timings(result)
+    head = f"{STATUS_MARK[result.status]} {STATUS_WORD[result.status]}  {result.title}"
+    if timing:
+        head += f"  ({timing})"
+    return head
+
+
+def result_details(result: CheckResult) -> list[str]:
+    lines = []
+    if result.message and result.status is not CheckStatus.PASS:
+        lines.append(f"    {result.message}")
+    if result.cause:
+        lines.append(f"    cause: {result.cause.value}")
+    if result.fix and result.status in (CheckStatus.FAIL, CheckStatus.WARN):
+        lines.append(f"    fix:   {result.fix}")
+    return lines
+
+
+def to_text(done: VerificationDone, target: VerificationTarget | None = None) -> str:
+    lines: list[str] = []
+    if target is not None:
+        lines.extend(_target_lines(target))
+        lines.append("")
+    for result in done.results:
+        lines.append(result_line(result))
+        lines.extend(result_details(result))
+    lines.append("")
+    lines.append(verdict_line(done))
+    return "\n".join(lines)
+
+
+def verdict_line(done: VerificationDone) -> str:
+    counts = {s: sum(1 for r in done.results if r.status is s) for s in CheckStatus}
+    summary = f"{counts[CheckStatus.PASS]} passed, {counts[CheckStatus.WARN]} warnings, {counts[CheckStatus.FAIL]} failed"
+    word = "Connection verified" if done.ok else "Verification failed"
+    return f"{word}: {summary} in {done.elapsed_ms / 1000:.1f} s."
+
+
+def _target_lines(target: VerificationTarget) -> list[str]:
+    s = target.summary
+    tiers = ", ".join(f"{t}={m or '—'}" for t, m in target.tiers.tiers().items())
+    return [
+        f"Verifying {s['source']}",
+        f"  Base URL: {s['anthropic_base_url'] or '(none)'}",
+        f"  API key:  {s['api_key'] or '(none)'}",
+        f"  Tiers:    {tiers}",
+    ]
+
+
+def traces_rows(results: Iterable[CheckResult]) -> list[tuple[str, str, str]]:
+    """(check, request id, total time) for finding the requests in OptScale Traces."""
+    rows = []
+    for r in results:
+        for _header, value in r.request_ids.items():
+            total = r.timings.get("total_ms")
+            rows.append((r.id, value, f"{total:.0f} ms" if total is not None else ""))
+    return rows
+
+
+def to_markdown(done: VerificationDone, target: VerificationTarget | None = None) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = ["# optscale-tui verification report", "", f"- Generated: {now} (optscale-tui {__version__})"]
+    if target is not None:
+        s = target.summary
+        out += [
+            f"- Source: {s['source']}",
+            f"- Base URL: `{s['anthropic_base_url']}`",
+            f"- API key: `{s['api_key']}`",
+            *(f"- {t.capitalize()} tier: `{m}`" if m else f"- {t.capitalize()} tier: unmapped"
+              for t, m in target.tiers.tiers().items()),
+        ]
+    out += ["", f"**{verdict_line(done)}**", "", "| | Check | Status | Cause | Timings |", "|---|---|---|---|---|"]
+    for r in done.results:
+        out.append(f"| {STATUS_MARK[r.status]} | {r.title} | {r.status.value} | {r.cause.value if r.cause else ''} "
+                   f"| {format_timings(r)} |")
+    problems = [r for r in done.results if r.status in (CheckStatus.FAIL, CheckStatus.WARN)]
+    if problems:
+        out += ["", "## Problems and fixes", ""]
+        for r in problems:
+            out += [f"### {r.title} ({r.status.value})", "", r.message, "", f"Fix: {r.fix}" if r.fix else "", ""]
+    rows = traces_rows(done.results)
+    if rows:
+        out += ["", "## Find it in OptScale Traces", "", "| Check | Request id | Time |", "|---|---|---|"]
+        out += [f"| {c} | `{rid}` | {t} |" for c, rid, t in rows]
+    return "\n".join(out).rstrip() + "\n"

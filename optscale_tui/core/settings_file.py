@@ -1,0 +1,961 @@
+"""Claude Code's settings.json: load strictly, plan surgical edits, show a masked diff, save safely.
+
+Why it is built this way:
+- Claude Code silently ignores a settings file that does not parse, so we refuse to touch one (and say where it
+  breaks) rather than "repair" it.
+- Users keep a lot in this file (hooks, permissions, plugins). Edits are made on the text itself: only the members
+  we own change; every other byte - order, indentation, escapes, final newline, BOM - stays as it was, so the diff
+  shows exactly our lines. New members go right after our existing keys, else first in the object (after
+  `$schema` at the top level), so no existing line even gains a comma.
+- Saves are atomic, keep the file private (0600), go through symlinks to their target, refuse when someone else
+  changed the file since it was read, and always leave a backup first.
+
+Behaviour worth knowing:
+- Duplicate keys are valid JSON; like Claude Code (JavaScript's JSON.parse) we let the last one win, report it,
+  and when we edit a duplicated key of ours we drop the earlier, ignored copies.
+- plan_remove deletes the `env` block only when it held nothing but our keys (so apply → remove gives back the
+  original bytes); an `env` that was already empty is left alone. A top-level `model` is removed only when it is a
+  gateway model id (`provider/model`), which means nothing without the gateway.
+- BackupStore.restore writes the backup's bytes back verbatim, even over a file that no longer parses (the
+  broken file is backed up first, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+import re
+import stat
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from json.decoder import scanstring
+from pathlib import Path
+
+from optscale_tui.core.causes import Cause
+from optscale_tui.core.connection import TIERS, ConnectionValues, mask_secret
+
+OWNED_ENV_KEYS: tuple[str, ...] = (
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME",
+    "CLAUDE_CODE_SUBAGENT_MODEL",
+    "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
+)
+SECRET_NAME_PARTS: tuple[str, ...] = ("TOKEN", "KEY", "SECRET", "PASSWORD")
+BACKUP_DIR_NAME = "optscale-tui-backups"
+ORIGINAL_ID = "original"
+
+_BOM = b"\xef\xbb\xbf"
+_WS_RE = re.compile(r"[ \t\n\r]*")
+_LINE_INDENT_RE = re.compile(r"[ \t]*")
+_STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
+_STAMP_RE = re.compile(r"\d{8}T\d{12}")
+_DECODER = json.JSONDecoder()
+_DUPLICATE_MARK = "; Claude Code uses the last one, and so do we."
+_API_KEY_REASON = (
+    "Claude Code would send both x-api-key and Bearer headers (ANTHROPIC_API_KEY next to ANTHROPIC_AUTH_TOKEN)"
+)
+
+
+# --------------------------------------------------------------------------------------------------- errors
+
+
+class SettingsError(Exception):
+    """A settings file we must not use or write. Never carries file content, so it cannot leak a key."""
+
+    cause: Cause = Cause.SETTINGS_INVALID
+
+    def __init__(self, path: Path, reason: str, *, line: int | None = None, column: int | None = None) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.line = line
+        self.column = column
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"{self.path}{where}: {reason}")
+
+
+class SettingsChangedOnDisk(SettingsError):
+    """The file changed (or appeared, or vanished) after it was read: saving would overwrite someone's edit."""
+
+
+class SettingsWriteError(SettingsError):
+    """The operating system refused the write; the file is unchanged."""
+
+
+class _ConstantError(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> object:
+    # Python's json accepts NaN/Infinity; JSON (and Claude Code) do not.
+    raise _ConstantError(name)
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return line, column
+
+
+def _syntax_error(path: Path, text: str, exc: json.JSONDecodeError) -> SettingsError:
+    """Turn json's message into a plain reason, pointing at the character a person has to fix."""
+    pos, msg = exc.pos, exc.msg
+    at_end = _WS_RE.match(text, pos).end() >= len(text)
+    char = text[pos] if pos < len(text) else ""
+    # Python 3.13+ reports a trailing comma itself (at the comma); older versions complain at the bracket after it.
+    comma = pos if char == "," else len(text[:pos].rstrip(" \t\r\n")) - 1
+    if text.startswith(("//", "/*"), pos):
+        reason = "comments are not allowed in JSON (remove the // or /* */ text)"
+    elif (msg.startswith("Illegal trailing comma") or (char and char in "}]")) and comma >= 0 and text[comma] == ",":
+        pos = comma
+        reason = "trailing comma: remove the comma before the closing bracket"
+    elif char == "'":
+        reason = "names and strings must use double quotes (\"), not single quotes"
+    elif at_end:
+        reason = "the file ends before the JSON is complete (a closing } or ] or \" is missing)"
+    elif msg.startswith("Expecting property name"):
+        reason = "names must be in double quotes (\"name\": value)"
+    elif msg.startswith("Expecting value"):
+        if text.startswith(("True", "False", "None"), pos):
+            reason = "write true, false and null in lower case"
+        else:
+            reason = "a value is missing or is not valid JSON here"
+    elif msg.startswith("Expecting ',' delimiter"):
+        reason = "a comma is missing between two entries (or a bracket is not closed)"
+    elif msg.startswith("Expecting ':' delimiter"):
+        reason = "a colon (:) is missing after a name"
+    elif msg.startswith("Unterminated string"):
+        reason = "a string is not closed (a \" is missing)"
+    elif msg.startswith("Invalid control character"):
+        reason = "a string contains a raw tab or line break; write it as \\t or \\n"
+    elif msg.startswith("Invalid \\"):
+        reason = "a backslash in a string starts an invalid escape; write \\\\ for a backslash (e.g. in Windows paths)"
+    elif msg.startswith("Extra data"):
+        reason = "there is more text after the end of the JSON object"
+    else:
+        reason = msg[:1].lower() + msg[1:]
+    line, column = _line_col(text, pos)
+    return SettingsError(path, f"not valid JSON: {reason}", line=line, column=column)
+
+
+def _constant_error(path: Path, text: str, name: str) -> SettingsError:
+    # Find the first NaN/Infinity outside a string (the text is otherwise valid JSON).
+    pattern = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+    for match in pattern.finditer(text):
+        if match.group(1):
+            line, column = _line_col(text, match.start(1))
+            break
+    else:
+        line = column = None
+    return SettingsError(path, f"not valid JSON: {name} is not a JSON number; quote it or use a number",
+                         line=line, column=column)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return {dict: "an object", list: "an array", str: "a string", type(None): "null"}.get(type(value), "a value")
+
+
+# ------------------------------------------------------------------------------------------------- scanner
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    key: str
+    start: int  # index of the key's opening quote
+    key_end: int  # index just after the key's closing quote
+    value_start: int
+    value_end: int
+    value: object = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Object:
+    open: int  # index of "{"
+    close: int  # index of "}"
+    members: tuple[_Member, ...]
+
+    def last(self, key: str) -> _Member | None:
+        found = [m for m in self.members if m.key == key]
+        return found[-1] if found else None
+
+    def lead(self, text: str, index: int) -> str:
+        """The whitespace that precedes member `index` (after the previous comma, or after "{")."""
+        before = text[self.members[index - 1].value_end : self.members[index].start] if index else (
+            text[self.open + 1 : self.members[0].start]
+        )
+        return before.split(",", 1)[1] if index else before
+
+
+def _ws(text: str, i: int) -> int:
+    return _WS_RE.match(text, i).end()
+
+
+def _scan_object(text: str, open_idx: int) -> _Object:
+    """Members of the object starting at `open_idx`, with their spans. Only for text json.loads accepted.
+
+    Values are read with the C decoder (raw_decode), so a 5 MB file costs milliseconds, not a Python loop per byte.
+    """
+    if text[open_idx] != "{":
+        raise AssertionError("not an object")
+    i = _ws(text, open_idx + 1)
+    if text[i] == "}":
+        return _Object(open_idx, i, ())
+    members: list[_Member] = []
+    while True:
+        key, key_end = scanstring(text, i + 1)
+        colon = _ws(text, key_end)
+        value_start = _ws(text, colon + 1)
+        value, value_end = _DECODER.raw_decode(text, value_start)
+        members.append(_Member(key, i, key_end, value_start, value_end, value))
+        k = _ws(text, value_end)
+        if text[k] == "}":
+            return _Object(open_idx, k, tuple(members))
+        if text[k] != ",":
+            raise AssertionError("malformed object")
+        i = _ws(text, k + 1)
+
+
+def _scan_top(text: str) -> _Object:
+    return _scan_object(text, _ws(text, 0))
+
+
+def _env_objects(text: str, top: _Object) -> list[_Object]:
+    return [_scan_object(text, m.value_start) for m in top.members if m.key == "env" and isinstance(m.value, dict)]
+
+
+# ------------------------------------------------------------------------------------------------- document
+
+
+def _is_secret_name(name: str) -> bool:
+    upper = name.upper()
+    return any(part in upper for part in SECRET_NAME_PARTS)
+
+
+def _display(key: str, value: object) -> object:
+    """Value as it may appear in a PlannedChange: secrets masked, so repr/logs never hold a key."""
+    if value is None or not _is_secret_name(key.removeprefix("env.")):
+        return value
+    return mask_secret(str(value))
+
+
+@dataclass(frozen=True)
+class SettingsDocument:
+    """A settings file as read. `text` excludes the BOM (kept in `bom`); `content_hash` is of the raw bytes."""
+
+    path: Path
+    exists: bool
+    text: str = field(repr=False)
+    data: dict = field(repr=False)
+    content_hash: str
+    bom: bool = False
+    indent: str | None = None  # indent unit of the top-level members; None when compact or unknown
+    final_newline: bool = False
+    was_empty: bool = False
+    notices: tuple[str, ...] = ()
+
+    @property
+    def env(self) -> dict[str, object]:
+        env = self.data.get("env")
+        return dict(env) if isinstance(env, dict) else {}
+
+
+def load_settings(path: Path) -> SettingsDocument:
+    """Read a settings file strictly. A missing file is fine (exists=False); anything that is not a JSON object
+    with an object `env` raises SettingsError with the line and column to fix."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return SettingsDocument(path, False, "", {}, "", notices=(f"{path} does not exist yet; saving creates it.",))
+    except IsADirectoryError:
+        raise SettingsError(path, "is a folder, not a settings file") from None
+    except OSError as exc:
+        raise SettingsError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+    content_hash = hashlib.sha256(raw).hexdigest()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SettingsError(path, "is saved as UTF-16; Claude Code needs UTF-8", line=1, column=1)
+    bom = raw.startswith(_BOM)
+    body = raw[len(_BOM) :] if bom else raw
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SettingsError(path, "is not UTF-8 text (saved in another encoding?)", line=line, column=column) from None
+
+    if not text.strip(" \t\r\n"):
+        notice = ("The file is empty, so Claude Code ignores it; it is treated as {} and saving writes a complete "
+                  "file (nothing is lost).")
+        return SettingsDocument(path, True, text, {}, content_hash, bom, None, text.endswith("\n"), True, (notice,))
+
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise _syntax_error(path, text, exc) from None
+    except _ConstantError as exc:
+        raise _constant_error(path, text, str(exc)) from None
+    start = _ws(text, 0)
+    if not isinstance(data, dict):
+        line, column = _line_col(text, start)
+        raise SettingsError(path, f"the top level must be a JSON object ({{ … }}), not {_kind(data)}",
+                            line=line, column=column)
+
+    top = _scan_top(text)
+    notices: list[str] = []
+    for key, count in Counter(m.key for m in top.members).items():
+        if count > 1:
+            notices.append(f'The key "{key}" appears {count} times{_DUPLICATE_MARK}')
+    env_member = top.last("env")
+    if env_member is not None:
+        if not isinstance(env_member.value, dict):
+            line, column = _line_col(text, env_member.value_start)
+            raise SettingsError(path, f'"env" must be an object of NAME: "value" pairs, not {_kind(env_member.value)}',
+                                line=line, column=column)
+        env_obj = _scan_object(text, env_member.value_start)
+        for key, count in Counter(m.key for m in env_obj.members).items():
+            if count > 1:
+                notices.append(f'env.{key} appears {count} times{_DUPLICATE_MARK}')
+        odd = [f"{k} ({_kind(v)})" for k, v in env_member.value.items() if not isinstance(v, str)]
+        if odd:
+            notices.append("Claude Code's schema wants env values as strings; kept as they are: " + ", ".join(odd) + ".")
+
+    indent: str | None = None
+    if top.members:
+        lead = top.lead(text, 0)
+        if "\n" in lead:
+            indent = lead.rsplit("\n", 1)[1]
+    return SettingsDocument(path, True, text, data, content_hash, bom, indent, text.endswith("\n"), False,
+                            tuple(notices))
+
+
+# ----------------------------------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChange:
+    """One key changed by a plan. key is "env.NAME" or a top-level key; new None = removal.
+
+    Values of secret-named keys are held masked: a change list is for showing, new_text is what gets written.
+    """
+
+    key: str
+    old: object | None
+    new: object | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class SettingsPlan:
+    document: SettingsDocument
+    new_text: str = field(repr=False)
+    changes: tuple[PlannedChange, ...] = ()
+    notices: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return self.new_text != self.document.text
+
+    def diff(self) -> str:
+        """Unified diff of the file now vs after saving, secret values masked on both sides; "" when equal."""
+        if not self.has_changes:
+            return ""
+        old_secrets = _secret_values(self.document.text)
+        new_secrets = _secret_values(self.new_text)
+        changed = {k for k, v in new_secrets.items()
+                   if k in old_secrets and old_secrets[k] != v and _mask(old_secrets[k]) == _mask(v)}
+        raw = [str(v) for v in (*old_secrets.values(), *new_secrets.values()) if len(str(v)) >= 8]
+        old = _mask_text(self.document.text, set(), raw)
+        new = _mask_text(self.new_text, changed, raw)
+        name = self.document.path.name
+        lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                     fromfile=f"a/{name}", tofile=f"b/{name}")
+        out = []
+        for line in lines:
+            out.append(line)
+            if not line.endswith("\n"):
+                out.append("\n\\ No newline at end of file\n")
+        return "".join(out)
+
+
+def _mask(value: object) -> str:
+    return mask_secret(str(value)) if value not in (None, "") else str(value or "")
+
+
+def _secret_values(text: str) -> dict[str, object]:
+    if not text.strip(" \t\r\n"):
+        return {}
+    found: dict[str, object] = {}
+    for env in _env_objects(text, _scan_top(text)):
+        for m in env.members:
+            if _is_secret_name(m.key):
+                found[m.key] = m.value
+    return found
+
+
+def _mask_text(text: str, changed: set[str], raw_secrets: list[str]) -> str:
+    """Replace the values of secret-named env members with their masked form (spans from the scanner)."""
+    if not text.strip(" \t\r\n"):
+        return text
+    spans: list[tuple[int, int, str]] = []
+    for env in _env_objects(text, _scan_top(text)):
+        for m in env.members:
+            if _is_secret_name(m.key) and m.value not in (None, ""):
+                shown = _mask(m.value) + (" (changed)" if m.key in changed else "")
+                spans.append((m.value_start, m.value_end, json.dumps(shown, ensure_ascii=False)))
+    for start, end, repl in sorted(spans, reverse=True):
+        text = text[:start] + repl + text[end:]
+    # Safety net: a key pasted somewhere else (another variable, a duplicate block) is masked too.
+    for secret in sorted(set(raw_secrets), key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, mask_secret(secret))
+    return text
+
+
+@dataclass
+class _Edits:
+    """What a plan does, before it is turned into text: ordered so inserts land in OWNED_ENV_KEYS order."""
+
+    env_set: dict[str, object] = field(default_factory=dict)
+    env_remove: list[str] = field(default_factory=list)
+    top_set: dict[str, object] = field(default_factory=dict)
+    top_remove: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # "env.NAME" / top-level key -> reason
+    notices: list[str] = field(default_factory=list)
+    drop_empty_env: bool = False
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# New members go after the last of these (grouping our keys), else first in the object; `$schema` stays first.
+_ENV_ANCHORS = frozenset(OWNED_ENV_KEYS)
+_TOP_ANCHORS = frozenset({"$schema", "env", "model"})
+
+
+class _TextEditor:
+    """Applies member-level edits to JSON text, keeping every byte outside the edited members."""
+
+    def __init__(self, doc: SettingsDocument) -> None:
+        self.text = doc.text
+        self.nl = "\r\n" if "\r\n" in doc.text else "\n"
+        top = _scan_top(self.text)
+        self.multiline = not top.members or "\n" in top.lead(self.text, 0)
+        self.unit = doc.indent if doc.indent is not None else "  "
+        self.sep = self.text[top.members[0].key_end : top.members[0].value_start] if top.members else ": "
+        self.notices: list[str] = []
+
+    def top(self) -> _Object:
+        return _scan_top(self.text)
+
+    def insert(self, obj: _Object, key: str, value_text: str, anchors: frozenset[str]) -> None:
+        """Add a member after the last member named in `anchors` (keeps our keys together), else first.
+
+        Inserting before an existing member, never after the last one, means no existing line gains a comma:
+        the lines around the new member stay byte-identical and the diff shows only ours.
+        """
+        text, key_text = self.text, _dumps(key)
+        members = obj.members
+        if not members:
+            if self.multiline:
+                line_start = text.rfind("\n", 0, obj.open) + 1
+                outer = _LINE_INDENT_RE.match(text, line_start).group()
+                body = f"{self.nl}{outer}{self.unit}{key_text}{self.sep}{value_text}{self.nl}{outer}"
+            else:
+                body = f"{key_text}{self.sep}{value_text}"
+            self.text = text[: obj.open + 1] + body + text[obj.close :]
+            return
+        after = max((i for i, m in enumerate(members) if m.key in anchors), default=None)
+        near = members[after if after is not None else 0]
+        sep = text[near.key_end : near.value_start]
+        # The whitespace the object uses between members (after a comma): "\n    ", " " or "".
+        if len(members) > 1:
+            between = obj.lead(text, after + 1 if after is not None and after + 1 < len(members) else 1)
+        else:
+            lead0 = obj.lead(text, 0)
+            between = lead0 if "\n" in lead0 else (" " if sep.endswith(" ") else "")
+        if after is None:  # first in the object
+            first = members[0]
+            self.text = text[: first.start] + key_text + sep + value_text + "," + between + text[first.start :]
+        else:
+            prev = members[after]
+            self.text = text[: prev.value_end] + "," + between + key_text + sep + value_text + text[prev.value_end :]
+
+    def remove(self, obj: _Object, index: int) -> None:
+        """Delete member `index` with its comma and the whitespace that led to it; the neighbours stay as they are."""
+        text, members = self.text, obj.members
+        m = members[index]
+        if len(members) == 1:
+            self.text = text[: obj.open + 1] + text[obj.close :]
+        elif index < len(members) - 1:
+            self.text = text[: m.start] + text[members[index + 1].start :]
+        else:
+            self.text = text[: members[index - 1].value_end] + text[m.value_end :]
+
+    def replace_value(self, m: _Member, value: object) -> None:
+        if not _same(m.value, value):  # equal values keep their original spelling (escapes, spacing)
+            self.text = self.text[: m.value_start] + _dumps(value) + self.text[m.value_end :]
+
+    def set(self, open_idx: int | None, key: str, value: object, anchors: frozenset[str]) -> None:
+        obj = self.top() if open_idx is None else _scan_object(self.text, open_idx)
+        while len([m for m in obj.members if m.key == key]) > 1:  # drop earlier, ignored duplicates
+            self.remove(obj, next(i for i, m in enumerate(obj.members) if m.key == key))
+            self.notices.append(f"Removed an earlier duplicate of {key} (it was ignored anyway).")
+            obj = self.top() if open_idx is None else _scan_object(self.text, open_idx)
+        member = obj.last(key)
+        if member is None:
+            self.insert(obj, key, _dumps(value), anchors)
+        else:
+            self.replace_value(member, value)
+
+    def delete(self, open_idx: int | None, key: str) -> None:
+        while True:
+            obj = self.top() if open_idx is None else _scan_object(self.text, open_idx)
+            index = next((i for i, m in enumerate(obj.members) if m.key == key), None)
+            if index is None:
+                return
+            self.remove(obj, index)
+
+
+def _build_plan(doc: SettingsDocument, edits: _Edits) -> SettingsPlan:
+    old_env = doc.env
+    intended: dict = dict(doc.data)
+    new_env = dict(old_env)
+    changes: list[PlannedChange] = []
+
+    for key in edits.env_remove:
+        if key in new_env:
+            old = new_env.pop(key)
+            changes.append(PlannedChange(f"env.{key}", _display(key, old), None, edits.reasons.get(f"env.{key}", "")))
+    for key, value in edits.env_set.items():
+        old = new_env.get(key)
+        if key not in new_env or not _same(old, value):
+            changes.append(PlannedChange(f"env.{key}", _display(key, old), _display(key, value),
+                                         edits.reasons.get(f"env.{key}", "")))
+        new_env[key] = value
+    touch_env = any(c.key.startswith("env.") for c in changes)
+    drop_env = edits.drop_empty_env and touch_env and not new_env and "env" in doc.data
+    if drop_env:
+        del intended["env"]
+    elif touch_env:
+        intended["env"] = new_env
+    for key in edits.top_remove:
+        if key in intended:
+            changes.append(PlannedChange(key, _display(key, intended.pop(key)), None, edits.reasons.get(key, "")))
+    for key, value in edits.top_set.items():
+        old = intended.get(key)
+        if key not in intended or not _same(old, value):
+            changes.append(PlannedChange(key, _display(key, old), _display(key, value), edits.reasons.get(key, "")))
+        intended[key] = value
+
+    notices = list(edits.notices)
+    if not changes:  # (an ignored duplicate with our value is not worth a write)
+        return SettingsPlan(doc, doc.text, (), tuple(notices))
+    if not doc.exists or doc.was_empty:
+        # Nothing to preserve: write the file the way Claude Code itself does (2-space indent, final newline).
+        new_text = json.dumps(intended, indent=2, ensure_ascii=False) + "\n"
+    else:
+        editor = _TextEditor(doc)
+        if touch_env:
+            env_member = editor.top().last("env")
+            if env_member is None:
+                editor.insert(editor.top(), "env", "{}", _TOP_ANCHORS)
+                env_member = editor.top().last("env")
+            env_open = env_member.value_start
+            for key in edits.env_remove:
+                editor.delete(env_open, key)
+            for key, value in edits.env_set.items():
+                editor.set(env_open, key, value, _ENV_ANCHORS)
+            if drop_env:
+                editor.delete(None, "env")
+        for key in edits.top_remove:
+            if key in doc.data:
+                editor.delete(None, key)
+        for key, value in edits.top_set.items():
+            editor.set(None, key, value, _TOP_ANCHORS)
+        new_text = editor.text
+        notices.extend(editor.notices)
+    _check(doc, new_text, intended)
+    return SettingsPlan(doc, new_text, tuple(changes), tuple(notices))
+
+
+def _has_duplicates(doc: SettingsDocument) -> bool:
+    return any(_DUPLICATE_MARK in n for n in doc.notices)
+
+
+def _check(doc: SettingsDocument, new_text: str, intended: dict) -> None:
+    """Defensive: the edited text must parse to exactly the intended settings, or nothing is written."""
+    try:
+        parsed = json.loads(new_text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, _ConstantError):
+        raise SettingsError(doc.path, "internal error: the edited settings would not be valid JSON; "
+                                      "nothing was written") from None
+    same = parsed == intended
+    if same and not _has_duplicates(doc):  # key order is only well defined without duplicates
+        # Keys that were there keep their relative order (new ones may sit between them).
+        for before, after in ((doc.data, parsed), (doc.env, parsed.get("env") or {})):
+            if [k for k in before if k in after] != [k for k in after if k in before]:
+                same = False
+    if not same:
+        raise SettingsError(doc.path, "internal error: the edited settings differ from the intended ones; "
+                                      "nothing was written")
+
+
+def plan_apply(doc: SettingsDocument, values: ConnectionValues) -> SettingsPlan:
+    """Set the gateway keys we own; keep everything else. See the module docstring for the rules."""
+    env = doc.env
+    e = _Edits()
+
+    def put(key: str, value: str, reason: str) -> None:
+        e.env_set[key] = value
+        e.reasons[f"env.{key}"] = reason
+
+    def drop(key: str, reason: str) -> None:
+        if key in env:
+            e.env_remove.append(key)
+            e.reasons[f"env.{key}"] = reason
+
+    if "ANTHROPIC_API_KEY" in env:
+        drop("ANTHROPIC_API_KEY", _API_KEY_REASON)
+    put("ANTHROPIC_BASE_URL", values.url.anthropic_base, "the gateway's Anthropic endpoint (Claude Code adds /v1/messages)")
+    if values.key is not None:
+        put("ANTHROPIC_AUTH_TOKEN", values.key.value, "the gateway API key, sent as Authorization: Bearer")
+    elif not env.get("ANTHROPIC_AUTH_TOKEN"):
+        e.notices.append("No API key was given and the file has none: Claude Code cannot authenticate to the "
+                         "gateway until ANTHROPIC_AUTH_TOKEN is set.")
+    for tier in TIERS:
+        model_key = f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL"
+        name_key = f"{model_key}_NAME"
+        model = getattr(values.tiers, tier)
+        if model:
+            put(model_key, model, f"the gateway model Claude Code uses for its {tier.capitalize()} tier")
+            name = values.display_names.get(tier)
+            if name is not None and name.strip():
+                put(name_key, name.strip(), f"label of the {tier.capitalize()} row in /model")
+            elif name is not None:
+                drop(name_key, "display name cleared")
+        else:
+            drop(model_key, f"the {tier.capitalize()} tier was cleared")
+            drop(name_key, f"the {tier.capitalize()} tier was cleared")
+    if values.tiers.subagent_model:
+        put("CLAUDE_CODE_SUBAGENT_MODEL", values.tiers.subagent_model, "the gateway model for subagents")
+    else:
+        drop("CLAUDE_CODE_SUBAGENT_MODEL", "the subagent model was cleared")
+    if values.disable_experimental_betas is True:
+        put("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "1", "the gateway rejects Claude Code's experimental betas")
+    elif values.disable_experimental_betas is False:
+        drop("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "experimental betas re-enabled")
+    if values.tiers.main_model:
+        e.top_set["model"] = values.tiers.main_model
+        e.reasons["model"] = "the main model of every session"
+    # Keep OWNED_ENV_KEYS order for keys that will be appended.
+    e.env_set = {k: e.env_set[k] for k in OWNED_ENV_KEYS if k in e.env_set}
+    return _build_plan(doc, e)
+
+
+def plan_remove(doc: SettingsDocument) -> SettingsPlan:
+    """Take our keys out again (a "disconnect"); other keys stay. Drops `env` only if we emptied it."""
+    e = _Edits(drop_empty_env=True)
+    for key in OWNED_ENV_KEYS:
+        if key in doc.env:
+            e.env_remove.append(key)
+            e.reasons[f"env.{key}"] = "set by optscale-tui for the gateway"
+    model = doc.data.get("model")
+    if isinstance(model, str) and "/" in model:
+        e.top_remove.append("model")
+        e.reasons["model"] = "a gateway model id, unknown to Claude Code without the gateway"
+    return _build_plan(doc, e)
+
+
+def plan_env_edit(
+    doc: SettingsDocument, set_keys: Mapping[str, str], remove_keys: Iterable[str], reason: str
+) -> SettingsPlan:
+    """A targeted fix-it: set and/or remove any env keys (not only ours), everything else kept."""
+    e = _Edits()
+    for key in remove_keys:
+        if key in doc.env and key not in set_keys:
+            e.env_remove.append(key)
+            e.reasons[f"env.{key}"] = reason
+    for key, value in set_keys.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError("env names must be non-empty strings")
+        e.env_set[key] = value
+        e.reasons[f"env.{key}"] = reason
+    return _build_plan(doc, e)
+
+
+# ----------------------------------------------------------------------------------------------------- save
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    path: Path
+    backup: Path | None  # the timestamped copy taken just before this save (None: there was no file)
+    original: Path | None  # the copy of the file as it was before optscale-tui first wrote it, if any
+    mode_tightened: bool
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    id: str  # the timestamp part of the name, or "original"
+    path: Path
+    created: datetime
+    size: int
+    is_original: bool
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows; os.replace is durable enough there
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(directory: Path) -> None:
+    """Create missing folders one by one, each private (0700); existing ones are left alone."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create a new 0600 file (never overwrite) and make it durable."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+class BackupStore:
+    """Backups of one settings file in `<settings dir>/optscale-tui-backups/` (0700 folder, 0600 files).
+
+    `settings.json.<UTC timestamp>.bak` before every save, pruned to the newest N; `settings.json.original`
+    once, from the first save over an existing file, and never overwritten or pruned.
+    """
+
+    def __init__(self, settings_path: Path) -> None:
+        self.settings_path = Path(settings_path)
+        self.directory = self.settings_path.parent / BACKUP_DIR_NAME
+        name = re.escape(self.settings_path.name)
+        self._pattern = re.compile(rf"{name}\.({_STAMP_RE.pattern})\.bak")
+
+    @property
+    def original_path(self) -> Path:
+        return self.directory / f"{self.settings_path.name}.{ORIGINAL_ID}"
+
+    def list(self) -> builtins.list[Backup]:
+        """Newest first; the original last."""
+        if not self.directory.is_dir():
+            return []
+        found: list[Backup] = []
+        for entry in self.directory.iterdir():
+            match = self._pattern.fullmatch(entry.name)
+            if match and entry.is_file():
+                created = datetime.strptime(match.group(1), _STAMP_FORMAT).replace(tzinfo=UTC)
+                found.append(Backup(match.group(1), entry, created, entry.stat().st_size, False))
+        found.sort(key=lambda b: b.id, reverse=True)
+        if self.original_path.is_file():
+            st = self.original_path.stat()
+            found.append(Backup(ORIGINAL_ID, self.original_path, datetime.fromtimestamp(st.st_mtime, UTC),
+                                st.st_size, True))
+        return found
+
+    def path_for(self, backup_id: str) -> Path:
+        if backup_id == ORIGINAL_ID:
+            path = self.original_path
+        elif _STAMP_RE.fullmatch(backup_id or ""):  # ids are validated: no path tricks through an id
+            path = self.directory / f"{self.settings_path.name}.{backup_id}.bak"
+        else:
+            raise FileNotFoundError(f"No backup with id {backup_id!r} (ids look like 20261125T204915123456).")
+        if not path.is_file():
+            raise FileNotFoundError(f"No backup with id {backup_id!r} in {self.directory}.")
+        return path
+
+    def read(self, backup_id: str) -> str:
+        return self.path_for(backup_id).read_bytes().decode("utf-8-sig", errors="replace")
+
+    def restore(self, backup_id: str, *, keep_backups: int = 20, now: datetime | None = None) -> SaveResult:
+        """Write a backup back. The current file is backed up first (by the save path), so a restore is undoable."""
+        content = self.path_for(backup_id).read_bytes()
+        current = _read_or_none(Path(os.path.realpath(self.settings_path)))
+        result = _write_settings(
+            self.settings_path, content,
+            expected_hash=hashlib.sha256(current).hexdigest() if current is not None else "",
+            expected_exists=current is not None, keep_backups=keep_backups, now=now,
+        )
+        notice = f"Restored backup {backup_id}."
+        return SaveResult(result.path, result.backup, result.original, result.mode_tightened,
+                          (*result.notices, notice))
+
+    # -- used by the save path
+
+    def _ensure_dir(self) -> None:
+        _make_dirs(self.directory)
+        if os.name != "nt" and stat.S_IMODE(self.directory.stat().st_mode) != 0o700:
+            os.chmod(self.directory, 0o700)
+
+    def _add(self, content: bytes, now: datetime) -> Path:
+        self._ensure_dir()
+        stamp = _utc(now)
+        while True:  # two saves within one microsecond (or a fixed `now` in tests) must not collide
+            path = self.directory / f"{self.settings_path.name}.{stamp.strftime(_STAMP_FORMAT)}.bak"
+            try:
+                _write_private(path, content)
+                return path
+            except FileExistsError:
+                stamp += timedelta(microseconds=1)
+
+    def _keep_original(self, content: bytes) -> bool:
+        if self.original_path.exists():
+            return False
+        self._ensure_dir()
+        try:
+            _write_private(self.original_path, content)
+        except FileExistsError:
+            return False
+        return True
+
+    def _prune(self, keep: int) -> builtins.list[Path]:
+        stale = [b.path for b in self.list() if not b.is_original][keep:]
+        for path in stale:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return stale
+
+
+def save_plan(plan: SettingsPlan, *, keep_backups: int = 20, now: datetime | None = None) -> SaveResult:
+    """Write plan.new_text atomically, after a backup. Refuses if the file changed since it was loaded."""
+    doc = plan.document
+    if not plan.has_changes:
+        store = BackupStore(doc.path)
+        original = store.original_path if store.original_path.is_file() else None
+        return SaveResult(doc.path, None, original, False, ("Nothing to save: the file already has these values.",))
+    try:
+        parsed = json.loads(plan.new_text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, _ConstantError):
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise SettingsError(doc.path, "internal error: refusing to write settings that are not a JSON object")
+    data = (_BOM if doc.bom else b"") + plan.new_text.encode("utf-8")
+    return _write_settings(doc.path, data, expected_hash=doc.content_hash, expected_exists=doc.exists,
+                           keep_backups=keep_backups, now=now)
+
+
+def _write_settings(
+    path: Path, data: bytes, *, expected_hash: str, expected_exists: bool, keep_backups: int, now: datetime | None
+) -> SaveResult:
+    """The one save path (plans and restores): hash check, backup, atomic replace, private mode, symlinks kept."""
+    if keep_backups < 1:
+        raise ValueError("keep_backups must be at least 1")
+    path = Path(path)
+    target = Path(os.path.realpath(path))  # write the file a symlink points to; the link itself stays
+    notices: list[str] = []
+    if target != path.absolute() and path.is_symlink():
+        notices.append(f"{path} is a symbolic link; wrote its target {target} and kept the link.")
+
+    def check_unchanged() -> bytes | None:
+        current = _read_or_none(target)
+        if current is None and expected_exists:
+            raise SettingsChangedOnDisk(path, "the file was deleted after it was read; nothing was written. "
+                                              "Reload and review the changes again.")
+        if current is not None and not expected_exists:
+            raise SettingsChangedOnDisk(path, "a file appeared here after the settings were read; nothing was "
+                                              "written. Reload and review the changes again.")
+        if current is not None and hashlib.sha256(current).hexdigest() != expected_hash:
+            raise SettingsChangedOnDisk(path, "the file was changed by another program after it was read; nothing "
+                                              "was written. Reload and review the changes again.")
+        return current
+
+    try:
+        current = check_unchanged()
+        store = BackupStore(path)
+        backup = original = None
+        tightened = False
+        mode = 0o600
+        if current is not None:
+            if store._keep_original(current):
+                notices.append(f"Kept the file as it was before the first change: {store.original_path}")
+            original = store.original_path
+            backup = store._add(current, _utc(now))
+            notices.append(f"Backup: {backup}")
+            store._prune(keep_backups)
+            old_mode = stat.S_IMODE(target.stat().st_mode)
+            if os.name != "nt" and old_mode & 0o077:
+                tightened = True
+                notices.append(f"The file was readable by others ({old_mode:04o}); it holds an API key, "
+                               "so it is now private (0600).")
+            else:
+                mode = old_mode | 0o600
+        else:
+            notices.append("The file did not exist, so there was nothing to back up; it is created private (0600).")
+            if store.original_path.is_file():
+                original = store.original_path
+        _make_dirs(target.parent)
+
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if os.name != "nt":
+                os.chmod(tmp, mode)
+            check_unchanged()  # narrow the window between the first check and the replace
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        _fsync_dir(target.parent)
+    except SettingsError:
+        raise
+    except OSError as exc:
+        raise SettingsWriteError(path, f"could not be saved ({exc.strerror or exc}); the file was not changed") from None
+    return SaveResult(path, backup, original, tightened, tuple(notices))

@@ -1,0 +1,549 @@
+"""The verification engine: proves a connection works the way Claude Code will use it.
+
+It yields typed events (planned, started, progress, token chunk, finished, done) that both the TUI and the CLI
+render. Independent probes run concurrently, each under its own timeout, so a run never hangs and takes about as
+long as its slowest probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.connection import (
+    ApiKey,
+    ConnectionValues,
+    GatewayUrl,
+    InputError,
+    TierMapping,
+    parse_anthropic_base_url,
+    strip_context_suffix,
+)
+
+if TYPE_CHECKING:
+    from optscale_tui.core.doctor import EffectiveConfig
+    from optscale_tui.core.gateway import GatewayClient, ProbeResult
+
+VERIFY_PROMPT = "Reply with one short sentence: the connection from optscale-tui works."
+# Claude Code's reduced beta list when CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 (measured with 2.1.332).
+REDUCED_BETAS = ("claude-code-20250219", "context-1m-2025-08-07", "interleaved-thinking-2025-05-14", "effort-2025-11-24")
+
+
+class CheckStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    id: str
+    title: str
+    tier: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    id: str
+    title: str
+    status: CheckStatus
+    cause: Cause | None = None
+    message: str = ""
+    fix: str = ""
+    timings: Mapping[str, float | int | None] = field(default_factory=dict)
+    request_ids: Mapping[str, str] = field(default_factory=dict)
+    tier: str | None = None
+    model: str | None = None
+    text: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status.value,
+            "cause": self.cause.value if self.cause else None,
+            "message": self.message,
+            "fix": self.fix,
+            "timings": {k: v for k, v in self.timings.items() if v is not None},
+            "request_ids": dict(self.request_ids),
+            "tier": self.tier,
+            "model": self.model,
+        }
+
+
+# --- events -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationPlanned:
+    checks: tuple[CheckSpec, ...]
+    target: VerificationTarget
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStarted:
+    check_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckProgress:
+    check_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenChunk:
+    check_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFinished:
+    result: CheckResult
+
+    @property
+    def check_id(self) -> str:
+        return self.result.id
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationDone:
+    results: tuple[CheckResult, ...]
+    elapsed_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.status is CheckStatus.FAIL for r in self.results)
+
+
+VerificationEvent = VerificationPlanned | CheckStarted | CheckProgress | TokenChunk | CheckFinished | VerificationDone
+
+
+# --- what to verify -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationTarget:
+    """What is verified: the URL, key and tier models as Claude Code would use them."""
+
+    url: GatewayUrl | None
+    key: ApiKey | None
+    tiers: TierMapping
+    source: str  # plain words: "settings in effect (~/.claude/settings.json)" or "unsaved plan"
+    config: EffectiveConfig | None = None
+    disable_experimental_betas: bool = False
+    problems: tuple[CheckResult, ...] = ()  # what prevents probing at all (no URL, no key…)
+
+    @property
+    def summary(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "anthropic_base_url": self.url.anthropic_base if self.url else None,
+            "api_key": self.key.masked if self.key else None,
+            "tiers": self.tiers.tiers(),
+        }
+
+
+def _problem(check_id: str, title: str, cause: Cause | None, message: str, fix: str) -> CheckResult:
+    return CheckResult(check_id, title, CheckStatus.FAIL, cause, message, fix)
+
+
+def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
+    """Build the target from the configuration Claude Code resolves (doctor's view of every layer)."""
+    problems: list[CheckResult] = []
+    url: GatewayUrl | None = None
+    raw_url = config.get("ANTHROPIC_BASE_URL")
+    if not raw_url:
+        problems.append(
+            _problem(
+                "config.base_url",
+                "Base URL configured",
+                None,
+                "No ANTHROPIC_BASE_URL is in effect, so Claude Code talks to Anthropic directly, not to the gateway.",
+                "Run `optscale-tui apply --base-url URL --api-key-stdin` (or the TUI) to write the connection.",
+            )
+        )
+    else:
+        try:
+            url = parse_anthropic_base_url(raw_url)
+        except InputError as exc:
+            cause = exc.cause
+            problems.append(
+                _problem(
+                    "config.base_url",
+                    "Base URL configured",
+                    cause,
+                    exc.reason,
+                    describe(cause).fix if cause else "Use the Base URL from OptScale Chat with /v1 replaced by /anthropic.",
+                )
+            )
+    key_value = config.get("ANTHROPIC_AUTH_TOKEN") or config.get("ANTHROPIC_API_KEY")
+    key = ApiKey(key_value) if key_value else None
+    if key is None:
+        problems.append(
+            _problem(
+                "config.api_key",
+                "API key configured",
+                None,
+                "No ANTHROPIC_AUTH_TOKEN is in effect; Claude Code would have no credential for the gateway.",
+                "Run `optscale-tui apply … --api-key-stdin` (or the TUI) with the API key from OptScale Chat.",
+            )
+        )
+    tiers = TierMapping(
+        haiku=config.get("ANTHROPIC_DEFAULT_HAIKU_MODEL") or None,
+        sonnet=config.get("ANTHROPIC_DEFAULT_SONNET_MODEL") or None,
+        opus=config.get("ANTHROPIC_DEFAULT_OPUS_MODEL") or None,
+    )
+    betas_off = (config.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") or "").strip().lower() in ("1", "true", "yes")
+    where = str(config.user_settings)
+    return VerificationTarget(
+        url=url,
+        key=key,
+        tiers=tiers,
+        source=f"settings in effect ({where})",
+        config=config,
+        disable_experimental_betas=betas_off,
+        problems=tuple(problems),
+    )
+
+
+def target_from_values(values: ConnectionValues, config: EffectiveConfig | None = None) -> VerificationTarget:
+    """Verify an unsaved plan: the values the user entered (the key must be known)."""
+    problems = ()
+    if values.key is None:
+        problems = (
+            _problem("config.api_key", "API key configured", None, "No API key was entered.", "Paste the API key."),
+        )
+    return VerificationTarget(
+        url=values.url,
+        key=values.key,
+        tiers=values.tiers,
+        source="unsaved values",
+        config=config,
+        disable_experimental_betas=bool(values.disable_experimental_betas),
+        problems=problems,
+    )
+
+
+# --- the engine ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOptions:
+    ca_bundle: Path | None = None
+    env: Mapping[str, str] | None = None
+    check_timeout: float = 30.0
+    prompt: str = VERIFY_PROMPT
+    max_tokens: int = 48
+    tool_probe: bool = True
+    count_tokens: bool = True
+    beta_probe: bool = True
+    # Extra checks plugged in by callers (e.g. the real-client check): (spec, coroutine factory).
+    extra_checks: Sequence[tuple[CheckSpec, Callable[[Callable[[VerificationEvent], None]], Awaitable[CheckResult]]]] = ()
+
+
+ClientFactory = Callable[[VerificationTarget, VerifyOptions], "GatewayClient"]
+
+
+def _default_client(target: VerificationTarget, options: VerifyOptions) -> GatewayClient:
+    from optscale_tui.core.gateway import GatewayClient
+
+    assert target.url is not None and target.key is not None
+    return GatewayClient(target.url, target.key, ca_bundle=options.ca_bundle, env=options.env,
+                         timeout=options.check_timeout)
+
+
+def _timings(probe: ProbeResult) -> dict[str, float | int | None]:
+    t = probe.timings
+    return {
+        "ttfb_ms": _round(t.ttfb_ms),
+        "ttft_ms": _round(t.ttft_ms),
+        "total_ms": _round(t.total_ms),
+        "output_tokens": t.output_tokens,
+        "tokens_per_s": _round(t.tokens_per_s),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _from_probe(spec: CheckSpec, probe: ProbeResult, *, warn_only: bool = False, ok_message: str = "") -> CheckResult:
+    if probe.ok:
+        return CheckResult(spec.id, spec.title, CheckStatus.PASS, None, ok_message or probe.detail, "",
+                           _timings(probe), dict(probe.request_ids), spec.tier, spec.model, probe.text)
+    info = describe(probe.cause) if probe.cause else None
+    message = probe.detail or (info.message if info else "failed")
+    if info and probe.detail and info.message not in probe.detail:
+        message = f"{info.message} {probe.detail}".strip()
+    return CheckResult(
+        spec.id,
+        spec.title,
+        CheckStatus.WARN if warn_only else CheckStatus.FAIL,
+        probe.cause,
+        message,
+        info.fix if info else "",
+        _timings(probe),
+        dict(probe.request_ids),
+        spec.tier,
+        spec.model,
+        probe.text,
+    )
+
+
+def plan_checks(target: VerificationTarget, options: VerifyOptions) -> tuple[CheckSpec, ...]:
+    specs: list[CheckSpec] = [CheckSpec("config", "Configuration Claude Code resolves")]
+    if target.problems:
+        return (*specs, *(CheckSpec(p.id, p.title) for p in target.problems))
+    specs.append(CheckSpec("connect", "Gateway reachable (DNS, TCP, TLS)"))
+    specs.append(CheckSpec("catalog", "API key accepted; mapped models in the catalog"))
+    for tier, model in target.tiers.mapped().items():
+        specs.append(CheckSpec(f"prompt.{tier}", f"{tier.capitalize()} tier answers a streamed prompt", tier, model))
+    if options.tool_probe:
+        for tier, model in target.tiers.mapped().items():
+            specs.append(CheckSpec(f"tools.{tier}", f"{tier.capitalize()} tier calls a tool", tier, model))
+    probe_model = _probe_model(target)
+    if options.count_tokens and probe_model:
+        specs.append(CheckSpec("count_tokens", "count_tokens endpoint (optional)", None, probe_model))
+    if options.beta_probe and probe_model:
+        specs.append(CheckSpec("betas", "Gateway accepts Claude Code's anthropic-beta header", None, probe_model))
+    specs.extend(spec for spec, _ in options.extra_checks)
+    return tuple(specs)
+
+
+def _probe_model(target: VerificationTarget) -> str | None:
+    mapped = target.tiers.mapped()
+    for tier in ("opus", "sonnet", "haiku"):  # the default session follows the Opus tier
+        if tier in mapped:
+            return strip_context_suffix(mapped[tier])
+    return None
+
+
+def _config_result(target: VerificationTarget) -> CheckResult:
+    spec_id, title = "config", "Configuration Claude Code resolves"
+    findings = target.config.findings if target.config else ()
+    if not findings:
+        return CheckResult(spec_id, title, CheckStatus.PASS, None, f"Using {target.source}.")
+    worst = next((f for f in findings if f.severity == "fail"), findings[0])
+    status = CheckStatus.FAIL if worst.severity == "fail" else CheckStatus.WARN
+    others = len(findings) - 1
+    message = worst.message + (f" (+{others} more finding{'s' if others > 1 else ''}; see doctor)" if others else "")
+    return CheckResult(spec_id, title, status, worst.cause, message, worst.fix)
+
+
+def finding_results(target: VerificationTarget) -> tuple[CheckResult, ...]:
+    """Each doctor finding as its own check row, so --json consumers see every cause id."""
+    if not target.config:
+        return ()
+    rows: list[CheckResult] = []
+    seen: dict[str, int] = {}
+    for f in target.config.findings:
+        base = f"doctor.{f.cause.value}"
+        seen[base] = seen.get(base, 0) + 1
+        check_id = base if seen[base] == 1 else f"{base}.{seen[base]}"  # e.g. project and local both override
+        status = CheckStatus.FAIL if f.severity == "fail" else CheckStatus.WARN
+        rows.append(CheckResult(check_id, describe(f.cause).title, status, f.cause, f.message, f.fix))
+    return tuple(rows)
+
+
+async def run_verification(
+    target: VerificationTarget,
+    options: VerifyOptions | None = None,
+    *,
+    client_factory: ClientFactory | None = None,
+) -> AsyncIterator[VerificationEvent]:
+    """Run every check and yield events as they happen. Closing the iterator cancels the run cleanly."""
+    options = options or VerifyOptions()
+    started = time.perf_counter()
+    queue: asyncio.Queue[VerificationEvent | None] = asyncio.Queue()
+    emit = queue.put_nowait
+    specs = plan_checks(target, options)
+    results: dict[str, CheckResult] = {}
+
+    yield VerificationPlanned(specs, target)
+
+    def finish(result: CheckResult) -> CheckFinished:
+        results[result.id] = result
+        return CheckFinished(result)
+
+    # Configuration findings come first and need no network.
+    yield CheckStarted("config")
+    yield finish(_config_result(target))
+    extra_rows = finding_results(target)
+    if target.problems:
+        for problem in target.problems:
+            yield finish(problem)
+        for row in extra_rows:
+            results.setdefault(row.id, row)
+        yield VerificationDone(tuple(results.values()), (time.perf_counter() - started) * 1000)
+        return
+
+    factory = client_factory or _default_client
+    try:
+        client = factory(target, options)
+    except InputError as exc:  # e.g. NODE_EXTRA_CA_CERTS names a file that does not exist
+        info = describe(exc.cause) if exc.cause else None
+        for spec in specs:
+            if spec.id == "config":
+                continue
+            if spec.id == "connect":
+                yield finish(CheckResult(spec.id, spec.title, CheckStatus.FAIL, exc.cause, exc.reason,
+                                         info.fix if info else ""))
+            else:
+                yield finish(CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
+                                         "Skipped: the connection could not be set up.", tier=spec.tier,
+                                         model=spec.model))
+        yield VerificationDone(tuple(results.values()) + extra_rows, (time.perf_counter() - started) * 1000)
+        return
+    by_id = {s.id: s for s in specs}
+    v1_base = bool(target.url and target.url.ends_in_v1)
+
+    def adjust(result: CheckResult) -> CheckResult:
+        # Claude Code appends /v1/messages to ANTHROPIC_BASE_URL: a base left at /v1 shows up as a 404 on the path.
+        if v1_base and result.cause in (Cause.PATH_NOT_FOUND, Cause.MODEL_UNKNOWN):
+            info = describe(Cause.BASE_URL_V1)
+            return replace(result, cause=Cause.BASE_URL_V1, message=info.message, fix=info.fix)
+        return result
+
+    async def guarded(spec: CheckSpec, work: Callable[[], Awaitable[CheckResult]]) -> CheckResult:
+        emit(CheckStarted(spec.id))
+        try:
+            async with asyncio.timeout(options.check_timeout + 5):
+                result = await work()
+        except TimeoutError:
+            info = describe(Cause.TIMEOUT)
+            result = CheckResult(spec.id, spec.title, CheckStatus.FAIL, Cause.TIMEOUT,
+                                 f"No answer within {options.check_timeout + 5:.0f} s.", info.fix,
+                                 tier=spec.tier, model=spec.model)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not kill the whole run; report it as a failed check
+            result = CheckResult(spec.id, spec.title, CheckStatus.FAIL, Cause.BAD_RESPONSE,
+                                 f"Internal error while checking: {type(exc).__name__}", "Please report this.",
+                                 tier=spec.tier, model=spec.model)
+        result = adjust(result)
+        emit(finish(result))
+        return result
+
+    async def check_connect() -> CheckResult:
+        spec = by_id["connect"]
+        probe = await client.reachability()
+        return _from_probe(spec, probe, ok_message=f"Reached {target.url.origin if target.url else ''}.")
+
+    async def check_catalog() -> CheckResult:
+        spec = by_id["catalog"]
+        catalog = await client.list_models()
+        if not catalog.probe.ok:
+            if catalog.probe.cause in (Cause.PATH_NOT_FOUND, Cause.BAD_RESPONSE) and not v1_base:
+                # OptScale may not expose a model list; the prompt checks prove the key and models instead.
+                return replace(_from_probe(spec, catalog.probe, warn_only=True),
+                               message="The gateway has no model list here; the prompt checks verify the models.")
+            return _from_probe(spec, catalog.probe)
+        ids = {m.id for m in catalog.models}
+        missing = [m for m in target.tiers.mapped().values() if strip_context_suffix(m) not in ids]
+        if missing:
+            return CheckResult(
+                spec.id, spec.title, CheckStatus.WARN, None,
+                f"API key accepted, but the catalog for this key does not list: {', '.join(missing)}.",
+                "Pick models from the catalog (optscale-tui models) or check the key's allowed models.",
+                _timings(catalog.probe), dict(catalog.probe.request_ids),
+            )
+        return _from_probe(spec, catalog.probe,
+                           ok_message=f"API key accepted; {len(ids)} models listed, every mapped model among them.")
+
+    def prompt_check(spec: CheckSpec) -> Callable[[], Awaitable[CheckResult]]:
+        async def run() -> CheckResult:
+            assert spec.model
+            probe = await client.stream_message(
+                strip_context_suffix(spec.model), options.prompt, max_tokens=options.max_tokens,
+                on_text=lambda text: emit(TokenChunk(spec.id, text)),
+            )
+            return _from_probe(spec, probe, ok_message=f"{spec.model} replied.")
+        return run
+
+    def tool_check(spec: CheckSpec) -> Callable[[], Awaitable[CheckResult]]:
+        async def run() -> CheckResult:
+            assert spec.model
+            probe = await client.tool_use_probe(strip_context_suffix(spec.model))
+            return _from_probe(spec, probe, ok_message="Returned a tool_use block.")
+        return run
+
+    async def check_count_tokens() -> CheckResult:
+        spec = by_id["count_tokens"]
+        assert spec.model
+        probe = await client.count_tokens(spec.model)
+        return _from_probe(spec, probe, warn_only=True, ok_message="count_tokens answered.")
+
+    async def check_betas() -> CheckResult:
+        spec = by_id["betas"]
+        assert spec.model
+        betas = REDUCED_BETAS if target.disable_experimental_betas else None
+        probe = await client.beta_probe(spec.model, betas=betas)
+        note = " (reduced list: CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1)" if betas else ""
+        return _from_probe(spec, probe, ok_message=f"anthropic-beta accepted{note}.")
+
+    async def run_all() -> None:
+        try:
+            async with client:
+                connect = await guarded(by_id["connect"], check_connect)
+                work: list[Awaitable[CheckResult]] = []
+                if connect.status is CheckStatus.FAIL:
+                    for spec in specs:
+                        if spec.id not in results and not spec.id.startswith("config"):
+                            emit(finish(CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
+                                                    "Skipped: the gateway is not reachable.", tier=spec.tier,
+                                                    model=spec.model)))
+                    return
+                work.append(guarded(by_id["catalog"], check_catalog))
+                for spec in specs:
+                    if spec.id.startswith("prompt."):
+                        work.append(guarded(spec, prompt_check(spec)))
+                    elif spec.id.startswith("tools."):
+                        work.append(guarded(spec, tool_check(spec)))
+                if "count_tokens" in by_id:
+                    work.append(guarded(by_id["count_tokens"], check_count_tokens))
+                if "betas" in by_id:
+                    work.append(guarded(by_id["betas"], check_betas))
+                for spec, factory_fn in options.extra_checks:
+                    work.append(guarded(spec, lambda f=factory_fn: f(emit)))
+                await asyncio.gather(*work)
+        finally:
+            queue.put_nowait(None)
+
+    runner = asyncio.create_task(run_all())
+    try:
+        while True:
+            event = await queue.get()
+            if event is None:
+                break
+            yield event
+        await runner
+    finally:
+        if not runner.done():
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await runner
+    for row in extra_rows:
+        results.setdefault(row.id, row)
+    yield VerificationDone(tuple(results.values()), (time.perf_counter() - started) * 1000)
+
+
+async def verify(target: VerificationTarget, options: VerifyOptions | None = None, **kwargs) -> VerificationDone:
+    """Run to completion and return the summary (for callers that do not stream)."""
+    done: VerificationDone | None = None
+    async for event in run_verification(target, options, **kwargs):
+        if isinstance(event, VerificationDone):
+            done = event
+    assert done is not None
+    return done

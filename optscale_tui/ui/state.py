@@ -1,0 +1,90 @@
+"""The app's single source of truth, built only from core objects.
+
+Data flows one way: connection values → tier mapping → settings plan (the diff) → save → verification. Views read
+this state and change it through the app (never each other), and the app posts messages when it changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from optscale_tui.core.connection import ApiKey, ConnectionValues, GatewayUrl, TierMapping, mask_secret
+
+if TYPE_CHECKING:
+    from optscale_tui.core.doctor import EffectiveConfig
+    from optscale_tui.core.gateway import Catalog
+    from optscale_tui.core.locations import SettingsTarget
+    from optscale_tui.core.settings_file import SaveResult, SettingsDocument, SettingsError, SettingsPlan
+    from optscale_tui.core.verify import CheckResult
+
+
+@dataclass
+class WizardState:
+    target: SettingsTarget
+    cwd: Path
+    ca_bundle: Path | None = None
+    # Loaded from disk (in a worker, after the first frame).
+    document: SettingsDocument | None = None
+    load_error: SettingsError | None = None
+    config: EffectiveConfig | None = None
+    # What the user entered. The key lives only in memory; screens only ever show `key.masked`.
+    base_url_text: str = ""
+    url: GatewayUrl | None = None
+    key: ApiKey | None = None
+    tiers: TierMapping = field(default_factory=TierMapping)
+    disable_experimental_betas: bool | None = None
+    display_names: dict[str, str] = field(default_factory=dict)
+    # Results of the later steps.
+    catalog: Catalog | None = None
+    last_save: SaveResult | None = None
+    results: dict[str, CheckResult] = field(default_factory=dict)
+
+    @property
+    def stored_key(self) -> str | None:
+        env = self.document.env if self.document else {}
+        value = env.get("ANTHROPIC_AUTH_TOKEN")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def effective_key(self) -> ApiKey | None:
+        """The key a probe should use: the one entered now, else the one already in the file."""
+        if self.key is not None:
+            return self.key
+        stored = self.stored_key
+        return ApiKey(stored) if stored else None
+
+    @property
+    def key_display(self) -> str:
+        if self.key is not None:
+            return self.key.masked
+        stored = self.stored_key
+        return f"{mask_secret(stored)} (kept from the file)" if stored else "(none)"
+
+    def values(self) -> ConnectionValues | None:
+        if self.url is None:
+            return None
+        return ConnectionValues(
+            url=self.url,
+            key=self.key,
+            tiers=self.tiers,
+            disable_experimental_betas=self.disable_experimental_betas,
+            display_names=dict(self.display_names),
+        )
+
+    def plan(self) -> SettingsPlan | None:
+        """The planned change to the settings file, computed by core (no rule lives here)."""
+        from optscale_tui.core.settings_file import plan_apply
+
+        values = self.values()
+        if values is None or self.document is None or not self.tiers.any_tier:
+            return None
+        if values.key is None and self.stored_key is None:
+            return None
+        return plan_apply(self.document, values)
+
+    @property
+    def has_unsaved_changes(self) -> bool:
+        plan = self.plan()
+        return bool(plan and plan.has_changes)

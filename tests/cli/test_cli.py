@@ -1,0 +1,244 @@
+"""The headless CLI end to end: real child processes, a sandbox HOME, the demo gateway on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from optscale_tui.demo.server import DEMO_KEY
+
+HAIKU, SONNET, OPUS = "anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-6", "anthropic/claude-opus-4-6"
+ALL_TIERS = ("--haiku", HAIKU, "--sonnet", SONNET, "--opus", OPUS)
+
+
+def apply(sandbox, gateway, *extra: str, key: str = DEMO_KEY, base_url: str | None = None):
+    return sandbox.run(
+        "apply", "--base-url", base_url or gateway.base_url, "--api-key-env", "OPTSCALE_KEY", *extra,
+        env={"OPTSCALE_KEY": key},
+    )
+
+
+def test_version_and_help():
+    import subprocess
+    import sys
+
+    from tests.cli.conftest import Sandbox  # noqa: F401  (the fixture module imports cleanly)
+
+    out = subprocess.run([sys.executable, "-m", "optscale_tui", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("optscale-tui ")
+    out = subprocess.run([sys.executable, "-m", "optscale_tui", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    for command in ("apply", "verify", "models", "doctor", "restore", "remove"):
+        assert command in out.stdout
+
+
+def test_apply_writes_settings_with_masked_diff_and_keeps_other_keys(sandbox, gateway):
+    sandbox.config_dir.mkdir()
+    sandbox.settings.write_text(json.dumps({"theme": "dark", "env": {"KEEP": "1"}, "hooks": {}}, indent=2) + "\n")
+    result = apply(sandbox, gateway, *ALL_TIERS, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert DEMO_KEY not in result.stdout + result.stderr
+    assert "+    \"ANTHROPIC_AUTH_TOKEN\": \"sk-bf-…" in result.stdout
+    data = json.loads(sandbox.settings.read_text())
+    assert list(data) == ["theme", "env", "hooks"]
+    assert data["env"]["KEEP"] == "1"
+    assert data["env"]["ANTHROPIC_BASE_URL"] == gateway.anthropic_url
+    assert data["env"]["ANTHROPIC_AUTH_TOKEN"] == DEMO_KEY
+    assert data["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS
+    assert stat.S_IMODE(sandbox.settings.stat().st_mode) == 0o600
+    backups = list((sandbox.config_dir / "optscale-tui-backups").iterdir())
+    assert any(p.name.endswith(".original") for p in backups)
+
+
+def test_apply_dry_run_writes_nothing(sandbox, gateway):
+    result = apply(sandbox, gateway, *ALL_TIERS, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Dry run" in result.stdout
+    assert not sandbox.settings.exists()
+
+
+def test_apply_without_yes_off_a_terminal_refuses(sandbox, gateway):
+    result = apply(sandbox, gateway, *ALL_TIERS)
+    assert result.returncode == 2
+    assert "--yes" in result.stderr
+    assert not sandbox.settings.exists()
+
+
+def test_apply_refuses_a_file_that_does_not_parse_and_leaves_it_untouched(sandbox, gateway):
+    sandbox.config_dir.mkdir()
+    broken = '{\n  "env": {\n    "A": "1",\n  }\n}\n'
+    sandbox.settings.write_text(broken)
+    result = apply(sandbox, gateway, *ALL_TIERS, "--yes")
+    assert result.returncode == 2
+    assert "line 3" in result.stderr and "settings_invalid" in result.stderr
+    assert sandbox.settings.read_text() == broken
+    assert not (sandbox.config_dir / "optscale-tui-backups").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("http://gateway.example.com/llm_proxy/00000000-0000-0000-0000-000000000000/v1", "http://"),
+        ("https://user:pw@gateway.example.com/llm_proxy/x/v1", "password"),
+        ("not a url", "https://"),
+    ],
+)
+def test_apply_rejects_bad_base_urls(sandbox, gateway, url, needle):
+    result = apply(sandbox, gateway, *ALL_TIERS, "--yes", base_url=url)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert not sandbox.settings.exists()
+
+
+def test_apply_requires_a_tier_and_warns_when_opus_is_unmapped(sandbox, gateway):
+    result = apply(sandbox, gateway, "--yes")
+    assert result.returncode == 2 and "at least one tier" in result.stderr
+    result = apply(sandbox, gateway, "--haiku", HAIKU, "--yes")
+    assert result.returncode == 0
+    assert "claude-opus-5-5" in result.stderr  # the built-in name the default session would send
+
+
+def test_key_via_stdin_and_kept_when_omitted(sandbox, gateway):
+    result = sandbox.run("apply", "--base-url", gateway.base_url, "--api-key-stdin", *ALL_TIERS, "--yes",
+                         input=DEMO_KEY + "\n")
+    assert result.returncode == 0, result.stderr
+    # A second apply without a key keeps the stored one and only changes the tier.
+    result = sandbox.run("apply", "--base-url", gateway.base_url, "--sonnet", HAIKU, "--yes")
+    assert result.returncode == 0, result.stderr
+    env = json.loads(sandbox.settings.read_text())["env"]
+    assert env["ANTHROPIC_AUTH_TOKEN"] == DEMO_KEY
+    assert env["ANTHROPIC_DEFAULT_SONNET_MODEL"] == HAIKU
+    assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS
+
+
+def test_verify_passes_against_the_demo_gateway(sandbox, gateway):
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
+    result = sandbox.run("verify", "--json", "--no-claude-cli")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    for tier in ("haiku", "sonnet", "opus"):
+        assert statuses[f"prompt.{tier}"] == "pass"
+        assert statuses[f"tools.{tier}"] == "pass"
+    assert statuses["connect"] == "pass" and statuses["catalog"] == "pass" and statuses["betas"] == "pass"
+    prompt = next(c for c in report["checks"] if c["id"] == "prompt.opus")
+    assert prompt["timings"]["ttft_ms"] >= 0 and prompt["request_ids"]
+    assert DEMO_KEY not in result.stdout
+    # The gateway saw what Claude Code sends: a Bearer token, the API version, the mapped model.
+    posts = [r for r in gateway.requests if r.method == "POST" and r.path.endswith("/v1/messages")]
+    assert {r.body["model"] for r in posts} == {HAIKU, SONNET, OPUS}
+    assert all(r.headers["authorization"] == f"Bearer {DEMO_KEY}" for r in posts)
+    assert all(r.headers["anthropic-version"] == "2023-06-01" for r in posts)
+
+
+def test_verify_text_streams_the_reply(sandbox, gateway):
+    assert apply(sandbox, gateway, "--opus", OPUS, "--yes").returncode == 0
+    result = sandbox.run("verify", "--no-claude-cli")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[prompt.opus]" in result.stdout and "demo gateway" in result.stdout.lower()
+    assert "Connection verified" in result.stdout
+
+
+def test_verify_wrong_key_names_the_cause(sandbox, gateway):
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes", key="sk-bf-wrong-key-0000000000000000").returncode == 0
+    result = sandbox.run("verify", "--json", "--no-claude-cli")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    causes = {c["cause"] for c in report["checks"] if c["status"] == "fail"}
+    assert causes == {"auth_invalid_key"}
+    assert "sk-bf-wrong-key-0000000000000000" not in result.stdout
+
+
+def test_verify_base_url_left_at_v1(sandbox, gateway):
+    sandbox.config_dir.mkdir()
+    sandbox.settings.write_text(json.dumps({"env": {
+        "ANTHROPIC_BASE_URL": gateway.base_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": OPUS}}))
+    result = sandbox.run("verify", "--json", "--no-claude-cli")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    prompt = next(c for c in report["checks"] if c["id"] == "prompt.opus")
+    assert prompt["cause"] == "base_url_v1"
+
+
+def test_verify_without_configuration_says_what_is_missing(sandbox):
+    result = sandbox.run("verify", "--json", "--no-claude-cli")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    ids = {c["id"] for c in report["checks"] if c["status"] == "fail"}
+    assert {"config.base_url", "config.api_key"} <= ids
+
+
+def test_verify_gateway_down(sandbox, gateway):
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
+    gateway.stop()
+    result = sandbox.run("verify", "--json", "--no-claude-cli")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    connect = next(c for c in report["checks"] if c["id"] == "connect")
+    assert connect["cause"] == "connect"
+    assert {c["status"] for c in report["checks"] if c["id"].startswith("prompt.")} == {"skip"}
+
+
+def test_models_lists_the_catalog(sandbox, gateway):
+    result = sandbox.run("models", "--base-url", gateway.base_url, "--api-key-env", "K", "--json",
+                         env={"K": DEMO_KEY})
+    assert result.returncode == 0, result.stderr
+    ids = [m["id"] for m in json.loads(result.stdout)["models"]]
+    assert OPUS in ids and SONNET in ids
+    bad = sandbox.run("models", "--base-url", gateway.base_url, "--api-key-env", "K", env={"K": "sk-bf-nope-00000000"})
+    assert bad.returncode == 1 and "auth_invalid_key" in bad.stderr
+
+
+def test_key_is_never_an_argument(sandbox, gateway):
+    result = sandbox.run("apply", "--base-url", gateway.base_url, "--api-key", DEMO_KEY, "--opus", OPUS)
+    assert result.returncode == 2
+
+
+def test_doctor_json_shows_sources_and_findings(sandbox, gateway):
+    assert apply(sandbox, gateway, "--haiku", HAIKU, "--yes").returncode == 0
+    result = sandbox.run("doctor", "--json", env={"ANTHROPIC_API_KEY": "sk-ant-shell-0000000000000000"})
+    report = json.loads(result.stdout)
+    causes = {f["cause"] for f in report["findings"]}
+    assert {"shell_api_key", "tier_unmapped"} <= causes
+    token = next(v for v in report["variables"] if v["name"] == "ANTHROPIC_AUTH_TOKEN")
+    assert token["source"] == "user" and DEMO_KEY not in result.stdout
+    assert result.returncode == 1  # unmapped Opus fails the default session against a gateway
+
+
+def test_restore_and_remove(sandbox, gateway):
+    sandbox.config_dir.mkdir()
+    original = '{\n    "theme": "light"\n}'
+    sandbox.settings.write_text(original)
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
+    listing = sandbox.run("restore", "--list")
+    assert listing.returncode == 0 and "original" in listing.stdout
+    removed = sandbox.run("remove", "--yes")
+    assert removed.returncode == 0, removed.stderr
+    env = json.loads(sandbox.settings.read_text()).get("env", {})
+    assert not any(k.startswith("ANTHROPIC_") for k in env)
+    restored = sandbox.run("restore", "original", "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert sandbox.settings.read_text() == original
+
+
+def test_scope_project_writes_into_the_cwd(sandbox, gateway):
+    result = apply(sandbox, gateway, *ALL_TIERS, "--scope", "project", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert (sandbox.cwd / ".claude" / "settings.json").exists()
+    assert not sandbox.settings.exists()
+
+
+def test_claude_config_dir_is_respected(sandbox, gateway, tmp_path):
+    custom = tmp_path / "custom-claude"
+    result = sandbox.run("apply", "--base-url", gateway.base_url, "--api-key-env", "K", *ALL_TIERS, "--yes",
+                         env={"K": DEMO_KEY, "CLAUDE_CONFIG_DIR": str(custom)})
+    assert result.returncode == 0, result.stderr
+    assert (custom / "settings.json").exists()
+    assert not sandbox.settings.exists()
+    assert os.environ.get("CLAUDE_CONFIG_DIR") != str(custom)
