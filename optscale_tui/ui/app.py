@@ -1,38 +1,272 @@
-"""The Textual app. Screens drive the core service layer only; no rule is reimplemented here."""
+"""The Textual app: a four-step wizard (Connect → Models → Review → Verify) plus Doctor, Backups and Desktop panes.
+
+The app owns `WizardState` and is the only place that changes it. Views post typed messages (ConnectionEdited,
+TiersEdited, StepRequested…); the app updates the state and broadcasts StateChanged. All file and network work
+happens in workers, so the UI thread never blocks; nothing is read before the first frame.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
+from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+from textual.binding import Binding, BindingType
+from textual.lazy import Lazy
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from optscale_tui.core.locations import Scope, resolve_target
+from optscale_tui.ui.messages import (
+    ConnectionEdited,
+    SettingsLoaded,
+    SettingsSaved,
+    StateChanged,
+    StepRequested,
+    TiersEdited,
+)
+from optscale_tui.ui.state import WizardState
 
 if TYPE_CHECKING:
     from optscale_tui.demo.session import DemoSession
 
+# (pane id, tab label, function key). The first four are the wizard, in order.
+PANES: tuple[tuple[str, str, str], ...] = (
+    ("connect", "1 Connect", "f2"),
+    ("tiers", "2 Models", "f3"),
+    ("review", "3 Review", "f4"),
+    ("verify", "4 Verify", "f5"),
+    ("doctor", "Doctor", "f6"),
+    ("backups", "Backups", "f7"),
+    ("desktop", "Desktop", "f8"),
+)
+WIZARD = tuple(p[0] for p in PANES[:4])
 
-class OptScaleApp(App[int]):
+
+class OptScaleApp(App[None]):
+    CSS_PATH: ClassVar[list[str]] = [
+        "app.tcss",
+        *(f"screens/{name}.tcss" for name in ("connect", "tiers", "review", "verify", "doctor", "backups", "desktop",
+                                              "help")),
+    ]
     TITLE = "optscale-tui"
-    BINDINGS = [Binding("q", "quit", "Quit", id="quit")]
+    ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, demo: DemoSession | None = None) -> None:
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "step('next')", "Next", id="nav.next"),
+        Binding("alt+right", "step('next')", "Next", show=False, id="nav.next.alt"),
+        Binding("alt+left", "step('back')", "Back", show=False, id="nav.back.alt"),
+        *(Binding(key, f"step('{pane}')", label.split(" ", 1)[-1], show=False, id=f"go.{pane}")
+          for pane, label, key in PANES),
+        Binding("f1", "help", "Help", id="help"),
+        Binding("question_mark", "help", "Help", show=False, id="help.alt"),
+        Binding("q", "request_quit", "Quit", id="quit"),
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True, id="quit.ctrl"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        demo: DemoSession | None = None,
+        settings_path: Path | None = None,
+        scope: Scope = Scope.USER,
+        cwd: Path | None = None,
+        ca_bundle: Path | None = None,
+    ) -> None:
         super().__init__()
         self.demo = demo
+        cwd = cwd or Path.cwd()
+        target = resolve_target(explicit=settings_path, scope=scope, cwd=cwd)
+        self.state = WizardState(target=target, cwd=cwd, ca_bundle=ca_bundle)
+        if demo is not None:
+            self.sub_title = "demo gateway"
+        if os.environ.get("OPTSCALE_TUI_THEME"):
+            self.theme = os.environ["OPTSCALE_TUI_THEME"]
+
+    # --- layout ---------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        from optscale_tui.ui.screens.backups import BackupsView
+        from optscale_tui.ui.screens.connect import ConnectView
+        from optscale_tui.ui.screens.desktop import DesktopView
+        from optscale_tui.ui.screens.doctor import DoctorView
+        from optscale_tui.ui.screens.review import ReviewView
+        from optscale_tui.ui.screens.tiers import TiersView
+        from optscale_tui.ui.screens.verify import VerifyView
+
+        views = {
+            "connect": ConnectView, "tiers": TiersView, "review": ReviewView, "verify": VerifyView,
+            "doctor": DoctorView, "backups": BackupsView, "desktop": DesktopView,
+        }
         yield Header()
-        if self.demo:
-            yield Static(
-                f"Demo gateway: {self.demo.base_url}\nSandbox settings: {self.demo.settings_path}",
-                id="welcome",
-            )
-        else:
-            yield Static("optscale-tui", id="welcome")
+        with TabbedContent(initial="connect", id="panes"):
+            for pane, label, key in PANES:
+                with TabPane(f"{label} [dim]{key.upper()}[/]", id=pane):
+                    view = views[pane](id=f"{pane}-view")
+                    # The first pane is drawn at once; the rest mount right after the first frame.
+                    yield view if pane == "connect" else Lazy(view)
         yield Footer()
 
+    def on_mount(self) -> None:
+        self.load_settings()
 
-def run_app(demo: DemoSession | None = None) -> int:
-    app = OptScaleApp(demo=demo)
+    # --- state changes --------------------------------------------------------------------------------------
+
+    def broadcast(self, what: str) -> None:
+        from optscale_tui.ui.widgets.step import StepView
+
+        for view in self.query(StepView):
+            view.post_message(StateChanged(what))
+
+    @work(thread=True, exclusive=True, group="settings")
+    def load_settings(self) -> None:
+        """Read the settings file and the effective configuration (file I/O: a worker thread)."""
+        from optscale_tui.core.doctor import inspect_environment
+        from optscale_tui.core.settings_file import SettingsError, load_settings
+
+        state = self.state
+        try:
+            document, error = load_settings(state.target.path), None
+        except SettingsError as exc:
+            document, error = None, exc
+        try:
+            config = inspect_environment(cwd=state.cwd,
+                                         user_settings=state.target.path if state.target.scope is Scope.USER else None)
+        except Exception:  # the doctor must never stop the app from starting
+            config = None
+        self.call_from_thread(self._settings_loaded, document, error, config)
+
+    def _settings_loaded(self, document, error, config) -> None:
+        from optscale_tui.core.connection import InputError, parse_anthropic_base_url, parse_model_name
+        from optscale_tui.core.connection import TierMapping as Tiers
+
+        state = self.state
+        first_load = state.document is None and state.load_error is None
+        state.document, state.load_error, state.config = document, error, config
+        if first_load and document is not None:
+            # Prefill from the file in effect when it already has our keys.
+            env = document.env
+            raw_url = env.get("ANTHROPIC_BASE_URL")
+            if isinstance(raw_url, str) and raw_url and not state.base_url_text:
+                state.base_url_text = raw_url
+                try:
+                    state.url = parse_anthropic_base_url(raw_url)
+                except InputError:
+                    state.url = None
+
+            def model(name: str) -> str | None:
+                value = env.get(name)
+                try:
+                    return parse_model_name(value) if isinstance(value, str) else None
+                except InputError:
+                    return None
+
+            if not state.tiers.any_tier:
+                state.tiers = Tiers(
+                    haiku=model("ANTHROPIC_DEFAULT_HAIKU_MODEL"),
+                    sonnet=model("ANTHROPIC_DEFAULT_SONNET_MODEL"),
+                    opus=model("ANTHROPIC_DEFAULT_OPUS_MODEL"),
+                    subagent_model=model("CLAUDE_CODE_SUBAGENT_MODEL"),
+                )
+            betas = env.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS")
+            if betas is not None and state.disable_experimental_betas is None:
+                state.disable_experimental_betas = str(betas).strip() in ("1", "true")
+        if self.demo is not None and first_load and not state.base_url_text:
+            state.base_url_text = self.demo.base_url
+        self.post_message(SettingsLoaded())
+        self.broadcast("settings")
+
+    @on(ConnectionEdited)
+    def _connection_edited(self, event: ConnectionEdited) -> None:
+        state = self.state
+        changed = (state.url, state.key) != (event.url, event.key)
+        state.base_url_text, state.url, state.key = event.base_url_text, event.url, event.key
+        if changed:
+            state.catalog = None  # the catalog belongs to a URL + key
+            self.broadcast("connection")
+
+    @on(TiersEdited)
+    def _tiers_edited(self, event: TiersEdited) -> None:
+        state = self.state
+        state.tiers = event.tiers
+        if event.disable_experimental_betas is not None or event.display_names is not None:
+            state.disable_experimental_betas = event.disable_experimental_betas
+        if event.display_names is not None:
+            state.display_names = dict(event.display_names)
+        self.broadcast("tiers")
+
+    @on(SettingsSaved)
+    def _settings_saved(self, event: SettingsSaved) -> None:
+        self.state.last_save = event.result
+        self.load_settings()  # the new file becomes the baseline for the next plan
+        self.broadcast("saved")
+
+    @on(StepRequested)
+    def _step_requested(self, event: StepRequested) -> None:
+        self.action_step(event.step)
+
+    # --- actions --------------------------------------------------------------------------------------------
+
+    @property
+    def current_pane(self) -> str:
+        return self.query_one("#panes", TabbedContent).active
+
+    def action_step(self, step: str) -> None:
+        tabs = self.query_one("#panes", TabbedContent)
+        current = tabs.active
+        if step in ("next", "back"):
+            if current not in WIZARD:
+                target = "connect" if step == "next" else None
+            else:
+                index = WIZARD.index(current) + (1 if step == "next" else -1)
+                target = WIZARD[index] if 0 <= index < len(WIZARD) else None
+            if target is None:
+                return
+            step = target
+        tabs.active = step
+        self.call_after_refresh(self._focus_pane, step)
+
+    def _focus_pane(self, pane: str) -> None:
+        from optscale_tui.ui.widgets.step import StepView
+
+        for view in self.query(StepView):
+            if view.id == f"{pane}-view":
+                view.focus_first()
+                return
+
+    def action_help(self) -> None:
+        from optscale_tui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    @property
+    def verification_running(self) -> bool:
+        return any(w.group == "verify" and w.is_running for w in self.workers)
+
+    def action_request_quit(self) -> None:
+        reasons = []
+        if self.state.has_unsaved_changes:
+            reasons.append("The settings have changes that are not saved.")
+        if self.verification_running:
+            reasons.append("A verification is running; it will be cancelled.")
+        if not reasons:
+            self.exit()
+            return
+        from optscale_tui.ui.modals import ConfirmScreen
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                for worker in self.workers:
+                    if worker.group == "verify":
+                        worker.cancel()
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Quit optscale-tui?", "\n".join(reasons), yes="Quit", no="Stay"), answered)
+
+
+def run_app(demo: DemoSession | None = None, **kwargs) -> int:
+    app = OptScaleApp(demo=demo, **kwargs)
     app.run()
     return app.return_code or 0

@@ -1,0 +1,82 @@
+"""Base class of the app's panes: read `WizardState`, react to `StateChanged`, ask the app to move."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button
+
+from optscale_tui.ui.messages import StateChanged, StepRequested
+
+if TYPE_CHECKING:
+    from optscale_tui.ui.app import OptScaleApp
+    from optscale_tui.ui.state import WizardState
+
+
+class StepView(VerticalScroll):
+    """A pane of the main tabs. Subclasses implement `refresh_from_state(what)`."""
+
+    DEFAULT_CSS = """
+    StepView { padding: 0 1; }
+    """
+
+    @property
+    def wizard(self) -> OptScaleApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def state(self) -> WizardState:
+        return self.wizard.state
+
+    def on_mount(self) -> None:
+        self.refresh_from_state("all")
+
+    @on(StateChanged)
+    def _state_changed(self, event: StateChanged) -> None:
+        self.refresh_from_state(event.what)
+
+    def focus_first(self) -> None:
+        """Put the keyboard focus on the first control of this pane (after a step change)."""
+        for widget in self.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def refresh_from_state(self, what: str) -> None:
+        """Update the widgets from `self.state`; `what` is "all", "settings", "connection", "tiers", "saved"…"""
+
+
+class StepNav(Horizontal):
+    """Back / Next buttons at the bottom of a wizard step."""
+
+    DEFAULT_CSS = """
+    StepNav { height: auto; margin-top: 1; }
+    StepNav Button { margin-right: 2; }
+    """
+
+    def __init__(self, back: str | None, next_: str | None, next_label: str = "Next →") -> None:
+        super().__init__(classes="step-nav")
+        self._back = back
+        self._next = next_
+        self._next_label = next_label
+
+    def compose(self) -> ComposeResult:
+        if self._back:
+            yield Button("← Back", id="nav-back", classes="nav-back")
+        if self._next:
+            yield Button(self._next_label, id="nav-next", variant="primary", classes="nav-next")
+
+    @on(Button.Pressed, "#nav-back")
+    def _back_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self._back:
+            self.post_message(StepRequested(self._back))
+
+    @on(Button.Pressed, "#nav-next")
+    def _next_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self._next:
+            self.post_message(StepRequested(self._next))

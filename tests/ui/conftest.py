@@ -1,0 +1,66 @@
+"""Fixtures for the TUI tests: a sandbox HOME/cwd (never the real ~/.claude) and the demo gateway.
+
+Snapshot tests need identical pictures on every run, so the gateway listens on a fixed loopback port and paths are
+shown relative to the sandbox HOME (`~/.claude/settings.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from optscale_tui.demo.server import DemoGateway
+
+SNAPSHOT_PORT = 48_123
+SEED = {
+    "$schema": "https://json.schemastore.org/claude-code-settings.json",
+    "permissions": {"allow": ["Bash(git status:*)"]},
+    "hooks": {"PostToolUse": [{"matcher": "Edit", "hooks": [{"type": "command", "command": "ruff format"}]}]},
+    "env": {"BASH_DEFAULT_TIMEOUT_MS": "120000"},
+    "theme": "dark",
+}
+
+
+@dataclass
+class UISandbox:
+    home: Path
+    cwd: Path
+
+    @property
+    def config_dir(self) -> Path:
+        return self.home / ".claude"
+
+    @property
+    def settings(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    def seed(self, data: dict | None = None, text: str | None = None) -> Path:
+        self.config_dir.mkdir(exist_ok=True)
+        self.settings.write_text(text if text is not None else json.dumps(data or SEED, indent=2) + "\n")
+        os.chmod(self.settings, 0o600)
+        return self.settings
+
+
+@pytest.fixture
+def ui_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UISandbox:
+    home, cwd = tmp_path / "home", tmp_path / "home" / "project"
+    cwd.mkdir(parents=True)
+    for name in list(os.environ):
+        if name.startswith(("ANTHROPIC_", "CLAUDE_", "NODE_EXTRA_CA", "SSL_CERT")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    monkeypatch.chdir(cwd)
+    return UISandbox(home=home, cwd=cwd)
+
+
+@pytest.fixture
+def gateway() -> Iterator[DemoGateway]:
+    """A demo gateway on a fixed port, so URLs in snapshots never change."""
+    with DemoGateway(port=SNAPSHOT_PORT) as gw:
+        yield gw
