@@ -40,7 +40,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -x -p no:cacheprovider -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check optscale_tui tests benchmarks scripts
+	$(VENV)/bin/ruff check optscale_tui tests benchmarks $(wildcard scripts)
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
