@@ -46,7 +46,7 @@ from optscale_tui import __version__
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import ApiKey, GatewayUrl, mask_secret
 from optscale_tui.core.sse import ServerSentEvent, SSEDecoder, SSEError
-from optscale_tui.core.tls import build_ssl_context
+from optscale_tui.core.tls import shared_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -495,7 +495,7 @@ class GatewayClient:
         self._key = key
         self.timeout = timeout
         self._insecure = not url.is_https and not url.is_loopback
-        ssl_context = build_ssl_context(ca_bundle, env)
+        ssl_context = shared_ssl_context(ca_bundle, env)
         # httpx 0.28 uses an SSLContext passed as `verify` as is: SSL_CERT_FILE / SSL_CERT_DIR are only consulted
         # for verify=True, and REQUESTS_CA_BUNDLE is not read at all, so nothing in the environment replaces our
         # context. trust_env then only means "use HTTPS_PROXY / NO_PROXY" (ignored when a transport is injected).

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,3 +158,30 @@ def describe_trust(env: Mapping[str, str] | None = None, ca_bundle: Path | str |
         extra = f" ({count} {noun})" if count or not src.path.is_dir() else " (directory, loaded on demand)"
         lines.append(f"{src.source}={src.path}{extra}")
     return lines
+
+
+_CONTEXTS: dict[tuple[tuple[str, str, int, int], ...], ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def shared_ssl_context(
+    ca_bundle: Path | str | None = None, env: Mapping[str, str] | None = None
+) -> ssl.SSLContext:
+    """`build_ssl_context`, reused while the CA files in use are unchanged.
+
+    Loading the system store and the Mozilla bundle costs ~70 ms; the TUI re-runs verification and the engine opens
+    one client per run, so the context is built once per set of CA files (keyed by path, mtime and size).
+    """
+    key_parts = []
+    for src in extra_ca_sources(ca_bundle, env):
+        try:
+            st = src.path.stat()
+            key_parts.append((src.source, str(src.path), st.st_mtime_ns, st.st_size))
+        except OSError:
+            return build_ssl_context(ca_bundle, env)  # let the builder raise its clear TrustError
+    key = tuple(key_parts)
+    with _CONTEXTS_LOCK:
+        ctx = _CONTEXTS.get(key)
+        if ctx is None:
+            ctx = _CONTEXTS[key] = build_ssl_context(ca_bundle, env)
+        return ctx

@@ -102,7 +102,7 @@ class OptScaleApp(App[None]):
         yield Header()
         with TabbedContent(initial="connect", id="panes"):
             for pane, label, key in PANES:
-                with TabPane(f"{label} [dim]{key.upper()}[/]", id=pane):
+                with TabPane(label, id=pane):
                     view = views[pane](id=f"{pane}-view")
                     # The first pane is drawn at once; the rest mount right after the first frame.
                     yield view if pane == "connect" else Lazy(view)
