@@ -150,6 +150,15 @@ def default_keys() -> dict[str, KeyPolicy]:
     }
 
 
+# The betas Claude Code 2.1.332 still sends with CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 (measured).
+STABLE_BETAS: tuple[str, ...] = (
+    "claude-code-20250219",
+    "context-1m-2025-08-07",
+    "interleaved-thinking-2025-05-14",
+    "effort-2025-11-24",
+)
+
+
 @dataclass
 class Faults:
     """Fault knobs. Mutable while the server runs; every request reads a snapshot when it starts.
@@ -161,7 +170,10 @@ class Faults:
     - ``force_kind`` (one of ``FAULT_KINDS``) / ``force_status``: answer the models, messages, chat and
       count_tokens routes with that error. ``force_status`` alone picks the kind from the status; with a kind it
       overrides that kind's status (e.g. ``force_kind="server", force_status=503`` → overloaded_error).
-    - ``reject_beta``: 400 on the Anthropic inference routes when an ``anthropic-beta`` header is present.
+    - ``reject_beta``: 400 on the Anthropic inference routes when the ``anthropic-beta`` header carries a value
+      outside ``accepted_betas`` — like gateways that only forward the betas they know. The default accepted set is
+      what Claude Code still sends with CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1, so that setting is the fix, as it
+      is in the field; set ``accepted_betas=()`` for a gateway that rejects every beta.
     - ``cut_stream_after``: close the connection after N deltas, without ``message_stop`` / ``[DONE]``.
     - ``stream_chunks``: send exactly N text deltas (benchmarks); ignores ``max_tokens``.
     - ``models_route_missing``: ``GET …/v1/models`` answers 404 (clients fall back to ``/anthropic/v1/models``).
@@ -174,6 +186,7 @@ class Faults:
     force_status: int | None = None
     force_kind: str | None = None
     reject_beta: bool = False
+    accepted_betas: tuple[str, ...] = STABLE_BETAS
     cut_stream_after: int | None = None
     stream_chunks: int | None = None
     models_route_missing: bool = False
@@ -725,8 +738,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(family, _err_budget())
             return
         beta = self._req_headers.get("anthropic-beta")
-        if faults.reject_beta and family == "anthropic" and beta is not None:
-            values = ", ".join(v.strip() for v in beta.split(",") if v.strip())
+        rejected = [v.strip() for v in (beta or "").split(",") if v.strip() and v.strip() not in faults.accepted_betas]
+        if faults.reject_beta and family == "anthropic" and rejected:
+            values = ", ".join(rejected)
             self._send_error(
                 family, _err_invalid(f"Unexpected value(s) `{values}` for the anthropic-beta header")
             )

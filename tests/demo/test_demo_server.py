@@ -785,10 +785,13 @@ def test_reject_beta_only_when_the_header_is_present(gw, client):
     assert r.status_code == 200
     r = client.post(url, headers=CLAUDE_CODE_HEADERS, json=message_body(stream=True))
     message = assert_anthropic_error(r, 400, "invalid_request_error")
-    assert message == (
-        "Unexpected value(s) `claude-code-20250219, interleaved-thinking-2025-05-14, context-management-2025-06-27`"
-        " for the anthropic-beta header"
-    )
+    # Only the values outside the accepted (stable) set are named, as a gateway that knows some betas would.
+    assert message == "Unexpected value(s) `context-management-2025-06-27` for the anthropic-beta header"
+    stable_only = {**CLAUDE_CODE_HEADERS, "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14"}
+    assert client.post(url, headers=stable_only, json=message_body(stream=True)).status_code == 200
+    gw.faults.accepted_betas = ()
+    r = client.post(url, headers=stable_only, json=message_body(stream=True))
+    assert assert_anthropic_error(r, 400, "invalid_request_error").startswith("Unexpected value(s) `claude-code-")
     r = client.post(
         f"{gw.anthropic_url}/v1/messages/count_tokens", headers=CLAUDE_CODE_HEADERS, json=message_body()
     )
