@@ -232,6 +232,22 @@ def _save(plan) -> int:
     return EXIT_OK
 
 
+def _fix_rows(fixes) -> list[dict[str, str]]:
+    return [{"cause": f.cause.value, "title": f.title, "path": str(f.path), "command": f.command} for f in fixes]
+
+
+def _print_fixes(fixes, *, stream=None) -> None:
+    if not fixes:
+        return
+    write = (lambda line: print(line, file=stream, flush=True)) if stream else _out
+    write("")
+    write("Fix-it commands (each shows the diff and keeps a backup):")
+    for fix in fixes:
+        write(f"  {fix.title}")
+        if fix.command:
+            write(f"    $ {fix.command}")
+
+
 # --- commands -----------------------------------------------------------------------------------------------
 
 
@@ -292,8 +308,25 @@ def cmd_apply(args: argparse.Namespace) -> int:
         _out("Nothing was written.")
         return EXIT_OK
     status = _save(plan)
+    _report_overrides(target)
     _out("Next: `optscale-tui verify` proves the connection works.")
     return status
+
+
+def _report_overrides(target) -> None:
+    """After a save: what will still override or undermine the file just written (the doctor's findings)."""
+    from optscale_tui.core.fixes import fixes_for
+    from optscale_tui.core.locations import Scope
+
+    config = _inspect(target.path if target.scope is Scope.USER else None)
+    if not config.findings:
+        return
+    _out("")
+    _out("Still in the way:")
+    for f in config.findings:
+        _out(f"  {'✗' if f.severity == 'fail' else '!'} {f.message}")
+        _out(f"      fix: {f.fix}")
+    _print_fixes(fixes_for(config))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -405,7 +438,10 @@ def _inspect(settings: Path | None):
 def cmd_doctor(args: argparse.Namespace) -> int:
     import json
 
+    from optscale_tui.core.fixes import fixes_for
+
     config = _inspect(args.settings)
+    fixes = fixes_for(config)
     if args.json:
         _out(json.dumps({
             "ok": not any(f.severity == "fail" for f in config.findings),
@@ -419,6 +455,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             "findings": [{"cause": f.cause.value, "severity": f.severity, "message": f.message, "fix": f.fix}
                          for f in config.findings],
             "notes": list(getattr(config, "notes", ())),
+            "fixes": _fix_rows(fixes),
         }, indent=2))
     else:
         _out(f"Claude Code reads user settings from {config.user_settings}")
@@ -438,11 +475,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             _out(f"    fix:   {f.fix}")
         for note in getattr(config, "notes", ()):
             _out(f"  note: {note}")
+        _print_fixes(fixes)
     return EXIT_PROBLEM if any(f.severity == "fail" for f in config.findings) else EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import asyncio
+    import json
 
     from optscale_tui.core import report
     from optscale_tui.core.verify import (
@@ -495,8 +534,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     done = done_box[0]
+    from optscale_tui.core.fixes import fixes_for
+
+    fixes = fixes_for(config, [r.cause for r in done.results if r.cause])
     if args.json:
-        _out(report.to_json_text(done, target))
+        payload = report.to_json(done, target)
+        payload["fixes"] = _fix_rows(fixes)
+        _out(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        _print_fixes(fixes)
     return EXIT_OK if done.ok else EXIT_PROBLEM
 
 

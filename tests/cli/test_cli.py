@@ -242,3 +242,18 @@ def test_claude_config_dir_is_respected(sandbox, gateway, tmp_path):
     assert (custom / "settings.json").exists()
     assert not sandbox.settings.exists()
     assert os.environ.get("CLAUDE_CONFIG_DIR") != str(custom)
+
+
+def test_verify_and_doctor_print_the_fix_command(sandbox, gateway):
+    assert apply(sandbox, gateway, "--sonnet", SONNET, "--yes").returncode == 0
+    text = sandbox.run("verify", "--no-claude-cli")
+    assert text.returncode == 1
+    assert "$ optscale-tui apply --base-url" in text.stdout and f"--opus {SONNET}" in text.stdout
+    doctor = json.loads(sandbox.run("doctor", "--json").stdout)
+    fix = next(f for f in doctor["fixes"] if f["cause"] == "tier_unmapped")
+    # Running the printed command fixes it.
+    import shlex
+
+    result = sandbox.run(*shlex.split(fix["command"])[1:])
+    assert result.returncode == 0, result.stderr
+    assert sandbox.run("verify", "--json", "--no-claude-cli").returncode == 0

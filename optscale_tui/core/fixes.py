@@ -1,0 +1,138 @@
+"""Fix-it actions: for every diagnosis with a mechanical fix, the exact settings change and the exact command.
+
+A fix is a planned change like any other: the TUI shows its diff and saves it only on confirm, and the CLI prints
+the `optscale-tui` command that makes it. Fixes never touch the shell environment (we cannot edit a user's shell
+profile safely); for those the plain-words fix from causes.py stands.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from optscale_tui.core.causes import Cause
+from optscale_tui.core.connection import InputError, parse_anthropic_base_url
+from optscale_tui.core.doctor import EffectiveConfig, Layer
+from optscale_tui.core.settings_file import (
+    OWNED_ENV_KEYS,
+    SettingsError,
+    SettingsPlan,
+    load_settings,
+    plan_env_edit,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FixIt:
+    cause: Cause
+    title: str  # what it does, in plain words
+    path: Path  # the settings file it edits
+    set_env: Mapping[str, str] = field(default_factory=dict)
+    remove_env: tuple[str, ...] = ()
+    command: str = ""  # the optscale-tui command that does the same
+
+    def plan(self) -> SettingsPlan:
+        """The planned change against the file as it is now (raises SettingsError if it does not parse)."""
+        return plan_env_edit(load_settings(self.path), self.set_env, self.remove_env, self.title)
+
+
+def _quote(value: str | Path) -> str:
+    return shlex.quote(str(value))
+
+
+def _settings_flag(path: Path, user_settings: Path) -> str:
+    return "" if path == user_settings else f" --settings {_quote(path)}"
+
+
+def fixes_for(
+    config: EffectiveConfig,
+    causes: Iterable[Cause] = (),
+) -> list[FixIt]:
+    """The fix-its that apply to this configuration, for the doctor's findings plus any extra `causes` found by
+    verification (e.g. beta_rejected, base_url_v1). Each appears once, in a stable order."""
+    wanted = {f.cause for f in config.findings} | set(causes)
+    user = config.user_settings
+    fixes: list[FixIt] = []
+
+    def source_of(name: str) -> tuple[Layer, Path | None] | None:
+        var = config.variables.get(name)
+        return (var.source, var.source_path) if var else None
+
+    base_url = config.get("ANTHROPIC_BASE_URL") or ""
+
+    tier_vars = {t: f"ANTHROPIC_DEFAULT_{t.upper()}_MODEL" for t in ("haiku", "sonnet", "opus")}
+    mapped = {t: config.get(v) for t, v in tier_vars.items() if config.get(v)}
+    if Cause.TIER_UNMAPPED in wanted and mapped and base_url and len(mapped) < 3:
+        # Each unmapped tier borrows its nearest mapped neighbour (the default session follows Opus).
+        nearest = {"opus": ("sonnet", "haiku"), "sonnet": ("opus", "haiku"), "haiku": ("sonnet", "opus")}
+        assign = {t: next(mapped[n] for n in nearest[t] if n in mapped) for t in tier_vars if t not in mapped}
+        origin = next((source_of(tier_vars[t]) for t in ("sonnet", "opus", "haiku") if t in mapped), None)
+        path = origin[1] if origin and origin[1] and origin[0] is not Layer.MANAGED else user
+        flags = " ".join(f"--{t} {_quote(m)}" for t, m in assign.items())
+        fixes.append(FixIt(
+            Cause.TIER_UNMAPPED,
+            "Map the unmapped tiers: " + ", ".join(f"{t} → {m}" for t, m in assign.items()),
+            path,
+            set_env={tier_vars[t]: m for t, m in assign.items()},
+            command=f"optscale-tui apply --base-url {_quote(base_url)} {flags}{_settings_flag(path, user)} --yes",
+        ))
+
+    if Cause.BASE_URL_V1 in wanted and base_url:
+        origin = source_of("ANTHROPIC_BASE_URL")
+        try:
+            fixed = parse_anthropic_base_url(base_url.rstrip("/").removesuffix("/v1")).proxy_root + "/anthropic"
+        except InputError:
+            fixed = None
+        if fixed and origin and origin[1] is not None and origin[0] is not Layer.MANAGED:
+            fixes.append(FixIt(
+                Cause.BASE_URL_V1,
+                "Replace the trailing /v1 with /anthropic in ANTHROPIC_BASE_URL",
+                origin[1],
+                set_env={"ANTHROPIC_BASE_URL": fixed},
+                command=f"optscale-tui apply --base-url {_quote(base_url)}{_settings_flag(origin[1], user)} --yes",
+            ))
+
+    if Cause.SHELL_API_KEY in wanted:
+        origin = source_of("ANTHROPIC_API_KEY")
+        if origin and origin[1] is not None and origin[0] is not Layer.MANAGED:
+            fixes.append(FixIt(
+                Cause.SHELL_API_KEY,
+                f"Remove ANTHROPIC_API_KEY from {origin[1].name} (Claude Code would send two credentials)",
+                origin[1],
+                remove_env=("ANTHROPIC_API_KEY",),
+                command=(f"optscale-tui apply --base-url {_quote(base_url)}{_settings_flag(origin[1], user)} --yes"
+                         if base_url else ""),
+            ))
+
+    if Cause.BETA_REJECTED in wanted and config.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") != "1" and base_url:
+        fixes.append(FixIt(
+            Cause.BETA_REJECTED,
+            "Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 (send only the betas the gateway accepts)",
+            user,
+            set_env={"CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1"},
+            command=f"optscale-tui apply --base-url {_quote(base_url)} --disable-experimental-betas --yes",
+        ))
+
+    if Cause.PROJECT_OVERRIDE in wanted:
+        seen: set[Path] = set()
+        for var in config.variables.values():
+            if var.source in (Layer.PROJECT, Layer.LOCAL) and var.source_path and var.name in OWNED_ENV_KEYS:
+                if var.source_path in seen:
+                    continue
+                seen.add(var.source_path)
+                try:
+                    in_file = load_settings(var.source_path).env
+                except SettingsError:
+                    continue
+                stale = tuple(k for k in OWNED_ENV_KEYS if k in in_file)
+                scope = "local" if var.source is Layer.LOCAL else "project"
+                fixes.append(FixIt(
+                    Cause.PROJECT_OVERRIDE,
+                    f"Remove the gateway keys that {var.source_path.name} overrides ({', '.join(stale)})",
+                    var.source_path,
+                    remove_env=stale,
+                    command=f"optscale-tui remove --scope {scope} --yes",
+                ))
+    return fixes

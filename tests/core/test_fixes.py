@@ -1,0 +1,116 @@
+"""Fix-it actions: the planned change for each mechanical fix, and the command that makes it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from optscale_tui.core.causes import Cause
+from optscale_tui.core.doctor import inspect_environment
+from optscale_tui.core.fixes import fixes_for
+from optscale_tui.core.settings_file import load_settings, save_plan
+
+REPO = Path(__file__).resolve().parents[2]
+URL = "https://gw.example.com/llm_proxy/00000000-0000-0000-0000-000000000000/anthropic"
+TOKEN = "sk-bf-fixture-token-000000000000"
+
+
+@pytest.fixture
+def world(tmp_path):
+    home, cwd = tmp_path / "home", tmp_path / "home" / "project"
+    cwd.mkdir(parents=True)
+    (home / ".claude").mkdir()
+
+    def write(env: dict, path: Path | None = None) -> Path:
+        path = path or home / ".claude" / "settings.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"theme": "dark", "env": env}, indent=2) + "\n")
+        return path
+
+    def inspect(shell: dict | None = None):
+        return inspect_environment(cwd=cwd, env={"HOME": str(home), **(shell or {})}, home=home, managed_paths=[])
+
+    return home, cwd, write, inspect
+
+
+def by_cause(fixes):
+    return {f.cause: f for f in fixes}
+
+
+def test_unmapped_tiers_borrow_the_nearest_mapped_model(world):
+    _home, _, write, inspect = world
+    path = write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN,
+                  "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6"})
+    fix = by_cause(fixes_for(inspect()))[Cause.TIER_UNMAPPED]
+    assert fix.path == path
+    assert fix.set_env == {"ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-sonnet-4-6",
+                           "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-sonnet-4-6"}
+    plan = fix.plan()
+    assert '+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-sonnet-4-6"' in plan.diff()
+    assert TOKEN not in plan.diff()
+    save_plan(plan)
+    assert Cause.TIER_UNMAPPED not in {f.cause for f in inspect().findings}
+    assert "--opus anthropic/claude-sonnet-4-6" in fix.command
+
+
+def test_base_url_left_at_v1(world):
+    _, _, write, inspect = world
+    write({"ANTHROPIC_BASE_URL": URL.replace("/anthropic", "/v1"), "ANTHROPIC_AUTH_TOKEN": TOKEN,
+           "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"})
+    fix = by_cause(fixes_for(inspect()))[Cause.BASE_URL_V1]
+    assert fix.set_env == {"ANTHROPIC_BASE_URL": URL}
+    save_plan(fix.plan())
+    assert inspect().get("ANTHROPIC_BASE_URL") == URL
+
+
+def test_api_key_in_the_settings_file_is_removed_but_a_shell_one_is_not_touched(world):
+    _, _, write, inspect = world
+    path = write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN, "ANTHROPIC_API_KEY": "sk-ant-x-0000000000",
+                  "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"})
+    fix = by_cause(fixes_for(inspect()))[Cause.SHELL_API_KEY]
+    assert fix.path == path and fix.remove_env == ("ANTHROPIC_API_KEY",)
+    save_plan(fix.plan())
+    assert "ANTHROPIC_API_KEY" not in load_settings(path).env
+    config = inspect(shell={"ANTHROPIC_API_KEY": "sk-ant-shell-000000000"})
+    assert Cause.SHELL_API_KEY in {f.cause for f in config.findings}
+    assert Cause.SHELL_API_KEY not in by_cause(fixes_for(config))  # a shell profile is not ours to edit
+
+
+def test_beta_fix_only_when_not_already_set(world):
+    _, _, write, inspect = world
+    write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN,
+           "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"})
+    fix = by_cause(fixes_for(inspect(), [Cause.BETA_REJECTED]))[Cause.BETA_REJECTED]
+    assert fix.set_env == {"CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1"}
+    save_plan(fix.plan())
+    assert Cause.BETA_REJECTED not in by_cause(fixes_for(inspect(), [Cause.BETA_REJECTED]))
+
+
+def test_project_override_fix_and_its_command(world):
+    home, cwd, write, inspect = world
+    write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN,
+           "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"})
+    project = write({"ANTHROPIC_AUTH_TOKEN": "sk-bf-stale-0000000000000", "KEEP": "1"},
+                    path=cwd / ".claude" / "settings.json")
+    fix = by_cause(fixes_for(inspect()))[Cause.PROJECT_OVERRIDE]
+    assert fix.path == project and fix.remove_env == ("ANTHROPIC_AUTH_TOKEN",)
+    assert fix.command == "optscale-tui remove --scope project --yes"
+    # The printed command does exactly that, for real.
+    argv = shlex.split(fix.command)
+    out = subprocess.run([sys.executable, "-m", "optscale_tui", *argv[1:]], cwd=cwd, capture_output=True, text=True,
+                         env={"HOME": str(home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(project.read_text())["env"] == {"KEEP": "1"}
+    assert Cause.PROJECT_OVERRIDE not in {f.cause for f in inspect().findings}
+
+
+def test_a_clean_setup_needs_no_fix(world):
+    _, _, write, inspect = world
+    write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN, "ANTHROPIC_DEFAULT_HAIKU_MODEL": "a/h",
+           "ANTHROPIC_DEFAULT_SONNET_MODEL": "a/s", "ANTHROPIC_DEFAULT_OPUS_MODEL": "a/o"})
+    assert fixes_for(inspect()) == []
