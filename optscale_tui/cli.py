@@ -498,7 +498,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
     config = _inspect(args.settings)
     target = target_from_effective(config)
-    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout)
+    extra = ()
+    if not args.no_claude_cli and not target.problems:
+        from optscale_tui.core.claude_cli import real_client_checks
+
+        extra = tuple(real_client_checks(target, cwd=Path.cwd(), timeout=args.timeout))
+    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout, extra_checks=extra)
     stream = not args.json and not args.quiet
     done_box: list[VerificationDone] = []
 

@@ -17,13 +17,16 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import mask_secret
+
+if TYPE_CHECKING:
+    from optscale_tui.core.verify import CheckResult, CheckSpec, VerificationEvent, VerificationTarget
 
 INSTALL_HINT = "npm install -g @anthropic-ai/claude-code"
 CLAUDE_BIN_ENV = "OPTSCALE_TUI_CLAUDE_BIN"
@@ -283,3 +286,91 @@ async def auth_status(binary: Path, *, cwd: Path, env: Mapping[str, str] | None 
         if sep and name.strip() and value.strip():
             fields[name.strip()] = value.strip()
     return fields
+
+
+# --- the check, plugged into the verification engine -------------------------------------------------------
+
+
+def real_client_checks(
+    target: VerificationTarget,
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    binary: Path | None = None,
+) -> list[tuple[CheckSpec, Callable[[Callable[[VerificationEvent], None]], Awaitable[CheckResult]]]]:
+    """Checks that run the real `claude` for the default session and for each other mapped tier.
+
+    The default session follows the Opus tier (or Claude Code's built-in name when it is unmapped), so it stands
+    for Opus; Haiku and Sonnet get their own run with `--model haiku|sonnet`. Runs are concurrent (~1 s each).
+    """
+    from optscale_tui.core.causes import describe
+    from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
+    from optscale_tui.core.verify import CheckProgress, CheckResult, CheckSpec, CheckStatus, TokenChunk
+
+    binary = binary or find_claude(env)
+    if binary is None:
+        spec = CheckSpec("claude", "Claude Code itself (real client)")
+
+        async def skipped(_emit: Callable[[VerificationEvent], None]) -> CheckResult:
+            return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
+                               "The claude CLI is not installed, so the real-client check was skipped.",
+                               f"Install it to add this check: {INSTALL_HINT}")
+
+        return [(spec, skipped)]
+
+    mapped = target.tiers.mapped()
+    aliases: list[str | None] = [None, *(t for t in ("haiku", "sonnet") if t in mapped)]
+    secrets = (target.key.value,) if target.key else ()
+    builtin = tuple(CLAUDE_CODE_BUILTIN_MODELS.values())
+    checks = []
+    for alias in aliases:
+        check_id = f"claude.{alias or 'default'}"
+        label = f"--model {alias}" if alias else "default session"
+        spec = CheckSpec(check_id, f"Claude Code itself ({label})", alias or "opus", mapped.get(alias or "opus"))
+
+        def factory(emit: Callable[[VerificationEvent], None], *, spec: CheckSpec = spec,
+                    alias: str | None = alias) -> Awaitable[CheckResult]:
+            return _run_check(emit, spec, alias)
+
+        checks.append((spec, factory))
+
+    async def _run_check(emit: Callable[[VerificationEvent], None], spec: CheckSpec, alias: str | None) -> CheckResult:
+        def on_event(kind: str, event: dict[str, Any]) -> None:
+            if kind == "init":
+                emit(CheckProgress(spec.id, f"Claude Code {event.get('claude_code_version', '?')}: model "
+                                            f"{event.get('model')}, apiKeySource {event.get('apiKeySource')}"))
+            elif kind == "retry":
+                emit(CheckProgress(spec.id, f"api_retry: HTTP {event.get('error_status')} ({event.get('error')})"))
+            elif kind == "text":
+                emit(TokenChunk(spec.id, event["text"]))
+
+        auth_task = asyncio.ensure_future(auth_status(binary, cwd=cwd, env=env)) if alias is None else None
+        run = await run_claude(binary, alias=alias, cwd=cwd, env=env, timeout=timeout, on_event=on_event,
+                               secrets=secrets)
+        seen_url = ""
+        if auth_task is not None:
+            fields = await auth_task
+            seen_url = fields.get("Anthropic base URL", "")
+            if seen_url:
+                emit(CheckProgress(spec.id, f"claude auth status: Anthropic base URL {seen_url}"))
+        timings = {"total_ms": round(run.duration_ms, 1),
+                   "ttft_ms": round(run.ttft_ms, 1) if run.ttft_ms is not None else None}
+        if run.spawn_error:
+            return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None, run.spawn_error,
+                               f"Reinstall the CLI: {INSTALL_HINT}", timings)
+        cause = classify_run(run, builtin_models=builtin)
+        where = f" (Claude Code sees ANTHROPIC_BASE_URL={seen_url})" if seen_url else ""
+        if cause is None:
+            return CheckResult(spec.id, spec.title, CheckStatus.PASS, None,
+                               f"claude -p answered with {run.model or 'the mapped model'}{where}.", "", timings,
+                               tier=spec.tier, model=run.model, text=run.text or run.result)
+        said_text = run.result or (run.stderr_tail.strip().splitlines() or ["no output"])[-1]
+        if run.timed_out:
+            said_text = f"no verdict within {timeout:.0f} s"
+        info = describe(cause)
+        return CheckResult(spec.id, spec.title, CheckStatus.FAIL, cause,
+                           f"Claude Code says: {said_text}{where}", info.fix, timings, tier=spec.tier,
+                           model=run.model, text=run.text)
+
+    return checks
