@@ -151,11 +151,47 @@ def bench_first_frame() -> None:
         "ok" if ratio <= 1.3 else "MISSED")
 
 
+def bench_wrong_key_verdict() -> None:
+    """Time to a verdict on a wrong key: our verify (direct probes + the real-client check, no retries) vs. the
+    real `claude -p` as users run it (default retries: ~3 minutes before "Not logged in")."""
+    from optscale_tui.core.claude_cli import find_claude
+    from optscale_tui.demo.server import DemoGateway
+
+    claude = find_claude({"OPTSCALE_TUI_CLAUDE_BIN": os.environ.get("OPTSCALE_TUI_CLAUDE_BIN")
+                          or str(ROOT / ".cache/npm/node_modules/.bin/claude")})
+    if claude is None:
+        row("verdict on a wrong key: verify vs claude -p", "skipped (claude CLI not installed)", "report", "-")
+        return
+    with DemoGateway() as gw, tempfile.TemporaryDirectory() as home:
+        settings = Path(home, ".claude", "settings.json")
+        settings.parent.mkdir()
+        settings.write_text(json.dumps({"env": {
+            "ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": "sk-bf-wrong-key-0000000000000",
+            "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}}))
+        env = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "OPTSCALE_TUI_CLAUDE_BIN": str(claude)}
+        start = time.perf_counter()
+        ours = subprocess.run([sys.executable, "-m", "optscale_tui", "verify", "--json"], env=env, cwd=home,
+                              capture_output=True, text=True)
+        ours_s = time.perf_counter() - start
+        verdict = json.loads(ours.stdout)
+        causes = sorted({c["cause"] for c in verdict["checks"] if c["status"] == "fail"})
+        start = time.perf_counter()
+        theirs = subprocess.run([str(claude), "-p", "hello"], env=env, cwd=home, capture_output=True, text=True,
+                                timeout=400)
+        theirs_s = time.perf_counter() - start
+        said = (theirs.stdout or theirs.stderr).strip().splitlines()[-1:] or [""]
+    row("verdict on a wrong key: optscale-tui verify vs claude -p (default retries)",
+        f"{ours_s:.1f} s ({', '.join(causes)}) vs {theirs_s:.0f} s (\"{said[0][:40]}\") = {theirs_s / ours_s:.0f}× faster",
+        "report", "ok" if ours_s < theirs_s else "MISSED")
+
+
 BENCHES = {
     "startup": bench_startup,
     "first-frame": bench_first_frame,
     "verify": bench_verify,
     "settings": bench_big_settings,
+    "wrong-key": bench_wrong_key_verdict,
 }
 
 

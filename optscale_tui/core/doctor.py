@@ -395,7 +395,9 @@ def inspect_environment(
     b = _Builder()
 
     config_dir = claude_config_dir(env, home, platform=platform)
-    config_dir_override = bool(env.get("CLAUDE_CONFIG_DIR", "").strip())
+    default_dir = claude_config_dir({}, home, platform=platform)
+    # Set, and pointing somewhere else than ~/.claude (setting it to ~/.claude itself changes nothing).
+    config_dir_override = bool(env.get("CLAUDE_CONFIG_DIR", "").strip()) and not _same_file(config_dir, default_dir)
     real_user_file = config_dir / "settings.json"
     where = {"cwd": cwd, "env": env, "home": home, "platform": platform}
     user_path = resolve_target(user_settings, Scope.USER, **where).path

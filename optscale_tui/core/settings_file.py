@@ -376,22 +376,74 @@ class SettingsPlan:
         """Unified diff of the file now vs after saving, secret values masked on both sides; "" when equal."""
         if not self.has_changes:
             return ""
-        old_secrets = _secret_values(self.document.text)
-        new_secrets = _secret_values(self.new_text)
-        changed = {k for k, v in new_secrets.items()
-                   if k in old_secrets and old_secrets[k] != v and _mask(old_secrets[k]) == _mask(v)}
-        raw = [str(v) for v in (*old_secrets.values(), *new_secrets.values()) if len(str(v)) >= 8]
-        old = _mask_text(self.document.text, set(), raw)
-        new = _mask_text(self.new_text, changed, raw)
         name = self.document.path.name
-        lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                     fromfile=f"a/{name}", tofile=f"b/{name}")
-        out = []
-        for line in lines:
-            out.append(line)
-            if not line.endswith("\n"):
-                out.append("\n\\ No newline at end of file\n")
-        return "".join(out)
+        return _masked_diff(self.document.text, self.new_text, f"a/{name}", f"b/{name}")
+
+
+def _masked_diff(old_text: str, new_text: str, fromfile: str, tofile: str) -> str:
+    """Unified diff of two settings texts with secret values masked on both sides; "" when equal.
+
+    Either text may be invalid JSON (a backup of a broken file): secrets there are found line by line instead.
+    """
+    if old_text == new_text:
+        return ""
+    old_secrets = _secret_values_lenient(old_text)
+    new_secrets = _secret_values_lenient(new_text)
+    changed = {k for k, v in new_secrets.items()
+               if k in old_secrets and old_secrets[k] != v and _mask(old_secrets[k]) == _mask(v)}
+    raw = [str(v) for v in (*old_secrets.values(), *new_secrets.values()) if len(str(v)) >= 8]
+    old = _mask_text_lenient(old_text, set(), raw)
+    new = _mask_text_lenient(new_text, changed, raw)
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 fromfile=fromfile, tofile=tofile)
+    out = []
+    for line in lines:
+        out.append(line)
+        if not line.endswith("\n"):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+# `"NAME": "value"` with a secret-looking NAME, for text that does not parse (the scanner needs valid JSON).
+_SECRET_MEMBER_RE = re.compile(
+    r'"([^"\\]*(?:' + "|".join(SECRET_NAME_PARTS) + r')[^"\\]*)"(\s*:\s*)"((?:[^"\\]|\\.)*)"', re.IGNORECASE
+)
+
+
+def _parses(text: str) -> bool:
+    if not text.strip(" \t\r\n"):
+        return True
+    try:
+        return isinstance(json.loads(text, parse_constant=_reject_constant), dict)
+    except (json.JSONDecodeError, _ConstantError):
+        return False
+
+
+def _secret_values_lenient(text: str) -> dict[str, object]:
+    if _parses(text):
+        return _secret_values(text)
+    found: dict[str, object] = {}
+    for match in _SECRET_MEMBER_RE.finditer(text):
+        try:
+            found[match.group(1)] = json.loads(f'"{match.group(3)}"')
+        except json.JSONDecodeError:
+            found[match.group(1)] = match.group(3)
+    return found
+
+
+def _mask_text_lenient(text: str, changed: set[str], raw_secrets: list[str]) -> str:
+    if _parses(text):
+        return _mask_text(text, changed, raw_secrets)
+
+    def repl(match: re.Match[str]) -> str:
+        shown = mask_secret(match.group(3)) + (" (changed)" if match.group(1) in changed else "")
+        return f'"{match.group(1)}"{match.group(2)}{json.dumps(shown, ensure_ascii=False)}'
+
+    text = _SECRET_MEMBER_RE.sub(repl, text)
+    for secret in sorted(set(raw_secrets), key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, mask_secret(secret))
+    return text
 
 
 def _mask(value: object) -> str:
@@ -819,6 +871,18 @@ class BackupStore:
 
     def read(self, backup_id: str) -> str:
         return self.path_for(backup_id).read_bytes().decode("utf-8-sig", errors="replace")
+
+    def diff(self, backup_id: str) -> str:
+        """What restoring `backup_id` would change: unified diff of the current file (a/, "-" lines) against the
+        backup (b/, "+" lines), secret values masked on both sides; "" when they are the same.
+
+        Works for a missing current file and for texts that do not parse (a broken file backed up by a restore).
+        """
+        backup_text = self.read(backup_id)
+        current = _read_or_none(Path(os.path.realpath(self.settings_path)))
+        current_text = current.decode("utf-8-sig", errors="replace") if current is not None else ""
+        name = self.settings_path.name
+        return _masked_diff(current_text, backup_text, f"a/{name} (now)", f"b/{name} (backup {backup_id})")
 
     def restore(self, backup_id: str, *, keep_backups: int = 20, now: datetime | None = None) -> SaveResult:
         """Write a backup back. The current file is backed up first (by the save path), so a restore is undoable."""

@@ -543,3 +543,17 @@ def test_resolved_model_passes_other_ids_through_and_strips_1m(sb: Sandbox) -> N
     config = _config(sb, {**good_env(), "ANTHROPIC_DEFAULT_OPUS_MODEL": OPUS + "[1m]"})
     assert claude_resolved_model(config, "my-org/some-model") == "my-org/some-model"
     assert claude_resolved_model(config) == OPUS
+
+
+def test_config_dir_pointing_at_the_default_folder_is_not_an_override(tmp_path):
+    from optscale_tui.core.causes import Cause
+    from optscale_tui.core.doctor import inspect_environment
+
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    same = inspect_environment(cwd=tmp_path, env={"HOME": str(home), "CLAUDE_CONFIG_DIR": str(home / ".claude")},
+                               home=home, managed_paths=[])
+    assert Cause.CONFIG_DIR_OVERRIDE not in {f.cause for f in same.findings}
+    other = inspect_environment(cwd=tmp_path, env={"HOME": str(home), "CLAUDE_CONFIG_DIR": str(tmp_path / "x")},
+                                home=home, managed_paths=[])
+    assert Cause.CONFIG_DIR_OVERRIDE in {f.cause for f in other.findings}

@@ -1,13 +1,352 @@
-"""Placeholder: being built."""
+"""Step 3, Review: the masked diff of the settings file, why each line changes, what else overrides it, and Save.
+
+Everything shown comes from core: `state.plan()` (plan_apply) gives the diff (the key already masked), the change
+reasons and notices; `state.config` (inspect_environment) gives the findings; `save_plan` writes (in a thread
+worker), refusing a file that changed on disk since it was read. A file that does not parse is never written: the
+pane says where it breaks and offers Reload once it is fixed.
+
+The pane is in one of four states (a ContentSwitcher): loading, missing (no URL / key / tier yet), refused (the
+file does not parse, or changed on disk) and plan (the diff, or "no changes").
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from typing import TYPE_CHECKING, ClassVar
 
-from optscale_tui.ui.widgets.step import StepView
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, ContentSwitcher, Static
+
+from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.locations import Scope, claude_config_dir
+from optscale_tui.core.settings_file import SettingsChangedOnDisk, SettingsError
+from optscale_tui.ui.format import display_path
+from optscale_tui.ui.messages import SettingsSaved, StepRequested
+from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.widgets.diff_view import DiffView
+from optscale_tui.ui.widgets.findings import FindingsList, home_relative
+from optscale_tui.ui.widgets.step import StepNav, StepView
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+    from textual.widget import Widget
+
+    from optscale_tui.core.doctor import Finding
+    from optscale_tui.core.settings_file import PlannedChange, SaveResult, SettingsPlan
+
+# Findings a save of this file does not fix: something else still decides what Claude Code uses.
+OVERRIDING_CAUSES = frozenset({
+    Cause.SHELL_API_KEY, Cause.PROJECT_OVERRIDE, Cause.CONFIG_DIR_OVERRIDE, Cause.MANAGED_LOGIN_REQUIRED,
+    Cause.CLAUDE_LOGIN_PRESENT, Cause.SETTINGS_INVALID,
+})
+
+NOTHING_OVERRIDES = ("✓ Nothing else overrides this file: no shell ANTHROPIC_API_KEY, project or managed settings, "
+                     "or claude.ai login was found.")
+
+
+def refusal_text(error: SettingsError) -> str:
+    """Why the file cannot be written, in plain words, with the line and column to fix."""
+    where = f" at line {error.line}, column {error.column}" if error.line is not None else ""
+    if isinstance(error, SettingsChangedOnDisk):
+        return (f"✗ Not saved: {display_path(error.path)} {error.reason}\n"
+                "Press r (Reload) to read the new content; the changes are then planned against it.")
+    info = describe(error.cause)
+    return (f"✗ {error.cause}: {display_path(error.path)} cannot be used{where}: {error.reason}.\n"
+            f"{info.message}\n"
+            f"Fix: {info.fix} Then press r (Reload). Nothing is written until the file parses.")
+
+
+def change_line(change: PlannedChange) -> str:
+    if change.new is None:
+        verb = "- remove"
+    elif change.old is None:
+        verb = "+ add   "
+    else:
+        verb = "~ change"
+    return f"{verb} {change.key}: {change.reason}" if change.reason else f"{verb} {change.key}"
 
 
 class ReviewView(StepView):
+    """Pane "review": what will be written, and the Save action."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "save", "Write", id="review.save"),
+        Binding("r", "reload", "Reload", id="review.reload"),
+    ]
+
+    class SaveRefused(Message):
+        """The save worker could not write (the file changed on disk, or the OS refused)."""
+
+        def __init__(self, error: SettingsError) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._refusal: SettingsError | None = None
+        self._goto = "connect"  # where the "missing" state's button leads
+        self._plan: SettingsPlan | None = None  # recomputed on every state change (the app broadcasts them all)
+
     def compose(self) -> ComposeResult:
-        yield Static("ReviewView")
+        yield Static(id="review-target", markup=False)
+        yield Static(id="review-config-dir", classes="warn-text", markup=False)
+        with ContentSwitcher(initial="review-loading", id="review-state"):
+            yield Static("Reading the settings file…", id="review-loading", classes="muted")
+            with Vertical(id="review-missing"):
+                yield Static(id="review-missing-text", markup=False)
+                yield Button("← Go there", id="review-goto")
+            with Vertical(id="review-refused"):
+                yield Static(id="review-refused-text", markup=False)
+                yield Button("Reload (r)", id="review-reload")
+            with Vertical(id="review-plan"):
+                yield Static(id="review-summary", markup=False)
+                yield DiffView(id="review-diff")
+                with Horizontal(id="review-actions"):
+                    yield Button("Write settings (w)", id="review-save", variant="success")
+                    yield Static(id="review-saved", markup=False)
+                yield Static(id="review-reasons", markup=False)
+                yield Static(id="review-notices", classes="warn-text", markup=False)
+        yield Static("What else decides Claude Code's configuration", classes="review-heading")
+        yield FindingsList(id="review-findings", empty_text=NOTHING_OVERRIDES)
+        yield StepNav(back="tiers", next_="verify")
+
+    # --- state → widgets ------------------------------------------------------------------------------------
+
+    def refresh_from_state(self, what: str) -> None:
+        if what in ("settings", "all"):
+            self._refusal = None  # a reload recomputes the plan against the new content
+        state = self.state
+        self._show_target()
+        plan = self._plan = self._current_plan()
+        switcher = self.query_one("#review-state", ContentSwitcher)
+        before = switcher.current
+        error = self._refusal or state.load_error
+        if error is not None:
+            self.query_one("#review-refused-text", Static).update(refusal_text(error))
+            switcher.current = "review-refused"
+        elif state.document is None:
+            switcher.current = "review-loading"
+        elif plan is None:
+            self._show_missing()
+            switcher.current = "review-missing"
+        else:
+            self._show_plan(plan)
+            switcher.current = "review-plan"
+        self._show_findings(plan)
+        self.refresh_bindings()
+        if switcher.current != before:
+            self.call_after_refresh(self._keep_focus)
+
+    def _keep_focus(self) -> None:
+        """When the state switch hid the focused control (e.g. Reload), focus the new state's first control."""
+        if self.wizard.current_pane != "review":
+            return
+        focused = self.app.focused
+        if focused is None or (self in focused.ancestors and not self._shown(focused)):
+            self.focus_first()
+
+    def _shown(self, widget: Widget) -> bool:
+        node: DOMNode | None = widget
+        while node is not None and node is not self:
+            if not node.display:
+                return False
+            node = node.parent
+        return True
+
+    def _current_plan(self) -> SettingsPlan | None:
+        try:
+            return self.state.plan()
+        except SettingsError as exc:  # core refuses to build an edit it cannot verify
+            self._refusal = exc
+            return None
+
+    def _show_target(self) -> None:
+        target = self.state.target
+        self.query_one("#review-target", Static).update(
+            f"Target: {display_path(target.path)} — {target.scope}: {target.reason}")
+        config = self.state.config
+        note = self.query_one("#review-config-dir", Static)
+        if config is not None and config.config_dir_override and target.scope is Scope.USER:
+            note.update(f"! CLAUDE_CONFIG_DIR is set: Claude Code reads "
+                        f"{display_path(claude_config_dir() / 'settings.json')}")
+            note.display = True
+        else:
+            note.display = False
+
+    def _show_missing(self) -> None:
+        state = self.state
+        if state.url is None:
+            text, step, label = ("Nothing to review yet: there is no valid Base URL. Paste the Base URL from "
+                                 "OptScale Chat on the Connect step.", "connect", "← Connect (F2)")
+        elif state.key is None and state.stored_key is None:
+            text, step, label = ("Nothing to review yet: there is no API key, and the file has none. Paste the "
+                                 "key on the Connect step.", "connect", "← Connect (F2)")
+        else:
+            text, step, label = ("Nothing to review yet: no gateway model is mapped to a Claude Code tier. Pick "
+                                 "at least the Opus tier on the Models step.", "tiers", "← Models (F3)")
+        self.query_one("#review-missing-text", Static).update(text)
+        button = self.query_one("#review-goto", Button)
+        button.label = label
+        self._goto = step
+
+    def _show_plan(self, plan: SettingsPlan) -> None:
+        state = self.state
+        path = display_path(plan.document.path)
+        summary = self.query_one("#review-summary", Static)
+        diff = self.query_one("#review-diff", DiffView)
+        save = self.query_one("#review-save", Button)
+        saved = self.query_one("#review-saved", Static)
+        last = state.last_save
+        if plan.has_changes:
+            count = len(plan.changes)
+            settings = f"{count} setting{'s' if count != 1 else ''}"
+            if plan.document.exists:
+                summary.update(f"{settings} change (key masked; other lines kept). - now, + after saving:")
+            else:
+                summary.update(f"Saving creates the file with {settings} (key masked). + after saving:")
+            summary.set_class(False, "ok-text")
+            diff.set_diff(plan.diff())
+            diff.display = True
+            saved.display = False
+        else:
+            summary.update(f"✓ No changes: {path} already has these values. Next → Verify (ctrl+n).")
+            summary.set_class(True, "ok-text")
+            diff.set_diff("")
+            diff.display = False
+            if last is not None and last.path == plan.document.path and last.backup is not None:
+                saved.update(self._saved_text(last))
+                saved.display = True
+            else:
+                saved.display = False
+        save.disabled = not plan.has_changes
+        save.display = plan.has_changes
+        self.query_one("#review-reasons", Static).update(
+            "\n".join(change_line(c) for c in plan.changes))
+        self.query_one("#review-reasons", Static).display = bool(plan.changes)
+        notices = [*plan.document.notices, *plan.notices]
+        notices_widget = self.query_one("#review-notices", Static)
+        notices_widget.update("\n".join(f"! {home_relative(n)}" for n in notices))
+        notices_widget.display = bool(notices)
+
+    @staticmethod
+    def _saved_text(result: SaveResult) -> str:
+        lines = [f"✓ Saved {display_path(result.path)}."]
+        if result.backup is not None:
+            lines.append(f"Backup: {display_path(result.backup)}")
+        if result.original is not None:
+            lines.append(f"Original kept for good: {display_path(result.original)}")
+        if result.mode_tightened:
+            lines.append("The file was readable by others; it is now private (0600).")
+        return "\n".join(lines)
+
+    def _show_findings(self, plan: SettingsPlan | None) -> None:
+        config = self.state.config
+        findings: list[Finding] = []
+        if config is not None:
+            target = self.state.target.path
+            removes_api_key = plan is not None and any(
+                c.key == "env.ANTHROPIC_API_KEY" and c.new is None for c in plan.changes)
+            api_key = config.variables.get("ANTHROPIC_API_KEY")
+            for finding in config.findings:
+                if finding.cause not in OVERRIDING_CAUSES:
+                    continue
+                if finding.cause is Cause.SETTINGS_INVALID and finding.detail.startswith(f"{target}:"):
+                    continue  # this file itself: shown above as the reason it cannot be saved
+                if (finding.cause is Cause.SHELL_API_KEY and removes_api_key and api_key is not None
+                        and api_key.source_path == target):
+                    continue  # this save removes it (the reason is in the change list)
+                findings.append(finding)
+        panel = self.query_one("#review-findings", FindingsList)
+        panel.empty_text = (NOTHING_OVERRIDES if config is not None
+                            else "Checking what else Claude Code reads (shell, project and managed settings)…")
+        panel.set_items(findings)
+
+    # --- actions --------------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return True if self._savable_plan() is not None else None  # None: shown, but dimmed
+        return True
+
+    def _savable_plan(self) -> SettingsPlan | None:
+        if self._refusal is not None or self.state.load_error is not None:
+            return None
+        plan = self._plan
+        return plan if plan is not None and plan.has_changes else None
+
+    def focus_first(self) -> None:
+        current = self.query_one("#review-state", ContentSwitcher).current
+        target = {"review-missing": "#review-goto", "review-refused": "#review-reload"}.get(current)
+        if target is None and current == "review-plan":
+            target = "#review-diff" if self.query_one("#review-diff").display else "#nav-next"
+        if target is not None:
+            # Keep the top of the pane (file, scope, summary) in view; the diff fits below it at 80×24.
+            self.query_one(target).focus(scroll_visible=False)
+            self.scroll_home(animate=False)
+        else:
+            super().focus_first()
+
+    def action_save(self) -> None:
+        plan = self._savable_plan()
+        if plan is None:
+            self.app.bell()
+            return
+        path = display_path(plan.document.path)
+        count = len(plan.changes)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._save(plan)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Write {path}?",
+                          f"{count} setting{'s' if count != 1 else ''} change. A backup is made first; every other "
+                          "line of the file stays as it is.", yes="Write", no="Cancel"),
+            answered,
+        )
+
+    def action_reload(self) -> None:
+        self.query_one("#review-refused-text", Static).update("Reloading…")
+        self.wizard.load_settings()
+
+    @work(thread=True, exclusive=True, group="save")
+    def _save(self, plan: SettingsPlan) -> None:
+        from optscale_tui.core.settings_file import save_plan
+
+        try:
+            result = save_plan(plan)
+        except SettingsError as exc:
+            self.post_message(self.SaveRefused(exc))
+            return
+        self.post_message(SettingsSaved(result))  # bubbles on to the app, which reloads and broadcasts "saved"
+
+    @on(SettingsSaved)
+    def _saved(self, event: SettingsSaved) -> None:
+        result = event.result
+        self.notify(self._saved_text(result), title="Settings saved", timeout=8)
+        self.call_after_refresh(self.query_one("#nav-next").focus)
+
+    @on(SaveRefused)
+    def _refused(self, event: SaveRefused) -> None:
+        self._refusal = event.error
+        self.refresh_from_state("refused")
+        self.notify(f"Not saved: {event.error.reason}", severity="error", timeout=8)
+        self.query_one("#review-reload").focus()
+
+    @on(Button.Pressed, "#review-save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#review-reload")
+    def _reload_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_reload()
+
+    @on(Button.Pressed, "#review-goto")
+    def _goto_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(StepRequested(self._goto))

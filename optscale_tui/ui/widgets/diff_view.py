@@ -1,0 +1,103 @@
+"""A read-only view of a unified diff (already masked by core), coloured through the theme.
+
+Lines keep their `+` / `-` / `@@` prefixes, so the diff reads the same without colour (NO_COLOR, a screen reader,
+a copy). Colours come from component classes styled with theme variables, and the widget uses the Line API like
+Textual's Log: only visible lines are rendered, long lines scroll horizontally instead of wrapping (a wrapped JSON
+line would read as two), and a theme switch restyles it on the next refresh.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+def line_kind(line: str) -> str:
+    """The component class of one diff line."""
+    if line.startswith(("---", "+++")):
+        return "diff--header"
+    if line.startswith("@@"):
+        return "diff--hunk"
+    if line.startswith("+"):
+        return "diff--added"
+    if line.startswith("-"):
+        return "diff--removed"
+    if line.startswith("\\"):
+        return "diff--note"
+    return "diff--context"
+
+
+class DiffView(ScrollView, can_focus=True):
+    """Shows a unified diff; `set_diff("")` shows `empty_text` instead."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "diff--header", "diff--hunk", "diff--added", "diff--removed", "diff--context", "diff--note", "diff--empty",
+    }
+
+    DEFAULT_CSS = """
+    DiffView {
+        height: auto;
+        max-height: 16;
+        overflow-x: auto;
+        overflow-y: auto;
+        background: $surface;
+        border-left: outer $panel;
+        padding-left: 1;
+        &:focus { border-left: outer $primary; background-tint: $foreground 4%; }
+        & > .diff--header { color: $text-muted; text-style: bold; }
+        & > .diff--hunk { color: $text-accent; }
+        & > .diff--added { color: $text-success; background: $success-muted; }
+        & > .diff--removed { color: $text-error; background: $error-muted; }
+        & > .diff--context { color: $foreground; }
+        & > .diff--note { color: $text-muted; text-style: italic; }
+        & > .diff--empty { color: $text-muted; }
+    }
+    """
+
+    def __init__(self, diff: str = "", *, empty_text: str = "(no differences)", name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.empty_text = empty_text
+        self._lines: list[str] = []
+        self.set_diff(diff)
+
+    @property
+    def text(self) -> str:
+        """The diff as shown (for copying and tests)."""
+        return "\n".join(self._lines)
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+    def set_diff(self, diff: str) -> None:
+        self._lines = [line.expandtabs(4) for line in diff.splitlines()]
+        shown = self._lines or [self.empty_text]
+        width = max(cell_len(line) for line in shown) + 1
+        self.virtual_size = Size(width, len(shown))
+        if self.is_mounted:
+            self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if not self._lines:
+            text, kind = (self.empty_text, "diff--empty") if index == 0 else ("", "diff--context")
+        elif index < len(self._lines):
+            text = self._lines[index]
+            kind = line_kind(text)
+        else:
+            return Strip.blank(width, base)
+        style: Style = base + self.get_component_rich_style(kind, partial=True)
+        # crop_extend pads with the line's style: its background runs across the view, like a diff in an editor.
+        strip = Strip([Segment(text, style)], cell_len(text)).crop_extend(scroll_x, scroll_x + width, style)
+        return strip.apply_offsets(scroll_x, index)

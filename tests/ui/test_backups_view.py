@@ -1,0 +1,136 @@
+"""Backups pane: the list (newest first, the original kept), the masked diff of a selection, Restore."""
+
+from __future__ import annotations
+
+import json
+
+from textual.widgets import DataTable
+
+from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse_base_url
+from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
+from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.screens.backups import BackupsView
+from optscale_tui.ui.widgets.diff_view import DiffView
+
+BASE_URL = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f/v1"
+KEY = "sk-bf-BACKUPS-SECRET-0123456789abcd"
+
+
+def screen_text(app: OptScaleApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def settle(app: OptScaleApp, pilot) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def save_through_the_ui(app: OptScaleApp, pilot, opus: str) -> None:
+    url = parse_base_url(BASE_URL)
+    app.post_message(ConnectionEdited(BASE_URL, url, ApiKey(KEY)))
+    app.post_message(TiersEdited(TierMapping(opus=opus)))
+    await pilot.pause()
+    await pilot.press("f4")
+    await pilot.pause()
+    await pilot.press("w")
+    await pilot.pause()
+    await pilot.press("y")
+    await settle(app, pilot)
+
+
+def table_rows(app: OptScaleApp) -> list[list[str]]:
+    table = app.query_one("#backups-table", DataTable)
+    return [[str(c) for c in table.get_row(key)] for key in table.rows]
+
+
+async def test_after_two_saves_the_list_has_both_backups_and_the_original(ui_sandbox) -> None:
+    path = ui_sandbox.seed()
+    seeded = path.read_text()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await save_through_the_ui(app, pilot, "a/first")
+        await save_through_the_ui(app, pilot, "a/second")
+        await pilot.press("f7")
+        await settle(app, pilot)
+        rows = table_rows(app)
+        app.query_one("#backups-table", DataTable).focus()
+        assert len(rows) == 3
+        assert rows[-1][0] == "original" and "kept for good" in rows[-1][2]
+        assert all(r[0].endswith("UTC") for r in rows[:2])
+        assert rows[0][0] >= rows[1][0]  # newest first
+        view = app.query_one(BackupsView)
+        assert view.selected is not None and not view.selected.is_original
+        # The newest backup holds "a/first": restoring it would change a/second back.
+        diff = app.query_one("#backups-diff", DiffView).text
+        assert '-    "ANTHROPIC_DEFAULT_OPUS_MODEL": "a/second"' in diff
+        assert '+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "a/first"' in diff
+        assert KEY not in diff and KEY not in screen_text(app)
+        await pilot.press("down", "down")  # the original: the file as it was before optscale-tui first wrote it
+        await settle(app, pilot)
+        assert view.selected.is_original
+        assert json.loads(view.selected.path.read_text()) == json.loads(seeded)
+        assert '-    "ANTHROPIC_DEFAULT_OPUS_MODEL": "a/second",' in app.query_one("#backups-diff", DiffView).text
+
+
+async def test_the_original_diff_masks_the_key_and_restore_brings_it_back(ui_sandbox) -> None:
+    path = ui_sandbox.seed()
+    seeded = path.read_bytes()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await save_through_the_ui(app, pilot, "a/first")
+        await pilot.press("f7")
+        await settle(app, pilot)
+        table = app.query_one("#backups-table", DataTable)
+        table.focus()
+        await pilot.press("down")
+        await settle(app, pilot)
+        assert app.query_one(BackupsView).selected.is_original
+        diff = app.query_one("#backups-diff", DiffView).text
+        assert f'-    "ANTHROPIC_AUTH_TOKEN": "{mask_secret(KEY)}",' in diff
+        assert KEY not in diff
+
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Restore original?" in screen_text(app)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert path.read_bytes() == seeded
+        # The file it replaced was backed up first, and the app re-read the settings.
+        assert len(table_rows(app)) == 3
+        assert app.state.document is not None and app.state.document.text == seeded.decode()
+        assert app.query_one(BackupsView).selected is not None
+
+
+async def test_cancel_keeps_the_current_file(ui_sandbox) -> None:
+    path = ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await save_through_the_ui(app, pilot, "a/first")
+        saved = path.read_bytes()
+        await pilot.press("f7")
+        await settle(app, pilot)
+        app.query_one("#backups-table", DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert path.read_bytes() == saved
+        assert len(table_rows(app)) == 2
+
+
+async def test_no_backups_yet_says_so(ui_sandbox) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f7")
+        await settle(app, pilot)
+        assert "No backups yet" in screen_text(app)
+        assert not app.query_one("#backups-table").display

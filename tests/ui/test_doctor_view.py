@@ -1,0 +1,116 @@
+"""Doctor pane: the effective configuration table (masked), findings with cause ids, and Refresh."""
+
+from __future__ import annotations
+
+import json
+
+from textual.widgets import DataTable
+
+from optscale_tui.core.connection import mask_secret
+from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.screens.doctor import DoctorView
+from optscale_tui.ui.widgets.findings import FindingsList
+
+TOKEN = "sk-bf-DOCTOR-SECRET-0123456789abcd"
+SHELL_KEY = "sk-ant-SHELL-KEY-9876543210"
+GATEWAY = {
+    "ANTHROPIC_BASE_URL": "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f/anthropic",
+    "ANTHROPIC_AUTH_TOKEN": TOKEN,
+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6",
+}
+
+
+def screen_text(app: OptScaleApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def rows(app: OptScaleApp) -> dict[str, list[str]]:
+    table = app.query_one("#doctor-table", DataTable)
+    return {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
+
+
+async def open_doctor(app: OptScaleApp, pilot) -> DoctorView:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("f6")
+    await pilot.pause()
+    return app.query_one(DoctorView)
+
+
+async def test_table_shows_the_token_masked_with_its_source(ui_sandbox) -> None:
+    ui_sandbox.seed({"env": GATEWAY})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        table = rows(app)
+        _name, value, source, _over = table["ANTHROPIC_AUTH_TOKEN"]
+        assert value == mask_secret(TOKEN)
+        assert source == "user ~/.claude/settings.json"
+        assert TOKEN not in screen_text(app)
+        assert all(TOKEN not in cell for row in table.values() for cell in row)
+
+
+async def test_shell_api_key_is_a_finding_with_its_fix_and_the_layers_are_named(ui_sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SHELL_KEY)
+    ui_sandbox.seed({"env": GATEWAY})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        assert rows(app)["ANTHROPIC_API_KEY"][1:3] == [mask_secret(SHELL_KEY), "process (shell)"]
+        texts = app.query_one("#doctor-findings", FindingsList).texts
+        shell = [t for t in texts if "shell_api_key" in t]
+        assert shell and shell[0].startswith("! warn  shell_api_key")
+        assert "Fix: Unset ANTHROPIC_API_KEY" in shell[0]
+        assert "~/.claude/settings.json" in shell[0]  # paths are shown home-relative
+        assert SHELL_KEY not in "\n".join(texts) and TOKEN not in "\n".join(texts)
+
+
+async def test_a_value_that_beats_a_lower_layer_says_so(ui_sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_DEFAULT_OPUS_MODEL", "shell/model")
+    ui_sandbox.seed({"env": GATEWAY})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        assert rows(app)["ANTHROPIC_DEFAULT_OPUS_MODEL"][1:] == [
+            "anthropic/claude-opus-4-6", "user ~/.claude/settings.json", "beats process"]
+        table = app.query_one("#doctor-table", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("ANTHROPIC_DEFAULT_OPUS_MODEL"))
+        await pilot.pause()
+        detail = str(app.query_one("#doctor-detail").content)
+        assert "ANTHROPIC_DEFAULT_OPUS_MODEL from user ~/.claude/settings.json:\nanthropic/claude-opus-4-6" in detail
+        assert "ignored here (a higher layer wins): process" in detail
+
+
+async def test_long_values_are_ellipsized_to_fit_80_columns(ui_sandbox) -> None:
+    ui_sandbox.seed({"env": GATEWAY})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        value = rows(app)["ANTHROPIC_BASE_URL"][1]
+        assert value.endswith("…") and len(value) <= 28
+        assert value[:-1] in GATEWAY["ANTHROPIC_BASE_URL"]
+
+
+async def test_refresh_reads_the_files_again(ui_sandbox) -> None:
+    path = ui_sandbox.seed({"env": GATEWAY})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await open_doctor(app, pilot)
+        assert "CLAUDE_CODE_SUBAGENT_MODEL" not in rows(app)
+        path.write_text(json.dumps({"env": {**GATEWAY, "CLAUDE_CODE_SUBAGENT_MODEL": "a/sub"}}))
+        view.query_one("#doctor-table").focus()
+        assert app.screen.active_bindings["r"].binding.action == "refresh"
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert rows(app)["CLAUDE_CODE_SUBAGENT_MODEL"][1] == "a/sub"
+
+
+async def test_an_invalid_user_file_is_a_settings_invalid_finding(ui_sandbox) -> None:
+    ui_sandbox.seed(text='{"env": {"A": "1",}}\n')
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        texts = app.query_one("#doctor-findings", FindingsList).texts
+        assert any(t.startswith("✗ fail  settings_invalid") and "line 1" in t for t in texts)

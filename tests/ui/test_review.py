@@ -1,0 +1,277 @@
+"""Review pane: the masked diff, Save through the confirmation, and the files it refuses to write."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse_base_url
+from optscale_tui.core.settings_file import BACKUP_DIR_NAME, BackupStore
+from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
+from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.screens.review import ReviewView
+from optscale_tui.ui.widgets.diff_view import DiffView
+from optscale_tui.ui.widgets.findings import FindingsList
+
+BASE_URL = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f/v1"
+KEY = "sk-bf-REVIEW-SECRET-0123456789abcd"
+OPUS = "anthropic/claude-opus-4-6"
+SONNET = "anthropic/claude-sonnet-4-6"
+
+
+def screen_text(app: OptScaleApp) -> str:
+    """What the terminal shows right now, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def pane_text(app: OptScaleApp) -> str:
+    """Every text the review pane holds, scrolled into view or not."""
+    view = app.query_one(ReviewView)
+    parts = [str(w.content) for w in view.query("Static") if w.display and hasattr(w, "content")]
+    parts.append(view.query_one(DiffView).text)
+    parts.extend(view.query_one(FindingsList).texts)
+    return "\n".join(parts)
+
+
+async def enter_values(app: OptScaleApp, pilot, *, key: str | None = KEY, opus: str | None = OPUS) -> None:
+    url = parse_base_url(BASE_URL)
+    app.post_message(ConnectionEdited(BASE_URL, url, ApiKey(key) if key else None))
+    app.post_message(TiersEdited(TierMapping(opus=opus, sonnet=SONNET if opus else None)))
+    await pilot.pause()
+
+
+async def open_review(app: OptScaleApp, pilot) -> ReviewView:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("f4")
+    await pilot.pause()
+    return app.query_one(ReviewView)
+
+
+async def confirm_save(app: OptScaleApp, pilot, answer: str = "y") -> None:
+    await pilot.press("w")
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmScreen)
+    await pilot.press(answer)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()  # the app reloads the settings after a save
+    await pilot.pause()
+
+
+def state_of(view: ReviewView) -> str:
+    return view.query_one("#review-state").current
+
+
+async def test_review_shows_the_masked_diff_and_save_writes_with_a_backup(ui_sandbox) -> None:
+    path = ui_sandbox.seed()
+    before = json.loads(path.read_text())
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await enter_values(app, pilot)
+        view = await open_review(app, pilot)
+        assert state_of(view) == "review-plan"
+        diff = view.query_one(DiffView).text
+        assert '+    "ANTHROPIC_BASE_URL": "https://my.optscale.ai/llm_proxy/' in diff
+        assert f'"ANTHROPIC_AUTH_TOKEN": "{mask_secret(KEY)}"' in diff
+        assert f'+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "{OPUS}"' in diff
+        assert KEY not in screen_text(app) and KEY not in pane_text(app)
+        assert "Target: ~/.claude/settings.json — user" in screen_text(app)
+
+        await confirm_save(app, pilot)
+
+        after = json.loads(path.read_text())
+        assert after["env"]["ANTHROPIC_AUTH_TOKEN"] == KEY
+        assert after["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS
+        for key in ("permissions", "hooks", "theme", "$schema"):
+            assert after[key] == before[key]
+        assert after["env"]["BASH_DEFAULT_TIMEOUT_MS"] == "120000"
+        backups = BackupStore(path).list()
+        assert any(b.is_original for b in backups) and any(not b.is_original for b in backups)
+        assert json.loads(backups[0].path.read_text()) == before
+        assert app.state.last_save is not None and app.state.last_save.path == path  # SettingsSaved reached the app
+        # After the reload the file is the new baseline: nothing left to save, and the backup is named.
+        assert state_of(view) == "review-plan"
+        text = pane_text(app)
+        assert "No changes" in text
+        assert f"~/.claude/{BACKUP_DIR_NAME}/settings.json." in text
+        assert KEY not in screen_text(app) and KEY not in text
+
+
+async def test_cancel_in_the_confirmation_writes_nothing(ui_sandbox) -> None:
+    path = ui_sandbox.seed()
+    original = path.read_bytes()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot)
+        await open_review(app, pilot)
+        await confirm_save(app, pilot, answer="n")
+        assert path.read_bytes() == original
+        assert not (ui_sandbox.config_dir / BACKUP_DIR_NAME).exists()
+        assert app.state.last_save is None
+
+
+async def test_save_button_opens_the_confirmation(ui_sandbox) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await enter_values(app, pilot)
+        await open_review(app, pilot)
+        await pilot.click("#review-save")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Write ~/.claude/settings.json?" in screen_text(app)
+        assert "A backup is made first" in screen_text(app)
+
+
+async def test_no_changes_is_a_friendly_state_not_an_error(ui_sandbox) -> None:
+    ui_sandbox.seed({"env": {
+        "ANTHROPIC_BASE_URL": parse_base_url(BASE_URL).anthropic_base,
+        "ANTHROPIC_AUTH_TOKEN": KEY,
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": OPUS,
+    }})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await open_review(app, pilot)  # prefilled from the file; the stored key is kept
+        assert state_of(view) == "review-plan"
+        assert "✓ No changes: ~/.claude/settings.json already has these values" in pane_text(app)
+        assert not view.query_one("#review-save").display
+        assert view.query_one(DiffView).text == ""
+        assert app.screen.active_bindings["w"].enabled is False  # Write is shown dimmed
+        await pilot.press("w")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_without_a_model_the_pane_says_what_is_missing_and_goes_there(ui_sandbox) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot, opus=None)
+        view = await open_review(app, pilot)
+        assert state_of(view) == "review-missing"
+        assert "no gateway model is mapped" in pane_text(app)
+        view.query_one("#review-goto").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_pane == "tiers"
+
+
+async def test_without_a_url_the_button_leads_to_connect(ui_sandbox) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await open_review(app, pilot)
+        assert state_of(view) == "review-missing"
+        assert "no valid Base URL" in pane_text(app)
+        assert app.focused is view.query_one("#review-goto")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_pane == "connect"
+
+
+async def test_a_file_that_does_not_parse_is_refused_until_fixed_and_reloaded(ui_sandbox) -> None:
+    broken = '{\n  "theme": "dark",\n  "env": {"BASH_DEFAULT_TIMEOUT_MS": "120000"},\n}\n'
+    path = ui_sandbox.seed(text=broken)
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await enter_values(app, pilot)
+        view = await open_review(app, pilot)
+        assert state_of(view) == "review-refused"
+        text = pane_text(app)
+        assert "settings_invalid" in text and "line 3, column 47" in text
+        assert "trailing comma" in text
+        assert "silently ignores" in text  # Claude Code ignores the whole file
+        assert app.screen.active_bindings["w"].enabled is False
+        await pilot.press("w")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert path.read_text() == broken
+
+        path.write_text(broken.replace("},\n}", "}\n}"))
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert state_of(view) == "review-plan"
+        assert "ANTHROPIC_DEFAULT_OPUS_MODEL" in view.query_one(DiffView).text
+        await confirm_save(app, pilot)
+        assert json.loads(path.read_text())["env"]["ANTHROPIC_AUTH_TOKEN"] == KEY
+
+
+async def test_a_file_changed_on_disk_is_refused_and_saved_after_reload(ui_sandbox) -> None:
+    path = ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await enter_values(app, pilot)
+        view = await open_review(app, pilot)
+        other = json.loads(path.read_text())
+        other["env"]["OTHER_WRITER"] = "yes"
+        path.write_text(json.dumps(other, indent=2) + "\n")
+        theirs = path.read_bytes()
+
+        await confirm_save(app, pilot)
+        assert path.read_bytes() == theirs  # the other program's edit is kept
+        assert state_of(view) == "review-refused"
+        assert "changed by another program" in pane_text(app)
+        assert app.state.last_save is None
+
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert state_of(view) == "review-plan"
+        await confirm_save(app, pilot)
+        saved = json.loads(path.read_text())
+        assert saved["env"]["OTHER_WRITER"] == "yes"
+        assert saved["env"]["ANTHROPIC_AUTH_TOKEN"] == KEY
+
+
+async def test_an_api_key_in_the_file_is_removed_with_its_reason(ui_sandbox) -> None:
+    old_key = "sk-ant-OLD-CONSOLE-KEY-0123456789"
+    ui_sandbox.seed({"env": {"ANTHROPIC_API_KEY": old_key}, "theme": "dark"})
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await enter_values(app, pilot)
+        await open_review(app, pilot)
+        text = pane_text(app)
+        assert "- remove env.ANTHROPIC_API_KEY: Claude Code would send both x-api-key and Bearer headers" in text
+        assert old_key not in text and old_key not in screen_text(app)
+        assert f'-    "ANTHROPIC_API_KEY": "{mask_secret(old_key)}"' in app.query_one("#review-diff", DiffView).text
+
+
+async def test_a_shell_api_key_still_overrides_and_is_shown_with_its_fix(ui_sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-SHELL-KEY-0123456789")
+    ui_sandbox.seed({"env": {"ANTHROPIC_AUTH_TOKEN": KEY, "ANTHROPIC_BASE_URL": "https://x.example/anthropic"}})
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await enter_values(app, pilot)
+        await open_review(app, pilot)
+        findings = app.query_one("#review-findings", FindingsList).texts
+        assert any(t.startswith("! warn  shell_api_key") and "Fix: Unset ANTHROPIC_API_KEY" in t for t in findings)
+        assert "sk-ant-SHELL-KEY-0123456789" not in "\n".join(findings)
+
+
+async def test_claude_config_dir_is_named(ui_sandbox, monkeypatch) -> None:
+    config_dir = ui_sandbox.home / "alt-claude"
+    config_dir.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config_dir))
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await enter_values(app, pilot)
+        await open_review(app, pilot)
+        text = pane_text(app)
+        assert "CLAUDE_CONFIG_DIR is set: Claude Code reads ~/alt-claude/settings.json" in text
+        assert "Target: ~/alt-claude/settings.json — user: CLAUDE_CONFIG_DIR is set" in text
+        assert "Saving creates the file with" in text
+
+
+@pytest.mark.parametrize("key", ["w", "r"])
+async def test_review_bindings_are_in_the_footer(ui_sandbox, key: str) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot)
+        await open_review(app, pilot)
+        binding = app.screen.active_bindings[key]
+        assert binding.binding.show and binding.enabled
