@@ -111,8 +111,9 @@ def traces_rows(results: Iterable[CheckResult]) -> list[tuple[str, str, str]]:
     """(check, request id, total time) for finding the requests in OptScale Traces."""
     rows = []
     for r in results:
-        for _header, value in r.request_ids.items():
-            total = r.timings.get("total_ms")
+        total = r.timings.get("total_ms")
+        # Gateways often send the same id under several headers (x-request-id, request-id…): list it once.
+        for value in dict.fromkeys(r.request_ids.values()):
             rows.append((r.id, value, f"{total:.0f} ms" if total is not None else ""))
     return rows
 
@@ -143,3 +144,33 @@ def to_markdown(done: VerificationDone, target: VerificationTarget | None = None
         out += ["", "## Find it in OptScale Traces", "", "| Check | Request id | Time |", "|---|---|---|"]
         out += [f"| {c} | `{rid}` | {t} |" for c, rid, t in rows]
     return "\n".join(out).rstrip() + "\n"
+
+
+# --- saving a report (the TUI's "save report" dialog and anyone else who writes one to a file) ---------------------
+
+REPORT_FORMATS: dict[str, str] = {"markdown": ".md", "json": ".json"}
+
+
+def default_report_name(fmt: str = "markdown", now: datetime | None = None) -> str:
+    """`optscale-tui-report-<YYYYmmdd-HHMMSS>.md` (or `.json`), local time."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return f"optscale-tui-report-{stamp}{REPORT_FORMATS[fmt]}"
+
+
+def format_for_path(path: str, default: str = "markdown") -> str:
+    """The format a file name asks for by its extension (`.json` → json, `.md`/`.markdown` → markdown)."""
+    lower = path.lower()
+    if lower.endswith(".json"):
+        return "json"
+    if lower.endswith((".md", ".markdown")):
+        return "markdown"
+    return default
+
+
+def render_report(done: VerificationDone, target: VerificationTarget | None, fmt: str) -> str:
+    """The report in `fmt` ("markdown" or "json"); the key is masked in both."""
+    if fmt == "json":
+        return to_json_text(done, target) + "\n"
+    if fmt == "markdown":
+        return to_markdown(done, target)
+    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(REPORT_FORMATS)}")

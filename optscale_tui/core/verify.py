@@ -249,6 +249,9 @@ class VerifyOptions:
     tool_probe: bool = True
     count_tokens: bool = True
     beta_probe: bool = True
+    # Run only these check ids (e.g. to re-run one check); None runs everything. "config" always runs (it needs no
+    # network), and "connect" runs first whenever a network check is selected, as the others depend on it.
+    only: frozenset[str] | None = None
     # Extra checks plugged in by callers (e.g. the real-client check): (spec, coroutine factory).
     extra_checks: Sequence[tuple[CheckSpec, Callable[[Callable[[VerificationEvent], None]], Awaitable[CheckResult]]]] = ()
 
@@ -319,7 +322,18 @@ def plan_checks(target: VerificationTarget, options: VerifyOptions) -> tuple[Che
     if options.beta_probe and probe_model:
         specs.append(CheckSpec("betas", "Gateway accepts Claude Code's anthropic-beta header", None, probe_model))
     specs.extend(spec for spec, _ in options.extra_checks)
-    return tuple(specs)
+    return _select(specs, options.only)
+
+
+NETWORK_FREE = ("config", "doctor.")
+
+
+def _select(specs: list[CheckSpec], only: frozenset[str] | None) -> tuple[CheckSpec, ...]:
+    """Keep the checks in `only` (plus "config", and "connect" when any network check is kept), in plan order."""
+    if only is None:
+        return tuple(specs)
+    network = any(s.id in only and not s.id.startswith(NETWORK_FREE) for s in specs)
+    return tuple(s for s in specs if s.id in only or s.id == "config" or (network and s.id == "connect"))
 
 
 def _probe_model(target: VerificationTarget) -> str | None:
@@ -381,12 +395,17 @@ async def run_verification(
     yield CheckStarted("config")
     yield finish(_config_result(target))
     extra_rows = finding_results(target)
+    if options.only is not None:
+        extra_rows = tuple(row for row in extra_rows if row.id in options.only)
     if target.problems:
         for problem in target.problems:
             yield finish(problem)
         for row in extra_rows:
             results.setdefault(row.id, row)
         yield VerificationDone(tuple(results.values()), (time.perf_counter() - started) * 1000)
+        return
+    if not any(spec.id == "connect" for spec in specs):  # only network-free checks were selected
+        yield VerificationDone(tuple(results.values()) + extra_rows, (time.perf_counter() - started) * 1000)
         return
 
     factory = client_factory or _default_client
@@ -491,6 +510,26 @@ async def run_verification(
         betas = REDUCED_BETAS if target.disable_experimental_betas else None
         probe = await client.beta_probe(spec.model, betas=betas)
         note = " (reduced list: CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1)" if betas else ""
+        if probe.cause is Cause.BETA_REJECTED and betas is None:
+            # Measured with 2.1.332: after such a 400 Claude Code retries with fewer betas, down to the stable
+            # ones; if the gateway accepts those, sessions work, at the cost of two failed requests first.
+            reduced = await client.beta_probe(spec.model, betas=REDUCED_BETAS)
+            if reduced.ok:
+                return CheckResult(
+                    spec.id, spec.title, CheckStatus.WARN, Cause.BETA_REJECTED,
+                    "The gateway rejects Claude Code's experimental betas. Claude Code recovers by retrying with "
+                    "fewer betas, so it works, but its first requests fail and are repeated.",
+                    "Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 to the env block so Claude Code sends only the "
+                    "betas this gateway accepts.",
+                    _timings(reduced), dict(probe.request_ids) | dict(reduced.request_ids), spec.tier, spec.model,
+                )
+        if probe.cause is Cause.BETA_REJECTED:
+            # Even the stable betas are refused: CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS cannot help.
+            return replace(
+                _from_probe(spec, probe),
+                fix="Ask your OptScale admin to forward the anthropic-beta header (Bifrost: Allowed Headers); the "
+                    "gateway refuses even the betas Claude Code always sends, so no client setting can avoid it.",
+            )
         return _from_probe(spec, probe, ok_message=f"anthropic-beta accepted{note}.")
 
     async def run_all() -> None:
@@ -505,7 +544,8 @@ async def run_verification(
                                                     "Skipped: the gateway is not reachable.", tier=spec.tier,
                                                     model=spec.model)))
                     return
-                work.append(guarded(by_id["catalog"], check_catalog))
+                if "catalog" in by_id:
+                    work.append(guarded(by_id["catalog"], check_catalog))
                 for spec in specs:
                     if spec.id.startswith("prompt."):
                         work.append(guarded(spec, prompt_check(spec)))
@@ -516,6 +556,8 @@ async def run_verification(
                 if "betas" in by_id:
                     work.append(guarded(by_id["betas"], check_betas))
                 for spec, factory_fn in options.extra_checks:
+                    if spec.id not in by_id:
+                        continue
                     work.append(guarded(spec, lambda f=factory_fn: f(emit)))
                 await asyncio.gather(*work)
         finally:
@@ -537,6 +579,17 @@ async def run_verification(
     for row in extra_rows:
         results.setdefault(row.id, row)
     yield VerificationDone(tuple(results.values()), (time.perf_counter() - started) * 1000)
+
+
+def merge_results(previous: VerificationDone | None, rerun: VerificationDone) -> VerificationDone:
+    """A full run updated with a partial re-run (`VerifyOptions.only`): re-run checks replace their earlier results
+    in place, new ones are appended; `elapsed_ms` is the re-run's."""
+    if previous is None:
+        return rerun
+    fresh = {r.id: r for r in rerun.results}
+    merged = [fresh.pop(r.id, r) for r in previous.results]
+    merged.extend(fresh.values())
+    return VerificationDone(tuple(merged), rerun.elapsed_ms)
 
 
 async def verify(target: VerificationTarget, options: VerifyOptions | None = None, **kwargs) -> VerificationDone:

@@ -18,6 +18,7 @@ from textual.lazy import Lazy
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from optscale_tui.core.locations import Scope, resolve_target
+from optscale_tui.ui.commands import ActionsProvider
 from optscale_tui.ui.messages import (
     ConnectionEdited,
     SettingsLoaded,
@@ -52,6 +53,7 @@ class OptScaleApp(App[None]):
     ]
     TITLE = "optscale-tui"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ActionsProvider}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "step('next')", "Next", id="nav.next"),
@@ -101,7 +103,7 @@ class OptScaleApp(App[None]):
         }
         yield Header()
         with TabbedContent(initial="connect", id="panes"):
-            for pane, label, key in PANES:
+            for pane, label, _key in PANES:
                 with TabPane(label, id=pane):
                     view = views[pane](id=f"{pane}-view")
                     # The first pane is drawn at once; the rest mount right after the first frame.
@@ -173,7 +175,10 @@ class OptScaleApp(App[None]):
             if betas is not None and state.disable_experimental_betas is None:
                 state.disable_experimental_betas = str(betas).strip() in ("1", "true")
         if self.demo is not None and first_load and not state.base_url_text:
+            from optscale_tui.core.connection import parse_base_url
+
             state.base_url_text = self.demo.base_url
+            state.url = parse_base_url(self.demo.base_url)
         self.post_message(SettingsLoaded())
         self.broadcast("settings")
 
@@ -244,6 +249,10 @@ class OptScaleApp(App[None]):
     @property
     def verification_running(self) -> bool:
         return any(w.group == "verify" and w.is_running for w in self.workers)
+
+    async def action_quit(self) -> None:
+        """Every way out (q, ctrl+q, the palette's Quit) asks first when something would be lost."""
+        self.action_request_quit()
 
     def action_request_quit(self) -> None:
         reasons = []

@@ -1,13 +1,477 @@
-"""Placeholder: being built."""
+"""Step 4 — Verify: prove the connection works the way Claude Code will use it, and watch the replies stream in.
+
+The core engine (`core.verify.run_verification`) runs the checks concurrently and yields events; an async worker
+(group "verify", so the app can ask before quitting) turns them into a checklist and a log. Token chunks are only
+buffered as they arrive and written to the log ~30 times a second, so a gateway streaming thousands of chunks a
+second never makes the keyboard wait. Replies are shown tier by tier in plan order (a tier that answers early waits
+for the one before it), so the log reads cleanly and every character arrives.
+
+What is verified: the settings in effect (read fresh from disk for each run) — or, when there are unsaved changes,
+the unsaved values on request (`u`). The run starts by itself when the pane is shown after a save; otherwise `r`.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+import asyncio
+import contextlib
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
 
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static
+
+from optscale_tui.core import report
+from optscale_tui.core.verify import (
+    CheckFinished,
+    CheckProgress,
+    CheckResult,
+    CheckSpec,
+    CheckStarted,
+    CheckStatus,
+    TokenChunk,
+    VerificationDone,
+    VerificationEvent,
+    VerificationPlanned,
+    VerificationTarget,
+    VerifyOptions,
+    merge_results,
+    run_verification,
+    target_from_effective,
+    target_from_values,
+)
+from optscale_tui.ui.format import display_path
+from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.step import StepView
+from optscale_tui.ui.widgets.stream_log import StreamLog
+
+FLUSH_INTERVAL = 1 / 30  # log writes per second while streaming
+YIELD_EVERY = 0.005  # seconds of event handling before the worker lets the UI run
+WIDE = 110  # columns from which the checklist sits beside the log
+EFFECTIVE, UNSAVED = "effective", "unsaved"
 
 
 class VerifyView(StepView):
+    """The verification log (pane id "verify")."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run_all", "Run all", id="verify.run", tooltip="Run every check again"),
+        Binding("full_stop", "rerun_selected", "Re-run", id="verify.rerun_one",
+                tooltip="Re-run the highlighted check (enter does the same)"),
+        Binding("x,escape", "cancel", "Cancel", id="verify.cancel", tooltip="Stop the running verification"),
+        Binding("c", "copy_report", "Copy", id="verify.copy",
+                tooltip="Copy the report as Markdown (the API key is masked)"),
+        Binding("s", "save_report", "Save", id="verify.save",
+                tooltip="Save the report as Markdown or JSON (the API key is masked)"),
+        Binding("t", "toggle_traces", "Traces", id="verify.traces",
+                tooltip="Switch between the replies and the request ids for OptScale Traces"),
+        Binding("u", "toggle_source", "Unsaved", id="verify.source",
+                tooltip="Verify the unsaved values instead of the settings in effect (or back)"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source = EFFECTIVE
+        self.target: VerificationTarget | None = None
+        self.done: VerificationDone | None = None
+        self._run = 0  # generation: events of a superseded run are ignored
+        self._partial = False
+        self._buffers: dict[str, list[str]] = {}
+        self._stream_order: list[str] = []
+        self._floor = 0
+        self._finished: dict[str, CheckResult] = {}
+        self._ticks = 0
+        self._run_on_show = False
+        self._show_traces = False
+        self._last_status = ""
+        self._specs: dict[str, CheckSpec] = {}
+
     def compose(self) -> ComposeResult:
-        yield Static("VerifyView")
+        yield Static(id="verify-source", markup=False)
+        yield Static(id="verify-status", markup=False)
+        with Horizontal(id="verify-body"):
+            yield Checklist(id="verify-checklist", empty="Nothing verified yet: press r to run every check.")
+            with Vertical(id="verify-output"):
+                yield Static("Replies  (t: request ids for OptScale Traces)", id="verify-log-title", markup=False)
+                yield StreamLog(id="verify-log")
+                yield Static("Find it in OptScale Traces  (t: replies)", id="verify-traces-title", markup=False)
+                yield DataTable(id="verify-traces", cursor_type="row", zebra_stripes=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#verify-traces", DataTable)
+        table.add_columns("Check", "Request id", "Time")
+        self.query_one(StreamLog).write_line("The model's replies stream here, tier by tier, as they arrive.")
+        self._apply_layout()
+        with contextlib.suppress(Exception):  # the tabs exist in the app; not when the view is tested alone
+            self.watch(self.app.query_one("#panes"), "active", self._pane_activated, init=False)
+
+    # --- state --------------------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return any(w.group == "verify" and w.is_running and w.node is self for w in self.workers)
+
+    @property
+    def unsaved_available(self) -> bool:
+        state = self.state
+        return state.values() is not None and state.effective_key is not None and state.has_unsaved_changes
+
+    def source_words(self) -> str:
+        if self.source == UNSAVED:
+            return "unsaved values"
+        state = self.state
+        path = state.config.user_settings if state.config is not None else state.target.path
+        return f"settings in effect ({display_path(path)})"
+
+    def refresh_from_state(self, what: str) -> None:
+        if what == "saved":
+            self.source = EFFECTIVE
+            if self._pane_is_current():
+                self.action_run_all()
+            else:
+                self._run_on_show = True
+        if self.source == UNSAVED and not self.unsaved_available:
+            self.source = EFFECTIVE
+        self._show_source()
+        self.refresh_bindings()
+
+    def _pane_is_current(self) -> bool:
+        try:
+            return self.wizard.current_pane == "verify"
+        except Exception:
+            return False
+
+    def _pane_activated(self, pane: str) -> None:
+        if pane == "verify" and self._run_on_show:
+            self._run_on_show = False
+            self.action_run_all()
+
+    def _show_source(self) -> None:
+        line = f"Verifying: {self.source_words()}"
+        if self.source == EFFECTIVE and self.unsaved_available:
+            line += " · u: verify the unsaved values"
+        elif self.source == UNSAVED:
+            line += " (not saved) · u: the settings in effect"
+        self.query_one("#verify-source", Static).update(line)
+        if not self._last_status:
+            self._set_status("Press r to run every check (it runs by itself when you come here after saving).")
+
+    def _set_status(self, text: str) -> None:
+        self._last_status = text
+        self.query_one("#verify-status", Static).update(text)
+
+    # --- layout -------------------------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._apply_layout()
+
+    def _apply_layout(self) -> None:
+        wide = self.size.width >= WIDE
+        self.set_class(wide, "-wide")
+        self.query_one("#verify-log-title").display = wide or not self._show_traces
+        self.query_one("#verify-log").display = wide or not self._show_traces
+        self.query_one("#verify-traces-title").display = wide or self._show_traces
+        self.query_one("#verify-traces").display = wide or self._show_traces
+
+    def action_toggle_traces(self) -> None:
+        self._show_traces = not self._show_traces
+        self._apply_layout()
+
+    # --- bindings -----------------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.running
+        if action in ("copy_report", "save_report"):
+            return True if self.done is not None else None
+        if action == "rerun_selected":
+            return True if self.query_one(Checklist).highlighted_id else None
+        if action == "toggle_source":
+            return self.unsaved_available or self.source == UNSAVED
+        if action == "toggle_traces":
+            return not self.has_class("-wide")
+        return True
+
+    # --- running ------------------------------------------------------------------------------------------------
+
+    def action_run_all(self) -> None:
+        self._start(None)
+
+    def action_rerun_selected(self) -> None:
+        check_id = self.query_one(Checklist).highlighted_id
+        if check_id is not None:
+            self._start(frozenset({check_id}))
+
+    @on(OptionList.OptionSelected, "#verify-checklist")
+    def _row_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self._start(frozenset({event.option.id}))
+
+    def action_toggle_source(self) -> None:
+        if self.source == UNSAVED:
+            self.source = EFFECTIVE
+        elif self.unsaved_available:
+            self.source = UNSAVED
+        self._show_source()
+        self.refresh_bindings()
+
+    def action_cancel(self) -> None:
+        if self.running:
+            self.workers.cancel_group(self, "verify")
+
+    def _start(self, only: frozenset[str] | None) -> None:
+        self._run += 1
+        self._run_on_show = False
+        partial = only is not None and self.done is not None
+        self._partial = partial
+        self._buffers, self._stream_order, self._floor, self._finished = {}, [], 0, {}
+        log = self.query_one(StreamLog)
+        if not partial:
+            log.clear()
+            self.query_one(Checklist).show_empty("Reading the settings…")
+        self._set_status("Reading the settings…")
+        self._verify(self._run, only)
+
+    def _build_target(self) -> VerificationTarget:
+        """Runs in a thread: reads the settings files (the settings in effect may have changed on disk)."""
+        from optscale_tui.core.doctor import inspect_environment
+        from optscale_tui.core.locations import Scope
+
+        state = self.state
+        if self.source == UNSAVED:
+            values = state.values()
+            key = state.effective_key
+            if values is not None:
+                return target_from_values(replace(values, key=key), state.config)
+        user = state.target.path if state.target.scope is Scope.USER else None
+        return target_from_effective(inspect_environment(cwd=state.cwd, user_settings=user))
+
+    @work(exclusive=True, group="verify")
+    async def _verify(self, run: int, only: frozenset[str] | None) -> None:
+        try:
+            target = await asyncio.to_thread(self._build_target)
+        except Exception as exc:  # an unreadable file: say so, never a traceback
+            if run == self._run:
+                self._set_status(f"✗ Could not read the settings: {exc}")
+            return
+        if run != self._run:
+            return
+        self.target = target
+        self._show_source()
+        options = VerifyOptions(ca_bundle=self.state.ca_bundle, only=only)
+        flush_timer = self.set_interval(FLUSH_INTERVAL, self._flush)
+        self.refresh_bindings()
+        try:
+            async with contextlib.aclosing(run_verification(target, options)) as events:
+                last_yield = time.perf_counter()
+                async for event in events:
+                    if run != self._run:
+                        return
+                    self._on_event(event)
+                    # A fast stream keeps the engine's queue full, so `async for` might never give the event loop
+                    # back: yield every few milliseconds so keys, timers and repaints are served while it streams.
+                    now = time.perf_counter()
+                    if now - last_yield > YIELD_EVERY:
+                        await asyncio.sleep(0)
+                        last_yield = time.perf_counter()
+        except asyncio.CancelledError:
+            if run == self._run:
+                self._cancelled()
+            raise
+        finally:
+            flush_timer.stop()
+            self.call_after_refresh(self.refresh_bindings)
+
+    def _on_event(self, event: VerificationEvent) -> None:
+        checklist = self.query_one(Checklist)
+        if isinstance(event, TokenChunk):  # the hot path: only buffer
+            buffer = self._buffers.get(event.check_id)
+            if buffer is None:
+                buffer = self._buffers[event.check_id] = []
+                if event.check_id not in self._stream_order:
+                    self._stream_order.append(event.check_id)
+            buffer.append(event.text)
+        elif isinstance(event, CheckStarted):
+            checklist.mark(event.check_id, CheckStatus.RUNNING)
+        elif isinstance(event, CheckProgress):
+            checklist.mark(event.check_id, CheckStatus.RUNNING, event.message)
+        elif isinstance(event, CheckFinished):
+            self._finished[event.check_id] = event.result
+            checklist.finish(event.result)
+            self._progress_status()
+        elif isinstance(event, VerificationPlanned):
+            checklist.plan(event.checks, keep=self._partial)
+            self._specs = {s.id: s for s in event.checks}
+            self._stream_order = [s.id for s in event.checks if s.id.startswith("prompt.")]
+            self._progress_status()
+        elif isinstance(event, VerificationDone):
+            self._flush()
+            previous = self.done if self._partial else None
+            self.done = merge_results(previous, event)
+            self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done))
+            self._fill_traces()
+
+    def _progress_status(self) -> None:
+        counts = self.query_one(Checklist).counts()
+        total = sum(counts.values())
+        left = counts[CheckStatus.PENDING] + counts[CheckStatus.RUNNING]
+        if left:
+            self._set_status(f"Running… {total - left} of {total} checks done  ·  x cancels")
+
+    def _cancelled(self) -> None:
+        self._flush()
+        log = self.query_one(StreamLog)
+        if log._in_stream:
+            log.end_stream()
+        log.line("— cancelled —")
+        checklist = self.query_one(Checklist)
+        skipped = checklist.cancel_open("Cancelled before it finished.")
+        self._set_status(f"Cancelled: {skipped} check{'s' if skipped != 1 else ''} did not finish. "
+                         "r runs every check again.")
+
+    # --- the log ------------------------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write the buffered replies, in plan order; a later tier waits until the one before it has finished."""
+        self._ticks += 1
+        checklist = self.query_one(Checklist)
+        if self._ticks % 3 == 0 and checklist.running:
+            checklist.tick()
+        log = self.query_one(StreamLog)
+        order = self._stream_order
+        while self._floor < len(order):
+            check_id = order[self._floor]
+            buffer = self._buffers.get(check_id)
+            result = self._finished.get(check_id)
+            if not log._in_stream and (buffer or result is not None):
+                log.begin_stream(self._stream_header(check_id, self._specs.get(check_id)))
+            if buffer:
+                log.stream("".join(buffer))
+                buffer.clear()
+            if result is None:
+                return
+            log.end_stream()
+            log.paragraph(self._stream_footer(result))
+            self._floor += 1
+
+    def _stream_header(self, check_id: str, spec: CheckSpec | None) -> str:
+        tier = (spec.tier if spec and spec.tier else check_id.removeprefix("prompt.")).capitalize()
+        model = spec.model if spec and spec.model else ""
+        return f"▸ {tier}" + (f" · {model}" if model else "")
+
+    def _stream_footer(self, result: CheckResult) -> str:
+        timing = self.query_one(Checklist).timing_formatter(result)
+        if result.status is CheckStatus.PASS:
+            return f"✓ {timing}" if timing else "✓ replied"
+        mark = report.STATUS_MARK[result.status]
+        cause = f" {result.cause.value}" if result.cause else ""
+        return f"{mark} {report.STATUS_WORD[result.status].strip()}{cause}: no reply (the checklist says why and the fix)"
+
+    def _fill_traces(self) -> None:
+        table = self.query_one("#verify-traces", DataTable)
+        table.clear()
+        rows = report.traces_rows(self.done.results) if self.done else []
+        for check_id, request_id, took in rows:
+            table.add_row(check_id, request_id, took)
+        if not rows:
+            table.add_row("—", "no request ids yet", "")
+
+    # --- report -------------------------------------------------------------------------------------------------
+
+    def report_markdown(self) -> str | None:
+        return report.to_markdown(self.done, self.target) if self.done else None
+
+    def action_copy_report(self) -> None:
+        text = self.report_markdown()
+        if text is None:
+            self.notify("Nothing to copy yet: run the verification first (r).", severity="warning")
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify("Copied the verification report (key masked).")
+
+    def action_save_report(self) -> None:
+        if self.done is None:
+            self.notify("Nothing to save yet: run the verification first (r).", severity="warning")
+            return
+        done, target = self.done, self.target
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer:
+                path_text, fmt = answer
+                path = Path(path_text).expanduser()
+                if not path.is_absolute():
+                    path = self.state.cwd / path
+                self._write_report(path, report.render_report(done, target, fmt))
+
+        self.app.push_screen(SaveReportScreen(report.default_report_name("markdown")), chosen)
+
+    @work(thread=True, group="verify-report")
+    def _write_report(self, path: Path, text: str) -> None:
+        try:
+            with open(path, "x", encoding="utf-8") as handle:
+                handle.write(text)
+        except FileExistsError:
+            self.app.call_from_thread(self.notify, f"{display_path(path)} already exists; choose another name.",
+                                      severity="error", title="Report not saved")
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"{display_path(path)}: {exc.strerror or exc}",
+                                      severity="error", title="Report not saved")
+        else:
+            self.app.call_from_thread(self.notify, f"Saved the verification report to {display_path(path)} "
+                                      "(key masked).")
+
+
+class SaveReportScreen(ModalScreen[tuple[str, str] | None]):
+    """Ask where to save the report, and as Markdown or JSON."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="report.cancel")]
+
+    def __init__(self, default_name: str) -> None:
+        super().__init__()
+        self._default = default_name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="save-report-dialog", classes="dialog"):
+            yield Static("Save the verification report", classes="dialog-title")
+            yield Label("File (relative to the current folder; the API key is masked in it):")
+            yield Input(self._default, id="report-path")
+            yield Select([("Markdown (.md)", "markdown"), ("JSON (.json)", "json")], value="markdown",
+                         allow_blank=False, id="report-format")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="report-save", variant="primary")
+                yield Button("Cancel (esc)", id="report-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#report-path", Input).focus()
+
+    @property
+    def fmt(self) -> str:
+        return str(self.query_one("#report-format", Select).value)
+
+    @on(Select.Changed, "#report-format")
+    def _format_changed(self) -> None:
+        path = self.query_one("#report-path", Input)
+        stem, fmt = path.value, self.fmt
+        for ext in report.REPORT_FORMATS.values():
+            if stem.endswith(ext):
+                stem = stem[: -len(ext)]
+        path.value = stem + report.REPORT_FORMATS[fmt]
+
+    @on(Input.Submitted, "#report-path")
+    @on(Button.Pressed, "#report-save")
+    def _save(self) -> None:
+        value = self.query_one("#report-path", Input).value.strip()
+        if not value:
+            self.notify("Enter a file name.", severity="warning")
+            return
+        self.dismiss((value, report.format_for_path(value, self.fmt)))
+
+    @on(Button.Pressed, "#report-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,85 @@
+"""The command palette (ctrl+p): the app's main actions by name, beside Textual's system commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from optscale_tui.ui.app import OptScaleApp
+    from optscale_tui.ui.screens.verify import VerifyView
+
+
+class ActionsProvider(Provider):
+    """Go to a pane, save, verify, copy or save the report, reload the settings, switch theme, help, quit."""
+
+    @property
+    def wizard(self) -> OptScaleApp:
+        return self.app  # type: ignore[return-value]
+
+    def _view(self, pane: str):
+        from optscale_tui.ui.widgets.step import StepView
+
+        for view in self.app.query(StepView):
+            if view.id == f"{pane}-view":
+                return view
+        return None
+
+    def _verify_view(self) -> VerifyView | None:
+        return self._view("verify")  # type: ignore[return-value]
+
+    # --- the commands -------------------------------------------------------------------------------------------
+
+    def _go(self, pane: str) -> None:
+        self.wizard.action_step(pane)
+
+    def _save_settings(self) -> None:
+        self.wizard.action_step("review")
+        view = self._view("review")
+        if view is not None:  # ReviewView's save flow (confirm, write, backup) when it offers one
+            self.app.call_later(self.app.run_action, "save", view)
+
+    def _verify(self, action: str) -> None:
+        self.wizard.action_step("verify")
+        view = self._verify_view()
+        if view is not None:
+            self.app.call_later(self.app.run_action, action, view)
+
+    def _toggle_theme(self) -> None:
+        self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
+
+    def commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        from optscale_tui.ui.app import PANES
+
+        for pane, label, key in PANES:
+            name = label.split(" ", 1)[-1]
+            yield f"Go to {name}", f"Show the {name} pane ({key.upper()})", partial(self._go, pane)
+        yield "Save settings", "Review the diff and save ~/.claude/settings.json", self._save_settings
+        yield "Verify now", "Run every verification check against the settings in effect", partial(
+            self._verify, "run_all")
+        yield "Re-run verification check", "Re-run the check highlighted in the Verify pane", partial(
+            self._verify, "rerun_selected")
+        yield "Cancel verification", "Stop the running verification", partial(self._verify, "cancel")
+        yield "Copy verification report", "Copy the report as Markdown (API key masked)", partial(
+            self._verify, "copy_report")
+        yield "Save verification report", "Save the report as Markdown or JSON (API key masked)", partial(
+            self._verify, "save_report")
+        yield "Reload settings", "Read the settings files again from disk", self.wizard.load_settings
+        yield "Toggle light/dark theme", "Switch between the light and the dark theme", self._toggle_theme
+        yield "Help", "Keys and what each pane does (F1)", self.wizard.action_help
+        yield "Quit", "Leave optscale-tui (asks first when something is unsaved or running)", \
+            self.wizard.action_request_quit
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, text=name, help=help_text)

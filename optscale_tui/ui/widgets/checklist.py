@@ -1,0 +1,197 @@
+"""A checklist of verification checks: one row per check with a mark *and* a word (never colour alone), the title,
+timings when known, and for problems the cause id, message and fix.
+
+Rows are options of an `OptionList`, so the list is keyboard-navigable and `enter` selects a row (the verify view
+re-runs that check). Rows are rebuilt on resize so the timings sit at the right edge when there is room, and on their
+own line when there is not (80 columns).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from textual.content import Content
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from optscale_tui.core.report import STATUS_MARK, STATUS_WORD, format_timings
+from optscale_tui.core.verify import CheckResult, CheckSpec, CheckStatus
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+WORD = {**STATUS_WORD, CheckStatus.PENDING: "WAIT", CheckStatus.RUNNING: "RUN "}
+# Theme variables only: light and dark themes both work; NO_COLOR drops them and the words remain.
+STYLE = {
+    CheckStatus.PASS: "$text-success",
+    CheckStatus.WARN: "$text-warning",
+    CheckStatus.FAIL: "$text-error",
+    CheckStatus.SKIP: "$text-muted",
+    CheckStatus.RUNNING: "$text-accent",
+    CheckStatus.PENDING: "$text-muted",
+}
+INDENT = " " * 8  # under the title: "✓ PASS  "
+
+
+@dataclass
+class _Row:
+    spec: CheckSpec
+    status: CheckStatus = CheckStatus.PENDING
+    result: CheckResult | None = None
+    note: str = ""  # progress while running, "Cancelled" after a cancel
+
+
+class Checklist(OptionList):
+    """The checks of one verification, updated as events arrive."""
+
+    DEFAULT_CSS = """
+    Checklist { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None, empty: str = "No checks yet.",
+                 timing_formatter: Callable[[CheckResult], str] = format_timings) -> None:
+        super().__init__(id=id, compact=True)
+        self._rows: dict[str, _Row] = {}
+        self._frame = 0
+        self._empty = empty
+        self.timing_formatter = timing_formatter
+
+    # --- data ---------------------------------------------------------------------------------------------------
+
+    @property
+    def check_ids(self) -> list[str]:
+        return list(self._rows)
+
+    @property
+    def highlighted_id(self) -> str | None:
+        option = self.highlighted_option
+        return option.id if option is not None and option.id in self._rows else None
+
+    def status_of(self, check_id: str) -> CheckStatus | None:
+        row = self._rows.get(check_id)
+        return row.status if row else None
+
+    def counts(self) -> dict[CheckStatus, int]:
+        counts = dict.fromkeys(CheckStatus, 0)
+        for row in self._rows.values():
+            counts[row.status] += 1
+        return counts
+
+    @property
+    def running(self) -> bool:
+        return any(r.status is CheckStatus.RUNNING for r in self._rows.values())
+
+    def show_empty(self, text: str | None = None) -> None:
+        self._rows.clear()
+        if text is not None:
+            self._empty = text
+        self._rebuild()
+
+    def plan(self, specs: Iterable[CheckSpec], *, keep: bool = False) -> None:
+        """Show these checks as pending. With keep=True (a re-run of some checks) the other rows stay as they are and
+        new ones are added at the end."""
+        if not keep:
+            self._rows.clear()
+        for spec in specs:
+            row = self._rows.get(spec.id)
+            if row is None:
+                self._rows[spec.id] = _Row(spec)
+            else:
+                row.status, row.result, row.note = CheckStatus.PENDING, None, ""
+        self._rebuild()
+
+    def mark(self, check_id: str, status: CheckStatus, note: str = "") -> None:
+        row = self._rows.get(check_id)
+        if row is None:
+            row = self._rows[check_id] = _Row(CheckSpec(check_id, check_id))
+            row.status, row.note = status, note
+            self._rebuild()
+            return
+        row.status, row.note = status, note
+        self._update(check_id)
+
+    def finish(self, result: CheckResult) -> None:
+        row = self._rows.get(result.id)
+        if row is None:
+            row = self._rows[result.id] = _Row(CheckSpec(result.id, result.title, result.tier, result.model))
+            row.status, row.result = result.status, result
+            self._rebuild()
+            return
+        row.status, row.result, row.note = result.status, result, ""
+        self._update(result.id)
+
+    def cancel_open(self, note: str = "Cancelled") -> int:
+        """Mark every pending or running row as skipped; returns how many."""
+        count = 0
+        for check_id, row in self._rows.items():
+            if row.status in (CheckStatus.PENDING, CheckStatus.RUNNING):
+                row.status, row.note = CheckStatus.SKIP, note
+                count += 1
+                self._update(check_id)
+        return count
+
+    def tick(self) -> None:
+        """Advance the spinner of the running rows."""
+        self._frame = (self._frame + 1) % len(SPINNER)
+        for check_id, row in self._rows.items():
+            if row.status is CheckStatus.RUNNING:
+                self._update(check_id)
+
+    # --- rendering ----------------------------------------------------------------------------------------------
+
+    def _width(self) -> int:
+        width = self.scrollable_content_region.width
+        return width if width > 20 else 76
+
+    def _prompt(self, row: _Row) -> Content:
+        width = self._width()
+        status = row.status
+        mark = SPINNER[self._frame] if status is CheckStatus.RUNNING else STATUS_MARK[status]
+        title = row.result.title if row.result else row.spec.title
+        head = Content.assemble((f"{mark} {WORD[status]}", f"bold {STYLE[status]}"), "  ", title)
+        lines: list[Content] = []
+        timing = self.timing_formatter(row.result) if row.result else ""
+        if timing and head.cell_length + 2 + cell_len(timing) <= width:
+            pad = width - head.cell_length - cell_len(timing)
+            head = head + Content(" " * pad) + Content.styled(timing, "$text-muted")
+            timing = ""
+        lines.append(head)
+        if timing:
+            lines.append(Content.styled(INDENT + timing, "$text-muted"))
+        result = row.result
+        if row.note:
+            lines.extend(self._wrapped(row.note, "$text-muted"))
+        if result is not None and result.status in (CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.SKIP):
+            if result.message:
+                lines.extend(self._wrapped(result.message, ""))
+            if result.cause:
+                lines.append(Content.assemble(INDENT, ("cause: ", "$text-muted"),
+                                              (result.cause.value, f"bold {STYLE[result.status]}")))
+            if result.fix and result.status is not CheckStatus.SKIP:
+                lines.extend(self._wrapped(f"fix: {result.fix}", ""))
+        return Content("\n").join(lines)
+
+    def _wrapped(self, text: str, style: str) -> list[Content]:
+        width = max(20, self._width() - len(INDENT))
+        return [Content.styled(INDENT + line, style) for line in textwrap.wrap(text, width) or [""]]
+
+    def _update(self, check_id: str) -> None:
+        row = self._rows[check_id]
+        try:
+            self.replace_option_prompt(check_id, self._prompt(row))
+        except Exception:  # not rendered yet (OptionDoesNotExist): rebuild everything
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        highlighted = self.highlighted_id
+        if not self._rows:
+            self.set_options([Option(Content.styled(self._empty, "$text-muted"), disabled=True)])
+            return
+        self.set_options([Option(self._prompt(row), id=check_id) for check_id, row in self._rows.items()])
+        ids = list(self._rows)
+        self.highlighted = ids.index(highlighted) if highlighted in ids else 0
+
+    def on_resize(self) -> None:
+        if self._rows:
+            self._rebuild()

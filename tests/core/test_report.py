@@ -1,0 +1,61 @@
+"""Report rendering for files: default names, format from the extension, the key always masked."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from optscale_tui.core import report
+from optscale_tui.core.causes import Cause
+from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
+from optscale_tui.core.verify import CheckResult, CheckStatus, VerificationDone, target_from_values
+
+KEY = "sk-bf-secret-report-key-9876"
+
+
+def _done() -> VerificationDone:
+    return VerificationDone((
+        CheckResult("connect", "Gateway reachable", CheckStatus.PASS, timings={"ttfb_ms": 3.0, "total_ms": 4.0},
+                    request_ids={"x-request-id": "req_1"}),
+        CheckResult("prompt.opus", "Opus tier answers", CheckStatus.FAIL, Cause.AUTH_INVALID_KEY,
+                    "The gateway rejected the API key.", "Copy the key again."),
+    ), 1234.0)
+
+
+def _target():
+    url = parse_base_url("https://gw.example.org/llm_proxy/00000000-0000-4000-8000-000000000001/v1")
+    return target_from_values(ConnectionValues(url=url, key=ApiKey(KEY), tiers=TierMapping(opus="anthropic/x")))
+
+
+def test_default_report_name_uses_local_timestamp_and_extension():
+    now = datetime(2026, 3, 4, 5, 6, 7)
+    assert report.default_report_name("markdown", now) == "optscale-tui-report-20260304-050607.md"
+    assert report.default_report_name("json", now) == "optscale-tui-report-20260304-050607.json"
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("a.json", "json"), ("A.JSON", "json"), ("r.md", "markdown"),
+                                           ("r.markdown", "markdown"), ("report.txt", "markdown")])
+def test_format_for_path(name, fmt):
+    assert report.format_for_path(name) == fmt
+
+
+def test_render_report_markdown_and_json_mask_the_key():
+    md = report.render_report(_done(), _target(), "markdown")
+    assert md.startswith("# optscale-tui verification report")
+    assert "auth_invalid_key" in md and "req_1" in md and KEY not in md and "sk-bf-…9876" in md
+    js = report.render_report(_done(), _target(), "json")
+    data = json.loads(js)
+    assert data["ok"] is False and data["target"]["api_key"] == "sk-bf-…9876" and KEY not in js
+
+
+def test_render_report_rejects_unknown_format():
+    with pytest.raises(ValueError, match="unknown report format"):
+        report.render_report(_done(), None, "html")
+
+
+def test_traces_rows_list_each_request_id_once_per_check():
+    result = CheckResult("connect", "Gateway reachable", CheckStatus.PASS, timings={"total_ms": 4.2},
+                         request_ids={"x-request-id": "req_1", "request-id": "req_1", "x-bf-trace": "tr_9"})
+    assert report.traces_rows([result]) == [("connect", "req_1", "4 ms"), ("connect", "tr_9", "4 ms")]

@@ -1,0 +1,91 @@
+"""VerifyOptions.only: re-running a subset of checks (the TUI's "re-run this check")."""
+
+from __future__ import annotations
+
+import pytest
+
+from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
+from optscale_tui.core.verify import (
+    CheckFinished,
+    CheckResult,
+    CheckStarted,
+    CheckStatus,
+    VerificationDone,
+    VerificationPlanned,
+    VerifyOptions,
+    merge_results,
+    plan_checks,
+    run_verification,
+    target_from_values,
+)
+from optscale_tui.demo.server import DEMO_KEY, DemoGateway
+
+TIERS = TierMapping(haiku="anthropic/claude-haiku-4-5", sonnet="anthropic/claude-sonnet-4-6",
+                    opus="anthropic/claude-opus-4-6")
+
+
+@pytest.fixture
+def gateway():
+    with DemoGateway() as gw:
+        yield gw
+
+
+def make_target(gw: DemoGateway, key: str = DEMO_KEY):
+    return target_from_values(ConnectionValues(url=parse_base_url(gw.base_url), key=ApiKey(key), tiers=TIERS))
+
+
+def test_only_none_plans_everything(gateway):
+    target = make_target(gateway)
+    assert plan_checks(target, VerifyOptions()) == plan_checks(target, VerifyOptions(only=None))
+
+
+def test_only_one_network_check_keeps_config_and_connect_first(gateway):
+    specs = plan_checks(make_target(gateway), VerifyOptions(only=frozenset({"prompt.sonnet"})))
+    assert [s.id for s in specs] == ["config", "connect", "prompt.sonnet"]
+
+
+def test_only_config_needs_no_network(gateway):
+    specs = plan_checks(make_target(gateway), VerifyOptions(only=frozenset({"config"})))
+    assert [s.id for s in specs] == ["config"]
+
+
+async def test_rerun_one_check_runs_only_it_and_its_connect(gateway):
+    events = [e async for e in run_verification(make_target(gateway), VerifyOptions(only=frozenset({"tools.opus"})))]
+    assert isinstance(events[0], VerificationPlanned)
+    started = [e.check_id for e in events if isinstance(e, CheckStarted)]
+    assert started[:2] == ["config", "connect"] and set(started) == {"config", "connect", "tools.opus"}
+    done = events[-1]
+    assert isinstance(done, VerificationDone) and done.ok
+    assert {r.id for r in done.results} == {"config", "connect", "tools.opus"}
+    # Only the connect probe and the one tool-use request reached the gateway (no catalog, no prompts).
+    paths = [r.path for r in gateway.requests]
+    assert not any(p.endswith("/models") for p in paths)
+    assert sum(p.endswith("/messages") for p in paths) == 1
+
+
+async def test_rerun_one_check_with_a_wrong_key_fails_with_the_cause(gateway):
+    options = VerifyOptions(only=frozenset({"prompt.haiku"}))
+    done = [e async for e in run_verification(make_target(gateway, key="sk-bf-wrong-key-0000"), options)][-1]
+    result = {r.id: r for r in done.results}["prompt.haiku"]
+    assert result.status is CheckStatus.FAIL and result.cause is not None
+    assert result.cause.value == "auth_invalid_key"
+
+
+async def test_only_network_free_checks_never_connect(gateway):
+    events = [e async for e in run_verification(make_target(gateway), VerifyOptions(only=frozenset({"config"})))]
+    assert [e.result.id for e in events if isinstance(e, CheckFinished)] == ["config"]
+    assert isinstance(events[-1], VerificationDone)
+    assert gateway.requests == []
+
+
+def _result(check_id: str, status: CheckStatus = CheckStatus.PASS) -> CheckResult:
+    return CheckResult(check_id, check_id.title(), status)
+
+
+def test_merge_results_replaces_in_place_and_appends_new_rows():
+    full = VerificationDone((_result("config"), _result("connect"), _result("prompt.opus", CheckStatus.FAIL)), 900.0)
+    rerun = VerificationDone((_result("config"), _result("connect"), _result("prompt.opus"), _result("extra")), 40.0)
+    merged = merge_results(full, rerun)
+    assert [r.id for r in merged.results] == ["config", "connect", "prompt.opus", "extra"]
+    assert merged.ok and merged.elapsed_ms == 40.0
+    assert merge_results(None, rerun) is rerun

@@ -1,0 +1,80 @@
+"""The command palette lists the app's actions and runs them."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from optscale_tui.demo.server import DEMO_KEY, DemoGateway
+from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.commands import ActionsProvider
+from optscale_tui.ui.screens.verify import VerifyView
+
+TIERS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}
+
+
+def palette_options(app) -> list[str]:
+    from textual.widgets import OptionList
+
+    options = app.screen.query_one(OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def run_command(app, pilot, query: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    assert isinstance(app.screen, CommandPalette)
+    await pilot.press(*query)
+    await pilot.pause(0.3)  # the palette searches in the background
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_provider_is_registered_and_discovers_the_main_actions(ui_sandbox):
+    assert ActionsProvider in OptScaleApp.COMMANDS
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        listed = " | ".join(palette_options(app))
+        for name in ("Go to Connect", "Go to Doctor", "Go to Desktop", "Save settings", "Verify now",
+                     "Copy verification report", "Reload settings", "Toggle light/dark theme", "Help", "Quit"):
+            assert name in listed, name
+
+
+async def test_go_to_doctor(ui_sandbox):
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await run_command(app, pilot, "Go to Doctor")
+        assert app.current_pane == "doctor"
+
+
+async def test_verify_now_runs_the_verification(ui_sandbox):
+    with DemoGateway() as gateway:
+        ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gateway.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                 **TIERS}})
+        app = OptScaleApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await run_command(app, pilot, "Verify now")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.current_pane == "verify"
+            view = app.query_one(VerifyView)
+            assert view.done is not None and view.done.ok
+            await run_command(app, pilot, "Copy verification report")
+            assert app.clipboard.startswith("# optscale-tui verification report") and DEMO_KEY not in app.clipboard
+
+
+async def test_toggle_theme(ui_sandbox):
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        dark = app.current_theme.dark
+        await run_command(app, pilot, "Toggle light/dark")
+        assert app.current_theme.dark is not dark

@@ -1,0 +1,91 @@
+"""The Claude Desktop pane: the four values, copy over OSC 52 (the real key on the clipboard, masked on screen)."""
+
+from __future__ import annotations
+
+from optscale_tui.core.connection import ApiKey
+from optscale_tui.demo.server import DEMO_KEY
+from optscale_tui.ui.app import OptScaleApp
+
+URL = "https://gw.example.org/llm_proxy/00000000-0000-4000-8000-000000000001/anthropic"
+TIERS = {
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-haiku-4-5",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6[1m]",
+}
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def notes(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def open_desktop(app, pilot) -> None:
+    await pilot.pause()
+    await pilot.press("f8")
+    await pilot.pause()
+
+
+async def test_four_values_shown_with_the_key_masked_and_copied_for_real(ui_sandbox):
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_desktop(app, pilot)
+        text = screen_text(app)
+        for label in ("Gateway Base URL", "Gateway API Key", "Model ID", "Display Name"):
+            assert label in text
+        assert URL in text
+        masked = ApiKey(DEMO_KEY).masked
+        assert masked in text and DEMO_KEY not in text
+        assert "anthropic/claude-opus-4-6  (Opus tier, 1 of 3)" in text  # [1m] is Claude Code's, not a model id
+        assert "Claude Opus via OptScale AI" in text
+        assert "Help → Troubleshooting → Enable Developer Mode" in text and "Apply Changes" in text
+        assert "ignores ~/.claude/settings.json" in text
+        assert "needs https://" not in text  # the plain-http warning is only for http URLs
+
+        await pilot.press("2")
+        assert app.clipboard == DEMO_KEY
+        assert f"Copied the API key ({masked})." in notes(app)
+        assert DEMO_KEY not in screen_text(app)  # not in the toast either
+        await pilot.press("1")
+        assert app.clipboard == URL
+        await pilot.press("3")
+        assert app.clipboard == "anthropic/claude-opus-4-6"
+        await pilot.press("4")
+        assert app.clipboard == "Claude Opus via OptScale AI"
+        await pilot.press("m")  # next model
+        await pilot.press("3")
+        assert app.clipboard == "anthropic/claude-sonnet-4-6"
+        assert "(Sonnet tier, 2 of 3)" in screen_text(app)
+        # enter on a highlighted row copies it as well
+        values = app.query_one("#desktop-values")
+        values.focus()
+        values.highlighted = 0
+        await pilot.press("enter")
+        assert app.clipboard == URL
+
+
+async def test_missing_values_say_which_step_to_complete(ui_sandbox):
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_desktop(app, pilot)
+        text = " ".join(screen_text(app).split())
+        assert "not set yet — complete step 1 Connect (F2): paste the Base URL" in text
+        assert "complete step 1 Connect (F2): paste the API key" in text
+        assert "complete step 2 Models (F3): map at least one tier" in text
+        before = app.clipboard
+        await pilot.press("2")
+        assert app.clipboard == before
+        assert any(n.startswith("No Gateway API Key yet") for n in notes(app))
+
+
+async def test_plain_http_url_is_flagged(ui_sandbox):
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9/llm_proxy/x/anthropic",
+                             "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_desktop(app, pilot)
+        assert "Claude Desktop needs https://" in screen_text(app)
