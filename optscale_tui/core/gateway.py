@@ -1071,6 +1071,9 @@ class GatewayClient:
                     self._handle_event(event, state, where)
                     if state.stopped:
                         return
+                # Buffered chunks arrive without a suspension point; give the event loop (a UI's key presses,
+                # the other probes) a turn per network read, not per event.
+                await asyncio.sleep(0)
             for event in decoder.close():
                 self._handle_event(event, state, where)
         except SSEError as exc:

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--reject-beta", action="store_true", help="400 when an anthropic-beta header is sent"
     )
+    faults.add_argument("--stream-chunks", type=int, default=None,
+                        help="stream exactly N text deltas per reply (benchmarks)")
     faults.add_argument("--models-route-missing", action="store_true", help="GET …/v1/models answers 404")
     p.add_argument("--json", action="store_true", help="print the URLs and keys as one JSON line")
     p.add_argument("-v", "--verbose", action="store_true", help="log each request (never the keys) to stderr")
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         gateway.faults.force_kind = args.force_kind
         gateway.faults.reject_beta = args.reject_beta
         gateway.faults.models_route_missing = args.models_route_missing
+        gateway.faults.stream_chunks = args.stream_chunks
         gateway.start()
     except (OSError, ValueError) as exc:
         print(f"error: cannot start the demo gateway: {exc}", file=sys.stderr)
