@@ -240,6 +240,26 @@ class OptScaleApp(App[None]):
                 view.focus_first()
                 return
 
+    def open_fixes(self, causes: tuple = ()) -> None:
+        """Offer the mechanical fixes for the doctor's findings (plus `causes` found by a verification)."""
+        from optscale_tui.core.fixes import fixes_for
+        from optscale_tui.ui.screens.fix import FixScreen
+
+        config = self.state.config
+        fixes = fixes_for(config, causes) if config is not None else []
+        fixes.sort(key=lambda fix: fix.cause not in causes)  # what the verification just found comes first
+        if not fixes:
+            self.notify("No automatic fix applies here; each finding lists what to do.", title="Fix it")
+            return
+
+        def done(result) -> None:
+            if result is not None:
+                backup = f" Backup: {result.backup}" if result.backup else ""
+                self.notify(f"Saved {result.path}.{backup}", title="Fix applied")
+                self.post_message(SettingsSaved(result))
+
+        self.push_screen(FixScreen(fixes), done)
+
     def action_help(self) -> None:
         from optscale_tui.ui.screens.help import HelpScreen
 

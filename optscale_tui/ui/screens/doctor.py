@@ -47,7 +47,11 @@ class DoctorView(StepView):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh", "Refresh", id="doctor.refresh"),
+        Binding("f", "fix", "Fix it", id="doctor.fix", tooltip="Show the diff of the automatic fix and apply it"),
     ]
+
+    def action_fix(self) -> None:
+        self.wizard.open_fixes()
 
     def compose(self) -> ComposeResult:
         yield Static(id="doctor-intro", markup=False)

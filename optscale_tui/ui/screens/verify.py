@@ -72,7 +72,13 @@ class VerifyView(StepView):
                 tooltip="Switch between the replies and the request ids for OptScale Traces"),
         Binding("u", "toggle_source", "Unsaved", id="verify.source",
                 tooltip="Verify the unsaved values instead of the settings in effect (or back)"),
+        Binding("f", "fix", "Fix it", id="verify.fix",
+                tooltip="Show the diff of the automatic fix for what failed, and apply it"),
     ]
+
+    def action_fix(self) -> None:
+        causes = tuple(r.cause for r in self.done.results if r.cause) if self.done is not None else ()
+        self.wizard.open_fixes(causes)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -195,6 +201,8 @@ class VerifyView(StepView):
             return self.unsaved_available or self.source == UNSAVED
         if action == "toggle_traces":
             return not self.has_class("-wide")
+        if action == "fix":
+            return True if self.done is not None and any(r.cause for r in self.done.results) else None
         return True
 
     # --- running ------------------------------------------------------------------------------------------------

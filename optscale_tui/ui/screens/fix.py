@@ -1,0 +1,123 @@
+"""Fix-it dialog: a diagnosed problem's mechanical fix as a planned change — the diff first, saved only on confirm.
+
+The fixes themselves (what to change, in which file) come from core (`core.fixes.fixes_for`); this dialog only
+shows the plan, asks, and saves through core's `save_plan` (atomic, backup first).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from optscale_tui.core.settings_file import SaveResult
+from optscale_tui.ui.format import display_path
+from optscale_tui.ui.widgets.diff_view import DiffView
+
+if TYPE_CHECKING:
+    from optscale_tui.core.fixes import FixIt
+    from optscale_tui.core.settings_file import SettingsPlan
+
+
+class FixScreen(ModalScreen[SaveResult | None]):
+    """Pick a fix (when there are several), read its diff, apply it or not. Dismisses with the SaveResult."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="fix.cancel"),
+        Binding("y", "apply", "Apply", id="fix.apply"),
+    ]
+
+    def __init__(self, fixes: list[FixIt]) -> None:
+        super().__init__()
+        self.fixes = fixes
+        self.selected: FixIt = fixes[0]
+        self.plan: SettingsPlan | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="fix-dialog", classes="dialog"):
+            yield Static("Fix it", classes="dialog-title")
+            if len(self.fixes) > 1:
+                yield OptionList(*(Option(f"{f.cause.value}: {f.title}", id=str(i)) for i, f in enumerate(self.fixes)),
+                                 id="fix-choices")
+            yield Static(id="fix-what", markup=False)
+            yield DiffView(id="fix-diff")
+            yield Static(id="fix-command", classes="muted", markup=False)
+            yield Static(id="fix-error", classes="error-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Apply (y)", id="fix-apply", variant="primary", disabled=True)
+                yield Button("Cancel (esc)", id="fix-cancel")
+
+    def on_mount(self) -> None:
+        self._show(self.selected)
+
+    @on(OptionList.OptionHighlighted, "#fix-choices")
+    def _choice(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self._show(self.fixes[int(event.option.id)])
+
+    def _show(self, fix: FixIt) -> None:
+        self.selected = fix
+        self.plan = None
+        self.query_one("#fix-apply", Button).disabled = True
+        self.query_one("#fix-what", Static).update(f"{fix.title}\nin {display_path(fix.path)}")
+        self.query_one("#fix-command", Static).update(f"Same from a shell: {fix.command}" if fix.command else "")
+        self.query_one("#fix-error", Static).update("")
+        self.query_one("#fix-diff", DiffView).set_diff("")
+        self._plan(fix)
+
+    @work(thread=True, exclusive=True, group="fix-plan")
+    def _plan(self, fix: FixIt) -> None:
+        from optscale_tui.core.settings_file import SettingsError
+
+        try:
+            plan, error = fix.plan(), None
+        except SettingsError as exc:
+            plan, error = None, str(exc)
+        self.app.call_from_thread(self._planned, fix, plan, error)
+
+    def _planned(self, fix: FixIt, plan: SettingsPlan | None, error: str | None) -> None:
+        if fix is not self.selected:
+            return
+        self.plan = plan
+        if error:
+            self.query_one("#fix-error", Static).update(error)
+            return
+        assert plan is not None
+        if not plan.has_changes:
+            self.query_one("#fix-error", Static).update("Nothing to change: the file already has this.")
+            return
+        self.query_one("#fix-diff", DiffView).set_diff(plan.diff())
+        self.query_one("#fix-apply", Button).disabled = False
+
+    def action_apply(self) -> None:
+        if self.plan is not None and self.plan.has_changes:
+            self.query_one("#fix-apply", Button).disabled = True
+            self._save(self.plan)
+
+    @work(thread=True, exclusive=True, group="fix-save")
+    def _save(self, plan: SettingsPlan) -> None:
+        from optscale_tui.core.settings_file import SettingsError, save_plan
+
+        try:
+            result = save_plan(plan)
+        except SettingsError as exc:
+            self.app.call_from_thread(self.query_one("#fix-error", Static).update, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, result)
+
+    @on(Button.Pressed, "#fix-apply")
+    def _apply_pressed(self) -> None:
+        self.action_apply()
+
+    @on(Button.Pressed, "#fix-cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
