@@ -67,6 +67,8 @@ class ActionsProvider(Provider):
             self._verify, "copy_report")
         yield "Save verification report", "Save the report as Markdown or JSON (API key masked)", partial(
             self._verify, "save_report")
+        yield "Fix it…", "Show the diff of the automatic fix for what the doctor found, and apply it", \
+            self.wizard.open_fixes
         yield "Reload settings", "Read the settings files again from disk", self.wizard.load_settings
         yield "Toggle light/dark theme", "Switch between the light and the dark theme", self._toggle_theme
         yield "Help", "Keys and what each pane does (F1)", self.wizard.action_help
