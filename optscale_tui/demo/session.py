@@ -60,7 +60,7 @@ def sandbox_env(root: Path, config_dir: Path, base: dict[str, str] | None = None
 
 
 @contextmanager
-def demo_session(*, seed: bool = True, apply_env: bool = True) -> Iterator[DemoSession]:
+def demo_session(*, seed: bool = True, apply_env: bool = True, port: int = 0) -> Iterator[DemoSession]:
     root = Path(tempfile.mkdtemp(prefix="optscale-tui-demo-"))
     config_dir = root / ".claude"
     config_dir.mkdir(mode=0o700)
@@ -69,7 +69,7 @@ def demo_session(*, seed: bool = True, apply_env: bool = True) -> Iterator[DemoS
         os.chmod(config_dir / "settings.json", 0o600)
     saved_env = dict(os.environ)
     saved_cwd = Path.cwd()
-    gateway = DemoGateway()
+    gateway = DemoGateway(port=port)
     gateway.start()
     try:
         if apply_env:
