@@ -64,3 +64,17 @@ def gateway() -> Iterator[DemoGateway]:
     """A demo gateway on a fixed port, so URLs in snapshots never change."""
     with DemoGateway(port=SNAPSHOT_PORT) as gw:
         yield gw
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blinking cursor makes a snapshot depend on timing: every Input in the tests starts with blinking off."""
+    from textual.widgets import Input
+
+    original_init = Input.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        original_init(self, *args, **kwargs)
+        self.set_reactive(Input.cursor_blink, False)
+
+    monkeypatch.setattr(Input, "__init__", init)

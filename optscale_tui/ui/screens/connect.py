@@ -1,13 +1,275 @@
-"""Placeholder: being built."""
+"""Step 1, Connect: the Base URL and the API key as OptScale Chat shows them.
+
+Everything is parsed by core (`parse_base_url`, `parse_api_key`); this view only shows the outcome as the user types:
+the derived Anthropic URL Claude Code will use, the reason a value is refused, and the masked key. The raw key is kept
+in an Input only while it is being typed; once accepted (Enter, leaving the field, Next) it moves to the app's state
+as an `ApiKey` and the Input is cleared, so no widget holds or draws it afterwards.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from typing import ClassVar
 
-from optscale_tui.ui.widgets.step import StepView
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Button, Collapsible, Input, Static
+
+from optscale_tui.core.connection import (
+    ApiKey,
+    GatewayUrl,
+    InputError,
+    mask_secret,
+    parse_api_key,
+    parse_base_url,
+)
+from optscale_tui.ui.messages import ConnectionEdited, StepRequested
+from optscale_tui.ui.widgets.step import StepNav, StepView
+
+URL_PLACEHOLDER = "https://my.optscale.ai/llm_proxy/<org-id>/v1"
+KEY_PLACEHOLDER = "sk-bf-… (paste the API key)"
+
+WHERE_TO_FIND = (
+    "1. Open OptScale AI → Chat.\n"
+    "2. Pick a provider and a model.\n"
+    "3. Click “Connect this model to external tools” and open the OPENAI-COMPATIBLE tab.\n"
+    "4. Copy the Base URL and the API key into the fields above.\n"
+    "   Keep the Model name for the next step (it is also listed there from the gateway).\n"
+    "Paste the Base URL as shown (…/v1): Claude Code needs …/anthropic instead, and that is what gets written."
+)
 
 
 class ConnectView(StepView):
+    """Pane "connect": Base URL + API key, validated locally by core as the user types."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "toggle_reveal", "Reveal key", tooltip="show or hide the key while you type it",
+                id="connect.reveal"),
+        Binding("ctrl+n", "next", "Next", id="connect.next"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._url: GatewayUrl | None = None
+        self._url_error: InputError | None = None
+        self._key_error: InputError | None = None
+        # The key accepted on this pane (the app holds the same value in state.key once ConnectionEdited arrives).
+        self._key: ApiKey | None = None
+
+    # --- layout ---------------------------------------------------------------------------------------------
+
     def compose(self) -> ComposeResult:
-        yield Static("ConnectView")
+        yield Static("Paste the Base URL and API key OptScale Chat shows (OPENAI-COMPATIBLE tab).",
+                     classes="step-intro", markup=False)
+        url_input = Input(placeholder=URL_PLACEHOLDER, id="base-url", select_on_focus=False)
+        url_input.border_title = "Base URL"
+        yield url_input
+        yield Static("", id="url-derived", markup=False)
+        yield Static("", id="url-warnings", classes="warn-text", markup=False)
+        with Horizontal(id="key-row"):
+            key_input = Input(placeholder=KEY_PLACEHOLDER, password=True, id="api-key", select_on_focus=False)
+            key_input.border_title = "API key"
+            yield key_input
+            reveal = Button("Show ^r", id="reveal", compact=True)
+            reveal.can_focus = False  # clicking it must not blur (and so accept) the key being typed
+            yield reveal
+            if self.wizard.demo is not None:
+                yield Button("Use demo key", id="demo-key", compact=True)
+        yield Static("", id="key-status", markup=False)
+        with Collapsible(title="Where do I find these?", id="where-help"):
+            yield Static(WHERE_TO_FIND, classes="muted", markup=False)
+        yield Static("", id="nav-hint", classes="error-text", markup=False)
+        yield StepNav(back=None, next_="tiers")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # The first pane of the app: start with the cursor in the Base URL field rather than on the tabs.
+        self.call_after_refresh(self._initial_focus)
+
+    def _initial_focus(self) -> None:
+        if self.app.focused is None or not isinstance(self.app.focused, Input):
+            self.focus_first()
+
+    def focus_first(self) -> None:
+        self.query_one("#base-url", Input).focus()
+
+    # --- state → widgets ------------------------------------------------------------------------------------
+
+    def refresh_from_state(self, what: str) -> None:
+        state = self.state
+        if what in ("all", "settings"):
+            self._key = state.key
+        url_input = self.query_one("#base-url", Input)
+        if what in ("all", "settings") and not url_input.value and state.base_url_text:
+            url_input.value = state.base_url_text  # prefill from the file / the demo; Changed validates it
+        if not url_input.value:
+            self._show_url()
+        self._show_key()
+
+    def _show_url(self) -> None:
+        derived = self.query_one("#url-derived", Static)
+        warnings = self.query_one("#url-warnings", Static)
+        derived.set_classes("")
+        if self._url is not None:
+            derived.update(f"✓ Claude Code will use (ANTHROPIC_BASE_URL):\n{self._url.anthropic_base}")
+            derived.add_class("ok-text")
+            warnings.update("\n".join(f"! {w}" for w in self._url.warnings))
+        elif self._url_error is not None:
+            derived.update(f"✗ {self._url_error.reason}")
+            derived.add_class("error-text")
+            warnings.update("")
+        else:
+            derived.update("Claude Code will use: …/anthropic (the same address with /v1 replaced)")
+            derived.add_class("muted")
+            warnings.update("")
+        warnings.display = bool(self._url and self._url.warnings)
+
+    def _show_key(self) -> None:
+        state = self.state
+        status = self.query_one("#key-status", Static)
+        key_input = self.query_one("#api-key", Input)
+        status.set_classes("")
+        if self._key_error is not None:
+            status.update(f"✗ {self._key_error.reason}")
+            status.add_class("error-text")
+        elif self._key is not None:
+            status.update(f"✓ Key: {self._key.masked} (in memory until saved; paste a new one to change it)")
+            status.add_class("ok-text")
+        elif state.stored_key:
+            status.update(f"Key in the file: {mask_secret(state.stored_key)} (kept unless you paste a new one)")
+            status.add_class("muted")
+        else:
+            status.update("No key yet: paste the API key from OptScale Chat (it starts with sk-bf-).")
+            status.add_class("muted")
+        current = self._key.masked if self._key else mask_secret(state.stored_key) if state.stored_key else None
+        key_input.placeholder = f"Paste a new key to replace {current}" if current else KEY_PLACEHOLDER
+
+    # --- editing --------------------------------------------------------------------------------------------
+
+    @on(Input.Changed, "#base-url")
+    def _url_changed(self, event: Input.Changed) -> None:
+        text = event.value
+        try:
+            self._url, self._url_error = parse_base_url(text), None
+        except InputError as exc:
+            self._url, self._url_error = None, (exc if text.strip() else None)
+        self._show_url()
+        self._hint("")
+        state = self.state
+        old = state.url.anthropic_base if state.url else None
+        new = self._url.anthropic_base if self._url else None
+        if text != state.base_url_text or old != new:
+            self._post_connection(text)
+
+    @on(Input.Submitted, "#base-url")
+    def _url_submitted(self) -> None:
+        self.query_one("#api-key", Input).focus()
+
+    @on(Input.Changed, "#api-key")
+    def _key_typed(self) -> None:
+        if self._key_error is not None:
+            self._key_error = None
+            self._show_key()
+
+    @on(Input.Blurred, "#api-key")
+    def _key_blurred(self) -> None:
+        self._accept_key()
+
+    @on(Input.Submitted, "#api-key")
+    def _key_submitted(self) -> None:
+        self.action_next()
+
+    def _accept_key(self) -> bool:
+        """Move a typed key into the state (masked on screen from now on). False when it was refused."""
+        key_input = self.query_one("#api-key", Input)
+        text = key_input.value
+        if not text.strip():
+            return True
+        try:
+            key = parse_api_key(text)
+        except InputError as exc:
+            self._key_error = exc
+            self._show_key()
+            return False
+        self._set_key(key)
+        return True
+
+    def _set_key(self, key: ApiKey) -> None:
+        key_input = self.query_one("#api-key", Input)
+        with key_input.prevent(Input.Changed):
+            key_input.clear()
+        key_input.password = True
+        self._update_reveal_label()
+        self._key_error = None
+        self._key = key
+        self._post_connection(self.query_one("#base-url", Input).value)
+        self._show_key()
+
+    def _post_connection(self, text: str) -> None:
+        self.post_message(ConnectionEdited(text, self._url, self._key))
+
+    @on(Button.Pressed, "#demo-key")
+    def _use_demo_key(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.wizard.demo is not None:
+            self._set_key(ApiKey(self.wizard.demo.key))
+            self.notify(f"Demo key {mask_secret(self.wizard.demo.key)} entered.", title="Connect")
+
+    # --- reveal ---------------------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#reveal")
+    def _reveal_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_toggle_reveal()
+
+    def action_toggle_reveal(self) -> None:
+        """Show the key being typed (only while it is in the field; it is cleared once accepted)."""
+        key_input = self.query_one("#api-key", Input)
+        key_input.password = not key_input.password
+        self._update_reveal_label()
+        key_input.focus()
+
+    def _update_reveal_label(self) -> None:
+        hidden = self.query_one("#api-key", Input).password
+        self.query_one("#reveal", Button).label = "Show ^r" if hidden else "Hide ^r"
+
+    # --- moving on ------------------------------------------------------------------------------------------
+
+    def _not_ready(self) -> tuple[str, str] | None:
+        """Why Next is refused (message, field id), or None when the values can be used."""
+        if not self._accept_key():
+            return "the API key cannot be used (see the reason above).", "api-key"
+        if self._url is None:
+            if self._url_error is not None:
+                return "the Base URL cannot be used (see the reason above).", "base-url"
+            return "paste the Base URL from OptScale Chat first.", "base-url"
+        if self._key is None and self.state.stored_key is None:
+            return "paste the API key from OptScale Chat first (the settings file has none).", "api-key"
+        return None
+
+    def action_next(self) -> None:
+        self.post_message(StepRequested("tiers"))
+
+    @on(StepRequested)
+    def _step_requested(self, event: StepRequested) -> None:
+        if event.step not in ("tiers", "next"):
+            return
+        had_pending_key = bool(self.query_one("#api-key", Input).value.strip())
+        problem = self._not_ready()
+        if problem is None:
+            self._hint("")
+            if had_pending_key:
+                # The key was accepted just now: move on only after the app has received it (message order).
+                event.stop()
+                self.post_message(StepRequested(event.step))
+            return
+        event.stop()
+        message, field = problem
+        self._hint(f"✗ Not yet: {message}")
+        self.query_one(f"#{field}", Input).focus()
+
+    def _hint(self, text: str) -> None:
+        hint = self.query_one("#nav-hint", Static)
+        hint.update(text)
+        hint.display = bool(text)

@@ -1,13 +1,380 @@
-"""Placeholder: being built."""
+"""Step 2, Models: map gateway models to Claude Code's Haiku / Sonnet / Opus tiers (+ main and subagent model).
+
+The catalog comes from the gateway (core `GatewayClient.list_models`, in an async worker) and belongs to the URL + key
+it was fetched with: the app drops it when the connection changes and this pane fetches it again when shown. When it
+cannot be fetched, the cause and its fix are shown (core `describe`), and model names can still be typed by hand.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from dataclasses import replace
+from typing import ClassVar
 
-from optscale_tui.ui.widgets.step import StepView
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.widgets import Button, Checkbox, DataTable, Static, TabbedContent
+
+from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.connection import TIERS, InputError, TierMapping
+from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.ui.messages import StepRequested, TiersEdited
+from optscale_tui.ui.widgets.marked_checkbox import MarkedCheckbox
+from optscale_tui.ui.widgets.model_picker import ModelList, ModelPicker
+from optscale_tui.ui.widgets.step import StepNav, StepView
+
+# (TierMapping field, label, shown when unset)
+TARGETS: tuple[tuple[str, str, str], ...] = (
+    ("haiku", "Haiku", "— unmapped"),
+    ("sonnet", "Sonnet", "— unmapped"),
+    ("opus", "Opus", "— unmapped"),
+    ("main_model", "Main model", "— not set (Opus)"),
+    ("subagent_model", "Subagents", "— not set"),
+)
+LABELS = {target: label for target, label, _ in TARGETS}
+NAME_SUFFIX = " via OptScale"
+
+
+class MappingTable(DataTable):
+    """Target → model. `x` (or Delete) clears the highlighted row."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("x,delete", "clear_row", "Clear", tooltip="clear the highlighted row of the mapping",
+                id="tiers.clear"),
+    ]
+
+    class Clear(Message):
+        def __init__(self, target: str) -> None:
+            super().__init__()
+            self.target = target
+
+    def action_clear_row(self) -> None:
+        if self.row_count:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+            if row_key.value:
+                self.post_message(self.Clear(row_key.value))
 
 
 class TiersView(StepView):
+    """Pane "tiers": catalog, tier mapping, coverage warning and the optional extras."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Reload", tooltip="fetch the model list again", id="tiers.reload"),
+        Binding("f", "fix", "Fix tiers", tooltip="map the unmapped tiers to the suggested model", id="tiers.fix"),
+        Binding("ctrl+n", "next", "Next", id="tiers.next"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._tiers = TierMapping()
+        self._betas: bool | None = None
+        self._names_on = False
+        self._names_touched = False
+        self._load_error: str | None = None  # the client could not even be created (e.g. an unusable CA file)
+        self._loading = False
+
+    # --- layout ---------------------------------------------------------------------------------------------
+
     def compose(self) -> ComposeResult:
-        yield Static("TiersView")
+        with Horizontal(id="catalog-bar"):
+            yield Static("", id="catalog-status", markup=False)
+            yield self._button("Retry r", "retry")
+        yield Static("", id="catalog-fix", markup=False)
+        with Horizontal(id="pick-row"):
+            yield ModelPicker(id="picker")
+            with Vertical(id="mapping-col"):
+                yield MappingTable(id="mapping", cursor_type="row", zebra_stripes=False)
+                with Horizontal(id="assign-bar"):
+                    for target, key, label in (("haiku", "h", "Haiku"), ("sonnet", "s", "Sonnet"),
+                                               ("opus", "o", "Opus"), ("main_model", "m", "Main"),
+                                               ("subagent_model", "a", "Sub")):
+                        yield self._button(f"{label} {key}", f"assign-{target}", classes="assign")
+        yield Static("", id="catalog-why", classes="muted", markup=False)
+        yield Static("", id="coverage", classes="warn-text", markup=False)
+        yield Static("", id="coverage-detail", classes="muted", markup=False)
+        yield self._button("", "fix")
+        yield MarkedCheckbox("Turn off experimental betas (for gateways that reject anthropic-beta)", id="no-betas",
+                       compact=True)
+        yield MarkedCheckbox(f"Label the tiers in /model as “<model>{NAME_SUFFIX}”", id="names", compact=True)
+        yield Static("", id="nav-hint", classes="error-text", markup=False)
+        yield StepNav(back="connect", next_="review")
+
+    @staticmethod
+    def _button(label: str, id: str, classes: str = "") -> Button:
+        button = Button(label, id=id, compact=True, classes=classes)
+        button.can_focus = False  # every button has a key; Tab stays on the list, the table and the options
+        return button
+
+    def on_mount(self) -> None:
+        table = self.query_one(MappingTable)
+        table.add_column("Use for", key="target")
+        table.add_column("Model", key="model")
+        for target, label, _ in TARGETS:
+            table.add_row(label, "", key=target)
+        super().on_mount()
+
+    def focus_first(self) -> None:
+        picker = self.query_one(ModelPicker)
+        if picker.model_list.option_count:
+            picker.model_list.focus()
+        else:
+            picker.query_one("#model-filter").focus()
+
+    @property
+    def picker(self) -> ModelPicker:
+        return self.query_one(ModelPicker)
+
+    # --- state → widgets ------------------------------------------------------------------------------------
+
+    def refresh_from_state(self, what: str) -> None:
+        state = self.state
+        if what in ("all", "settings"):
+            # External changes (the file was loaded); our own edits reach the state through TiersEdited.
+            self._tiers = state.tiers
+            self._betas = state.disable_experimental_betas
+            if not self._names_touched:
+                self._names_on = bool(state.display_names) or self._file_has_names()
+            with self.prevent(Checkbox.Changed):
+                self.query_one("#no-betas", Checkbox).value = self._betas is True
+                self.query_one("#names", Checkbox).value = self._names_on
+        self._show_catalog()
+        self._show_mapping()
+        if state.catalog is None and self._is_active():
+            self.load_catalog()
+
+    def on_show(self) -> None:
+        if self.state.catalog is None and not self._loading:
+            self.load_catalog()
+
+    def _is_active(self) -> bool:
+        try:
+            return self.screen.query_one("#panes", TabbedContent).active == "tiers"
+        except NoMatches:
+            return False
+
+    def _file_has_names(self) -> bool:
+        env = self.state.document.env if self.state.document else {}
+        return any(env.get(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL_NAME") for tier in TIERS)
+
+    def _show_catalog(self) -> None:
+        state = self.state
+        status = self.query_one("#catalog-status", Static)
+        catalog = state.catalog
+        status.set_classes("")
+        fix = why = ""
+        failed = False
+        if self._loading:
+            status.update("⋯ Loading the model list from the gateway…")
+        elif state.url is None or state.effective_key is None:
+            status.update("No connection yet: enter the Base URL and key on step 1 (F2), or type model names.")
+            status.add_class("muted")
+        elif self._load_error is not None:
+            status.update("✗ The model list could not be requested; type model names by hand.")
+            status.add_class("error-text")
+            fix, failed = self._load_error, True
+        elif catalog is None:
+            status.update("The model list has not been loaded yet (r loads it).")
+            status.add_class("muted")
+            failed = True
+        elif catalog.probe.ok:
+            count = len(catalog.models)
+            if count:
+                status.update(f"✓ {count} model{'s' if count != 1 else ''} this key may use, from the gateway.")
+                status.add_class("ok-text")
+            else:
+                status.update("! The gateway listed no models for this key; type model names by hand.")
+                status.add_class("warn-text")
+        else:
+            probe = catalog.probe
+            info = describe(probe.cause) if probe.cause is not None else None
+            title = f"{info.title} [{info.cause}]" if info else "The gateway did not return a model list"
+            status.update(f"✗ {title}: no model list; type names by hand.")
+            status.add_class("error-text")
+            fix = f"Fix: {info.fix}" if info else ""
+            why = "\n".join(x for x in (f"Why: {info.message}" if info else "",
+                                         f"Detail: {probe.detail}" if probe.detail else "") if x)
+            failed = True
+        for widget_id, text in (("#catalog-fix", fix), ("#catalog-why", why)):
+            widget = self.query_one(widget_id, Static)
+            widget.update(text)
+            widget.display = bool(text)
+        self.query_one("#retry", Button).display = failed and not self._loading
+        ok = catalog is not None and catalog.probe.ok
+        self.picker.set_models(catalog.models if ok and catalog else (), have_catalog=ok)
+        self.picker.model_list.loading = self._loading
+
+    def _show_mapping(self) -> None:
+        table = self.query_one(MappingTable)
+        tiers = self._tiers
+        tags: dict[str, list[str]] = {}
+        for target, _, unset in TARGETS:
+            model = getattr(tiers, target)
+            table.update_cell(target, "model", model or unset, update_width=True)
+            if model:
+                tags.setdefault(model, []).append(LABELS[target].split()[0])
+        self.picker.set_tags({model: ", ".join(labels) for model, labels in tags.items()})
+        self._show_coverage()
+
+    def _unmapped(self) -> list[str]:
+        return [tier for tier in ("opus", "sonnet", "haiku") if not getattr(self._tiers, tier)]
+
+    def _fix_model(self) -> str | None:
+        tiers = self._tiers
+        return tiers.sonnet or tiers.opus or tiers.haiku or tiers.main_model or self.picker.model_list.highlighted_model
+
+    def _show_coverage(self) -> None:
+        coverage = self.query_one("#coverage", Static)
+        detail = self.query_one("#coverage-detail", Static)
+        fix = self.query_one("#fix", Button)
+        unmapped = self._unmapped()
+        fix_model = self._fix_model()
+        if not unmapped:
+            coverage.update("✓ Haiku, Sonnet and Opus each have a gateway model.")
+            coverage.set_classes("ok-text")
+            detail.display = False
+        else:
+            sends = ", ".join(f"{LABELS[t]} → {CLAUDE_CODE_BUILTIN_MODELS[t]}" for t in unmapped)
+            coverage.update(f"! Unmapped; Claude Code would send: {sends}")
+            coverage.set_classes("warn-text")
+            detail.update(describe(Cause.TIER_UNMAPPED).message if "opus" in unmapped else
+                          "The gateway does not know built-in names; map every tier you use.")
+            detail.display = True
+        fix.display = bool(unmapped and fix_model)
+        if unmapped and fix_model:
+            fix.label = f"f: map {', '.join(LABELS[t] for t in unmapped)} to {fix_model}"
+            fix.refresh(layout=True)
+        self.refresh_bindings()
+
+    # --- editing --------------------------------------------------------------------------------------------
+
+    def _set(self, tiers: TierMapping) -> None:
+        self._tiers = tiers
+        self._hint("")
+        self._show_mapping()
+        self._post()
+
+    def _post(self) -> None:
+        self.post_message(TiersEdited(self._tiers, self._betas, self._display_names()))
+
+    def _display_names(self) -> dict[str, str]:
+        if self._names_on:
+            names = {}
+            for tier, model in self._tiers.mapped().items():
+                short = model.rsplit("/", 1)[-1]  # provider/model → model
+                names[tier] = f"{self.picker.display_name(model) or short}{NAME_SUFFIX}"
+            return names
+        if self._names_touched:
+            return {tier: "" for tier in TIERS}  # turned off: remove the labels from the file
+        return {}
+
+    @on(ModelList.Assign)
+    def _assign(self, event: ModelList.Assign) -> None:
+        event.stop()
+        self._set(replace(self._tiers, **{event.target: event.model}))
+
+    @on(MappingTable.Clear)
+    def _clear(self, event: MappingTable.Clear) -> None:
+        event.stop()
+        if getattr(self._tiers, event.target):
+            self._set(replace(self._tiers, **{event.target: None}))
+
+    @on(Button.Pressed, ".assign")
+    def _assign_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        target = (event.button.id or "").removeprefix("assign-")
+        self.picker.model_list.action_assign(target)
+
+    @on(Button.Pressed, "#fix")
+    def _fix_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_fix()
+
+    @on(Button.Pressed, "#retry")
+    def _retry_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_reload()
+
+    @on(Checkbox.Changed, "#no-betas")
+    def _betas_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._betas = event.value
+        self._post()
+
+    @on(Checkbox.Changed, "#names")
+    def _names_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._names_on = event.value
+        self._names_touched = True
+        self._post()
+
+    # --- actions --------------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "fix":
+            return bool(self._unmapped() and self._fix_model())
+        return True
+
+    def action_fix(self) -> None:
+        model = self._fix_model()
+        unmapped = self._unmapped()
+        if model is None or not unmapped:
+            return
+        self._set(replace(self._tiers, **{tier: model for tier in unmapped}))
+
+    def action_reload(self) -> None:
+        self.load_catalog()
+
+    def action_next(self) -> None:
+        self.post_message(StepRequested("review"))
+
+    @on(StepRequested)
+    def _step_requested(self, event: StepRequested) -> None:
+        if event.step not in ("review", "next"):
+            return
+        if self._tiers.any_tier:
+            self._hint("")
+            return
+        event.stop()
+        self._hint("✗ Not yet: map at least one tier (highlight a model, press h, s or o); without one, "
+                   "Claude Code sends built-in model names the gateway does not know.")
+
+    def _hint(self, text: str) -> None:
+        hint = self.query_one("#nav-hint", Static)
+        hint.update(text)
+        hint.display = bool(text)
+        if text:
+            self.call_after_refresh(hint.scroll_visible)
+
+    # --- the catalog ----------------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="catalog")
+    async def load_catalog(self) -> None:
+        """Fetch the model list for the current URL + key (async httpx in core) and store it in the state."""
+        from optscale_tui.core.gateway import GatewayClient
+
+        state = self.state
+        url, key = state.url, state.effective_key
+        if url is None or key is None:
+            self._show_catalog()
+            return
+        self._loading, self._load_error = True, None
+        self._show_catalog()
+        try:
+            async with GatewayClient(url, key, ca_bundle=state.ca_bundle) as client:
+                catalog = await client.list_models()
+        except InputError as exc:  # e.g. the CA bundle cannot be used
+            catalog, self._load_error = None, exc.reason
+        finally:
+            self._loading = False
+        if (state.url, state.effective_key) != (url, key):
+            return  # the connection changed meanwhile: this catalog belongs to the old one
+        if catalog is not None:
+            state.catalog = catalog  # the app drops it again when the connection changes
+        self._show_catalog()
+        self._show_mapping()
+        picker = self.picker
+        if self.screen.focused is picker.query_one("#model-filter") and not picker.filter_text:
+            self.focus_first()  # the list arrived: h/s/o work at once (/ goes back to the filter)

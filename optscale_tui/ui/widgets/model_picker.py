@@ -1,0 +1,190 @@
+"""Pick a gateway model: a filter Input over the catalog, plus the name as typed when it is not in the catalog.
+
+Typing filters the list (id and display name). When the text is a valid model name (core `parse_model_name`) that the
+catalog does not list — or there is no catalog at all — the typed name is offered as the first entry, so names can be
+entered by hand with the same keys. The list posts `ModelList.Assign(target, model)`; what a target means (a Claude
+Code tier, the main model…) is up to the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from optscale_tui.core.connection import InputError, parse_model_name
+
+if TYPE_CHECKING:
+    from optscale_tui.core.gateway import ModelInfo
+
+TYPED_PREFIX = "typed:"
+
+
+class ModelList(OptionList):
+    """The filtered models. Keys assign the highlighted model to a target."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("h", "assign('haiku')", "Haiku", tooltip="use the highlighted model for Haiku",
+                id="models.haiku"),
+        Binding("s", "assign('sonnet')", "Sonnet", tooltip="use the highlighted model for Sonnet",
+                id="models.sonnet"),
+        Binding("o", "assign('opus')", "Opus", tooltip="use the highlighted model for Opus", id="models.opus"),
+        Binding("m", "assign('main_model')", "Main model", show=False,
+                tooltip="use the highlighted model as the main model (`model`)", id="models.main"),
+        Binding("a", "assign('subagent_model')", "Subagent model", show=False,
+                tooltip="use the highlighted model for subagents", id="models.subagent"),
+        Binding("slash", "filter", "Filter", show=False, tooltip="back to the filter field", id="models.filter"),
+    ]
+
+    class Assign(Message):
+        """Assign `model` to `target` ("haiku", "sonnet", "opus", "main_model", "subagent_model")."""
+
+        def __init__(self, target: str, model: str) -> None:
+            super().__init__()
+            self.target = target
+            self.model = model
+
+    @property
+    def highlighted_model(self) -> str | None:
+        option = self.highlighted_option
+        if option is None or option.id is None:
+            return None
+        return option.id.removeprefix(TYPED_PREFIX)
+
+    def action_assign(self, target: str) -> None:
+        model = self.highlighted_model
+        if model is None:
+            self.notify("Highlight a model first (type a name in the filter if the list is empty).",
+                        severity="warning", title="Models")
+            return
+        self.post_message(self.Assign(target, model))
+
+    def action_filter(self) -> None:
+        picker = next((a for a in self.ancestors if isinstance(a, ModelPicker)), None)
+        if picker is not None:
+            picker.query_one("#model-filter", Input).focus()
+
+
+class ModelPicker(Vertical):
+    """Filter Input + ModelList (+ one hint line for a name that cannot be used)."""
+
+    DEFAULT_CSS = """
+    ModelPicker { height: auto; }
+    ModelPicker #model-hint { display: none; }
+    ModelPicker ModelList { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._models: tuple[ModelInfo, ...] = ()
+        self._tags: dict[str, str] = {}
+        self._have_catalog = False
+
+    def compose(self) -> ComposeResult:
+        filter_input = Input(placeholder="Filter, or type a model name", id="model-filter", select_on_focus=False)
+        filter_input.border_title = "Models"
+        yield filter_input
+        yield Static("", id="model-hint", markup=False)
+        yield ModelList(id="model-list")
+
+    @property
+    def model_list(self) -> ModelList:
+        return self.query_one("#model-list", ModelList)
+
+    @property
+    def filter_text(self) -> str:
+        return self.query_one("#model-filter", Input).value
+
+    def set_models(self, models: Sequence[ModelInfo], *, have_catalog: bool) -> None:
+        """Show these catalog models (`have_catalog` False: there is no catalog, names are typed by hand)."""
+        self._models = tuple(models)
+        self._have_catalog = have_catalog
+        self.query_one("#model-filter", Input).placeholder = (
+            "Filter, or type a model name" if have_catalog else "Type a model name, e.g. anthropic/claude-sonnet-4-6"
+        )
+        self._rebuild()
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        """Labels shown after a model (e.g. which tiers use it)."""
+        if dict(tags) != self._tags:
+            self._tags = dict(tags)
+            self._rebuild()
+
+    def display_name(self, model: str) -> str | None:
+        return next((m.display_name for m in self._models if m.id == model), None)
+
+    def _matches(self, text: str) -> Iterable[ModelInfo]:
+        needle = text.strip().lower()
+        for model in self._models:
+            if not needle or needle in model.id.lower() or needle in (model.display_name or "").lower():
+                yield model
+
+    def _rebuild(self) -> None:
+        option_list = self.model_list
+        previous = option_list.highlighted_option.id if option_list.highlighted_option else None
+        text = self.filter_text
+        matches = list(self._matches(text))
+        options: list[Option] = []
+        hint = ""
+        typed: str | None = None
+        try:
+            typed = parse_model_name(text)
+        except InputError as exc:
+            if not matches:
+                hint = f"✗ {exc.reason}"
+        for model in matches:
+            label = Text.assemble(("● " if model.id in self._tags else "  "), model.id)
+            if model.display_name and model.display_name != model.id:
+                label.append(f"  {model.display_name}", "dim")
+            label.append_text(self._tag(model.id))
+            options.append(Option(label, id=model.id))
+        if typed is not None and all(m.id != typed for m in self._models):
+            # The name as typed, after the catalog matches (a partial filter like "sonnet" is rarely meant literally).
+            label = Text.assemble(("● " if typed in self._tags else "✎ "), typed, (" (as typed)", "dim"),
+                                  self._tag(typed))
+            options.append(Option(label, id=f"{TYPED_PREFIX}{typed}"))
+        with self.prevent(OptionList.OptionHighlighted):
+            option_list.set_options(options)
+        if not options:
+            if not hint:
+                hint = ("No model matches; clear the filter (ctrl+u) or type the full name."
+                        if self._have_catalog else "Type the Model name from OptScale Chat above.")
+        elif previous is not None:
+            ids = [o.id for o in options]
+            option_list.highlighted = ids.index(previous) if previous in ids else 0
+        else:
+            option_list.highlighted = 0
+        hint_widget = self.query_one("#model-hint", Static)
+        hint_widget.update(hint)
+        hint_widget.display = bool(hint)
+        option_list.display = bool(options)
+
+    def _tag(self, model: str) -> Text:
+        tag = self._tags.get(model)
+        return Text(f"  ← {tag}", "bold") if tag else Text()
+
+    @on(Input.Changed, "#model-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._rebuild()
+
+    @on(Input.Submitted, "#model-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.model_list.option_count:
+            self.model_list.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Down from the filter goes into the list, as in a combo box.
+        filter_focused = self.screen.focused is self.query_one("#model-filter", Input)
+        if event.key == "down" and filter_focused and self.model_list.option_count:
+            event.stop()
+            self.model_list.focus()

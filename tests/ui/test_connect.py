@@ -1,0 +1,187 @@
+"""Connect pane: the derived /anthropic URL, validation reasons, Next refused, the key masked after entry, prefill."""
+
+from __future__ import annotations
+
+import json
+
+from textual import events
+from textual.widgets import Input, Static, TabbedContent
+
+from optscale_tui.core.connection import mask_secret
+from optscale_tui.demo.server import DEMO_KEY
+from optscale_tui.ui.app import OptScaleApp
+
+ORG = "7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f"
+CHAT_URL = f"https://my.optscale.ai/llm_proxy/{ORG}/v1"
+SECRET = "sk-bf-CONNECT-SECRET-0123456789wxyz"
+
+
+def text_of(app: OptScaleApp, selector: str) -> str:
+    return str(app.query_one(f"#connect-view {selector}", Static).render())
+
+
+def screen_text(app: OptScaleApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def active(app: OptScaleApp) -> str:
+    return app.query_one("#panes", TabbedContent).active
+
+
+async def settle(app: OptScaleApp, pilot) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def paste(app: OptScaleApp, pilot, selector: str, text: str) -> None:
+    """Paste as a terminal does (bracketed paste into the focused field)."""
+    field = app.query_one(selector, Input)
+    field.focus()
+    await pilot.pause()
+    field.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+async def test_pasting_the_v1_url_shows_the_derived_anthropic_url(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.focused is app.query_one("#base-url", Input)  # the cursor starts in the Base URL field
+        await paste(app, pilot, "#base-url", CHAT_URL)
+        derived = text_of(app, "#url-derived")
+        assert f"https://my.optscale.ai/llm_proxy/{ORG}/anthropic" in derived
+        assert derived.startswith("✓")
+        assert app.state.url is not None and app.state.url.anthropic_base.endswith("/anthropic")
+        assert app.state.base_url_text == CHAT_URL
+        assert f"llm_proxy/{ORG}/anthropic" in screen_text(app)
+        # Enter in the URL field moves on to the key field.
+        await pilot.press("enter")
+        assert app.focused is app.query_one("#api-key", Input)
+
+
+async def test_url_warnings_are_shown_as_bang_lines(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", "https://gw.example.com/v1")
+        warnings = text_of(app, "#url-warnings")
+        assert warnings.startswith("! ")
+        assert "/llm_proxy/" in warnings
+        assert app.query_one("#url-warnings").display
+
+
+async def test_http_to_a_remote_host_is_refused_with_the_reason_and_next_is_explained(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", f"http://my.optscale.ai/llm_proxy/{ORG}/v1")
+        derived = text_of(app, "#url-derived")
+        assert derived.startswith("✗")
+        assert "unencrypted" in derived and "https://" in derived
+        assert app.state.url is None
+        # Next (the key and the button) is refused, and says why.
+        await paste(app, pilot, "#api-key", SECRET)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert active(app) == "connect"
+        hint = text_of(app, "#nav-hint")
+        assert "Not yet" in hint and "Base URL" in hint
+        assert app.focused is app.query_one("#base-url", Input)
+        await pilot.click("#nav-next")
+        await pilot.pause()
+        assert active(app) == "connect"
+
+
+async def test_next_without_a_key_is_refused(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", CHAT_URL)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert active(app) == "connect"
+        assert "API key" in text_of(app, "#nav-hint")
+        assert app.focused is app.query_one("#api-key", Input)
+
+
+async def test_the_key_is_only_shown_masked_once_entered(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", gateway.base_url)
+        await pilot.press("enter")
+        await paste(app, pilot, "#api-key", SECRET)
+        key_input = app.query_one("#api-key", Input)
+        assert key_input.password  # typed masked
+        await pilot.press("ctrl+r")
+        assert not key_input.password  # revealed while typing
+        await pilot.press("enter")  # accept the key = Next
+        await settle(app, pilot)
+        assert app.state.key is not None and app.state.key.value == SECRET
+        assert active(app) == "tiers"
+        await pilot.press("f2")
+        await settle(app, pilot)
+        assert active(app) == "connect"
+        # The field was cleared and masked again; only the masked form is drawn.
+        assert key_input.value == "" and key_input.password
+        status = text_of(app, "#key-status")
+        assert mask_secret(SECRET) in status and status.startswith("✓")
+        assert mask_secret(SECRET) in key_input.placeholder
+        assert all(SECRET not in field.value for field in app.query(Input))
+        assert SECRET not in screen_text(app)
+        assert SECRET not in app.export_screenshot()
+        assert mask_secret(SECRET) in screen_text(app)
+
+
+async def test_leaving_the_key_field_accepts_the_key(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#api-key", f"  Bearer {SECRET}  ")
+        app.query_one("#base-url", Input).focus()
+        await pilot.pause()
+        assert app.state.key is not None and app.state.key.value == SECRET
+        assert app.query_one("#api-key", Input).value == ""
+        assert SECRET not in app.export_screenshot()
+
+
+async def test_an_unusable_key_shows_the_reason(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", CHAT_URL)
+        await paste(app, pilot, "#api-key", "sk-bf-two words")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert active(app) == "connect"
+        assert text_of(app, "#key-status").startswith("✗")
+        assert "spaces" in text_of(app, "#key-status")
+        assert app.state.key is None
+
+
+async def test_prefilled_from_a_settings_file_with_our_keys(ui_sandbox, gateway) -> None:
+    token = DEMO_KEY
+    data = {
+        "env": {
+            "ANTHROPIC_BASE_URL": gateway.anthropic_url,
+            "ANTHROPIC_AUTH_TOKEN": token,
+            "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6",
+        },
+        "theme": "dark",
+    }
+    ui_sandbox.seed(text=json.dumps(data, indent=2) + "\n")
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.query_one("#base-url", Input).value == gateway.anthropic_url
+        assert gateway.anthropic_url in text_of(app, "#url-derived")
+        status = text_of(app, "#key-status")
+        assert f"Key in the file: {mask_secret(token)}" in status and "kept" in status
+        assert token not in app.export_screenshot()
+        # The key in the file is enough to move on, and the catalog loads with it.
+        await pilot.press("ctrl+n")
+        await settle(app, pilot)
+        assert active(app) == "tiers"
+        assert app.state.key is None
+        assert app.state.catalog is not None and app.state.catalog.probe.ok

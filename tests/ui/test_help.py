@@ -1,0 +1,63 @@
+"""Help screen: opened by F1 and ?, lists the app's and the panes' keys from their bindings, closes with Escape."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from optscale_tui.ui.app import PANES, OptScaleApp
+from optscale_tui.ui.screens.help import HelpScreen
+from optscale_tui.ui.widgets.step import StepView
+
+
+def help_text(app: OptScaleApp) -> str:
+    return "\n".join(str(w.render()) for w in app.screen.query("#help-body Static").results(Static))
+
+
+async def test_f1_opens_help_with_keys_steps_and_what_gets_written(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        while len(app.query(StepView)) < len(PANES):  # the panes after the first mount lazily
+            await pilot.pause(0.02)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = help_text(app)
+        # App keys come from the app's bindings (grouped per action), pane keys from the panes' own bindings.
+        assert "f1 / ?" in text and "Help" in text
+        assert "q / ^q" in text and "Quit" in text
+        assert "Keys on Connect" in text and "Reveal key" in text
+        assert "Keys on Models" in text and "use the highlighted model for Opus" in text
+        for step in ("1 Connect", "2 Models", "3 Review", "4 Verify"):
+            assert step in text
+        assert "Connect this model to external tools" in text and "OPENAI-COMPATIBLE" in text
+        assert "/anthropic" in text and "ANTHROPIC_AUTH_TOKEN" in text and "ANTHROPIC_API_KEY" in text
+        assert "follows the Opus tier" in text
+        assert "OSC 52" in text and "set -g set-clipboard on" in text
+        assert "~/.claude/settings.json" in text
+        # It fits at 80×24 and scrolls.
+        dialog = app.screen.query_one("#help-dialog")
+        assert dialog.region.right <= 80 and dialog.region.bottom <= 24
+        body = app.screen.query_one("#help-body")
+        assert app.focused is body and body.max_scroll_y > 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert body.scroll_y > 0
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_question_mark_opens_help_outside_text_fields(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")  # the cursor is in the Base URL field: ? is typed there
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        app.screen.set_focus(None)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)

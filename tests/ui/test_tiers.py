@@ -1,0 +1,236 @@
+"""Models pane: the catalog from the demo gateway, filter, h/s/o, coverage fix, failures with cause + fix, by hand."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Input, Static, TabbedContent
+
+from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.demo.server import DEMO_KEY
+from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.screens.tiers import MappingTable
+from optscale_tui.ui.widgets.model_picker import ModelList
+
+WRONG_KEY = "sk-bf-wrong-000000000000"
+SONNET = "anthropic/claude-sonnet-4-6"
+OPUS = "anthropic/claude-opus-4-6"
+HAIKU = "anthropic/claude-haiku-4-5"
+
+
+def text_of(app: OptScaleApp, selector: str) -> str:
+    return str(app.query_one(f"#tiers-view {selector}", Static).render())
+
+
+def active(app: OptScaleApp) -> str:
+    return app.query_one("#panes", TabbedContent).active
+
+
+def option_ids(app: OptScaleApp) -> list[str]:
+    return [o.id or "" for o in app.query_one(ModelList).options]
+
+
+async def settle(app: OptScaleApp, pilot) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def paste(app: OptScaleApp, pilot, selector: str, text: str) -> None:
+    field = app.query_one(selector, Input)
+    field.focus()
+    await pilot.pause()
+    field.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+async def connect(app: OptScaleApp, pilot, url: str, key: str) -> None:
+    """Fill the Connect pane as a user does; Enter in the key field moves on to Models."""
+    await settle(app, pilot)
+    await paste(app, pilot, "#base-url", url)
+    await paste(app, pilot, "#api-key", key)
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
+async def filter_to(app: OptScaleApp, pilot, text: str) -> None:
+    """Type into the filter, then go down into the list."""
+    field = app.query_one("#model-filter", Input)
+    field.focus()
+    field.value = ""
+    await pilot.pause()
+    field.post_message(events.Paste(text))
+    await pilot.pause()
+    await pilot.press("down")
+    await pilot.pause()
+
+
+async def test_the_catalog_loads_from_the_gateway_and_the_filter_narrows_it(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        assert active(app) == "tiers"
+        catalog = app.state.catalog
+        assert catalog is not None and catalog.probe.ok
+        assert text_of(app, "#catalog-status").startswith("✓ 6 models")
+        assert set(option_ids(app)) == {m.id for m in catalog.models}
+        assert isinstance(app.focused, ModelList)  # h/s/o work at once
+        await filter_to(app, pilot, "opus")
+        catalog_matches = [i for i in option_ids(app) if not i.startswith("typed:")]
+        assert catalog_matches == [OPUS]
+        await filter_to(app, pilot, "claude")
+        assert {i for i in option_ids(app) if not i.startswith("typed:")} == {HAIKU, SONNET, OPUS}
+
+
+async def test_h_s_o_assign_the_highlighted_model_and_x_clears(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        for name, key in ((HAIKU, "h"), (SONNET, "s"), (OPUS, "o"), (SONNET, "a")):
+            await filter_to(app, pilot, name)
+            assert app.query_one(ModelList).highlighted_model == name
+            await pilot.press(key)
+            await pilot.pause()
+        tiers = app.state.tiers
+        assert (tiers.haiku, tiers.sonnet, tiers.opus, tiers.subagent_model) == (HAIKU, SONNET, OPUS, SONNET)
+        table = app.query_one(MappingTable)
+        assert table.get_cell("opus", "model") == OPUS
+        assert text_of(app, "#coverage").startswith("✓")
+        # x on the Subagents row clears it.
+        table.focus()
+        table.move_cursor(row=4)
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.state.tiers.subagent_model is None
+        assert table.get_cell("subagent_model", "model") == "— not set"
+        # Next goes on to Review.
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert active(app) == "review"
+
+
+async def test_opus_unmapped_warning_and_the_one_key_fix(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await filter_to(app, pilot, SONNET)
+        await pilot.press("s")
+        await pilot.pause()
+        coverage = text_of(app, "#coverage")
+        assert coverage.startswith("!")
+        assert CLAUDE_CODE_BUILTIN_MODELS["opus"] in coverage
+        assert text_of(app, "#coverage-detail") == describe(Cause.TIER_UNMAPPED).message
+        assert f"to {SONNET}" in str(app.query_one("#fix").render())
+        await pilot.press("f")
+        await pilot.pause()
+        tiers = app.state.tiers
+        assert (tiers.haiku, tiers.sonnet, tiers.opus) == (SONNET, SONNET, SONNET)
+        assert text_of(app, "#coverage").startswith("✓")
+        assert not app.query_one("#fix").display
+
+
+async def test_next_needs_at_least_one_tier(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert active(app) == "tiers"
+        assert "map at least one tier" in text_of(app, "#nav-hint")
+        assert app.query_one("#tiers-view #nav-hint").region  # scrolled into view
+
+
+async def test_a_wrong_key_shows_the_cause_and_fix_and_names_can_be_typed(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, WRONG_KEY)
+        assert active(app) == "tiers"
+        info = describe(Cause.AUTH_INVALID_KEY)
+        assert app.state.catalog is not None and app.state.catalog.probe.cause is Cause.AUTH_INVALID_KEY
+        status = text_of(app, "#catalog-status")
+        assert status.startswith("✗") and info.title in status
+        assert text_of(app, "#catalog-fix") == f"Fix: {info.fix}"
+        assert info.message in text_of(app, "#catalog-why")
+        assert app.query_one("#retry").display
+        assert WRONG_KEY not in app.export_screenshot()
+        # An invalid name says why; a valid one is offered as typed and assigned with the same keys.
+        await filter_to(app, pilot, "not a model!")
+        assert "is not a model name" in text_of(app, "#model-hint")
+        await filter_to(app, pilot, SONNET)
+        assert option_ids(app) == [f"typed:{SONNET}"]
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.state.tiers.sonnet == SONNET
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert active(app) == "review"
+
+
+async def test_retry_after_fixing_the_key(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, WRONG_KEY)
+        assert not app.state.catalog.probe.ok
+        await pilot.press("f2")
+        await pilot.pause()
+        await paste(app, pilot, "#api-key", DEMO_KEY)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert active(app) == "tiers"
+        assert app.state.catalog is not None and app.state.catalog.probe.ok
+        assert text_of(app, "#catalog-status").startswith("✓")
+        assert not app.query_one("#retry").display
+
+
+async def test_r_retries_after_a_gateway_failure(ui_sandbox, gateway) -> None:
+    gateway.faults.force_kind = "server"
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        assert app.state.catalog.probe.cause is Cause.SERVER_ERROR
+        assert describe(Cause.SERVER_ERROR).title in text_of(app, "#catalog-status")
+        gateway.faults.force_kind = None
+        app.query_one(ModelList).focus()
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert app.state.catalog.probe.ok
+        assert len(option_ids(app)) == 6
+
+
+async def test_extras_betas_and_display_names(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await filter_to(app, pilot, SONNET)
+        await pilot.press("s")
+        app.query_one("#no-betas").focus()
+        await pilot.press("space")
+        app.query_one("#names").focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.state.disable_experimental_betas is True
+        # /v1/models gives no display names here, so the label is the model name without the provider.
+        assert app.state.display_names == {"sonnet": "claude-sonnet-4-6 via OptScale"}
+        plan = app.state.plan()
+        assert plan is not None
+        keys = {c.key: c.new for c in plan.changes}
+        assert keys["env.CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] == "1"
+        assert keys["env.ANTHROPIC_DEFAULT_SONNET_MODEL_NAME"] == "claude-sonnet-4-6 via OptScale"
+        # Turning the names off again removes them (nothing else is asked of the file).
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.state.display_names == {"haiku": "", "sonnet": "", "opus": ""}
+
+
+async def test_without_a_connection_names_can_still_be_typed(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f3")
+        await settle(app, pilot)
+        assert "No connection yet" in text_of(app, "#catalog-status")
+        assert app.state.catalog is None
+        await filter_to(app, pilot, OPUS)
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.state.tiers.opus == OPUS
