@@ -88,7 +88,7 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
     Cause.AUTH_INVALID_KEY: (
         "API key rejected",
         "The gateway does not accept this API key (unknown, revoked or mistyped virtual key). "
-        "Claude Code shows this as \"Not logged in · Please run /login\" after about three minutes of retries.",
+        "Claude Code retries for about three minutes before it says so (\"Failed to authenticate. API Error: 401\").",
         "Copy the API key again from OptScale Chat → Connect this model to external tools → OPENAI-COMPATIBLE, "
         "or ask your admin to re-issue it in AI Access.",
     ),

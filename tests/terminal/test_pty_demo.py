@@ -41,7 +41,7 @@ def test_demo_full_flow_by_keys(demo):
     demo.press("enter")  # Base URL → key field
     wait_for_cursor_in_key_field(demo)
     demo.type(DEMO_KEY)
-    demo.wait_for("•" * 8, timeout=10)  # typed, shown as bullets
+    demo.wait_for("•" * 8, timeout=30)  # typed, shown as bullets
     demo.press("enter")  # accept the key and go Next
     demo.wait_for("anthropic/claude-sonnet-4-6", timeout=20)  # the catalog loaded in a worker
     assert DEMO_KEY not in demo.text()
@@ -50,11 +50,11 @@ def test_demo_full_flow_by_keys(demo):
     demo.wait_for(lambda s: s.count("anthropic/claude-") >= 6 and "unmapped" not in s.split("Subagents")[0],
                   timeout=10)
     demo.press("ctrl+n")
-    demo.wait_for("ANTHROPIC_DEFAULT_OPUS_MODEL", timeout=15)
+    demo.wait_for("ANTHROPIC_DEFAULT_OPUS_MODEL", timeout=30)
     assert "sk-bf-…" in demo.text() and DEMO_KEY not in demo.text()  # the diff shows the key masked
 
     demo.press("w")
-    demo.wait_for("backup", timeout=10)  # the confirmation says a backup is made first
+    demo.wait_for("backup", timeout=30)  # the confirmation says a backup is made first
     demo.press("y")
     demo.wait_for(lambda s: "Saved" in s or "saved" in s, timeout=15)
 
@@ -73,19 +73,19 @@ def test_quit_asks_when_values_are_unsaved(demo):
     demo.press("enter")
     wait_for_cursor_in_key_field(demo)
     demo.type(DEMO_KEY)
-    demo.wait_for("•" * 8, timeout=10)
+    demo.wait_for("•" * 8, timeout=30)
     demo.press("enter")
     demo.wait_for("anthropic/claude-sonnet-4-6", timeout=20)
     demo.press("down", "o")
     demo.press("f1")
-    demo.wait_for("Help — optscale-tui", timeout=10)
+    demo.wait_for("Help — optscale-tui", timeout=30)
     demo.press("escape")
     demo.press("ctrl+q")
-    demo.wait_for("Quit optscale-tui?", timeout=10)
+    demo.wait_for("Quit optscale-tui?", timeout=30)
     demo.press("n")
     demo.settle()
     assert demo.process.poll() is None  # still running
     demo.press("ctrl+q")
-    demo.wait_for("Quit optscale-tui?", timeout=10)
+    demo.wait_for("Quit optscale-tui?", timeout=30)
     demo.press("y")
     assert demo.wait_exit(timeout=15) == 0

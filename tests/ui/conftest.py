@@ -54,6 +54,9 @@ def ui_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UISandbox:
         if name.startswith(("ANTHROPIC_", "CLAUDE_", "NODE_EXTRA_CA", "SSL_CERT")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(home))
+    # The real-client check would find `claude` only on some machines; the pictures must not depend on that. The
+    # test that runs the real CLI in the TUI sets this variable itself.
+    monkeypatch.setenv("OPTSCALE_TUI_CLAUDE_BIN", str(tmp_path / "no-claude-here"))
     monkeypatch.setenv("USERPROFILE", str(home))
     monkeypatch.chdir(cwd)
     return UISandbox(home=home, cwd=cwd)

@@ -272,7 +272,14 @@ class VerifyView(StepView):
             return
         self.target = target
         self._show_source()
-        options = VerifyOptions(ca_bundle=self.state.ca_bundle, only=only)
+        extra: tuple = ()
+        if self.source != UNSAVED and not target.problems:
+            # The real-client check: the user's own `claude` against the settings in effect (skipped with the
+            # install hint when there is none).
+            from optscale_tui.core.claude_cli import real_client_checks
+
+            extra = tuple(real_client_checks(target, cwd=self.state.cwd))
+        options = VerifyOptions(ca_bundle=self.state.ca_bundle, only=only, extra_checks=extra)
         flush_timer = self.set_interval(FLUSH_INTERVAL, self._flush)
         self.refresh_bindings()
         try:
