@@ -215,6 +215,7 @@ def bench_streaming_ui() -> None:
                 "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}}))
             saved_home = os.environ.get("HOME")
             os.environ["HOME"] = home
+            os.environ["OPTSCALE_TUI_CLAUDE_BIN"] = str(Path(home, "no-claude"))  # direct probes only here
             os.environ.pop("CLAUDE_CONFIG_DIR", None)
             try:
                 latencies, words, elapsed = asyncio.run(_drive_stream(OptScaleApp, VerifyView, StreamLog, events))

@@ -80,7 +80,13 @@ async def capture() -> list[Path]:
 
 
 def main() -> int:
+    import os
+
     OUT.mkdir(exist_ok=True)
+    local_claude = ROOT / ".cache" / "npm" / "node_modules" / ".bin" / "claude"
+    if local_claude.exists():  # show the real-client check too (installed by `make claude-cli`)
+        os.environ.setdefault("OPTSCALE_TUI_CLAUDE_BIN", str(local_claude))
+    os.environ["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     for path in asyncio.run(capture()):
         print(f"wrote {path.relative_to(ROOT)}")
     return 0

@@ -56,6 +56,8 @@ def sandbox_env(root: Path, config_dir: Path, base: dict[str, str] | None = None
     env["HOME"] = str(root)
     env["USERPROFILE"] = str(root)
     env["CLAUDE_CONFIG_DIR"] = str(config_dir)
+    # A real `claude` started from the demo (the real-client check) talks to the demo gateway and nobody else.
+    env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     return env
 
 

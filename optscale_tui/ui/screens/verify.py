@@ -378,6 +378,9 @@ class VerifyView(StepView):
     def _stream_header(self, check_id: str, spec: CheckSpec | None) -> str:
         tier = (spec.tier if spec and spec.tier else check_id.removeprefix("prompt.")).capitalize()
         model = spec.model if spec and spec.model else ""
+        if check_id.startswith("claude."):  # the real client's own reply, not a direct probe
+            how = "default session" if check_id == "claude.default" else f"--model {tier.lower()}"
+            return f"▸ Claude Code ({how})" + (f" · {model}" if model else "")
         return f"▸ {tier}" + (f" · {model}" if model else "")
 
     def _stream_footer(self, result: CheckResult) -> str:
