@@ -322,7 +322,52 @@ def plan_checks(target: VerificationTarget, options: VerifyOptions) -> tuple[Che
     if options.beta_probe and probe_model:
         specs.append(CheckSpec("betas", "Gateway accepts Claude Code's anthropic-beta header", None, probe_model))
     specs.extend(spec for spec, _ in options.extra_checks)
+    if any(spec.id.startswith("claude.") for spec, _ in options.extra_checks):
+        specs.append(CheckSpec(AGREEMENT, "Direct probes and Claude Code reach the same verdict"))
     return _select(specs, options.only)
+
+
+AGREEMENT = "agreement"
+
+
+def agreement_result(results: Mapping[str, CheckResult], target: VerificationTarget) -> CheckResult:
+    """Compare each real-client run with what the direct probes predicted for it; name any disagreement."""
+    title = "Direct probes and Claude Code reach the same verdict"
+    findings = target.config.findings if target.config else ()
+    betas = results.get("betas")
+    compared: list[str] = []
+    disagreements: list[str] = []
+    for check_id, real in results.items():
+        if not check_id.startswith("claude.") or real.status is CheckStatus.SKIP:
+            continue
+        alias = check_id.split(".", 1)[1]
+        direct = results.get(f"prompt.{'opus' if alias == 'default' else alias}")
+        if direct is None:  # the default session on an unmapped Opus tier: the doctor's verdict stands for it
+            predicted_fail = any(f.cause is Cause.TIER_UNMAPPED and f.severity == "fail" for f in findings)
+            predicted = describe(Cause.TIER_UNMAPPED).title if predicted_fail else "works"
+        else:
+            predicted_fail = direct.status is CheckStatus.FAIL
+            predicted = direct.cause.value if predicted_fail and direct.cause else "works"
+        if betas is not None and betas.status is CheckStatus.FAIL:
+            predicted_fail, predicted = True, Cause.BETA_REJECTED.value
+        actual_fail = real.status is CheckStatus.FAIL
+        said = real.cause.value if actual_fail and real.cause else "works"
+        label = "the default session" if alias == "default" else f"--model {alias}"
+        compared.append(label)
+        if predicted_fail != actual_fail:
+            disagreements.append(f"{label}: direct probes say {predicted}, Claude Code says {said}"
+                                 + (f" ({real.message})" if actual_fail else ""))
+    if not compared:
+        return CheckResult(AGREEMENT, title, CheckStatus.SKIP, None, "The real client did not run.")
+    if disagreements:
+        return CheckResult(
+            AGREEMENT, title, CheckStatus.WARN, None,
+            "They disagree — " + "; ".join(disagreements) + ".",
+            "Trust Claude Code's verdict for how your sessions behave. A difference usually means it trusts other "
+            "certificates (NODE_EXTRA_CA_CERTS must be exported in the shell, not set in settings.json), sees other "
+            "settings (a project file, CLAUDE_CONFIG_DIR), or recovered by retrying.",
+        )
+    return CheckResult(AGREEMENT, title, CheckStatus.PASS, None, f"Same verdict for {', '.join(compared)}.")
 
 
 NETWORK_FREE = ("config", "doctor.")
@@ -560,6 +605,9 @@ async def run_verification(
                         continue
                     work.append(guarded(spec, lambda f=factory_fn: f(emit)))
                 await asyncio.gather(*work)
+                if AGREEMENT in by_id:
+                    emit(CheckStarted(AGREEMENT))
+                    emit(finish(agreement_result(results, target)))
         finally:
             queue.put_nowait(None)
 

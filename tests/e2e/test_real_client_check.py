@@ -57,3 +57,24 @@ def test_missing_cli_is_a_skip_with_the_install_hint(e2e, gateway):
     skipped = checks(report)["claude"]
     assert skipped["status"] == "skip" and "npm install -g @anthropic-ai/claude-code" in skipped["fix"]
     assert report["ok"]
+
+
+def test_trust_that_only_we_have_is_reported_as_a_disagreement(e2e, tmp_path):
+    """--ca-bundle makes our probes trust the gateway; Claude Code does not get it, so its verdict differs."""
+    import trustme
+
+    from optscale_tui.demo.server import DemoGateway
+
+    ca = trustme.CA()
+    server_pem, ca_pem = tmp_path / "server.pem", tmp_path / "ca.pem"
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(server_pem))
+    ca.cert_pem.write_to_path(str(ca_pem))
+    with DemoGateway(certfile=server_pem, keyfile=server_pem) as gateway:
+        _apply(e2e, gateway, "--opus", OPUS)
+        report = e2e.verify("--ca-bundle", str(ca_pem))
+    by_id = checks(report)
+    assert by_id["prompt.opus"]["status"] == "pass"
+    assert by_id["claude.default"]["cause"] == "tls_untrusted"
+    assert by_id["agreement"]["status"] == "warn"
+    assert "Claude Code says tls_untrusted" in by_id["agreement"]["message"]
+    assert not report["ok"]  # what the user's sessions will do decides
