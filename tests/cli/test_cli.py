@@ -139,7 +139,8 @@ def test_verify_text_streams_the_reply(sandbox, gateway):
     assert apply(sandbox, gateway, "--opus", OPUS, "--yes").returncode == 0
     result = sandbox.run("verify", "--no-claude-cli")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[prompt.opus]" in result.stdout and "demo gateway" in result.stdout.lower()
+    assert "[prompt.opus]" in result.stdout, result.stdout
+    assert "demo gateway" in result.stdout.lower(), result.stdout
     assert "Connection verified" in result.stdout
 
 
