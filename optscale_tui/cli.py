@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"optscale-tui {__version__}")
     parser.add_argument("--demo", action="store_true",
                         help="start the embedded demo gateway and use a sandbox config dir (never touches ~/.claude)")
+    tui = parser.add_argument_group("the full-screen app (no command)")
+    target = tui.add_mutually_exclusive_group()
+    target.add_argument("--settings", dest="tui_settings", type=Path, metavar="PATH",
+                        help="settings file to edit (default: the one Claude Code reads)")
+    target.add_argument("--scope", dest="tui_scope", choices=["user", "project", "local"], default="user",
+                        help="user, project (.claude/settings.json here) or local (.claude/settings.local.json)")
+    tui.add_argument("--ca-bundle", dest="tui_ca_bundle", type=Path, metavar="PATH",
+                     help="extra CA certificates (PEM) to trust when talking to the gateway")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add_target(p: argparse.ArgumentParser) -> None:
@@ -566,7 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command is None:
-            return run_tui(demo=args.demo)
+            return run_tui(demo=args.demo, settings=args.tui_settings, scope=args.tui_scope,
+                           ca_bundle=args.tui_ca_bundle)
         if args.demo:
             raise UsageError("--demo starts the full-screen app; use it without a command.")
         return COMMANDS[args.command](args)
@@ -578,17 +587,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def run_tui(*, demo: bool) -> int:
+def run_tui(*, demo: bool, settings: Path | None = None, scope: str = "user", ca_bundle: Path | None = None) -> int:
+    from optscale_tui.core.locations import Scope
+
     if demo:
+        if settings is not None or scope != "user":
+            raise UsageError("--demo uses its own sandbox settings; drop --settings / --scope.")
         from optscale_tui.demo.session import demo_session
 
         with demo_session() as session:
             from optscale_tui.ui.app import run_app
 
-            return run_app(demo=session)
+            return run_app(demo=session, ca_bundle=ca_bundle)
     from optscale_tui.ui.app import run_app
 
-    return run_app()
+    return run_app(settings_path=settings, scope=Scope(scope), ca_bundle=ca_bundle)
 
 
 if __name__ == "__main__":

@@ -258,3 +258,15 @@ def test_verify_and_doctor_print_the_fix_command(sandbox, gateway):
     result = sandbox.run(*shlex.split(fix["command"])[1:])
     assert result.returncode == 0, result.stderr
     assert sandbox.run("verify", "--json", "--no-claude-cli").returncode == 0
+
+
+def test_tui_options_reach_the_app(monkeypatch, tmp_path):
+    from optscale_tui import cli
+    from optscale_tui.core.locations import Scope
+    from optscale_tui.ui import app as app_module
+
+    seen = {}
+    monkeypatch.setattr(app_module, "run_app", lambda **kwargs: seen.update(kwargs) or 0)
+    assert cli.main(["--scope", "project", "--ca-bundle", str(tmp_path / "ca.pem")]) == 0
+    assert seen == {"settings_path": None, "scope": Scope.PROJECT, "ca_bundle": tmp_path / "ca.pem"}
+    assert cli.main(["--demo", "--settings", str(tmp_path / "s.json")]) == 2  # the demo has its own sandbox
