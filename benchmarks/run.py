@@ -141,7 +141,8 @@ def bench_first_frame() -> None:
         env = {**os.environ, "HOME": home}
         env.pop("CLAUDE_CONFIG_DIR", None)
         hello = [sys.executable, str(ROOT / "benchmarks" / "hello_textual.py")]
-        ours = [sys.executable, "-m", "optscale_tui"]
+        exe = Path(sys.executable).parent / "optscale-tui"  # the console script, as users start it
+        ours = [str(exe)] if exe.exists() else [sys.executable, "-m", "optscale_tui"]
         first_frame(hello, "hello world", env)  # warm the file cache and .pyc files once
         first_frame(ours, "Base URL", env)
         base = statistics.median(first_frame(hello, "hello world", env) for _ in range(7))
@@ -213,15 +214,15 @@ def bench_streaming_ui() -> None:
                 "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-haiku-4-5",
                 "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6",
                 "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}}))
-            saved_home = os.environ.get("HOME")
+            saved = dict(os.environ)
             os.environ["HOME"] = home
             os.environ["OPTSCALE_TUI_CLAUDE_BIN"] = str(Path(home, "no-claude"))  # direct probes only here
             os.environ.pop("CLAUDE_CONFIG_DIR", None)
             try:
                 latencies, words, elapsed = asyncio.run(_drive_stream(OptScaleApp, VerifyView, StreamLog, events))
             finally:
-                if saved_home is not None:
-                    os.environ["HOME"] = saved_home
+                os.environ.clear()
+                os.environ.update(saved)
     finally:
         server.terminate()
         server.wait(10)

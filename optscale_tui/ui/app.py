@@ -14,11 +14,9 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.lazy import Lazy
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from optscale_tui.core.locations import Scope, resolve_target
-from optscale_tui.ui.commands import ActionsProvider
 from optscale_tui.ui.messages import (
     ConnectionEdited,
     SettingsLoaded,
@@ -45,6 +43,13 @@ PANES: tuple[tuple[str, str, str], ...] = (
 WIZARD = tuple(p[0] for p in PANES[:4])
 
 
+def _actions_provider():
+    """The palette's provider, imported when the palette first opens (textual.command is not cheap)."""
+    from optscale_tui.ui.commands import ActionsProvider
+
+    return ActionsProvider
+
+
 class OptScaleApp(App[None]):
     CSS_PATH: ClassVar[list[str]] = [
         "app.tcss",
@@ -53,7 +58,7 @@ class OptScaleApp(App[None]):
     ]
     TITLE = "optscale-tui"
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS = App.COMMANDS | {ActionsProvider}
+    COMMANDS = App.COMMANDS | {_actions_provider}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "step('next')", "Next", id="nav.next"),
@@ -89,29 +94,38 @@ class OptScaleApp(App[None]):
     # --- layout ---------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        from optscale_tui.ui.screens.backups import BackupsView
+        # Only the first pane is imported and built before the first frame; the others follow right after it
+        # (see on_mount), so the app appears as fast as a bare Textual app.
         from optscale_tui.ui.screens.connect import ConnectView
+
+        yield Header()
+        with TabbedContent(initial="connect", id="panes"):
+            for pane, label, _key in PANES:
+                with TabPane(label, id=pane):
+                    if pane == "connect":
+                        yield ConnectView(id="connect-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Nothing is read from disk before the first frame: the settings load right after it.
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        self.load_settings()
+        self._mount_other_panes()
+
+    def _mount_other_panes(self) -> None:
+        from optscale_tui.ui.screens.backups import BackupsView
         from optscale_tui.ui.screens.desktop import DesktopView
         from optscale_tui.ui.screens.doctor import DoctorView
         from optscale_tui.ui.screens.review import ReviewView
         from optscale_tui.ui.screens.tiers import TiersView
         from optscale_tui.ui.screens.verify import VerifyView
 
-        views = {
-            "connect": ConnectView, "tiers": TiersView, "review": ReviewView, "verify": VerifyView,
-            "doctor": DoctorView, "backups": BackupsView, "desktop": DesktopView,
-        }
-        yield Header()
-        with TabbedContent(initial="connect", id="panes"):
-            for pane, label, _key in PANES:
-                with TabPane(label, id=pane):
-                    view = views[pane](id=f"{pane}-view")
-                    # The first pane is drawn at once; the rest mount right after the first frame.
-                    yield view if pane == "connect" else Lazy(view)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.load_settings()
+        views = {"tiers": TiersView, "review": ReviewView, "verify": VerifyView, "doctor": DoctorView,
+                 "backups": BackupsView, "desktop": DesktopView}
+        for pane, view in views.items():
+            self.query_one(f"#{pane}", TabPane).mount(view(id=f"{pane}-view"))
 
     # --- state changes --------------------------------------------------------------------------------------
 
