@@ -234,3 +234,21 @@ async def test_without_a_connection_names_can_still_be_typed(ui_sandbox) -> None
         await pilot.press("o")
         await pilot.pause()
         assert app.state.tiers.opus == OPUS
+
+
+async def test_mapping_changed_elsewhere_shows_up_in_the_models_pane(ui_sandbox):
+    """The app's state is the source of truth: a change made outside the pane (palette, fix-it) is shown."""
+    from optscale_tui.core.connection import TierMapping
+    from optscale_tui.ui.app import OptScaleApp
+    from optscale_tui.ui.messages import TiersEdited
+
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.post_message(TiersEdited(TierMapping(opus="anthropic/claude-opus-4-6")))
+        await pilot.pause()
+        await pilot.press("f3")
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert any("Opus " in line and "anthropic/claude-opus-4-6" in line for line in text.splitlines()), text

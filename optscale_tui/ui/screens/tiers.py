@@ -131,8 +131,9 @@ class TiersView(StepView):
 
     def refresh_from_state(self, what: str) -> None:
         state = self.state
-        if what in ("all", "settings"):
-            # External changes (the file was loaded); our own edits reach the state through TiersEdited.
+        if what in ("all", "settings", "tiers"):
+            # The app's state is the source of truth: a file load, a fix-it or the palette may change the mapping.
+            # Our own edits come back here too (via TiersEdited → app → StateChanged), so this converges on them.
             self._tiers = state.tiers
             self._betas = state.disable_experimental_betas
             if not self._names_touched:
