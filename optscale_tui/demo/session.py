@@ -2,7 +2,7 @@
 
 The sandbox is a fresh temporary folder seeded with a realistic settings file (hooks, permissions, a statusLine),
 so the diff shows what a real save keeps. The user's real ~/.claude is never read or written: HOME and
-CLAUDE_CONFIG_DIR point into the sandbox, and ANTHROPIC_* variables from the user's shell are hidden.
+CLAUDE_CONFIG_DIR are the sandbox's, and ANTHROPIC_* variables from the user's shell are hidden.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def sandbox_env(root: Path, config_dir: Path, base: dict[str, str] | None = None
             del env[name]
     env["HOME"] = str(root)
     env["USERPROFILE"] = str(root)
-    env["CLAUDE_CONFIG_DIR"] = str(config_dir)
+    # HOME is the sandbox, so ~/.claude is the sandbox's: the demo looks like a plain user setup. A
+    # CLAUDE_CONFIG_DIR from the user's shell would point elsewhere, so it goes.
+    env.pop("CLAUDE_CONFIG_DIR", None)
     # A real `claude` started from the demo (the real-client check) talks to the demo gateway and nobody else.
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     return env
