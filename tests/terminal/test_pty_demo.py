@@ -29,7 +29,7 @@ def wait_for_cursor_in_key_field(demo) -> None:
     demo.settle(quiet=0.3)
 
 
-def test_demo_full_flow_by_keys(demo):
+def test_demo_full_flow_by_keys(demo, tmp_path):
     """Paste the key, map the tiers, review the masked diff, save, watch verification pass, quit."""
     demo.wait_for("Base URL", timeout=30)
     demo.wait_for("/anthropic", timeout=15)  # settings load after the first frame, then the URL is derived
@@ -65,6 +65,7 @@ def test_demo_full_flow_by_keys(demo):
 
     demo.press("ctrl+q")
     assert demo.wait_exit(timeout=15) == 0
+    assert not (tmp_path / ".claude").exists()  # the user's own HOME was never written: the demo has its sandbox
 
 
 def test_quit_asks_when_values_are_unsaved(demo):
