@@ -85,6 +85,12 @@ class GatewayUrl:
         return f"{parts.scheme}://{parts.netloc}"
 
 
+def looks_like_api_key(text: str | None) -> bool:
+    """A value pasted into the wrong field: an API key (sk-…), not a URL. Used to keep it off the screen."""
+    raw = _clean(text or "")
+    return raw.lower().startswith(("sk-", "bearer sk-")) and "://" not in raw and "/" not in raw
+
+
 def parse_base_url(text: str) -> GatewayUrl:
     """Parse any form of the Base URL a user is likely to paste.
 
@@ -94,6 +100,8 @@ def parse_base_url(text: str) -> GatewayUrl:
     raw = _clean(text or "")
     if not raw:
         raise InputError("base_url", "Paste the Base URL from OptScale Chat (it starts with https://).")
+    if looks_like_api_key(raw):
+        raise InputError("base_url", "That is the API key, not the Base URL; it belongs in the API key field.")
     if "://" not in raw:
         raise InputError("base_url", "The Base URL must start with https:// (e.g. https://my.optscale.ai/llm_proxy/…/v1).")
     if any(ch.isspace() for ch in raw):

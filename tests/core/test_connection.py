@@ -232,3 +232,12 @@ def test_tier_mapping_reports_mapped_tiers() -> None:
     assert tiers.mapped() == {"haiku": "a/h", "opus": "a/o"}
     assert tiers.any_tier
     assert not TierMapping().any_tier
+
+
+def test_an_api_key_in_the_url_field_is_named_as_such():
+    from optscale_tui.core.connection import looks_like_api_key
+
+    assert looks_like_api_key(" sk-bf-abc123 ")
+    assert not looks_like_api_key("https://gw/llm_proxy/x/v1")
+    with pytest.raises(InputError, match="API key"):
+        parse_base_url("sk-bf-0123456789abcdef")

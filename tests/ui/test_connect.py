@@ -185,3 +185,25 @@ async def test_prefilled_from_a_settings_file_with_our_keys(ui_sandbox, gateway)
         assert active(app) == "tiers"
         assert app.state.key is None
         assert app.state.catalog is not None and app.state.catalog.probe.ok
+
+
+async def test_a_key_pasted_into_the_url_field_moves_to_the_hidden_key_field(ui_sandbox):
+    from textual.widgets import Input
+
+    from optscale_tui.ui.app import OptScaleApp
+
+    key = "sk-bf-pasted-in-the-wrong-field-0001"
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.query_one("#base-url", Input).value = key
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert key not in text
+        assert app.query_one("#base-url", Input).value == ""
+        assert app.query_one("#api-key", Input).value == key
+        assert app.focused is app.query_one("#api-key", Input)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.state.key is not None and app.state.key.value == key

@@ -20,6 +20,7 @@ from optscale_tui.core.connection import (
     ApiKey,
     GatewayUrl,
     InputError,
+    looks_like_api_key,
     mask_secret,
     parse_api_key,
     parse_base_url,
@@ -150,6 +151,17 @@ class ConnectView(StepView):
     @on(Input.Changed, "#base-url")
     def _url_changed(self, event: Input.Changed) -> None:
         text = event.value
+        if looks_like_api_key(text):
+            # The key was pasted into the URL field: move it where it belongs, so it is never shown in clear.
+            url_input = self.query_one("#base-url", Input)
+            with url_input.prevent(Input.Changed):
+                url_input.value = self.state.base_url_text if not looks_like_api_key(self.state.base_url_text) else ""
+            key_input = self.query_one("#api-key", Input)  # a password field: shown as bullets
+            key_input.value = text.strip()
+            key_input.cursor_position = len(key_input.value)
+            key_input.focus()
+            self.notify("That looks like the API key, so it went to the API key field (hidden).", title="Connect")
+            return
         try:
             self._url, self._url_error = parse_base_url(text), None
         except InputError as exc:
