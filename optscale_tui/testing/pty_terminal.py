@@ -40,6 +40,7 @@ KEYS = {
     "f8": "\x1b[19~",
     "ctrl+n": "\x0e",
     "ctrl+q": "\x11",
+    "ctrl+u": "\x15",
     "space": " ",
 }
 

@@ -46,9 +46,22 @@ def test_demo_full_flow_by_keys(demo, tmp_path):
     demo.wait_for("anthropic/claude-sonnet-4-6", timeout=20)  # the catalog loaded in a worker
     assert DEMO_KEY not in demo.text()
 
-    demo.press("down", "h", "down", "o", "down", "s")  # haiku-4-5, opus-4-6, sonnet-4-6 in catalog order
-    demo.wait_for(lambda s: s.count("anthropic/claude-") >= 6 and "unmapped" not in s.split("Subagents")[0],
-                  timeout=10)
+    # Filter to each model and assign it, one key at a time as a person types. `/` puts the cursor in the filter
+    # (or types a "/" there, which ctrl+u clears), Enter moves into the list, then h / o / s assign.
+    for name, key in (("haiku-4-5", "h"), ("opus-4-6", "o"), ("sonnet-4-6", "s")):
+        for step in ("/", "ctrl+u", name, "enter", key):
+            if step == name:
+                demo.type(step)
+            else:
+                demo.press(step)
+            demo.settle(quiet=0.2)
+    def mapped(screen: str) -> bool:
+        rows = {line.split()[-2]: line.split()[-1] for line in screen.splitlines()
+                if len(line.split()) >= 2 and line.split()[-2] in ("Haiku", "Sonnet", "Opus")}
+        return rows == {"Haiku": "anthropic/claude-haiku-4-5", "Sonnet": "anthropic/claude-sonnet-4-6",
+                        "Opus": "anthropic/claude-opus-4-6"}
+
+    demo.wait_for(mapped, timeout=30)
     demo.press("ctrl+n")
     demo.wait_for("ANTHROPIC_DEFAULT_OPUS_MODEL", timeout=30)
     assert "sk-bf-…" in demo.text() and DEMO_KEY not in demo.text()  # the diff shows the key masked
@@ -77,7 +90,9 @@ def test_quit_asks_when_values_are_unsaved(demo):
     demo.wait_for("•" * 8, timeout=30)
     demo.press("enter")
     demo.wait_for("anthropic/claude-sonnet-4-6", timeout=20)
-    demo.press("down", "o")
+    for step in ("/", "ctrl+u", "opus-4-6", "enter", "o"):
+        demo.type(step) if step == "opus-4-6" else demo.press(step)
+        demo.settle(quiet=0.2)
     demo.press("f1")
     demo.wait_for("Help — optscale-tui", timeout=30)
     demo.press("escape")
