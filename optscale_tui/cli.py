@@ -516,7 +516,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     done_box: list[VerificationDone] = []
 
     async def run() -> None:
-        open_stream: str | None = None
+        # One reply streams live at a time; replies of other checks are kept and printed whole, and lines of checks
+        # that finish meanwhile wait, so a reply is never cut in half by another check's result.
+        live: str | None = None
+        buffered: dict[str, list[str]] = {}
+        waiting: list[str] = []
+
+        def result_lines(result) -> list[str]:
+            return [report.result_line(result), *report.result_details(result)]
+
         async for event in run_verification(target, options):
             if args.json:
                 if isinstance(event, VerificationDone):
@@ -526,21 +534,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 _out("\n".join(report._target_lines(event.target)))
                 _out("")
             elif isinstance(event, TokenChunk) and stream:
-                if open_stream != event.check_id:
-                    if open_stream:
-                        _out("")
-                    sys.stdout.write(f"  [{event.check_id}] ")
-                    open_stream = event.check_id
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
+                if live is None:
+                    live = event.check_id
+                    sys.stdout.write(f"  [{live}] " + "".join(buffered.pop(live, [])))  # what came before
+                if event.check_id == live:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                else:
+                    buffered.setdefault(event.check_id, []).append(event.text)
             elif isinstance(event, CheckFinished):
-                if open_stream:
+                result = event.result
+                block = result_lines(result)
+                text = "".join(buffered.pop(result.id, []))
+                if text:
+                    block.insert(0, f"  [{result.id}] {text}")
+                if live is not None and result.id != live:
+                    waiting.extend(block)
+                    continue
+                if live is not None:  # the live reply is complete: end its line, then what waited
                     _out("")
-                    open_stream = None
-                _out(report.result_line(event.result))
-                for line in report.result_details(event.result):
+                    live = None
+                for line in [*block, *waiting]:
                     _out(line)
+                waiting.clear()
             elif isinstance(event, VerificationDone):
+                for line in waiting:
+                    _out(line)
                 done_box.append(event)
                 _out("")
                 _out(report.verdict_line(event))

@@ -136,11 +136,16 @@ def test_verify_passes_against_the_demo_gateway(sandbox, gateway):
 
 
 def test_verify_text_streams_the_reply(sandbox, gateway):
-    assert apply(sandbox, gateway, "--opus", OPUS, "--yes").returncode == 0
+    assert apply(sandbox, gateway, "--haiku", HAIKU, "--opus", OPUS, "--yes").returncode == 0
+    gateway.faults.chunk_delay_ms = 15  # slow replies, so other checks finish while they stream
     result = sandbox.run("verify", "--no-claude-cli")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[prompt.opus]" in result.stdout, result.stdout
-    assert "demo gateway" in result.stdout.lower(), result.stdout
+    # Each reply reads whole on its own line: other checks' results never cut into it.
+    reply = "Hello from the OptScale demo gateway. You said: Reply with one short sentence"
+    for tier in ("haiku", "opus"):
+        line = next(line for line in result.stdout.splitlines() if line.startswith(f"  [prompt.{tier}] "))
+        assert reply in line, result.stdout
+    assert result.stdout.count("✓ PASS") >= 6
     assert "Connection verified" in result.stdout
 
 
