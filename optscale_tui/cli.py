@@ -531,7 +531,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     done_box.append(event)
                 continue
             if isinstance(event, VerificationPlanned):
-                _out("\n".join(report._target_lines(event.target)))
+                _out("\n".join(report.target_lines(event.target)))
                 _out("")
             elif isinstance(event, TokenChunk) and stream:
                 if live is None:

@@ -79,7 +79,7 @@ def result_details(result: CheckResult) -> list[str]:
 def to_text(done: VerificationDone, target: VerificationTarget | None = None) -> str:
     lines: list[str] = []
     if target is not None:
-        lines.extend(_target_lines(target))
+        lines.extend(target_lines(target))
         lines.append("")
     for result in done.results:
         lines.append(result_line(result))
@@ -96,7 +96,7 @@ def verdict_line(done: VerificationDone) -> str:
     return f"{word}: {summary} in {done.elapsed_ms / 1000:.1f} s."
 
 
-def _target_lines(target: VerificationTarget) -> list[str]:
+def target_lines(target: VerificationTarget) -> list[str]:
     s = target.summary
     tiers = ", ".join(f"{t}={m or '—'}" for t, m in target.tiers.tiers().items())
     return [

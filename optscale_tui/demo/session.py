@@ -48,7 +48,7 @@ class DemoSession:
         return self.gateway.base_url
 
 
-def sandbox_env(root: Path, config_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+def sandbox_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     for name in list(env):
         if name.startswith(("ANTHROPIC_", "CLAUDE_CODE_")) or name in ("NODE_EXTRA_CA_CERTS",):
@@ -78,7 +78,7 @@ def demo_session(*, seed: bool = True, apply_env: bool = True, port: int = 0) ->
     try:
         if apply_env:
             os.environ.clear()
-            os.environ.update(sandbox_env(root, config_dir, saved_env))
+            os.environ.update(sandbox_env(root, saved_env))
             os.chdir(root)
         yield DemoSession(gateway=gateway, root=root, config_dir=config_dir)
     finally:

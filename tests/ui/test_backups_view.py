@@ -12,13 +12,11 @@ from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
 from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.screens.backups import BackupsView
 from optscale_tui.ui.widgets.diff_view import DiffView
+from tests.ui.screen import screen_text
 
 BASE_URL = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f/v1"
 KEY = "sk-bf-BACKUPS-SECRET-0123456789abcd"
 
-
-def screen_text(app: OptScaleApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def settle(app: OptScaleApp, pilot) -> None:

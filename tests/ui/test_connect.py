@@ -10,6 +10,7 @@ from textual.widgets import Input, Static, TabbedContent
 from optscale_tui.core.connection import mask_secret
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
+from tests.ui.screen import screen_text
 
 ORG = "7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f"
 CHAT_URL = f"https://my.optscale.ai/llm_proxy/{ORG}/v1"
@@ -19,9 +20,6 @@ SECRET = "sk-bf-CONNECT-SECRET-0123456789wxyz"
 def text_of(app: OptScaleApp, selector: str) -> str:
     return str(app.query_one(f"#connect-view {selector}", Static).render())
 
-
-def screen_text(app: OptScaleApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def active(app: OptScaleApp) -> str:

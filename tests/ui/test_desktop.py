@@ -5,6 +5,7 @@ from __future__ import annotations
 from optscale_tui.core.connection import ApiKey
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
+from tests.ui.screen import screen_text
 
 URL = "https://gw.example.org/llm_proxy/00000000-0000-4000-8000-000000000001/anthropic"
 TIERS = {
@@ -13,9 +14,6 @@ TIERS = {
     "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6[1m]",
 }
 
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def notes(app) -> list[str]:

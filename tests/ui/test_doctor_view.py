@@ -10,6 +10,7 @@ from optscale_tui.core.connection import mask_secret
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.screens.doctor import DoctorView
 from optscale_tui.ui.widgets.findings import FindingsList
+from tests.ui.screen import screen_text
 
 TOKEN = "sk-bf-DOCTOR-SECRET-0123456789abcd"
 SHELL_KEY = "sk-ant-SHELL-KEY-9876543210"
@@ -19,9 +20,6 @@ GATEWAY = {
     "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6",
 }
 
-
-def screen_text(app: OptScaleApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def rows(app: OptScaleApp) -> dict[str, list[str]]:

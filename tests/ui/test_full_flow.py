@@ -13,10 +13,7 @@ from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.stream_log import StreamLog
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+from tests.ui.screen import screen_text
 
 
 async def test_paste_map_review_save_and_verify(ui_sandbox):

@@ -14,16 +14,13 @@ from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.screens.review import ReviewView
 from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.findings import FindingsList
+from tests.ui.screen import screen_text
 
 BASE_URL = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f/v1"
 KEY = "sk-bf-REVIEW-SECRET-0123456789abcd"
 OPUS = "anthropic/claude-opus-4-6"
 SONNET = "anthropic/claude-sonnet-4-6"
 
-
-def screen_text(app: OptScaleApp) -> str:
-    """What the terminal shows right now, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def pane_text(app: OptScaleApp) -> str:

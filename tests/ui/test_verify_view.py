@@ -20,6 +20,7 @@ from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.screens.verify import SaveReportScreen, VerifyView
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.stream_log import StreamLog
+from tests.ui.screen import screen_text
 
 TIERS = {
     "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-haiku-4-5",
@@ -39,9 +40,6 @@ def gw():
 def seed(sandbox, gateway: DemoGateway, key: str = DEMO_KEY, url: str | None = None) -> None:
     sandbox.seed({"env": {"ANTHROPIC_BASE_URL": url or gateway.anthropic_url, "ANTHROPIC_AUTH_TOKEN": key, **TIERS}})
 
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def open_verify(app, pilot) -> VerifyView:
