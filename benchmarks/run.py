@@ -131,24 +131,38 @@ def bench_big_settings() -> None:
 
 
 def bench_first_frame() -> None:
+    """The first frame of `optscale-tui` vs a bare Textual hello world, both as users start them, in an 80×24 pty.
+
+    Both have their bytecode compiled first, as `pip install` does (this machine sets PYTHONDONTWRITEBYTECODE, so
+    an editable checkout would otherwise recompile our modules on every start). Runs alternate between the two
+    programs, so a slow moment of the machine hits both alike."""
+    import compileall
+
     from optscale_tui.testing.pty_terminal import PtyTerminal
+
+    compileall.compile_dir(str(ROOT / "optscale_tui"), quiet=1)
+    compileall.compile_file(str(ROOT / "benchmarks" / "hello_textual.py"), quiet=1)
 
     def first_frame(argv: list[str], marker: str, env: dict[str, str]) -> float:
         with PtyTerminal(argv, cols=80, rows=24, env=env) as term:
             return term.wait_for(marker, timeout=20) * 1000
 
+    runs = 15
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "HOME": home}
         env.pop("CLAUDE_CONFIG_DIR", None)
         hello = [sys.executable, str(ROOT / "benchmarks" / "hello_textual.py")]
         exe = Path(sys.executable).parent / "optscale-tui"  # the console script, as users start it
         ours = [str(exe)] if exe.exists() else [sys.executable, "-m", "optscale_tui"]
-        first_frame(hello, "hello world", env)  # warm the file cache and .pyc files once
+        first_frame(hello, "hello world", env)  # warm the file cache once
         first_frame(ours, "Base URL", env)
-        base = statistics.median(first_frame(hello, "hello world", env) for _ in range(7))
-        app = statistics.median(first_frame(ours, "Base URL", env) for _ in range(7))
+        base_times, app_times = [], []
+        for _ in range(runs):
+            base_times.append(first_frame(hello, "hello world", env))
+            app_times.append(first_frame(ours, "Base URL", env))
+    base, app = statistics.median(base_times), statistics.median(app_times)
     ratio = app / base
-    row("first frame at 80×24 in a pty (median of 7)",
+    row(f"first frame at 80×24 in a pty (median of {runs}, alternating)",
         f"{app:.0f} ms = {ratio:.2f}× a bare Textual hello world ({base:.0f} ms)", "≤ 1.3×",
         "ok" if ratio <= 1.3 else "MISSED")
 

@@ -607,6 +607,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_tui(*, demo: bool, settings: Path | None = None, scope: str = "user", ca_bundle: Path | None = None) -> int:
+    from optscale_tui.ui.startup import pause_collector
+
+    pause_collector()  # until the first frame (see ui/startup.py); the app resumes it
     from optscale_tui.core.locations import Scope
 
     if demo:

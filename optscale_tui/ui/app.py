@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from optscale_tui.core.locations import Scope, resolve_target
 from optscale_tui.ui.messages import (
@@ -25,6 +25,7 @@ from optscale_tui.ui.messages import (
     StepRequested,
     TiersEdited,
 )
+from optscale_tui.ui.startup import pause_collector, resume_collector
 from optscale_tui.ui.state import WizardState
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ PANES: tuple[tuple[str, str, str], ...] = (
     ("desktop", "Desktop", "f8"),
 )
 WIZARD = tuple(p[0] for p in PANES[:4])
+UI_DIR = Path(__file__).parent
 
 
 def _actions_provider():
@@ -51,11 +53,8 @@ def _actions_provider():
 
 
 class OptScaleApp(App[None]):
-    CSS_PATH: ClassVar[list[str]] = [
-        "app.tcss",
-        *(f"screens/{name}.tcss" for name in ("connect", "tiers", "review", "verify", "doctor", "backups", "desktop",
-                                              "help")),
-    ]
+    # Only the first pane's styles are parsed before the first frame; the others load with their panes.
+    CSS_PATH: ClassVar[list[str]] = [str(UI_DIR / "app.tcss"), str(UI_DIR / "screens" / "connect.tcss")]
     TITLE = "optscale-tui"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {_actions_provider}
@@ -86,8 +85,6 @@ class OptScaleApp(App[None]):
         cwd = cwd or Path.cwd()
         target = resolve_target(explicit=settings_path, scope=scope, cwd=cwd)
         self.state = WizardState(target=target, cwd=cwd, ca_bundle=ca_bundle)
-        if demo is not None:
-            self.sub_title = "demo gateway"
         if os.environ.get("OPTSCALE_TUI_THEME"):
             self.theme = os.environ["OPTSCALE_TUI_THEME"]
 
@@ -98,7 +95,8 @@ class OptScaleApp(App[None]):
         # (see on_mount), so the app appears as fast as a bare Textual app.
         from optscale_tui.ui.screens.connect import ConnectView
 
-        yield Header()
+        # One line of context instead of Textual's Header: which file this run writes, and whether it is the demo.
+        yield Static(self._app_bar_text(), id="app-bar", markup=False)
         with TabbedContent(initial="connect", id="panes"):
             for pane, label, _key in PANES:
                 with TabPane(label, id=pane):
@@ -106,11 +104,19 @@ class OptScaleApp(App[None]):
                         yield ConnectView(id="connect-view")
         yield Footer()
 
+    def _app_bar_text(self) -> str:
+        from optscale_tui.ui.format import display_path
+
+        target = self.state.target
+        where = f"writes {display_path(target.path)} ({target.scope})"
+        return f"{self.TITLE} · {where}" + (" · demo gateway, sandbox HOME" if self.demo is not None else "")
+
     def on_mount(self) -> None:
         # Nothing is read from disk before the first frame: the settings load right after it.
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
+        resume_collector()
         self.load_settings()
         self._mount_other_panes()
 
@@ -124,8 +130,20 @@ class OptScaleApp(App[None]):
 
         views = {"tiers": TiersView, "review": ReviewView, "verify": VerifyView, "doctor": DoctorView,
                  "backups": BackupsView, "desktop": DesktopView}
+        self._load_pane_css(views)
         for pane, view in views.items():
             self.query_one(f"#{pane}", TabPane).mount(view(id=f"{pane}-view"))
+
+    def _load_pane_css(self, panes) -> None:
+        """Add the panes' stylesheets, in the same order and with the same weight as CSS_PATH entries (this is
+        what Textual itself does for a screen's CSS_PATH)."""
+        sheet = self.stylesheet
+        for pane in panes:
+            path = str(UI_DIR / "screens" / f"{pane}.tcss")
+            if not sheet.has_source(path):
+                sheet.read(path)
+        sheet.reparse()
+        sheet.update(self)
 
     # --- state changes --------------------------------------------------------------------------------------
 
@@ -310,6 +328,10 @@ class OptScaleApp(App[None]):
 
 
 def run_app(demo: DemoSession | None = None, **kwargs) -> int:
-    app = OptScaleApp(demo=demo, **kwargs)
-    app.run()
+    pause_collector()  # usually paused already by the CLI, before Textual was imported
+    try:
+        app = OptScaleApp(demo=demo, **kwargs)
+        app.run()
+    finally:
+        resume_collector()
     return app.return_code or 0

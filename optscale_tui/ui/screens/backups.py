@@ -90,7 +90,6 @@ class BackupsView(StepView):
         table.add_column("Backup", key="when")
         table.add_column("Size", key="size")
         table.add_column("", key="note")
-        super().on_mount()
 
     def on_show(self) -> None:
         self.action_reload()

@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Button, Collapsible, Input, Static
+from textual.widgets import Button, Input, Static
 
 from optscale_tui.core.connection import (
     ApiKey,
@@ -78,15 +78,20 @@ class ConnectView(StepView):
             if self.wizard.demo is not None:
                 yield Button("Use demo key", id="demo-key", compact=True)
         yield Static("", id="key-status", markup=False)
-        with Collapsible(title="Where do I find these?", id="where-help"):
-            yield Static(WHERE_TO_FIND, classes="muted", markup=False)
         yield Static("", id="nav-hint", classes="error-text", markup=False)
-        yield StepNav(back=None, next_="tiers")
 
     def on_mount(self) -> None:
-        super().on_mount()
         # The first pane of the app: start with the cursor in the Base URL field rather than on the tabs.
         self.call_after_refresh(self._initial_focus)
+        # The help and the Back/Next buttons follow the first frame: the fields come first, where the user starts.
+        self.call_after_refresh(self._mount_secondary)
+
+    def _mount_secondary(self) -> None:
+        from textual.widgets import Collapsible
+
+        self.mount(Collapsible(Static(WHERE_TO_FIND, classes="muted", markup=False),
+                               title="Where do I find these?", id="where-help"), before="#nav-hint")
+        self.mount(StepNav(back=None, next_="tiers"))
 
     def _initial_focus(self) -> None:
         if self.app.focused is None or not isinstance(self.app.focused, Input):

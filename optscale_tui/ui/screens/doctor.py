@@ -68,7 +68,6 @@ class DoctorView(StepView):
         table.add_column("Value", key="value")
         table.add_column("Source", key="source")
         table.add_column("Overrides", key="overrides")
-        super().on_mount()
 
     def refresh_from_state(self, what: str) -> None:
         if what not in ("all", "settings"):

@@ -52,6 +52,7 @@ def _unique_bindings(bindings: Iterable[BindingType]) -> list[Binding]:
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,f1,question_mark", "dismiss", "Close", id="help.close"),
     ]

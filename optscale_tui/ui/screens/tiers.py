@@ -114,7 +114,6 @@ class TiersView(StepView):
         table.add_column("Model", key="model")
         for target, label, _ in TARGETS:
             table.add_row(label, "", key=target)
-        super().on_mount()
 
     def focus_first(self) -> None:
         picker = self.query_one(ModelPicker)

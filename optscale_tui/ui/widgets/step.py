@@ -32,6 +32,8 @@ class StepView(VerticalScroll):
         return self.wizard.state
 
     def on_mount(self) -> None:
+        # Textual calls every class's on_mount along the MRO, subclass first: a view's own on_mount (adding table
+        # columns…) runs before this one, and must not call super().on_mount() (that would refresh twice).
         self.refresh_from_state("all")
 
     @on(StateChanged)
