@@ -112,8 +112,10 @@ async def test_the_key_is_only_shown_masked_once_entered(ui_sandbox, gateway) ->
         await paste(app, pilot, "#api-key", SECRET)
         key_input = app.query_one("#api-key", Input)
         assert key_input.password  # typed masked
+        assert "hidden" in str(key_input.border_title)
         await pilot.press("ctrl+r")
-        assert not key_input.password  # revealed while typing
+        assert not key_input.password  # revealed while typing, and the field's title says so
+        assert "shown" in str(key_input.border_title)
         await pilot.press("enter")  # accept the key = Next
         await settle(app, pilot)
         assert app.state.key is not None and app.state.key.value == SECRET
@@ -123,6 +125,7 @@ async def test_the_key_is_only_shown_masked_once_entered(ui_sandbox, gateway) ->
         assert active(app) == "connect"
         # The field was cleared and masked again; only the masked form is drawn.
         assert key_input.value == "" and key_input.password
+        assert "hidden" in str(key_input.border_title)
         status = text_of(app, "#key-status")
         assert mask_secret(SECRET) in status and status.startswith("✓")
         assert mask_secret(SECRET) in key_input.placeholder

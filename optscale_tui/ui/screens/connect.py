@@ -30,6 +30,8 @@ from optscale_tui.ui.widgets.step import StepNav, StepView
 
 URL_PLACEHOLDER = "https://my.optscale.ai/llm_proxy/<org-id>/v1"
 KEY_PLACEHOLDER = "sk-bf-… (paste the API key)"
+KEY_TITLE_HIDDEN = "API key · hidden (^r shows it while you type)"
+KEY_TITLE_SHOWN = "API key · shown (^r hides it)"
 
 WHERE_TO_FIND = (
     "1. Open OptScale AI → Chat.\n"
@@ -70,11 +72,9 @@ class ConnectView(StepView):
         yield Static("", id="url-warnings", classes="warn-text", markup=False)
         with Horizontal(id="key-row"):
             key_input = Input(placeholder=KEY_PLACEHOLDER, password=True, id="api-key", select_on_focus=False)
-            key_input.border_title = "API key"
+            # The reveal toggle is ctrl+r (also in the Footer, clickable); its state is shown in the border title.
+            key_input.border_title = KEY_TITLE_HIDDEN
             yield key_input
-            reveal = Button("Show ^r", id="reveal", compact=True)
-            reveal.can_focus = False  # clicking it must not blur (and so accept) the key being typed
-            yield reveal
             if self.wizard.demo is not None:
                 yield Button("Use demo key", id="demo-key", compact=True)
         yield Static("", id="key-status", markup=False)
@@ -235,11 +235,6 @@ class ConnectView(StepView):
 
     # --- reveal ---------------------------------------------------------------------------------------------
 
-    @on(Button.Pressed, "#reveal")
-    def _reveal_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_toggle_reveal()
-
     def action_toggle_reveal(self) -> None:
         """Show the key being typed (only while it is in the field; it is cleared once accepted)."""
         key_input = self.query_one("#api-key", Input)
@@ -248,8 +243,8 @@ class ConnectView(StepView):
         key_input.focus()
 
     def _update_reveal_label(self) -> None:
-        hidden = self.query_one("#api-key", Input).password
-        self.query_one("#reveal", Button).label = "Show ^r" if hidden else "Hide ^r"
+        key_input = self.query_one("#api-key", Input)
+        key_input.border_title = KEY_TITLE_HIDDEN if key_input.password else KEY_TITLE_SHOWN
 
     # --- moving on ------------------------------------------------------------------------------------------
 
