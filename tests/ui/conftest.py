@@ -6,8 +6,11 @@ shown relative to the sandbox HOME (`~/.claude/settings.json`).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,10 +66,23 @@ def ui_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UISandbox:
 
 
 @pytest.fixture
-def gateway() -> Iterator[DemoGateway]:
-    """A demo gateway on a fixed port, so URLs in snapshots never change."""
-    with DemoGateway(port=SNAPSHOT_PORT) as gw:
+def gateway(request: pytest.FixtureRequest) -> Iterator[DemoGateway]:
+    """A demo gateway. Snapshot tests get the fixed port (URLs in the pictures never change), taken under a lock so
+    that two test runs on one machine wait for each other instead of failing; other tests get a free port."""
+    if "snap_compare" not in request.fixturenames:
+        with DemoGateway() as gw:
+            yield gw
+        return
+    with _snapshot_port_lock(), DemoGateway(port=SNAPSHOT_PORT) as gw:
         yield gw
+
+
+@contextlib.contextmanager
+def _snapshot_port_lock() -> Iterator[None]:
+    lock_path = Path(tempfile.gettempdir()) / f"optscale-tui-test-port-{SNAPSHOT_PORT}.lock"
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 @pytest.fixture(autouse=True)
