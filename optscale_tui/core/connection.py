@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
@@ -279,3 +280,89 @@ class ConnectionValues:
     tiers: TierMapping = TierMapping()
     disable_experimental_betas: bool | None = None  # None: leave the file's value alone
     display_names: dict[str, str] = field(default_factory=dict)  # tier -> ANTHROPIC_DEFAULT_<TIER>_MODEL_NAME
+
+
+# --- which catalog model suits which tier ------------------------------------------------------------------------
+
+_FAMILY_RE = {tier: re.compile(rf"(?<![a-z]){tier}(?![a-z])") for tier in TIERS}
+# A version right after the family ("claude-opus-4-1-20250805", "Claude Sonnet 4.6") or, in the older naming, right
+# before it ("claude-3-5-sonnet"). Components are 1–2 digits, so a release date is never read as a version.
+_VERSION = r"(?<!\d)(\d{1,2}(?!\d)(?:[-._]\d{1,2}(?!\d))*)"
+_VERSION_AFTER = {t: re.compile(rf"(?<![a-z]){t}[-_. ]?{_VERSION}") for t in TIERS}
+_VERSION_BEFORE = {t: re.compile(rf"{_VERSION}[-_. ]?{t}(?![a-z])") for t in TIERS}
+_NEAREST = {"opus": ("sonnet", "haiku"), "sonnet": ("opus", "haiku"), "haiku": ("sonnet", "opus")}
+
+
+def model_family(model: str, display_name: str | None = None) -> str | None:
+    """The Claude Code tier a model is named for ("haiku", "sonnet", "opus"), by its id or display name, or None."""
+    for text in (model.lower(), (display_name or "").lower()):
+        found = [tier for tier in TIERS if _FAMILY_RE[tier].search(text)]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _version(tier: str, model: str, display_name: str | None) -> tuple[int, ...]:
+    for text in (model.rsplit("/", 1)[-1].lower(), (display_name or "").lower()):
+        match = _VERSION_AFTER[tier].search(text) or _VERSION_BEFORE[tier].search(text)
+        if match:
+            return tuple(int(part) for part in re.split(r"[-._]", match.group(1)))
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class TierSuggestion:
+    """The model suggested for an unmapped tier. When it is not named for the tier (`matches_family` False: no
+    candidate of that family), callers must say so; `borrowed_from` is the tier whose model it borrows, if any."""
+
+    tier: str
+    model: str
+    matches_family: bool = True
+    borrowed_from: str | None = None
+
+    @property
+    def note(self) -> str:
+        """Why the model is not named for the tier, in plain words ("" when it is)."""
+        if self.matches_family:
+            return ""
+        whose = f"; uses {self.borrowed_from.capitalize()}'s model" if self.borrowed_from else ""
+        return f"no {self.tier.capitalize()} model known{whose}"
+
+
+def suggest_tier_models(
+    tiers: TierMapping,
+    candidates: Iterable[str | tuple[str, str | None]],
+    *,
+    fallback: str | None = None,
+) -> dict[str, TierSuggestion]:
+    """A model for each unmapped tier, in the order opus, sonnet, haiku (the default session follows Opus).
+
+    `candidates` are catalog model ids (or `(id, display_name)` pairs), in catalog order. Each unmapped tier gets the
+    candidate named for its family (opus/sonnet/haiku in the id or display name), preferring `anthropic/` ids, then
+    the newest version (4-6 over 4-5; numbers, not strings), then catalog order. A tier whose family no candidate has
+    borrows its nearest neighbour's model (mapped, or suggested for its family), else gets `fallback`; without
+    either it is left out.
+    """
+    pairs = [(c, None) if isinstance(c, str) else c for c in candidates]
+    suggestions: dict[str, TierSuggestion] = {}
+    for tier in ("opus", "sonnet", "haiku"):
+        if getattr(tiers, tier):
+            continue
+        family = [(i, m, name) for i, (m, name) in enumerate(pairs) if model_family(m, name) == tier]
+        if family:
+            _, model, _ = max(family, key=lambda f: (f[1].lower().startswith("anthropic/"),
+                                                    _version(tier, f[1], f[2]), -f[0]))
+            suggestions[tier] = TierSuggestion(tier, model)
+    for tier in ("opus", "sonnet", "haiku"):
+        if getattr(tiers, tier) or tier in suggestions:
+            continue
+        for near in _NEAREST[tier]:
+            model = getattr(tiers, near) or (suggestions[near].model if near in suggestions and
+                                             suggestions[near].matches_family else None)
+            if model:
+                suggestions[tier] = TierSuggestion(tier, model, matches_family=False, borrowed_from=near)
+                break
+        else:
+            if fallback:
+                suggestions[tier] = TierSuggestion(tier, fallback, matches_family=False)
+    return {t: suggestions[t] for t in ("opus", "sonnet", "haiku") if t in suggestions}

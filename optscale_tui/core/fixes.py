@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.connection import InputError, parse_anthropic_base_url
+from optscale_tui.core.connection import (
+    InputError,
+    TierMapping,
+    parse_anthropic_base_url,
+    suggest_tier_models,
+)
 from optscale_tui.core.doctor import EffectiveConfig, Layer
 from optscale_tui.core.settings_file import (
     OWNED_ENV_KEYS,
@@ -49,9 +54,12 @@ def _settings_flag(path: Path, user_settings: Path) -> str:
 def fixes_for(
     config: EffectiveConfig,
     causes: Iterable[Cause] = (),
+    catalog: Iterable[str | tuple[str, str | None]] = (),
 ) -> list[FixIt]:
     """The fix-its that apply to this configuration, for the doctor's findings plus any extra `causes` found by
-    verification (e.g. beta_rejected, base_url_v1). Each appears once, in a stable order."""
+    verification (e.g. beta_rejected, base_url_v1). Each appears once, in a stable order. `catalog` (model ids or
+    (id, display name) pairs from the gateway, when the caller has them) lets "map the unmapped tiers" pick the
+    model named for each tier."""
     wanted = {f.cause for f in config.findings} | set(causes)
     user = config.user_settings
     fixes: list[FixIt] = []
@@ -64,20 +72,23 @@ def fixes_for(
 
     tier_vars = {t: f"ANTHROPIC_DEFAULT_{t.upper()}_MODEL" for t in ("haiku", "sonnet", "opus")}
     mapped = {t: config.get(v) for t, v in tier_vars.items() if config.get(v)}
-    if Cause.TIER_UNMAPPED in wanted and mapped and base_url and len(mapped) < 3:
-        # Each unmapped tier borrows its nearest mapped neighbour (the default session follows Opus).
-        nearest = {"opus": ("sonnet", "haiku"), "sonnet": ("opus", "haiku"), "haiku": ("sonnet", "opus")}
-        assign = {t: next(mapped[n] for n in nearest[t] if n in mapped) for t in tier_vars if t not in mapped}
+    if Cause.TIER_UNMAPPED in wanted and base_url and len(mapped) < 3:
+        # The same rule as the Models pane: each unmapped tier gets the model named for its family (from the catalog
+        # when the caller has one, else among the mapped models), and only without one borrows a neighbour's model.
+        suggested = suggest_tier_models(TierMapping(**mapped), [*catalog, *mapped.values()])
+        assign = {t: s.model for t, s in suggested.items()}
         origin = next((source_of(tier_vars[t]) for t in ("sonnet", "opus", "haiku") if t in mapped), None)
         path = origin[1] if origin and origin[1] and origin[0] is not Layer.MANAGED else user
         flags = " ".join(f"--{t} {_quote(m)}" for t, m in assign.items())
-        fixes.append(FixIt(
-            Cause.TIER_UNMAPPED,
-            "Map the unmapped tiers: " + ", ".join(f"{t} → {m}" for t, m in assign.items()),
-            path,
-            set_env={tier_vars[t]: m for t, m in assign.items()},
-            command=f"optscale-tui apply --base-url {_quote(base_url)} {flags}{_settings_flag(path, user)} --yes",
-        ))
+        if assign:
+            fixes.append(FixIt(
+                Cause.TIER_UNMAPPED,
+                "Map the unmapped tiers: " + ", ".join(
+                    f"{t} → {s.model}" + (f" ({s.note})" if s.note else "") for t, s in suggested.items()),
+                path,
+                set_env={tier_vars[t]: m for t, m in assign.items()},
+                command=f"optscale-tui apply --base-url {_quote(base_url)} {flags}{_settings_flag(path, user)} --yes",
+            ))
 
     if Cause.BASE_URL_V1 in wanted and base_url:
         origin = source_of("ANTHROPIC_BASE_URL")

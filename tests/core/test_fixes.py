@@ -56,6 +56,22 @@ def test_unmapped_tiers_borrow_the_nearest_mapped_model(world):
     save_plan(plan)
     assert Cause.TIER_UNMAPPED not in {f.cause for f in inspect().findings}
     assert "--opus anthropic/claude-sonnet-4-6" in fix.command
+    # Without a catalog nothing is named for Opus or Haiku, and the title says so rather than pretending.
+    assert "opus → anthropic/claude-sonnet-4-6 (no Opus model known; uses Sonnet's model)" in fix.title
+
+
+def test_with_the_catalog_each_unmapped_tier_gets_the_model_named_for_it(world):
+    _home, _, write, inspect = world
+    write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN,
+           "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-haiku-4-5"})
+    catalog = ["anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-6",
+               "anthropic/claude-opus-4-6", "openai/gpt-5"]
+    fix = by_cause(fixes_for(inspect(), catalog=catalog))[Cause.TIER_UNMAPPED]
+    assert fix.set_env == {"ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6",
+                           "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6"}
+    assert fix.title == ("Map the unmapped tiers: opus → anthropic/claude-opus-4-6, "
+                         "sonnet → anthropic/claude-sonnet-4-6")
+    assert "--opus anthropic/claude-opus-4-6 --sonnet anthropic/claude-sonnet-4-6" in fix.command
 
 
 def test_base_url_left_at_v1(world):
