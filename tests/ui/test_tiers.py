@@ -120,13 +120,88 @@ async def test_opus_unmapped_warning_and_the_one_key_fix(ui_sandbox, gateway) ->
         assert coverage.startswith("!")
         assert CLAUDE_CODE_BUILTIN_MODELS["opus"] in coverage
         assert text_of(app, "#coverage-detail") == describe(Cause.TIER_UNMAPPED).message
-        assert f"to {SONNET}" in str(app.query_one("#fix").render())
+        # The hint says what f will do before it is pressed: each tier gets the model named for it.
+        assert str(app.query_one("#fix").render()) == f"f: map Opus → {OPUS}, Haiku → {HAIKU}"
         await pilot.press("f")
         await pilot.pause()
         tiers = app.state.tiers
-        assert (tiers.haiku, tiers.sonnet, tiers.opus) == (SONNET, SONNET, SONNET)
+        assert (tiers.haiku, tiers.sonnet, tiers.opus) == (HAIKU, SONNET, OPUS)
         assert text_of(app, "#coverage").startswith("✓")
         assert not app.query_one("#fix").display
+
+
+async def test_f_with_the_haiku_model_highlighted_still_maps_each_tier_to_its_own_model(ui_sandbox, gateway) -> None:
+    """The reviewer's case: f used to map all three tiers to the highlighted (first) model and claim ✓."""
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        assert app.query_one(ModelList).highlighted_model == HAIKU
+        assert "Opus → anthropic/claude-opus-4-6" in str(app.query_one("#fix").render())
+        await pilot.press("f")
+        await pilot.pause()
+        tiers = app.state.tiers
+        assert (tiers.haiku, tiers.sonnet, tiers.opus) == (HAIKU, SONNET, OPUS)
+        assert text_of(app, "#coverage").startswith("✓")
+
+
+async def test_f_without_an_opus_model_says_which_tier_borrows_and_why(ui_sandbox, gateway) -> None:
+    gateway.models = ["openai/gpt-5", SONNET, HAIKU]
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        hint = str(app.query_one("#fix").render())
+        assert f"Opus → {SONNET} (no Opus model known; uses Sonnet's model)" in hint
+        await pilot.press("f")
+        await pilot.pause()
+        tiers = app.state.tiers
+        assert (tiers.haiku, tiers.sonnet, tiers.opus) == (HAIKU, SONNET, SONNET)
+        assert text_of(app, "#coverage").startswith("! ")  # not a silent ✓
+        assert f"Opus → {SONNET}" in text_of(app, "#coverage-detail")
+        assert any("no Opus model known" in str(n.message) for n in app._notifications)
+
+
+async def test_enter_uses_a_model_for_the_tier_it_is_named_for(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await filter_to(app, pilot, OPUS)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.state.tiers.opus == OPUS
+        # A model named for no tier: Enter says which keys to press, and maps nothing.
+        await filter_to(app, pilot, "openai/gpt-5")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.state.tiers.mapped() == {"opus": OPUS}
+        assert any("press h, s or o" in str(n.message) for n in app._notifications)
+
+
+async def test_tier_tags_are_readable_at_80_columns(ui_sandbox, gateway) -> None:
+    from tests.ui.screen import screen_text
+
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await pilot.press("f")
+        await filter_to(app, pilot, SONNET)
+        await pilot.press("a")  # Sonnet for subagents too
+        await filter_to(app, pilot, "")
+        await pilot.pause()
+        text = screen_text(app)
+        # The tag (the keys of the targets using the model) comes before the name, so neither is cut off.
+        for line in (f"H     {HAIKU}", f" S  A {SONNET}", f"  O   {OPUS}"):
+            assert line in text, text
+        # The keys for the main and subagent models are shown in the pane (the Footer has no room for them).
+        assert "Main m" in text and "Sub a" in text
+
+
+async def test_on_a_wide_terminal_the_mapping_sits_next_to_the_models(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        picker, mapping = app.query_one("#tiers-view #picker"), app.query_one("#tiers-view #mapping-col")
+        assert picker.region.width <= 72
+        assert mapping.region.x - picker.region.right <= 2
 
 
 async def test_next_needs_at_least_one_tier(ui_sandbox, gateway) -> None:
@@ -195,6 +270,24 @@ async def test_r_retries_after_a_gateway_failure(ui_sandbox, gateway) -> None:
         await settle(app, pilot)
         assert app.state.catalog.probe.ok
         assert len(option_ids(app)) == 6
+
+
+async def test_ctrl_r_retries_from_the_filter_and_the_footer_shows_it(ui_sandbox, gateway) -> None:
+    from textual.widgets import Footer
+
+    gateway.faults.force_kind = "server"
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        assert not app.state.catalog.probe.ok
+        assert app.focused is app.query_one("#model-filter", Input)  # where r is typed, not a retry
+        assert "ctrl+r" in {key.key for key in app.query_one(Footer).query("FooterKey")}
+        gateway.faults.force_kind = None
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert app.state.catalog.probe.ok
+        assert app.query_one("#model-filter", Input).value == ""
+        assert "ctrl+r" not in {key.key for key in app.query_one(Footer).query("FooterKey")}
 
 
 async def test_extras_betas_and_display_names(ui_sandbox, gateway) -> None:

@@ -16,10 +16,17 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Button, Checkbox, DataTable, Static, TabbedContent
+from textual.widgets import Button, Checkbox, DataTable, OptionList, Static, TabbedContent
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.connection import TIERS, InputError, TierMapping
+from optscale_tui.core.connection import (
+    TIERS,
+    InputError,
+    TierMapping,
+    TierSuggestion,
+    model_family,
+    suggest_tier_models,
+)
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.ui.messages import StepRequested, TiersEdited
 from optscale_tui.ui.widgets.marked_checkbox import MarkedCheckbox
@@ -35,6 +42,7 @@ TARGETS: tuple[tuple[str, str, str], ...] = (
     ("subagent_model", "Subagents", "— not set"),
 )
 LABELS = {target: label for target, label, _ in TARGETS}
+KEYS = {"haiku": "h", "sonnet": "s", "opus": "o", "main_model": "m", "subagent_model": "a"}  # as in ModelList
 NAME_SUFFIX = " via OptScale"
 
 
@@ -62,8 +70,12 @@ class TiersView(StepView):
     """Pane "tiers": catalog, tier mapping, coverage warning and the optional extras."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "reload", "Reload", tooltip="fetch the model list again", id="tiers.reload"),
-        Binding("f", "fix", "Fix tiers", tooltip="map the unmapped tiers to the suggested model", id="tiers.fix"),
+        # ctrl+r works wherever focus is, the filter included (where r is typed); the Footer shows it when the
+        # catalog failed. r stays for the list and the table, out of the Footer to keep it within 80 columns.
+        Binding("ctrl+r", "retry", "Retry", tooltip="fetch the model list again", id="tiers.retry"),
+        Binding("r", "reload", "Reload", show=False, tooltip="fetch the model list again", id="tiers.reload"),
+        Binding("f", "fix", "Fix tiers", tooltip="map each unmapped tier to the catalog model named for it",
+                id="tiers.fix"),
         Binding("ctrl+n", "next", "Next", id="tiers.next"),
     ]
 
@@ -75,13 +87,14 @@ class TiersView(StepView):
         self._names_touched = False
         self._load_error: str | None = None  # the client could not even be created (e.g. an unusable CA file)
         self._loading = False
+        self._failed = False  # no usable catalog although there is a connection: ctrl+r retries
 
     # --- layout ---------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="catalog-bar"):
             yield Static("", id="catalog-status", markup=False)
-            yield self._button("Retry r", "retry")
+            yield self._button("Retry ^r", "retry")
         yield Static("", id="catalog-fix", markup=False)
         with Horizontal(id="pick-row"):
             yield ModelPicker(id="picker")
@@ -176,7 +189,7 @@ class TiersView(StepView):
             status.add_class("error-text")
             fix, failed = self._load_error, True
         elif catalog is None:
-            status.update("The model list has not been loaded yet (r loads it).")
+            status.update("The model list has not been loaded yet (ctrl+r loads it).")
             status.add_class("muted")
             failed = True
         elif catalog.probe.ok:
@@ -201,7 +214,9 @@ class TiersView(StepView):
             widget = self.query_one(widget_id, Static)
             widget.update(text)
             widget.display = bool(text)
-        self.query_one("#retry", Button).display = failed and not self._loading
+        self._failed = failed and not self._loading
+        self.query_one("#retry", Button).display = self._failed
+        self.refresh_bindings()
         ok = catalog is not None and catalog.probe.ok
         self.picker.set_models(catalog.models if ok and catalog else (), have_catalog=ok)
         self.picker.model_list.loading = self._loading
@@ -209,29 +224,44 @@ class TiersView(StepView):
     def _show_mapping(self) -> None:
         table = self.query_one(MappingTable)
         tiers = self._tiers
-        tags: dict[str, list[str]] = {}
         for target, _, unset in TARGETS:
-            model = getattr(tiers, target)
-            table.update_cell(target, "model", model or unset, update_width=True)
-            if model:
-                tags.setdefault(model, []).append(LABELS[target].split()[0])
-        self.picker.set_tags({model: ", ".join(labels) for model, labels in tags.items()})
+            table.update_cell(target, "model", getattr(tiers, target) or unset, update_width=True)
+        # Each model's tag is the keys of the targets using it, one position per target ("H", " S", "HSO"): short
+        # enough for 80 columns, and the letter is the key that assigns it.
+        tags: dict[str, str] = {}
+        for model in {m for m in (getattr(tiers, t) for t in KEYS) if m}:
+            tags[model] = "".join(key.upper() if getattr(tiers, t) == model else " " for t, key in KEYS.items()).rstrip()
+        self.picker.set_tags(tags)
         self._show_coverage()
 
     def _unmapped(self) -> list[str]:
         return [tier for tier in ("opus", "sonnet", "haiku") if not getattr(self._tiers, tier)]
 
-    def _fix_model(self) -> str | None:
-        tiers = self._tiers
-        return tiers.sonnet or tiers.opus or tiers.haiku or tiers.main_model or self.picker.model_list.highlighted_model
+    def _suggestions(self) -> dict[str, TierSuggestion]:
+        """What `f` maps: core's rule over the catalog (the highlighted model only when no tier has a model)."""
+        catalog = self.state.catalog
+        models = catalog.models if catalog is not None and catalog.probe.ok else ()
+        candidates = [*((m.id, m.display_name) for m in models), *self._tiers.mapped().values()]
+        return suggest_tier_models(self._tiers, candidates, fallback=self.picker.model_list.highlighted_model)
+
+    def _not_named_for(self) -> list[str]:
+        """Mapped tiers whose model is not named for them ("Opus → openai/gpt-5"): allowed, but said."""
+        return [f"{LABELS[t]} → {m}" for t, m in self._tiers.mapped().items()
+                if model_family(m, self.picker.display_name(m)) != t]
 
     def _show_coverage(self) -> None:
         coverage = self.query_one("#coverage", Static)
         detail = self.query_one("#coverage-detail", Static)
         fix = self.query_one("#fix", Button)
         unmapped = self._unmapped()
-        fix_model = self._fix_model()
-        if not unmapped:
+        suggestions = self._suggestions() if unmapped else {}
+        odd = self._not_named_for()
+        if not unmapped and odd:
+            coverage.update("! Each tier has a gateway model, but not all are named for their tier:")
+            coverage.set_classes("warn-text")
+            detail.update(", ".join(odd) + ". Fine if intended; else highlight a model and press h, s or o.")
+            detail.display = True
+        elif not unmapped:
             coverage.update("✓ Haiku, Sonnet and Opus each have a gateway model.")
             coverage.set_classes("ok-text")
             detail.display = False
@@ -242,9 +272,10 @@ class TiersView(StepView):
             detail.update(describe(Cause.TIER_UNMAPPED).message if "opus" in unmapped else
                           "The gateway does not know built-in names; map every tier you use.")
             detail.display = True
-        fix.display = bool(unmapped and fix_model)
-        if unmapped and fix_model:
-            fix.label = f"f: map {', '.join(LABELS[t] for t in unmapped)} to {fix_model}"
+        fix.display = bool(suggestions)
+        if suggestions:
+            fix.label = "f: map " + ", ".join(
+                f"{LABELS[t]} → {s.model}" + (f" ({s.note})" if s.note else "") for t, s in suggestions.items())
             fix.refresh(layout=True)
         self.refresh_bindings()
 
@@ -274,6 +305,12 @@ class TiersView(StepView):
     def _assign(self, event: ModelList.Assign) -> None:
         event.stop()
         self._set(replace(self._tiers, **{event.target: event.model}))
+
+    @on(OptionList.OptionHighlighted, "#model-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if self._unmapped():
+            self._show_coverage()  # without a model named for a tier, `f` offers the highlighted one
 
     @on(MappingTable.Clear)
     def _clear(self, event: MappingTable.Clear) -> None:
@@ -314,17 +351,24 @@ class TiersView(StepView):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "fix":
-            return bool(self._unmapped() and self._fix_model())
+            return bool(self._unmapped() and self._suggestions())
+        if action == "retry":
+            return self._failed
         return True
 
     def action_fix(self) -> None:
-        model = self._fix_model()
-        unmapped = self._unmapped()
-        if model is None or not unmapped:
+        suggestions = self._suggestions()
+        if not suggestions:
             return
-        self._set(replace(self._tiers, **{tier: model for tier in unmapped}))
+        self._set(replace(self._tiers, **{t: s.model for t, s in suggestions.items()}))
+        odd = [f"{LABELS[t]} → {s.model}: {s.note}" for t, s in suggestions.items() if s.note]
+        if odd:  # never a silent ✓ for a model that is not named for its tier
+            self.notify("; ".join(odd) + ".", title="Not named for its tier", severity="warning")
 
     def action_reload(self) -> None:
+        self.load_catalog()
+
+    def action_retry(self) -> None:
         self.load_catalog()
 
     def action_next(self) -> None:

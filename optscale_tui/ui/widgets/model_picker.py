@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from optscale_tui.core.connection import InputError, parse_model_name
+from optscale_tui.core.connection import InputError, model_family, parse_model_name
 
 if TYPE_CHECKING:
     from optscale_tui.core.gateway import ModelInfo
@@ -41,6 +41,9 @@ class ModelList(OptionList):
                 tooltip="use the highlighted model as the main model (`model`)", id="models.main"),
         Binding("a", "assign('subagent_model')", "Subagent model", show=False,
                 tooltip="use the highlighted model for subagents", id="models.subagent"),
+        Binding("enter", "pick", "Use for its tier", show=False,
+                tooltip="use the highlighted model for the tier it is named for (an Opus model for Opus…)",
+                id="models.pick"),
         Binding("slash", "filter", "Filter", show=False, tooltip="back to the filter field", id="models.filter"),
     ]
 
@@ -62,15 +65,36 @@ class ModelList(OptionList):
     def action_assign(self, target: str) -> None:
         model = self.highlighted_model
         if model is None:
-            self.notify("Highlight a model first (type a name in the filter if the list is empty).",
-                        severity="warning", title="Models")
+            self._highlight_first()
             return
         self.post_message(self.Assign(target, model))
 
+    def _highlight_first(self) -> None:
+        self.notify("Highlight a model first (type a name in the filter if the list is empty).",
+                    severity="warning", title="Models")
+
+    def action_pick(self) -> None:
+        # Enter replaces OptionList's "select", which did nothing here. What a keyboard user means by Enter on a
+        # model is "use this one": for the tier it is named for; a model named for no tier needs the key for a target.
+        model = self.highlighted_model
+        if model is None:
+            self._highlight_first()
+            return
+        picker = self._picker()
+        family = model_family(model, picker.display_name(model) if picker else None)
+        if family is None:
+            self.notify(f"{model} is not named for a tier: press h, s or o to use it for Haiku, Sonnet or Opus "
+                        "(m: main model, a: subagents).", title="Models")
+            return
+        self.post_message(self.Assign(family, model))
+
     def action_filter(self) -> None:
-        picker = next((a for a in self.ancestors if isinstance(a, ModelPicker)), None)
+        picker = self._picker()
         if picker is not None:
             picker.query_one("#model-filter", Input).focus()
+
+    def _picker(self) -> ModelPicker | None:
+        return next((a for a in self.ancestors if isinstance(a, ModelPicker)), None)
 
 
 class ModelPicker(Vertical):
@@ -113,7 +137,7 @@ class ModelPicker(Vertical):
         self._rebuild()
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
-        """Labels shown after a model (e.g. which tiers use it)."""
+        """Short labels shown in a column before each model (e.g. the keys of the targets that use it: "h s o")."""
         if dict(tags) != self._tags:
             self._tags = dict(tags)
             self._rebuild()
@@ -140,16 +164,16 @@ class ModelPicker(Vertical):
         except InputError as exc:
             if not matches:
                 hint = f"✗ {exc.reason}"
+        # The tags go before the name, in a column as wide as the widest tag: after a long name they were cut off.
+        width = max(map(len, self._tags.values()), default=0)
         for model in matches:
-            label = Text.assemble(("● " if model.id in self._tags else "  "), model.id)
+            label = Text.assemble(self._tag(model.id, width), model.id)
             if model.display_name and model.display_name != model.id:
                 label.append(f"  {model.display_name}", "dim")
-            label.append_text(self._tag(model.id))
             options.append(Option(label, id=model.id))
         if typed is not None and all(m.id != typed for m in self._models):
             # The name as typed, after the catalog matches (a partial filter like "sonnet" is rarely meant literally).
-            label = Text.assemble(("● " if typed in self._tags else "✎ "), typed, (" (as typed)", "dim"),
-                                  self._tag(typed))
+            label = Text.assemble(self._tag(typed, width), "✎ ", typed, (" (as typed)", "dim"))
             options.append(Option(label, id=f"{TYPED_PREFIX}{typed}"))
         with self.prevent(OptionList.OptionHighlighted):
             option_list.set_options(options)
@@ -167,9 +191,8 @@ class ModelPicker(Vertical):
         hint_widget.display = bool(hint)
         option_list.display = bool(options)
 
-    def _tag(self, model: str) -> Text:
-        tag = self._tags.get(model)
-        return Text(f"  ← {tag}", "bold") if tag else Text()
+    def _tag(self, model: str, width: int) -> Text:
+        return Text(f"{self._tags.get(model, ''):<{width}} ", "bold") if width else Text()
 
     @on(Input.Changed, "#model-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
