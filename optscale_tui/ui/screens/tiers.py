@@ -74,7 +74,7 @@ class TiersView(StepView):
         # catalog failed. r stays for the list and the table, out of the Footer to keep it within 80 columns.
         Binding("ctrl+r", "retry", "Retry", tooltip="fetch the model list again", id="tiers.retry"),
         Binding("r", "reload", "Reload", show=False, tooltip="fetch the model list again", id="tiers.reload"),
-        Binding("f", "fix", "Fix tiers", tooltip="map each unmapped tier to the catalog model named for it",
+        Binding("f", "fix", "Fix", tooltip="map each unmapped tier to the catalog model named for it",
                 id="tiers.fix"),
         Binding("ctrl+n", "next", "Next", id="tiers.next"),
     ]
