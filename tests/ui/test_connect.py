@@ -49,7 +49,7 @@ async def test_pasting_the_v1_url_shows_the_derived_anthropic_url(ui_sandbox) ->
         await paste(app, pilot, "#base-url", CHAT_URL)
         derived = text_of(app, "#url-derived")
         assert f"https://my.optscale.ai/llm_proxy/{ORG}/anthropic" in derived
-        assert derived.startswith("✓")
+        assert derived.lstrip().startswith("✓")
         assert app.state.url is not None and app.state.url.anthropic_base.endswith("/anthropic")
         assert app.state.base_url_text == CHAT_URL
         assert f"llm_proxy/{ORG}/anthropic" in screen_text(app)
@@ -274,6 +274,27 @@ async def test_a_url_with_warnings_gets_no_green_tick(ui_sandbox) -> None:
             app.query_one("#base-url", Input).value = url
             await pilot.pause()
             derived = app.query_one("#connect-view #url-derived", Static)
-            assert str(derived.render()).startswith("! "), url
+            assert str(derived.render()).lstrip().startswith("! "), url
             assert derived.has_class("warn-text") and not derived.has_class("ok-text")
             assert app.query_one("#url-warnings").display
+
+
+async def test_a_scrollbar_does_not_make_the_url_wrap_at_80_columns(ui_sandbox, gateway) -> None:
+    from textual.widgets import Collapsible
+
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", gateway.base_url)
+        await pilot.press("ctrl+n")  # refused: no key; the hint adds a line
+        await pilot.pause()
+        app.query_one("#where-help", Collapsible).collapsed = False  # the pane now scrolls
+        await pilot.pause()
+        view = app.query_one("#connect-view")
+        view.scroll_home(animate=False)
+        await pilot.pause()
+        assert view.max_scroll_y > 0
+        lines = screen_text(app).splitlines()
+        # The derived URL is whole on one line, and the Base URL field shows the whole pasted URL.
+        assert any(gateway.anthropic_url in line for line in lines)
+        assert any(gateway.base_url in line for line in lines)

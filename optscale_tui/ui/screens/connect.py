@@ -126,8 +126,10 @@ class ConnectView(StepView):
         if self._url is not None:
             # A URL core warns about is usable but probably mistyped (…/v2, llm_prxy): no green tick next to it.
             mark, style = ("!", "warn-text") if self._url.warnings else ("✓", "ok-text")
-            derived.update(f"{mark} Claude Code will use (ANTHROPIC_BASE_URL):\n{self._url.anthropic_base}")
-            derived.add_class(style)
+            # The URL line starts at the pane's edge (the full width, so it fits at 80 columns); the label line is
+            # indented like the rest of the pane.
+            derived.update(f" {mark} Claude Code will use (ANTHROPIC_BASE_URL):\n{self._url.anthropic_base}")
+            derived.add_class(style, "full-width")
             warnings.update("\n".join(f"! {w}" for w in self._url.warnings))
         elif self._url_error is not None:
             derived.update(f"✗ {self._url_error.reason}")
