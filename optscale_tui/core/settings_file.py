@@ -715,9 +715,11 @@ def plan_apply(doc: SettingsDocument, values: ConnectionValues) -> SettingsPlan:
     else:
         drop("CLAUDE_CODE_SUBAGENT_MODEL", "the subagent model was cleared")
     if values.disable_experimental_betas is True:
-        put("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "1", "the gateway rejects Claude Code's experimental betas")
+        # The user ticked this; whether the gateway really rejects the betas is for verify to find out.
+        put("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "1",
+            "you turned off experimental betas (for gateways that reject them)")
     elif values.disable_experimental_betas is False:
-        drop("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "experimental betas re-enabled")
+        drop("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "you turned experimental betas back on")
     if values.tiers.main_model:
         e.top_set["model"] = values.tiers.main_model
         e.reasons["model"] = "the main model of every session"

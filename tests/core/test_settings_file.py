@@ -583,3 +583,14 @@ def test_five_megabyte_file_loads_plans_and_diffs(tmp_path: Path) -> None:
     body = diff.splitlines()[2:]
     assert [line[0] for line in body].count("+") == 5
     assert not any(line.startswith("-") for line in body)
+
+
+def test_the_beta_reason_says_what_the_user_chose_not_what_the_gateway_does(tmp_path: Path) -> None:
+    # Ticking the box proves nothing about the gateway: the reason must not state that it rejects the betas.
+    key = "env.CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"
+    empty = load_settings(write(tmp_path, "{}", "empty.json"))
+    off = change(plan_apply(empty, values(disable_experimental_betas=True)), key)
+    assert off is not None and off.reason == "you turned off experimental betas (for gateways that reject them)"
+    turned_off = load_settings(write(tmp_path, '{"env": {"CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1"}}'))
+    back_on = change(plan_apply(turned_off, values(disable_experimental_betas=False)), key)
+    assert back_on is not None and back_on.reason == "you turned experimental betas back on"

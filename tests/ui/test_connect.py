@@ -49,7 +49,7 @@ async def test_pasting_the_v1_url_shows_the_derived_anthropic_url(ui_sandbox) ->
         await paste(app, pilot, "#base-url", CHAT_URL)
         derived = text_of(app, "#url-derived")
         assert f"https://my.optscale.ai/llm_proxy/{ORG}/anthropic" in derived
-        assert derived.startswith("✓")
+        assert derived.lstrip().startswith("✓")
         assert app.state.url is not None and app.state.url.anthropic_base.endswith("/anthropic")
         assert app.state.base_url_text == CHAT_URL
         assert f"llm_proxy/{ORG}/anthropic" in screen_text(app)
@@ -127,7 +127,7 @@ async def test_the_key_is_only_shown_masked_once_entered(ui_sandbox, gateway) ->
         assert key_input.value == "" and key_input.password
         assert "hidden" in str(key_input.border_title)
         status = text_of(app, "#key-status")
-        assert mask_secret(SECRET) in status and status.startswith("✓")
+        assert mask_secret(SECRET) in status  # (the demo gateway rejects this key: ✗, see the rejection test)
         assert mask_secret(SECRET) in key_input.placeholder
         assert all(SECRET not in field.value for field in app.query(Input))
         assert SECRET not in screen_text(app)
@@ -208,3 +208,93 @@ async def test_a_key_pasted_into_the_url_field_moves_to_the_hidden_key_field(ui_
         await pilot.press("enter")
         await pilot.pause()
         assert app.state.key is not None and app.state.key.value == key
+
+
+async def test_accepting_the_key_clears_the_not_yet_hint_about_it(ui_sandbox, gateway) -> None:
+    from optscale_tui.demo.session import DemoSession
+
+    demo = DemoSession(gateway=gateway, root=ui_sandbox.home, config_dir=ui_sandbox.config_dir)
+    app = OptScaleApp(demo=demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+n")  # the demo URL is prefilled, no key yet
+        await pilot.pause()
+        assert "API key" in text_of(app, "#nav-hint")
+        await pilot.click("#demo-key")
+        await pilot.pause()
+        assert app.state.key is not None
+        assert not app.query_one("#connect-view #nav-hint").display
+        assert "Not yet" not in screen_text(app)
+
+
+async def test_leaving_the_key_field_clears_the_not_yet_hint(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", CHAT_URL)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert "API key" in text_of(app, "#nav-hint")
+        await paste(app, pilot, "#api-key", SECRET)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.state.key is not None
+        assert "Not yet" not in screen_text(app)
+
+
+async def test_a_key_the_gateway_rejected_is_not_shown_as_accepted(ui_sandbox, gateway) -> None:
+    wrong = "sk-bf-wrong-000000000001"
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", gateway.base_url)
+        await paste(app, pilot, "#api-key", wrong)
+        await pilot.press("enter")  # Next: Models fetches the catalog, the gateway refuses the key
+        await settle(app, pilot)
+        assert active(app) == "tiers"
+        await pilot.press("f2")
+        await settle(app, pilot)
+        assert active(app) == "connect"
+        status = text_of(app, "#key-status")
+        assert status.startswith("✗") and "rejected" in status and mask_secret(wrong) in status
+        assert wrong not in app.export_screenshot()
+        # A new key is not the rejected one: it is shown as accepted again.
+        await paste(app, pilot, "#api-key", DEMO_KEY)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert text_of(app, "#key-status").startswith("✓")
+
+
+async def test_a_url_with_warnings_gets_no_green_tick(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        for url in (f"https://my.optscale.ai/llm_proxy/{ORG}/v2", f"https://my.optscale.ai/llm_prxy/{ORG}/v1"):
+            await paste(app, pilot, "#base-url", "")
+            app.query_one("#base-url", Input).value = url
+            await pilot.pause()
+            derived = app.query_one("#connect-view #url-derived", Static)
+            assert str(derived.render()).lstrip().startswith("! "), url
+            assert derived.has_class("warn-text") and not derived.has_class("ok-text")
+            assert app.query_one("#url-warnings").display
+
+
+async def test_a_scrollbar_does_not_make_the_url_wrap_at_80_columns(ui_sandbox, gateway) -> None:
+    from textual.widgets import Collapsible
+
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await paste(app, pilot, "#base-url", gateway.base_url)
+        await pilot.press("ctrl+n")  # refused: no key; the hint adds a line
+        await pilot.pause()
+        app.query_one("#where-help", Collapsible).collapsed = False  # the pane now scrolls
+        await pilot.pause()
+        view = app.query_one("#connect-view")
+        view.scroll_home(animate=False)
+        await pilot.pause()
+        assert view.max_scroll_y > 0
+        lines = screen_text(app).splitlines()
+        # The derived URL is whole on one line, and the Base URL field shows the whole pasted URL.
+        assert any(gateway.anthropic_url in line for line in lines)
+        assert any(gateway.base_url in line for line in lines)

@@ -87,3 +87,17 @@ async def test_plain_http_url_is_flagged(ui_sandbox):
     async with app.run_test(size=(100, 40)) as pilot:
         await open_desktop(app, pilot)
         assert "Claude Desktop needs https://" in screen_text(app)
+
+
+async def test_the_pane_opens_at_its_first_line_with_the_values_focused(ui_sandbox):
+    # Nothing entered yet: the "not set yet" rows make the pane taller than 80×24, so focusing the list could scroll.
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await open_desktop(app, pilot)
+        await pilot.pause(0.3)  # past any scroll animation
+        view = app.query_one("#desktop-view")
+        assert view.max_scroll_y > 0
+        assert view.scroll_y == 0
+        assert "Claude Desktop ignores ~/.claude/settings.json" in screen_text(app)
+        assert app.focused is app.query_one("#desktop-values")

@@ -22,9 +22,11 @@ GATEWAY = {
 
 
 
-def rows(app: OptScaleApp) -> dict[str, list[str]]:
+def rows(app: OptScaleApp) -> dict[str, dict[str, str]]:
+    """Row key → {column key: cell text}."""
     table = app.query_one("#doctor-table", DataTable)
-    return {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
+    return {str(row.value): {str(column.value): str(table.get_cell(row, column)) for column in table.columns}
+            for row in table.rows}
 
 
 async def open_doctor(app: OptScaleApp, pilot) -> DoctorView:
@@ -41,9 +43,9 @@ async def test_table_shows_the_token_masked_with_its_source(ui_sandbox) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_doctor(app, pilot)
         table = rows(app)
-        _name, value, source, _over = table["ANTHROPIC_AUTH_TOKEN"]
-        assert value == mask_secret(TOKEN)
-        assert source == "user ~/.claude/settings.json"
+        row = table["ANTHROPIC_AUTH_TOKEN"]
+        assert row["value"] == mask_secret(TOKEN)
+        assert row["source"] == "user"
         assert TOKEN not in screen_text(app)
         assert all(TOKEN not in cell for row in table.values() for cell in row)
 
@@ -54,7 +56,8 @@ async def test_shell_api_key_is_a_finding_with_its_fix_and_the_layers_are_named(
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_doctor(app, pilot)
-        assert rows(app)["ANTHROPIC_API_KEY"][1:3] == [mask_secret(SHELL_KEY), "process (shell)"]
+        row = rows(app)["ANTHROPIC_API_KEY"]
+        assert (row["value"], row["source"]) == (mask_secret(SHELL_KEY), "shell")
         texts = app.query_one("#doctor-findings", FindingsList).texts
         shell = [t for t in texts if "shell_api_key" in t]
         assert shell and shell[0].startswith("! warn  shell_api_key")
@@ -69,8 +72,9 @@ async def test_a_value_that_beats_a_lower_layer_says_so(ui_sandbox, monkeypatch)
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_doctor(app, pilot)
-        assert rows(app)["ANTHROPIC_DEFAULT_OPUS_MODEL"][1:] == [
-            "anthropic/claude-opus-4-6", "user ~/.claude/settings.json", "beats process"]
+        row = rows(app)["ANTHROPIC_DEFAULT_OPUS_MODEL"]
+        assert (row["source"], row["overrides"]) == ("user", "beats shell")
+        assert row["value"].startswith("anthropic/claude-opus")  # ellipsized to the width left at 80 columns
         table = app.query_one("#doctor-table", DataTable)
         table.focus()
         table.move_cursor(row=table.get_row_index("ANTHROPIC_DEFAULT_OPUS_MODEL"))
@@ -85,9 +89,12 @@ async def test_long_values_are_ellipsized_to_fit_80_columns(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_doctor(app, pilot)
-        value = rows(app)["ANTHROPIC_BASE_URL"][1]
-        assert value.endswith("…") and len(value) <= 28
+        value = rows(app)["ANTHROPIC_BASE_URL"]["value"]
+        assert value.endswith("…")
         assert value[:-1] in GATEWAY["ANTHROPIC_BASE_URL"]
+        # The whole table fits: no cell is drawn past the right edge.
+        table = app.query_one("#doctor-table", DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
 
 
 async def test_refresh_reads_the_files_again(ui_sandbox) -> None:
@@ -102,7 +109,7 @@ async def test_refresh_reads_the_files_again(ui_sandbox) -> None:
         await pilot.press("r")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert rows(app)["CLAUDE_CODE_SUBAGENT_MODEL"][1] == "a/sub"
+        assert rows(app)["CLAUDE_CODE_SUBAGENT_MODEL"]["value"] == "a/sub"
 
 
 async def test_an_invalid_user_file_is_a_settings_invalid_finding(ui_sandbox) -> None:
@@ -112,3 +119,19 @@ async def test_an_invalid_user_file_is_a_settings_invalid_finding(ui_sandbox) ->
         await open_doctor(app, pilot)
         texts = app.query_one("#doctor-findings", FindingsList).texts
         assert any(t.startswith("✗ fail  settings_invalid") and "line 1" in t for t in texts)
+
+
+async def test_source_and_overrides_are_on_screen_at_80_columns(ui_sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_DEFAULT_OPUS_MODEL", "shell/model")
+    monkeypatch.setenv("ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME", "Haiku via the gateway")  # the longest name we write
+    ui_sandbox.seed({"env": GATEWAY})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        lines = screen_text(app).splitlines()
+        header = next(line for line in lines if "Variable" in line)
+        assert "Source" in header and "Overrides" in header
+        opus = next(line for line in lines if "ANTHROPIC_DEFAULT_OPUS_MODEL " in line)
+        assert "user" in opus and "beats shell" in opus
+        shell = next(line for line in lines if "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME" in line)
+        assert "shell" in shell

@@ -272,3 +272,38 @@ async def test_review_bindings_are_in_the_footer(ui_sandbox, key: str) -> None:
         await open_review(app, pilot)
         binding = app.screen.active_bindings[key]
         assert binding.binding.show and binding.enabled
+
+
+async def test_the_reasons_come_before_the_write_button_at_80x24(ui_sandbox) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot)
+        view = await open_review(app, pilot)
+        reasons = view.query_one("#review-reasons")
+        assert "env.ANTHROPIC_BASE_URL" in str(reasons.content)
+        # On screen without scrolling, above the diff and the Write button (read before saving).
+        assert reasons.region.height > 0 and reasons.region.y < view.query_one("#review-diff").region.y
+        plan = list(view.query_one("#review-plan").query("*"))
+        assert plan.index(reasons) < plan.index(view.query_one("#review-save"))
+        assert "+ add    env.ANTHROPIC_BASE_URL" in screen_text(app)
+
+
+@pytest.mark.parametrize(("seed_env", "summary"), [
+    ({"ANTHROPIC_DEFAULT_SONNET_MODEL": SONNET, "ANTHROPIC_BASE_URL": "", "ANTHROPIC_AUTH_TOKEN": KEY},
+     "1 setting changes"),
+    ({}, "4 settings change"),
+])
+async def test_the_summary_agrees_with_the_count(ui_sandbox, seed_env: dict, summary: str) -> None:
+    url = parse_base_url(BASE_URL).anthropic_base
+    env = {**seed_env, "ANTHROPIC_BASE_URL": url} if seed_env else {}
+    ui_sandbox.seed({"env": env})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot)
+        view = await open_review(app, pilot)
+        assert str(view.query_one("#review-summary").content).startswith(summary)
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert summary in screen_text(app)

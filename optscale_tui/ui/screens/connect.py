@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
+from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import (
     ApiKey,
     GatewayUrl,
@@ -93,6 +94,11 @@ class ConnectView(StepView):
                                title="Where do I find these?", id="where-help"), before="#nav-hint")
         self.mount(StepNav(back=None, next_="tiers"))
 
+    def on_show(self) -> None:
+        # The Models pane stores the catalog without a broadcast: coming back here must show what it learnt about
+        # the key (rejected by the gateway).
+        self._show_key()
+
     def _initial_focus(self) -> None:
         if self.app.focused is None or not isinstance(self.app.focused, Input):
             self.focus_first()
@@ -118,8 +124,12 @@ class ConnectView(StepView):
         warnings = self.query_one("#url-warnings", Static)
         derived.set_classes("")
         if self._url is not None:
-            derived.update(f"✓ Claude Code will use (ANTHROPIC_BASE_URL):\n{self._url.anthropic_base}")
-            derived.add_class("ok-text")
+            # A URL core warns about is usable but probably mistyped (…/v2, llm_prxy): no green tick next to it.
+            mark, style = ("!", "warn-text") if self._url.warnings else ("✓", "ok-text")
+            # The URL line starts at the pane's edge (the full width, so it fits at 80 columns); the label line is
+            # indented like the rest of the pane.
+            derived.update(f" {mark} Claude Code will use (ANTHROPIC_BASE_URL):\n{self._url.anthropic_base}")
+            derived.add_class(style, "full-width")
             warnings.update("\n".join(f"! {w}" for w in self._url.warnings))
         elif self._url_error is not None:
             derived.update(f"✗ {self._url_error.reason}")
@@ -139,6 +149,10 @@ class ConnectView(StepView):
         if self._key_error is not None:
             status.update(f"✗ {self._key_error.reason}")
             status.add_class("error-text")
+        elif self._rejected_by_gateway():
+            masked = self._key.masked if self._key else mask_secret(state.stored_key or "")
+            status.update(f"✗ Key {masked} was rejected by the gateway: paste the right key from OptScale Chat.")
+            status.add_class("error-text")
         elif self._key is not None:
             status.update(f"✓ Key: {self._key.masked} (in memory until saved; paste a new one to change it)")
             status.add_class("ok-text")
@@ -150,6 +164,14 @@ class ConnectView(StepView):
             status.add_class("muted")
         current = self._key.masked if self._key else mask_secret(state.stored_key) if state.stored_key else None
         key_input.placeholder = f"Paste a new key to replace {current}" if current else KEY_PLACEHOLDER
+
+    def _rejected_by_gateway(self) -> bool:
+        """The gateway refused the key shown here. The app drops the catalog whenever the URL or key changes, and
+        the Models pane only stores one fetched with the current pair, so a catalog in the state is this key's."""
+        catalog = self.state.catalog
+        if catalog is None or catalog.probe.cause is not Cause.AUTH_INVALID_KEY:
+            return False
+        return self._key is not None or self.state.stored_key is not None
 
     # --- editing --------------------------------------------------------------------------------------------
 
@@ -222,6 +244,7 @@ class ConnectView(StepView):
         self._key = key
         self._post_connection(self.query_one("#base-url", Input).value)
         self._show_key()
+        self._refresh_hint()
 
     def _post_connection(self, text: str) -> None:
         self.post_message(ConnectionEdited(text, self._url, self._key))
@@ -280,6 +303,13 @@ class ConnectView(StepView):
         message, field = problem
         self._hint(f"✗ Not yet: {message}")
         self.query_one(f"#{field}", Input).focus()
+
+    def _refresh_hint(self) -> None:
+        """A "Not yet" hint on screen describes a problem; once an edit solves it, it must go (or say what is left)."""
+        if not self.query_one("#nav-hint", Static).display:
+            return
+        problem = self._not_ready()
+        self._hint(f"✗ Not yet: {problem[0]}" if problem else "")
 
     def _hint(self, text: str) -> None:
         hint = self.query_one("#nav-hint", Static)

@@ -87,6 +87,12 @@ class DesktopView(StepView):
                     yield Static(f"{number}.", classes="desktop-step-number", markup=False)
                     yield Static(text, classes="desktop-step-text", markup=False)
 
+    def focus_first(self) -> None:
+        # Focusing with scroll_visible makes the screen centre the list, which scrolls the intro line off the top
+        # when the values are tall (nothing entered yet): the pane must open at its first line.
+        self.query_one("#desktop-values", OptionList).focus(scroll_visible=False)
+        self.scroll_home(animate=False)
+
     # --- values -------------------------------------------------------------------------------------------------
 
     def _models(self) -> list[tuple[str, str]]:

@@ -21,7 +21,9 @@ from optscale_tui.ui.widgets.step import StepView
 if TYPE_CHECKING:
     from optscale_tui.core.doctor import EffectiveConfig, EffectiveVariable
 
-VALUE_WIDTH = 28  # cells; longer values are ellipsized so the table fits 80 columns
+VALUE_WIDTH = 28  # cells; the Value column's width when the pane's width is not known yet
+MIN_VALUE_WIDTH = 12  # below this a value says nothing; the table then scrolls sideways instead
+CELL_PADDING = 2  # DataTable's default cell_padding (1) on each side of a cell
 
 
 def ellipsize(text: str, width: int = VALUE_WIDTH) -> str:
@@ -35,11 +37,16 @@ def source_text(var: EffectiveVariable) -> str:
     return f"{var.source} {display_path(var.source_path)}"
 
 
+def layer_name(layer: object) -> str:
+    """A layer as a short table cell (the detail line under the table gives the path)."""
+    return "shell" if str(layer) == "process" else str(layer)
+
+
 def overrides_text(var: EffectiveVariable) -> str:
     """The lower layers this value wins over (they are ignored for this variable)."""
     if not var.overridden:
         return ""
-    return "beats " + ", ".join(str(layer) for layer, _path in var.overridden)
+    return "beats " + ", ".join(layer_name(layer) for layer, _path in var.overridden)
 
 
 class DoctorView(StepView):
@@ -63,11 +70,20 @@ class DoctorView(StepView):
         yield Button("Refresh (r)", id="doctor-refresh")
 
     def on_mount(self) -> None:
-        table = self.query_one("#doctor-table", DataTable)
+        self._add_columns(self.query_one("#doctor-table", DataTable))
+
+    @staticmethod
+    def _add_columns(table: DataTable) -> None:
+        # Source and Overrides are what this pane is for: they come before the value, which is the column that
+        # gets ellipsized to what is left of the width (the detail line shows it in full).
         table.add_column("Variable", key="name")
-        table.add_column("Value", key="value")
         table.add_column("Source", key="source")
         table.add_column("Overrides", key="overrides")
+        table.add_column("Value", key="value")
+
+    def on_resize(self) -> None:
+        if self.state.config is not None:
+            self._fill_table(self.state.config)
 
     def refresh_from_state(self, what: str) -> None:
         if what not in ("all", "settings"):
@@ -87,15 +103,28 @@ class DoctorView(StepView):
     def _fill_table(self, config: EffectiveConfig | None) -> None:
         table = self.query_one("#doctor-table", DataTable)
         cursor = table.cursor_row
-        table.clear()
+        # Columns too: a column keeps the widest width it ever had, and the values are narrower after a resize.
+        table.clear(columns=True)
+        self._add_columns(table)
         if config is None:
             return
         rows = [*config.variables.values(), *config.top_level.values()]
-        for var in rows:
-            name = var.name if var.name in config.variables else f"{var.name} (top level)"
-            table.add_row(name, ellipsize(var.display), source_text(var), overrides_text(var), key=name)
+        cells = [(var.name if var.name in config.variables else f"{var.name} (top level)",
+                  layer_name(var.source), overrides_text(var), var.display) for var in rows]
+        width = self._value_width(cells)
+        for name, layer, overrides, value in cells:
+            table.add_row(name, layer, overrides, ellipsize(value, width), key=name)
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def _value_width(self, cells: list[tuple[str, str, str, str]]) -> int:
+        """What the other columns leave of the pane's width for the Value column."""
+        available = self.scrollable_content_region.width
+        if not available:
+            return VALUE_WIDTH
+        used = sum(max(len(row[column]) for row in [("Variable", "Source", "Overrides", ""), *cells]) + CELL_PADDING
+                   for column in range(3))
+        return max(MIN_VALUE_WIDTH, available - used - CELL_PADDING)
 
     @on(DataTable.RowHighlighted, "#doctor-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -59,6 +59,11 @@ def refusal_text(error: SettingsError) -> str:
             f"Fix: {info.fix} Then press r (Reload). Nothing is written until the file parses.")
 
 
+def settings_change(count: int) -> str:
+    """ "1 setting changes" / "5 settings change": the verb agrees with the count."""
+    return "1 setting changes" if count == 1 else f"{count} settings change"
+
+
 def change_line(change: PlannedChange) -> str:
     if change.new is None:
         verb = "- remove"
@@ -103,12 +108,13 @@ class ReviewView(StepView):
                 yield Button("Reload (r)", id="review-reload")
             with Vertical(id="review-plan"):
                 yield Static(id="review-summary", markup=False)
+                # What changes and why comes before the diff and the Write button: read before saving, not after.
+                yield Static(id="review-reasons", markup=False)
+                yield Static(id="review-notices", classes="warn-text", markup=False)
                 yield DiffView(id="review-diff")
                 with Horizontal(id="review-actions"):
                     yield Button("Write settings (w)", id="review-save", variant="success")
                     yield Static(id="review-saved", markup=False)
-                yield Static(id="review-reasons", markup=False)
-                yield Static(id="review-notices", classes="warn-text", markup=False)
         yield Static("What else decides Claude Code's configuration", classes="review-heading")
         yield FindingsList(id="review-findings", empty_text=NOTHING_OVERRIDES)
         yield StepNav(back="tiers", next_="verify")
@@ -202,10 +208,10 @@ class ReviewView(StepView):
         last = state.last_save
         if plan.has_changes:
             count = len(plan.changes)
-            settings = f"{count} setting{'s' if count != 1 else ''}"
             if plan.document.exists:
-                summary.update(f"{settings} change (key masked; other lines kept). - now, + after saving:")
+                summary.update(f"{settings_change(count)} (key masked; other lines kept). - now, + after saving:")
             else:
+                settings = f"{count} setting{'s' if count != 1 else ''}"
                 summary.update(f"Saving creates the file with {settings} (key masked). + after saving:")
             summary.set_class(False, "ok-text")
             diff.set_diff(plan.diff())
@@ -303,7 +309,7 @@ class ReviewView(StepView):
 
         self.app.push_screen(
             ConfirmScreen(f"Write {path}?",
-                          f"{count} setting{'s' if count != 1 else ''} change. A backup is made first; every other "
+                          f"{settings_change(count)}. A backup is made first; every other "
                           "line of the file stays as it is.", yes="Write", no="Cancel"),
             answered,
         )

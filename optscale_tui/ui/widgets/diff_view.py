@@ -51,7 +51,8 @@ class DiffView(ScrollView, can_focus=True):
         padding-left: 1;
         &:focus { border-left: outer $primary; background-tint: $foreground 4%; }
         & > .diff--header { color: $text-muted; text-style: bold; }
-        & > .diff--hunk { color: $text-accent; }
+        /* $text-accent is under 3:1 on a light theme's surface; $text-primary reads in both */
+        & > .diff--hunk { color: $text-primary; }
         & > .diff--added { color: $text-success; background: $success-muted; }
         & > .diff--removed { color: $text-error; background: $error-muted; }
         & > .diff--context { color: $foreground; }
@@ -97,7 +98,11 @@ class DiffView(ScrollView, can_focus=True):
             kind = line_kind(text)
         else:
             return Strip.blank(width, base)
-        style: Style = base + self.get_component_rich_style(kind, partial=True)
+        # The partial style keeps the view's own background (and its focus tint), but resolves an `auto` colour such
+        # as $text-muted against no background at all: white, unreadable on a light theme. The colour comes from the
+        # full style, resolved against the background the line is really drawn on.
+        resolved = self.get_component_rich_style(kind)
+        style: Style = base + self.get_component_rich_style(kind, partial=True) + Style(color=resolved.color)
         # crop_extend pads with the line's style: its background runs across the view, like a diff in an editor.
         strip = Strip([Segment(text, style)], cell_len(text)).crop_extend(scroll_x, scroll_x + width, style)
         return strip.apply_offsets(scroll_x, index)
