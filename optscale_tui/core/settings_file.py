@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import difflib
+import glob
 import hashlib
 import json
 import os
@@ -62,6 +63,7 @@ _WS_RE = re.compile(r"[ \t\n\r]*")
 _LINE_INDENT_RE = re.compile(r"[ \t]*")
 _STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
 _STAMP_RE = re.compile(r"\d{8}T\d{12}")
+RESTORE_TAG = "restore"
 _DECODER = json.JSONDecoder()
 _DUPLICATE_MARK = "; Claude Code uses the last one, and so do we."
 _API_KEY_REASON = (
@@ -778,6 +780,7 @@ class Backup:
     created: datetime
     size: int
     is_original: bool
+    made_by: str = "save"  # what the backup was taken before: "save" (a plan or fix-it) or "restore"
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -837,7 +840,8 @@ class BackupStore:
         self.settings_path = Path(settings_path)
         self.directory = self.settings_path.parent / BACKUP_DIR_NAME
         name = re.escape(self.settings_path.name)
-        self._pattern = re.compile(rf"{name}\.({_STAMP_RE.pattern})\.bak")
+        # `<name>.<stamp>.bak` before a save; `<name>.<stamp>.restore.bak` before a restore (the id is the stamp).
+        self._pattern = re.compile(rf"{name}\.({_STAMP_RE.pattern})(?:\.({RESTORE_TAG}))?\.bak")
 
     @property
     def original_path(self) -> Path:
@@ -852,7 +856,8 @@ class BackupStore:
             match = self._pattern.fullmatch(entry.name)
             if match and entry.is_file():
                 created = datetime.strptime(match.group(1), _STAMP_FORMAT).replace(tzinfo=UTC)
-                found.append(Backup(match.group(1), entry, created, entry.stat().st_size, False))
+                found.append(Backup(match.group(1), entry, created, entry.stat().st_size, False,
+                                    "restore" if match.group(2) else "save"))
         found.sort(key=lambda b: b.id, reverse=True)
         if self.original_path.is_file():
             st = self.original_path.stat()
@@ -865,6 +870,9 @@ class BackupStore:
             path = self.original_path
         elif _STAMP_RE.fullmatch(backup_id or ""):  # ids are validated: no path tricks through an id
             path = self.directory / f"{self.settings_path.name}.{backup_id}.bak"
+            tagged = self.directory / f"{self.settings_path.name}.{backup_id}.{RESTORE_TAG}.bak"
+            if not path.is_file() and tagged.is_file():
+                path = tagged
         else:
             raise FileNotFoundError(f"No backup with id {backup_id!r} (ids look like 20261125T204915123456).")
         if not path.is_file():
@@ -893,7 +901,7 @@ class BackupStore:
         result = _write_settings(
             self.settings_path, content,
             expected_hash=hashlib.sha256(current).hexdigest() if current is not None else "",
-            expected_exists=current is not None, keep_backups=keep_backups, now=now,
+            expected_exists=current is not None, keep_backups=keep_backups, now=now, made_by="restore",
         )
         notice = f"Restored backup {backup_id}."
         return SaveResult(result.path, result.backup, result.original, result.mode_tightened,
@@ -906,11 +914,15 @@ class BackupStore:
         if os.name != "nt" and stat.S_IMODE(self.directory.stat().st_mode) != 0o700:
             os.chmod(self.directory, 0o700)
 
-    def _add(self, content: bytes, now: datetime) -> Path:
+    def _add(self, content: bytes, now: datetime, made_by: str = "save") -> Path:
         self._ensure_dir()
         stamp = _utc(now)
+        tag = f".{RESTORE_TAG}" if made_by == "restore" else ""
         while True:  # two saves within one microsecond (or a fixed `now` in tests) must not collide
-            path = self.directory / f"{self.settings_path.name}.{stamp.strftime(_STAMP_FORMAT)}.bak"
+            if any(self.directory.glob(f"{glob.escape(self.settings_path.name)}.{stamp.strftime(_STAMP_FORMAT)}.*")):
+                stamp += timedelta(microseconds=1)  # ids stay unique across both kinds of name
+                continue
+            path = self.directory / f"{self.settings_path.name}.{stamp.strftime(_STAMP_FORMAT)}{tag}.bak"
             try:
                 _write_private(path, content)
                 return path
@@ -954,7 +966,8 @@ def save_plan(plan: SettingsPlan, *, keep_backups: int = 20, now: datetime | Non
 
 
 def _write_settings(
-    path: Path, data: bytes, *, expected_hash: str, expected_exists: bool, keep_backups: int, now: datetime | None
+    path: Path, data: bytes, *, expected_hash: str, expected_exists: bool, keep_backups: int, now: datetime | None,
+    made_by: str = "save",
 ) -> SaveResult:
     """The one save path (plans and restores): hash check, backup, atomic replace, private mode, symlinks kept."""
     if keep_backups < 1:
@@ -988,7 +1001,7 @@ def _write_settings(
             if store._keep_original(current):
                 notices.append(f"Kept the file as it was before the first change: {store.original_path}")
             original = store.original_path
-            backup = store._add(current, _utc(now))
+            backup = store._add(current, _utc(now), made_by)
             notices.append(f"Backup: {backup}")
             store._prune(keep_backups)
             old_mode = stat.S_IMODE(target.stat().st_mode)

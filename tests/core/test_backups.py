@@ -144,6 +144,31 @@ def test_restore_backs_up_the_current_file_first(tmp_path: Path) -> None:
     assert path.read_bytes() == saved_two
 
 
+def test_each_backup_says_what_it_was_taken_before(tmp_path: Path) -> None:
+    path = settings(tmp_path)
+    save_model(path, "a/one", T0)
+    store = BackupStore(path)
+    before_save = store.list()[0]
+    result = store.restore(before_save.id, now=T0 + timedelta(seconds=1))
+    listed = {b.id: b for b in store.list() if not b.is_original}
+    assert listed[before_save.id].made_by == "save"
+    (before_restore,) = [b for b in listed.values() if b.path == result.backup]
+    assert before_restore.made_by == "restore"
+    # Its id works like any other: read, diff and restore it (undo the restore).
+    assert store.read(before_restore.id) == result.backup.read_text()
+    store.restore(before_restore.id, now=T0 + timedelta(seconds=2))
+    assert path.read_bytes() == result.backup.read_bytes()
+
+
+def test_backup_ids_stay_unique_across_both_kinds(tmp_path: Path) -> None:
+    path = settings(tmp_path)
+    save_model(path, "a/one", T0)
+    store = BackupStore(path)
+    store.restore(store.list()[0].id, now=T0)  # the same instant as the save's backup
+    ids = [b.id for b in store.list() if not b.is_original]
+    assert len(ids) == len(set(ids)) == 2
+
+
 def test_restore_original_keeps_mode_and_symlink_rules(tmp_path: Path) -> None:
     (tmp_path / "real").mkdir()
     real = settings(tmp_path / "real")

@@ -33,7 +33,7 @@ def backup_label(backup: Backup) -> str:
 def backup_note(backup: Backup) -> str:
     if backup.is_original:
         return "before the first change; kept for good"
-    return "before a save"
+    return "before a restore" if backup.made_by == "restore" else "before a save"
 
 
 def human_size(size: int) -> str:
