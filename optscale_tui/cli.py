@@ -520,10 +520,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         # that finish meanwhile wait, so a reply is never cut in half by another check's result.
         live: str | None = None
         buffered: dict[str, list[str]] = {}
-        waiting: list[str] = []
+        waiting: list[tuple[object, str]] = []  # (result, its reply text) printed after the live reply
+        seen: set = set()  # causes already explained above: later checks failing for the same one get one line
 
-        def result_lines(result) -> list[str]:
-            return [report.result_line(result), *report.result_details(result)]
+        def result_lines(result, text: str) -> list[str]:
+            # Rendered when printed (not when finished), so "same cause as above" always has the full one above.
+            reply = [f"  [{result.id}] {text}"] if text else []
+            return [*reply, report.result_line(result), *report.result_details(result, seen)]
 
         async for event in run_verification(target, options):
             if args.json:
@@ -544,22 +547,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     buffered.setdefault(event.check_id, []).append(event.text)
             elif isinstance(event, CheckFinished):
                 result = event.result
-                block = result_lines(result)
                 text = "".join(buffered.pop(result.id, []))
-                if text:
-                    block.insert(0, f"  [{result.id}] {text}")
                 if live is not None and result.id != live:
-                    waiting.extend(block)
+                    waiting.append((result, text))
                     continue
                 if live is not None:  # the live reply is complete: end its line, then what waited
                     _out("")
                     live = None
-                for line in [*block, *waiting]:
-                    _out(line)
+                for done_result, done_text in [(result, text), *waiting]:
+                    for line in result_lines(done_result, done_text):
+                        _out(line)
                 waiting.clear()
             elif isinstance(event, VerificationDone):
-                for line in waiting:
-                    _out(line)
+                for done_result, done_text in waiting:
+                    for line in result_lines(done_result, done_text):
+                        _out(line)
                 done_box.append(event)
                 _out("")
                 _out(report.verdict_line(event))

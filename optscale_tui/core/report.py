@@ -65,7 +65,44 @@ def result_line(result: CheckResult) -> str:
     return head
 
 
-def result_details(result: CheckResult) -> list[str]:
+def plural(count: int, word: str) -> str:
+    """"1 warning", "2 warnings", "0 warnings"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _problem_key(result: CheckResult) -> tuple[object, str] | None:
+    if result.cause is None or result.status not in (CheckStatus.FAIL, CheckStatus.WARN):
+        return None
+    return (result.cause, result.fix)
+
+
+def repeated_problems(results: Iterable[CheckResult]) -> set[str]:
+    """Ids of the results whose cause and fix an earlier result (in this order) already explains: a wrong key fails
+    eight checks for one reason, and the reason is worth reading once."""
+    seen: set[tuple[object, str]] = set()
+    repeated: set[str] = set()
+    for result in results:
+        key = _problem_key(result)
+        if key is None:
+            continue
+        if key in seen:
+            repeated.add(result.id)
+        seen.add(key)
+    return repeated
+
+
+def same_cause_line(result: CheckResult) -> str:
+    return f"same cause as above ({result.cause.value if result.cause else '?'})"
+
+
+def result_details(result: CheckResult, seen: set[tuple[object, str]] | None = None) -> list[str]:
+    """The message, cause and fix under a result line. With `seen` (shared across the results printed so far), a
+    cause and fix already printed above collapse to one line."""
+    key = _problem_key(result)
+    if seen is not None and key is not None:
+        if key in seen:
+            return [f"    {same_cause_line(result)}"]
+        seen.add(key)
     lines = []
     if result.message and result.status is not CheckStatus.PASS:
         lines.append(f"    {result.message}")
@@ -73,6 +110,8 @@ def result_details(result: CheckResult) -> list[str]:
         lines.append(f"    cause: {result.cause.value}")
     if result.fix and result.status in (CheckStatus.FAIL, CheckStatus.WARN):
         lines.append(f"    fix:   {result.fix}")
+        if result.fix_command:
+            lines.append(f"    run:   {result.fix_command}")
     return lines
 
 
@@ -81,9 +120,10 @@ def to_text(done: VerificationDone, target: VerificationTarget | None = None) ->
     if target is not None:
         lines.extend(target_lines(target))
         lines.append("")
+    seen: set[tuple[object, str]] = set()
     for result in done.results:
         lines.append(result_line(result))
-        lines.extend(result_details(result))
+        lines.extend(result_details(result, seen))
     lines.append("")
     lines.append(verdict_line(done))
     return "\n".join(lines)
@@ -91,7 +131,10 @@ def to_text(done: VerificationDone, target: VerificationTarget | None = None) ->
 
 def verdict_line(done: VerificationDone) -> str:
     counts = {s: sum(1 for r in done.results if r.status is s) for s in CheckStatus}
-    summary = f"{counts[CheckStatus.PASS]} passed, {counts[CheckStatus.WARN]} warnings, {counts[CheckStatus.FAIL]} failed"
+    summary = f"{counts[CheckStatus.PASS]} passed, {plural(counts[CheckStatus.WARN], 'warning')}, " \
+              f"{counts[CheckStatus.FAIL]} failed"
+    if counts[CheckStatus.SKIP]:  # e.g. the real-client check without a `claude` CLI: say so, do not hide it
+        summary += f", {counts[CheckStatus.SKIP]} skipped"
     word = "Connection verified" if done.ok else "Verification failed"
     return f"{word}: {summary} in {done.elapsed_ms / 1000:.1f} s."
 
@@ -137,8 +180,14 @@ def to_markdown(done: VerificationDone, target: VerificationTarget | None = None
     problems = [r for r in done.results if r.status in (CheckStatus.FAIL, CheckStatus.WARN)]
     if problems:
         out += ["", "## Problems and fixes", ""]
+        repeated = repeated_problems(problems)
         for r in problems:
-            out += [f"### {r.title} ({r.status.value})", "", r.message, "", f"Fix: {r.fix}" if r.fix else "", ""]
+            out += [f"### {r.title} ({r.status.value})", ""]
+            if r.id in repeated:
+                out += [f"Same cause and fix as above ({r.cause.value if r.cause else ''}).", ""]
+                continue
+            command = f" (CLI: `{r.fix_command}`)" if r.fix_command else ""
+            out += [r.message, "", f"Fix: {r.fix}{command}" if r.fix else "", ""]
     rows = traces_rows(done.results)
     if rows:
         out += ["", "## Find it in OptScale Traces", "", "| Check | Request id | Time |", "|---|---|---|"]

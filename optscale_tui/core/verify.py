@@ -66,6 +66,9 @@ class CheckResult:
     tier: str | None = None
     model: str | None = None
     text: str = ""
+    # The same fix as a CLI command, when there is one. `fix` stays in plain words that fit every front end (the
+    # TUI says where in the app to do it; the CLI prints this command).
+    fix_command: str = ""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -79,6 +82,7 @@ class CheckResult:
             "request_ids": dict(self.request_ids),
             "tier": self.tier,
             "model": self.model,
+            **({"fix_command": self.fix_command} if self.fix_command else {}),
         }
 
 
@@ -155,8 +159,14 @@ class VerificationTarget:
         }
 
 
-def _problem(check_id: str, title: str, cause: Cause | None, message: str, fix: str) -> CheckResult:
-    return CheckResult(check_id, title, CheckStatus.FAIL, cause, message, fix)
+def _problem(check_id: str, title: str, cause: Cause | None, message: str, fix: str,
+             command: str = "") -> CheckResult:
+    return CheckResult(check_id, title, CheckStatus.FAIL, cause, message, fix, fix_command=command)
+
+
+# Writing the connection (no Base URL or no key in effect): what to do, and the CLI command that does it.
+WRITE_CONNECTION_FIX = "Enter the Base URL and the API key from OptScale Chat, and save them."
+WRITE_CONNECTION_COMMAND = "optscale-tui apply --base-url URL --api-key-stdin"
 
 
 def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
@@ -171,7 +181,8 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
                 "Base URL configured",
                 None,
                 "No ANTHROPIC_BASE_URL is in effect, so Claude Code talks to Anthropic directly, not to the gateway.",
-                "Run `optscale-tui apply --base-url URL --api-key-stdin` (or the TUI) to write the connection.",
+                WRITE_CONNECTION_FIX,
+                WRITE_CONNECTION_COMMAND,
             )
         )
     else:
@@ -197,7 +208,8 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
                 "API key configured",
                 None,
                 "No ANTHROPIC_AUTH_TOKEN is in effect; Claude Code would have no credential for the gateway.",
-                "Run `optscale-tui apply … --api-key-stdin` (or the TUI) with the API key from OptScale Chat.",
+                WRITE_CONNECTION_FIX,
+                WRITE_CONNECTION_COMMAND,
             )
         )
     tiers = TierMapping(

@@ -275,3 +275,14 @@ def test_tui_options_reach_the_app(monkeypatch, tmp_path):
     assert cli.main(["--scope", "project", "--ca-bundle", str(tmp_path / "ca.pem")]) == 0
     assert seen == {"settings_path": None, "scope": Scope.PROJECT, "ca_bundle": tmp_path / "ca.pem"}
     assert cli.main(["--demo", "--settings", str(tmp_path / "s.json")]) == 2  # the demo has its own sandbox
+
+
+def test_verify_text_explains_a_shared_cause_once_and_prints_the_fix_command(sandbox, gateway):
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes", key="sk-bf-wrong-key-0000000000000000").returncode == 0
+    result = sandbox.run("verify", "--no-claude-cli")
+    assert result.returncode == 1
+    assert result.stdout.count("cause: auth_invalid_key") == 1  # the full block once…
+    assert result.stdout.count("same cause as above (auth_invalid_key)") >= 5  # …then one line per check
+    sandbox.settings.unlink()
+    result = sandbox.run("verify", "--no-claude-cli")
+    assert "run:   optscale-tui apply --base-url URL --api-key-stdin" in result.stdout

@@ -59,3 +59,48 @@ def test_traces_rows_list_each_request_id_once_per_check():
     result = CheckResult("connect", "Gateway reachable", CheckStatus.PASS, timings={"total_ms": 4.2},
                          request_ids={"x-request-id": "req_1", "request-id": "req_1", "x-bf-trace": "tr_9"})
     assert report.traces_rows([result]) == [("connect", "req_1", "4 ms"), ("connect", "tr_9", "4 ms")]
+
+
+def _results(*statuses: CheckStatus) -> VerificationDone:
+    return VerificationDone(tuple(CheckResult(f"c{i}", f"Check {i}", s) for i, s in enumerate(statuses)), 1000.0)
+
+
+def test_verdict_line_counts_in_words_and_names_skipped_checks():
+    line = report.verdict_line(_results(CheckStatus.PASS, CheckStatus.WARN, CheckStatus.SKIP))
+    assert line == "Connection verified: 1 passed, 1 warning, 0 failed, 1 skipped in 1.0 s."
+    line = report.verdict_line(_results(CheckStatus.PASS, CheckStatus.FAIL))
+    assert line == "Verification failed: 1 passed, 0 warnings, 1 failed in 1.0 s."  # nothing skipped: not mentioned
+
+
+def _wrong_key_everywhere() -> VerificationDone:
+    fail = [CheckResult(f"prompt.{t}", f"{t} answers", CheckStatus.FAIL, Cause.AUTH_INVALID_KEY,
+                        f"The gateway rejected the API key ({t}).", "Copy the key again.") for t in ("haiku", "opus")]
+    return VerificationDone((_done().results[0], *fail), 10.0)
+
+
+def test_a_cause_shared_by_several_checks_is_explained_once_in_reports():
+    done = _wrong_key_everywhere()
+    assert report.repeated_problems(done.results) == {"prompt.opus"}
+    text = report.to_text(done)
+    assert text.count("fix:   Copy the key again.") == 1
+    assert "    same cause as above (auth_invalid_key)" in text.splitlines()
+    md = report.to_markdown(done)
+    assert md.count("Fix: Copy the key again.") == 1 and "Same cause and fix as above (auth_invalid_key)." in md
+    # Streamed line by line (the CLI): the set carries what was printed above.
+    seen: set = set()
+    assert len(report.result_details(done.results[1], seen)) == 3
+    assert report.result_details(done.results[2], seen) == ["    same cause as above (auth_invalid_key)"]
+
+
+def test_missing_connection_gives_plain_words_and_the_cli_command_apart(tmp_path):
+    from optscale_tui.core.doctor import inspect_environment
+    from optscale_tui.core.verify import WRITE_CONNECTION_COMMAND, target_from_effective
+
+    config = inspect_environment(cwd=tmp_path, env={}, home=tmp_path, user_settings=tmp_path / "settings.json")
+    target = target_from_effective(config)
+    problem = next(p for p in target.problems if p.id == "config.base_url")
+    # The fix in words fits any front end (the TUI adds where to go); the CLI prints the command.
+    assert "optscale-tui" not in problem.fix and problem.fix_command == WRITE_CONNECTION_COMMAND
+    assert problem.to_json()["fix_command"] == WRITE_CONNECTION_COMMAND
+    text = report.to_text(VerificationDone(target.problems, 1.0))
+    assert f"run:   {WRITE_CONNECTION_COMMAND}" in text

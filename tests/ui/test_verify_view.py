@@ -310,3 +310,198 @@ async def test_long_fast_stream_arrives_whole_and_keys_stay_responsive(ui_sandbo
             body = block.split("\n", 1)[1].rsplit("✓ TTFT", 1)[0]
             assert results[f"prompt.{tier}"].timings["output_tokens"] == 4000
             assert body.split() == expected  # every word, in order, none split by the wrapping
+
+
+async def wait_idle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_switching_the_source_discards_the_old_results_and_verifies_the_new_one(ui_sandbox, gw):
+    # The false pass: a working saved setup, then a wrong key typed but not saved. `u` must not leave the saved
+    # setup's "Connection verified" under the heading "unsaved values".
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await run_all(app, pilot)
+        assert view.done is not None and view.done.ok
+        app.state.key = ApiKey("sk-bf-wrongwrongwrong0001")  # as if pasted on the Connect step
+        app.broadcast("connection")
+        await pilot.pause()
+        view.action_toggle_source()  # what `u` does; called directly to look before the new run can finish
+        assert view.done is None  # dropped at once
+        await pilot.pause()
+        assert "Connection verified" not in screen_text(app)
+        await wait_idle(app, pilot)  # and the unsaved values are verified without pressing r
+        text = screen_text(app)
+        assert "Verifying: unsaved values (not saved)" in text
+        assert view.target is not None and view.target.source == "unsaved values"
+        assert view.done is not None and not view.done.ok and "Verification failed" in text
+        assert statuses(app)["prompt.opus"] is CheckStatus.FAIL
+        await pilot.press("u")  # and back: the settings in effect are verified again
+        await wait_idle(app, pilot)
+        assert view.target.source.startswith("settings in effect") and view.done.ok
+        assert "Connection verified" in screen_text(app)
+
+
+async def test_switching_the_source_cancels_a_running_verification(ui_sandbox, gw):
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await open_verify(app, pilot)
+        app.state.key = ApiKey(DEMO_KEY + "x")
+        app.broadcast("connection")
+        gw.faults.ttft_ms = 3_000
+        await pilot.press("r")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if statuses(app).get("prompt.opus") is CheckStatus.RUNNING:
+                break
+        running = [w for w in app.workers if w.group == "verify" and w.is_running]
+        assert running
+        await pilot.press("u")
+        await pilot.pause()
+        assert all(w.is_cancelled for w in running)  # the effective run stopped; the unsaved one took its place
+        gw.faults.ttft_ms = 0
+        await wait_idle(app, pilot)
+        assert view.target.source == "unsaved values" and view.done is not None
+
+
+def prompt_widths(checklist: Checklist) -> list[int]:
+    widths = []
+    for index in range(checklist.option_count):
+        prompt = checklist.get_option_at_index(index).prompt
+        widths.extend(line.cell_length for line in prompt.split("\n"))
+    return widths
+
+
+async def test_checklist_rows_stay_laid_out_for_their_width_when_the_scrollbar_appears():
+    from textual.app import App
+
+    from optscale_tui.core.verify import CheckResult, CheckSpec
+
+    class One(App):
+        def compose(self):
+            yield Checklist(id="c")
+
+    app = One()
+    async with app.run_test(size=(80, 6)) as pilot:
+        checklist = app.query_one(Checklist)
+        specs = [CheckSpec(f"c{i}", f"Check number {i}") for i in range(3)]
+        checklist.plan(specs)
+        await pilot.pause()
+        for spec in specs:  # timings at the right edge: each row is exactly as wide as the list
+            checklist.finish(CheckResult(spec.id, spec.title, CheckStatus.PASS, timings={"ttfb_ms": 5, "total_ms": 5}))
+        await pilot.pause()
+        checklist.plan([CheckSpec(f"d{i}", f"More {i}") for i in range(10)], keep=True)  # now it scrolls
+        await pilot.pause()
+        assert checklist.max_scroll_y > 0
+        assert max(prompt_widths(checklist)) <= checklist.scrollable_content_region.width
+
+
+async def test_checklist_rows_fit_beside_the_scrollbar(ui_sandbox, gw):
+    seed(ui_sandbox, gw, key=WRONG_KEY)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_all(app, pilot)
+        checklist = app.query_one(Checklist)
+        assert checklist.max_scroll_y > 0 and checklist.scrollbar_size_vertical  # enough checks to scroll
+        # Every row is laid out for the width it gets, so the OptionList never wraps one again: timings stay on
+        # their line and a URL in a message is never split in the middle.
+        assert max(prompt_widths(checklist)) <= checklist.scrollable_content_region.width
+        await pilot.press("r")  # seed the rows while nothing scrolls yet, then the scrollbar appears
+        await wait_idle(app, pilot)
+        assert max(prompt_widths(checklist)) <= checklist.scrollable_content_region.width
+        lines = [line.strip() for line in screen_text(app).splitlines()]
+        assert not any(line.startswith(("total", "ms total")) for line in lines)
+
+
+async def test_the_checklist_gets_the_room_when_the_log_has_little_to_show(ui_sandbox, gw):
+    seed(ui_sandbox, gw, key=WRONG_KEY)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_all(app, pilot)
+        checklist, log = app.query_one(Checklist), app.query_one(StreamLog)
+        # One line per tier that did not reply; the log is only as tall as that.
+        assert log.size.height <= 4 and log.line_count <= 4
+        assert checklist.outer_size.height >= 12
+        text = screen_text(app)
+        assert "cause: auth_invalid_key" in text and "fix:" in text  # the first failure, whole, on screen
+
+
+async def test_wide_layout_puts_the_traces_under_the_replies_and_hides_the_t_hint(ui_sandbox, gw):
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        view = await run_all(app, pilot)
+        assert view.has_class("-wide")
+        log, title = app.query_one(StreamLog), app.query_one("#verify-traces-title")
+        assert title.region.y == log.region.bottom  # no blank rows between the replies and the traces
+        assert app.query_one("#verify-traces").region.bottom >= view.region.bottom - 1  # the table fills the rest
+        text = screen_text(app)
+        assert "Replies" in text and "t: request ids" not in text and "t: replies" not in text
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_verify(app, pilot)
+        assert "Replies  (t: request ids for OptScale Traces)" in screen_text(app)  # where t works
+
+
+def footer_text(app) -> str:
+    return screen_text(app).splitlines()[-1]
+
+
+async def test_footer_fits_80_columns_and_fix_it_shows_only_with_something_to_fix(ui_sandbox, gw):
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_all(app, pilot)
+        footer = footer_text(app)
+        assert "Run all" in footer and "Re-run" in footer and "Copy" in footer
+        assert "Fix it" not in footer  # hidden, not dimmed: pressing it could only say there is nothing to fix
+        # Room for the app-wide bindings: this pane's own take at most 80 - ~20 (Help, Quit) - the palette.
+        assert "Help" in footer and "Quit" in footer
+        await pilot.press("f")
+        assert not any("No automatic fix" in n.message for n in app._notifications)
+
+
+async def test_fix_it_shows_when_the_results_have_a_fix(ui_sandbox, gw):
+    seed(ui_sandbox, gw)
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await run_all(app, pilot)
+        assert any(r.cause is Cause.TIER_UNMAPPED for r in view.done.results)
+        assert "Fix it" in footer_text(app)
+
+
+async def test_a_cause_shared_by_many_checks_is_explained_once(ui_sandbox, gw):
+    seed(ui_sandbox, gw, key=WRONG_KEY)
+    app = OptScaleApp()
+    async with app.run_test(size=(120, 50)) as pilot:
+        view = await run_all(app, pilot)
+        failed = [r for r in view.done.results if r.cause is Cause.AUTH_INVALID_KEY]
+        assert len(failed) >= 5
+        checklist = app.query_one(Checklist)
+        prompts = [str(checklist.get_option(r.id).prompt) for r in failed]
+        first = min(failed, key=lambda r: checklist.check_ids.index(r.id))
+        for result, prompt in zip(failed, prompts, strict=True):
+            if result is first:
+                assert "fix:" in prompt and "same cause" not in prompt
+            else:  # one line under the title (and its timings)
+                lines = prompt.splitlines()
+                assert lines[-1] == "        same cause as above (auth_invalid_key)"
+                assert not any("fix:" in line or "cause:" in line for line in lines)
+        # The log: one line per tier that did not reply, each naming the cause once.
+        log = app.query_one(StreamLog).text
+        assert log.count("auth_invalid_key") == 3 and "fix" not in log
+
+
+async def test_missing_connection_fix_says_where_to_go_in_the_app(ui_sandbox):
+    ui_sandbox.seed({"env": {}})
+    app = OptScaleApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_all(app, pilot)
+        text = " ".join(screen_text(app).split())
+        assert "Go to step 1, Connect (F2)" in text
+        assert "optscale-tui apply" not in text

@@ -28,6 +28,7 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Select,
 
 from optscale_tui.core import report
 from optscale_tui.core.verify import (
+    WRITE_CONNECTION_FIX,
     CheckFinished,
     CheckProgress,
     CheckResult,
@@ -50,35 +51,58 @@ from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.step import StepView
 from optscale_tui.ui.widgets.stream_log import StreamLog
 
+LOG_TITLE, LOG_HINT = "Replies", "(t: request ids for OptScale Traces)"
+TRACES_TITLE, TRACES_HINT = "Find it in OptScale Traces", "(t: replies)"
 FLUSH_INTERVAL = 1 / 30  # log writes per second while streaming
 YIELD_EVERY = 0.005  # seconds of event handling before the worker lets the UI run
 WIDE = 110  # columns from which the checklist sits beside the log
 EFFECTIVE, UNSAVED = "effective", "unsaved"
 
 
+def tui_fix(result: CheckResult) -> str:
+    """A fix in the app's words: where to go here rather than the CLI command."""
+    if result.fix == WRITE_CONNECTION_FIX:
+        return ("Go to step 1, Connect (F2): paste the Base URL and the API key from OptScale Chat, then write them on "
+                "step 3, Review (F4).")
+    return result.fix
+
+
 class VerifyView(StepView):
     """The verification log (pane id "verify")."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The Footer shows only what matters most here (run, re-run, copy, fix, and cancel while running), so it
+        # fits 80 columns beside the app's Help and Quit; the rest stay in the command palette and the help screen.
         Binding("r", "run_all", "Run all", id="verify.run", tooltip="Run every check again"),
         Binding("full_stop", "rerun_selected", "Re-run", id="verify.rerun_one",
                 tooltip="Re-run the highlighted check (enter does the same)"),
         Binding("x,escape", "cancel", "Cancel", id="verify.cancel", tooltip="Stop the running verification"),
         Binding("c", "copy_report", "Copy", id="verify.copy",
                 tooltip="Copy the report as Markdown (the API key is masked)"),
-        Binding("s", "save_report", "Save", id="verify.save",
+        Binding("s", "save_report", "Save", id="verify.save", show=False,
                 tooltip="Save the report as Markdown or JSON (the API key is masked)"),
-        Binding("t", "toggle_traces", "Traces", id="verify.traces",
+        Binding("t", "toggle_traces", "Traces", id="verify.traces", show=False,
                 tooltip="Switch between the replies and the request ids for OptScale Traces"),
-        Binding("u", "toggle_source", "Unsaved", id="verify.source",
+        Binding("u", "toggle_source", "Unsaved", id="verify.source", show=False,
                 tooltip="Verify the unsaved values instead of the settings in effect (or back)"),
         Binding("f", "fix", "Fix it", id="verify.fix",
                 tooltip="Show the diff of the automatic fix for what failed, and apply it"),
     ]
 
+    def _causes(self) -> tuple:
+        return tuple(r.cause for r in self.done.results if r.cause) if self.done is not None else ()
+
+    def _fixes(self) -> list:
+        """The automatic fixes the app's Fix it would offer for these results (core decides which apply)."""
+        config = self.state.config
+        if self.done is None or config is None:
+            return []
+        from optscale_tui.core.fixes import fixes_for
+
+        return fixes_for(config, self._causes())
+
     def action_fix(self) -> None:
-        causes = tuple(r.cause for r in self.done.results if r.cause) if self.done is not None else ()
-        self.wizard.open_fixes(causes)
+        self.wizard.open_fixes(self._causes())
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -101,11 +125,12 @@ class VerifyView(StepView):
         yield Static(id="verify-source", markup=False)
         yield Static(id="verify-status", markup=False)
         with Horizontal(id="verify-body"):
-            yield Checklist(id="verify-checklist", empty="Nothing verified yet: press r to run every check.")
+            yield Checklist(id="verify-checklist", empty="Nothing verified yet: press r to run every check.",
+                            fix_formatter=tui_fix)
             with Vertical(id="verify-output"):
-                yield Static("Replies  (t: request ids for OptScale Traces)", id="verify-log-title", markup=False)
+                yield Static(LOG_TITLE, id="verify-log-title", markup=False)
                 yield StreamLog(id="verify-log")
-                yield Static("Find it in OptScale Traces  (t: replies)", id="verify-traces-title", markup=False)
+                yield Static(TRACES_TITLE, id="verify-traces-title", markup=False)
                 yield DataTable(id="verify-traces", cursor_type="row", zebra_stripes=False)
 
     def on_mount(self) -> None:
@@ -136,13 +161,16 @@ class VerifyView(StepView):
 
     def refresh_from_state(self, what: str) -> None:
         if what == "saved":
-            self.source = EFFECTIVE
-            if self._pane_is_current():
+            if self.source == UNSAVED:
+                self._switch_source(EFFECTIVE)
+            elif self._pane_is_current():
                 self.action_run_all()
             else:
                 self._run_on_show = True
         if self.source == UNSAVED and not self.unsaved_available:
-            self.source = EFFECTIVE
+            self._switch_source(EFFECTIVE)
+        elif self.source == UNSAVED and what in ("connection", "tiers") and (self.done is not None or self.running):
+            self._discard_results()  # the unsaved values changed since they were verified
         self._show_source()
         self.refresh_bindings()
 
@@ -179,6 +207,17 @@ class VerifyView(StepView):
     def _apply_layout(self) -> None:
         wide = self.size.width >= WIDE
         self.set_class(wide, "-wide")
+        # Narrow: the replies (or traces) take the rows they need, up to ~40% of the pane, and the checklist gets
+        # the rest. The cap is set here because a container's auto height ignores its children's max-height.
+        rows = max(3, self.size.height * 2 // 5)
+        log, traces = self.query_one("#verify-log"), self.query_one("#verify-traces")
+        log.styles.max_height = "60%" if wide else rows
+        traces.styles.max_height = None if wide else rows
+        self.query_one("#verify-output").styles.max_height = None if wide else rows + 1  # + the title
+        # Both panels are shown side by side when wide, and `t` is off there: name the key only where it works.
+        self.query_one("#verify-log-title", Static).update(LOG_TITLE if wide else f"{LOG_TITLE}  {LOG_HINT}")
+        self.query_one("#verify-traces-title", Static).update(
+            TRACES_TITLE if wide else f"{TRACES_TITLE}  {TRACES_HINT}")
         self.query_one("#verify-log-title").display = wide or not self._show_traces
         self.query_one("#verify-log").display = wide or not self._show_traces
         self.query_one("#verify-traces-title").display = wide or self._show_traces
@@ -202,7 +241,7 @@ class VerifyView(StepView):
         if action == "toggle_traces":
             return not self.has_class("-wide")
         if action == "fix":
-            return True if self.done is not None and any(r.cause for r in self.done.results) else None
+            return bool(self._fixes())  # hidden, not dimmed, when pressing it could only say "nothing to fix"
         return True
 
     # --- running ------------------------------------------------------------------------------------------------
@@ -223,10 +262,32 @@ class VerifyView(StepView):
 
     def action_toggle_source(self) -> None:
         if self.source == UNSAVED:
-            self.source = EFFECTIVE
+            self._switch_source(EFFECTIVE)
         elif self.unsaved_available:
-            self.source = UNSAVED
+            self._switch_source(UNSAVED)
+
+    def _switch_source(self, source: str) -> None:
+        """Results of one source must never sit under the other's heading (a false pass): drop them and verify the
+        new source at once (after the running verification, if any, is cancelled)."""
+        if source == self.source:
+            return
+        self.source = source
+        self._discard_results()
+
+    def _discard_results(self) -> None:
+        """Drop results that no longer describe what the heading names, and verify again (now if the pane is
+        shown, else when it is)."""
+        self.action_cancel()
+        self.done = None
         self._show_source()
+        if self._pane_is_current():
+            self.action_run_all()
+        else:
+            self._run += 1  # a late event of the old source's run must not fill the cleared checklist
+            self.query_one(StreamLog).clear()
+            self.query_one(Checklist).show_empty("Nothing verified yet: press r to run every check.")
+            self._set_status("The source changed: press r to verify it.")
+            self._run_on_show = True
         self.refresh_bindings()
 
     def action_cancel(self) -> None:
@@ -241,6 +302,7 @@ class VerifyView(StepView):
         self._buffers, self._stream_order, self._floor, self._finished = {}, [], 0, {}
         log = self.query_one(StreamLog)
         if not partial:
+            self.done = None  # copy, save and fix must not act on the results this run replaces
             log.clear()
             self.query_one(Checklist).show_empty("Reading the settings…")
         self._set_status("Reading the settings…")
@@ -331,13 +393,14 @@ class VerifyView(StepView):
             self.done = merge_results(previous, event)
             self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done))
             self._fill_traces()
+            self.refresh_bindings()  # "Fix it" shows only when the results have something to fix
 
     def _progress_status(self) -> None:
         counts = self.query_one(Checklist).counts()
         total = sum(counts.values())
         left = counts[CheckStatus.PENDING] + counts[CheckStatus.RUNNING]
         if left:
-            self._set_status(f"Running… {total - left} of {total} checks done  ·  x cancels")
+            self._set_status(f"Running… {total - left} of {report.plural(total, 'check')} done  ·  x cancels")
 
     def _cancelled(self) -> None:
         self._flush()
@@ -364,6 +427,11 @@ class VerifyView(StepView):
             check_id = order[self._floor]
             buffer = self._buffers.get(check_id)
             result = self._finished.get(check_id)
+            if not log._in_stream and not buffer and result is not None and result.status is not CheckStatus.PASS:
+                # No reply at all: one line per tier keeps the log short, and the checklist gets the room for why.
+                log.line(f"{self._stream_header(check_id, self._specs.get(check_id))}  {self._stream_footer(result, replied=False)}")
+                self._floor += 1
+                continue
             if not log._in_stream and (buffer or result is not None):
                 log.begin_stream(self._stream_header(check_id, self._specs.get(check_id)))
             if buffer:
@@ -383,13 +451,14 @@ class VerifyView(StepView):
             return f"▸ Claude Code ({how})" + (f" · {model}" if model else "")
         return f"▸ {tier}" + (f" · {model}" if model else "")
 
-    def _stream_footer(self, result: CheckResult) -> str:
+    def _stream_footer(self, result: CheckResult, *, replied: bool = True) -> str:
         timing = self.query_one(Checklist).timing_formatter(result)
         if result.status is CheckStatus.PASS:
             return f"✓ {timing}" if timing else "✓ replied"
         mark = report.STATUS_MARK[result.status]
-        cause = f" {result.cause.value}" if result.cause else ""
-        return f"{mark} {report.STATUS_WORD[result.status].strip()}{cause}: no reply (the checklist says why and the fix)"
+        cause = f": {result.cause.value}" if result.cause else ""
+        # The checklist holds the message and the fix; the log only says how the reply ended.
+        return f"{mark} {report.STATUS_WORD[result.status].strip()}{cause}" if replied else f"{mark} no reply{cause}"
 
     def _fill_traces(self) -> None:
         table = self.query_one("#verify-traces", DataTable)

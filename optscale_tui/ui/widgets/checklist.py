@@ -3,7 +3,11 @@ timings when known, and for problems the cause id, message and fix.
 
 Rows are options of an `OptionList`, so the list is keyboard-navigable and `enter` selects a row (the verify view
 re-runs that check). Rows are rebuilt on resize so the timings sit at the right edge when there is room, and on their
-own line when there is not (80 columns).
+own line when there is not (80 columns). The scrollbar's column is always reserved (`scrollbar-gutter: stable`): rows
+are laid out for the width they really get, whether or not the list scrolls, so the OptionList never re-wraps them.
+
+A check failing for the same cause (and fix) as a row above it gets one line saying so instead of the whole block: a
+wrong key fails eight checks for one reason.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from optscale_tui.core.report import STATUS_MARK, STATUS_WORD, format_timings
+from optscale_tui.core.report import (
+    STATUS_MARK,
+    STATUS_WORD,
+    format_timings,
+    repeated_problems,
+    same_cause_line,
+)
 from optscale_tui.core.verify import CheckResult, CheckSpec, CheckStatus
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -46,16 +56,19 @@ class Checklist(OptionList):
     """The checks of one verification, updated as events arrive."""
 
     DEFAULT_CSS = """
-    Checklist { height: 1fr; }
+    Checklist { height: 1fr; scrollbar-gutter: stable; }
     """
 
     def __init__(self, *, id: str | None = None, empty: str = "No checks yet.",
-                 timing_formatter: Callable[[CheckResult], str] = format_timings) -> None:
+                 timing_formatter: Callable[[CheckResult], str] = format_timings,
+                 fix_formatter: Callable[[CheckResult], str] = lambda result: result.fix) -> None:
         super().__init__(id=id, compact=True)
         self._rows: dict[str, _Row] = {}
         self._frame = 0
         self._empty = empty
+        self._repeated: set[str] = set()
         self.timing_formatter = timing_formatter
+        self.fix_formatter = fix_formatter  # the front end's words for a fix (where to do it in the app)
 
     # --- data ---------------------------------------------------------------------------------------------------
 
@@ -119,7 +132,17 @@ class Checklist(OptionList):
             self._rebuild()
             return
         row.status, row.result, row.note = result.status, result, ""
-        self._update(result.id)
+        if self._refresh_repeated():  # which row explains a shared cause may have changed: redraw them all
+            self._rebuild()
+        else:
+            self._update(result.id)
+
+    def _refresh_repeated(self) -> bool:
+        """Recompute which rows only repeat a cause explained above; True when that changed."""
+        results = [row.result for row in self._rows.values() if row.result is not None]
+        repeated = repeated_problems(results)
+        changed, self._repeated = repeated != self._repeated, repeated
+        return changed
 
     def cancel_open(self, note: str = "Cancelled") -> int:
         """Mark every pending or running row as skipped; returns how many."""
@@ -162,19 +185,24 @@ class Checklist(OptionList):
         result = row.result
         if row.note:
             lines.extend(self._wrapped(row.note, "$text-muted"))
-        if result is not None and result.status in (CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.SKIP):
+        if result is not None and result.id in self._repeated:
+            lines.extend(self._wrapped(same_cause_line(result), "$text-muted"))
+        elif result is not None and result.status in (CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.SKIP):
             if result.message:
                 lines.extend(self._wrapped(result.message, ""))
             if result.cause:
                 lines.append(Content.assemble(INDENT, ("cause: ", "$text-muted"),
                                               (result.cause.value, f"bold {STYLE[result.status]}")))
-            if result.fix and result.status is not CheckStatus.SKIP:
-                lines.extend(self._wrapped(f"fix: {result.fix}", ""))
+            fix = self.fix_formatter(result)
+            if fix and result.status is not CheckStatus.SKIP:
+                lines.extend(self._wrapped(f"fix: {fix}", ""))
         return Content("\n").join(lines)
 
     def _wrapped(self, text: str, style: str) -> list[Content]:
         width = max(20, self._width() - len(INDENT))
-        return [Content.styled(INDENT + line, style) for line in textwrap.wrap(text, width) or [""]]
+        # Not at hyphens: a URL or a UUID stays whole on its line unless it is longer than the line.
+        lines = textwrap.wrap(text, width, break_on_hyphens=False)
+        return [Content.styled(INDENT + line, style) for line in lines or [""]]
 
     def _update(self, check_id: str) -> None:
         row = self._rows[check_id]
@@ -184,6 +212,7 @@ class Checklist(OptionList):
             self._rebuild()
 
     def _rebuild(self) -> None:
+        self._refresh_repeated()
         highlighted = self.highlighted_id
         if not self._rows:
             self.set_options([Option(Content.styled(self._empty, "$text-muted"), disabled=True)])

@@ -9,6 +9,7 @@ complete, so wrapping never breaks a word in two.
 from __future__ import annotations
 
 import re
+import textwrap
 
 from rich.cells import cell_len
 from textual.widgets import Log
@@ -38,11 +39,13 @@ class StreamLog(Log):
         self.write(text, scroll_end=self.is_vertical_scroll_end)
 
     def line(self, text: str) -> None:
-        """A whole line of its own (closes an open stream first)."""
+        """A line of its own (closes an open stream first), wrapped under the indent: the log does not scroll
+        sideways, so a long header (model name, cause) would otherwise be cut off."""
         if self._in_stream:
             self.end_stream()
         prefix = "\n" if self._col else ""
-        self._write(f"{prefix}{text}\n")
+        wrapped = textwrap.wrap(text, self.wrap_width, subsequent_indent=self.indent, break_on_hyphens=False)
+        self._write(prefix + "\n".join(wrapped or [""]) + "\n")
         self._col = 0
 
     def paragraph(self, text: str) -> None:
