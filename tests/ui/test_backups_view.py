@@ -91,15 +91,18 @@ async def test_the_original_diff_masks_the_key_and_restore_brings_it_back(ui_san
         assert f'-    "ANTHROPIC_AUTH_TOKEN": "{mask_secret(KEY)}",' in diff
         assert KEY not in diff
 
+        assert app._notifications  # the "Settings saved" toast is still up…
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
+        assert not app._notifications  # …and does not cover the dialog
         assert "Restore original?" in screen_text(app)
         await pilot.press("y")
         await settle(app, pilot)
         assert path.read_bytes() == seeded
-        # The file it replaced was backed up first, and the app re-read the settings.
+        # The file it replaced was backed up first (and says so), and the app re-read the settings.
         assert len(table_rows(app)) == 3
+        assert "before a restore" in screen_text(app)
         assert app.state.document is not None and app.state.document.text == seeded.decode()
         assert app.query_one(BackupsView).selected is not None
 

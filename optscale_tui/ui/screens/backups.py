@@ -209,6 +209,7 @@ class BackupsView(StepView):
             if yes:
                 self._restore(self.state.target.path, backup.id)
 
+        self.app.clear_notifications()  # an earlier toast (e.g. "Settings saved") must not cover the dialog
         self.app.push_screen(
             ConfirmScreen(f"Restore {backup_label(backup)}?",
                           f"{path} gets this backup's content. The current file is backed up first, so this can "
