@@ -105,7 +105,8 @@ class OptScaleApp(App[None]):
                 with TabPane(label, id=pane):
                     if pane == "connect":
                         yield ConnectView(id="connect-view")
-        yield Footer()
+        # Compact: at 80 columns a pane with six keys still leaves room for ^q Quit and f1 Help.
+        yield Footer(compact=True)
 
     def _app_bar_text(self) -> str:
         from optscale_tui.ui.format import display_path
