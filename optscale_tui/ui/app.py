@@ -8,8 +8,8 @@ happens in workers, so the UI thread never blocks; nothing is read before the fi
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
