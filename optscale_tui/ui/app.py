@@ -8,12 +8,14 @@ happens in workers, so the UI thread never blocks; nothing is read before the fi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from optscale_tui.core.locations import Scope, resolve_target
@@ -67,8 +69,9 @@ class OptScaleApp(App[None]):
           for pane, label, key in PANES),
         Binding("f1", "help", "Help", id="help"),
         Binding("question_mark", "help", "Help", show=False, id="help.alt"),
-        Binding("q", "request_quit", "Quit", id="quit"),
-        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True, id="quit.ctrl"),
+        # ctrl+q is the Quit the Footer shows: it works even while an Input has the focus (where q is typed).
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit.ctrl"),
+        Binding("q", "request_quit", "Quit", show=False, id="quit"),
     ]
 
     def __init__(
@@ -102,7 +105,8 @@ class OptScaleApp(App[None]):
                 with TabPane(label, id=pane):
                     if pane == "connect":
                         yield ConnectView(id="connect-view")
-        yield Footer()
+        # Compact: at 80 columns a pane with six keys still leaves room for ^q Quit and f1 Help.
+        yield Footer(compact=True)
 
     def _app_bar_text(self) -> str:
         from optscale_tui.ui.format import display_path
@@ -241,7 +245,13 @@ class OptScaleApp(App[None]):
 
     @on(StepRequested)
     def _step_requested(self, event: StepRequested) -> None:
-        self.action_step(event.step)
+        # Reaches the app only when no pane's guard stopped it (see action_step).
+        self._show(self._resolve(event.step))
+
+    @on(TabbedContent.TabActivated, "#panes")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # Whatever changed the pane (a key, a click on a tab), Next/Back in the Footer follow it.
+        self.refresh_bindings()
 
     # --- actions --------------------------------------------------------------------------------------------
 
@@ -249,28 +259,83 @@ class OptScaleApp(App[None]):
     def current_pane(self) -> str:
         return self.query_one("#panes", TabbedContent).active
 
-    def action_step(self, step: str) -> None:
-        tabs = self.query_one("#panes", TabbedContent)
-        current = tabs.active
-        if step in ("next", "back"):
-            if current not in WIZARD:
-                target = "connect" if step == "next" else None
-            else:
-                index = WIZARD.index(current) + (1 if step == "next" else -1)
-                target = WIZARD[index] if 0 <= index < len(WIZARD) else None
-            if target is None:
-                return
-            step = target
-        tabs.active = step
-        self.call_after_refresh(self._focus_pane, step)
-
-    def _focus_pane(self, pane: str) -> None:
+    def _view(self, pane: str):
         from optscale_tui.ui.widgets.step import StepView
 
         for view in self.query(StepView):
             if view.id == f"{pane}-view":
-                view.focus_first()
+                return view
+        return None
+
+    def _resolve(self, step: str) -> str | None:
+        """The pane a step request means: a pane id as is, "next"/"back" along the wizard (None: nowhere)."""
+        if step not in ("next", "back"):
+            return step
+        current = self.current_pane
+        if current not in WIZARD:
+            return None
+        index = WIZARD.index(current) + (1 if step == "next" else -1)
+        return WIZARD[index] if 0 <= index < len(WIZARD) else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.screen is not self.screen_stack[0]:
+            # Behind a dialog the panes' moves and Help would act on what the dialog hides; ctrl+q still quits.
+            return action in ("quit", "request_quit") if action in ("step", "help", "quit", "request_quit") else True
+        if action == "step" and parameters and parameters[0] in ("next", "back"):
+            # Hidden where there is nowhere to go (Verify's next, Connect's back, the panes outside the wizard).
+            return self._resolve(str(parameters[0])) is not None
+        return True
+
+    def action_step(self, step: str) -> None:
+        if step in ("next", "back"):
+            # Next/Back go through the current pane's guard (its "not ready" check), exactly as its own Next
+            # button does; unless the pane stops it, the request bubbles back up to _step_requested.
+            view = self._view(self.current_pane)
+            if view is not None:
+                view.post_message(StepRequested(step))
                 return
+        self._show(self._resolve(step))
+
+    def _show(self, pane: str | None) -> None:
+        if pane is None:
+            return
+        tabs = self.query_one("#panes", TabbedContent)
+        tabs.active = pane  # the ContentSwitcher shows the pane at once (display), the next layout draws it
+        # Focus now, so that the very next key already goes to the new pane and not to a control of the hidden one.
+        self._focus_pane(pane)
+        # A Hide queued for one of its controls before it was shown (the pane was left and re-entered between two
+        # layouts) blurs that control again and leaves nothing focused: check once the pane is really drawn.
+        self.call_after_refresh(self._ensure_focus, pane)
+
+    def _focus_pane(self, pane: str) -> None:
+        view = self._view(pane)
+        if view is not None:
+            view.focus_first()
+
+    def _ensure_focus(self, pane: str, tries: int = 3) -> None:
+        if tries <= 0 or self.current_pane != pane or self.screen is not self.screen_stack[0]:
+            return  # done, or the user moved on, or a dialog opened: its focus is not ours to change
+        view = self._view(pane)
+        if view is None:
+            return
+        focused = self.screen.focused
+        # Lost (None) or left in another, hidden pane; the tab bar or anything the user chose meanwhile stays.
+        if focused is None or (view not in focused.ancestors_with_self
+                               and any(isinstance(node, TabPane) for node in focused.ancestors)):
+            view.focus_first()
+        self.call_after_refresh(self._ensure_focus, pane, tries - 1)  # a late Hide may still be queued
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette entries, without the ones that our own commands already say better."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Quit":
+                # Textual's says "as soon as possible", but action_quit asks first: one Quit, described truly.
+                yield command._replace(help="Leave optscale-tui (asks first when something is unsaved or running)",
+                                       callback=self.action_request_quit)
+            elif command.title == "Theme":
+                yield command._replace(help="Choose the colour theme (light, dark, high contrast…)")
+            else:
+                yield command
 
     def open_fixes(self, causes: tuple = ()) -> None:
         """Offer the mechanical fixes for the doctor's findings (plus `causes` found by a verification)."""

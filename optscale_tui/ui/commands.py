@@ -1,4 +1,4 @@
-"""The command palette (ctrl+p): the app's main actions by name, beside Textual's system commands."""
+"""The command palette (ctrl+p): the app's main actions by name, beside Textual's system commands (Quit, Theme…)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class ActionsProvider(Provider):
-    """Go to a pane, save, verify, copy or save the report, reload the settings, switch theme, help, quit."""
+    """Go to a pane, save, verify, copy or save the report, reload the settings, help."""
 
     @property
     def wizard(self) -> OptScaleApp:
@@ -48,9 +48,6 @@ class ActionsProvider(Provider):
         if view is not None:
             self.app.call_later(self.app.run_action, action, view)
 
-    def _toggle_theme(self) -> None:
-        self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
-
     def commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
         from optscale_tui.ui.app import PANES
 
@@ -70,10 +67,8 @@ class ActionsProvider(Provider):
         yield "Fix it…", "Show the diff of the automatic fix for what the doctor found, and apply it", \
             self.wizard.open_fixes
         yield "Reload settings", "Read the settings files again from disk", self.wizard.load_settings
-        yield "Toggle light/dark theme", "Switch between the light and the dark theme", self._toggle_theme
         yield "Help", "Keys and what each pane does (F1)", self.wizard.action_help
-        yield "Quit", "Leave optscale-tui (asks first when something is unsaved or running)", \
-            self.wizard.action_request_quit
+        # Quit and Theme are Textual's system commands, described truly by OptScaleApp.get_system_commands.
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self.commands():

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, TypeVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
+
+ResultType = TypeVar("ResultType")
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class Dialog(ModalScreen[ResultType]):
+    """A modal dialog with its own Footer: the base screen's Footer would list the pane's keys, inert here, and
+    not the dialog's."""
+
+    def on_mount(self) -> None:
+        # Textual runs every class's on_mount along the MRO, so subclasses keep theirs and get the Footer too.
+        self.mount(Footer(compact=True))
+
+
+class ConfirmScreen(Dialog[bool]):
     """Ask a yes/no question; dismisses with True only on an explicit yes."""
 
-    BINDINGS = [
-        Binding("escape,n", "answer(False)", "No", id="confirm.no"),
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n", "answer(False)", "No", id="confirm.no"),
+        # Its own action, or the Footer (one key per action) would list n or esc, not both.
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
     ]
 
     def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "Cancel") -> None:
@@ -46,3 +61,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

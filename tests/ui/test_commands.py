@@ -7,7 +7,9 @@ from textual.command import CommandPalette
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.commands import ActionsProvider
+from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.screens.verify import VerifyView
+from optscale_tui.ui.state import WizardState
 
 TIERS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}
 
@@ -40,7 +42,7 @@ async def test_provider_is_registered_and_discovers_the_main_actions(ui_sandbox)
         await pilot.pause(0.3)
         listed = " | ".join(palette_options(app))
         for name in ("Go to Connect", "Go to Doctor", "Go to Desktop", "Save settings", "Verify now",
-                     "Copy verification report", "Reload settings", "Toggle light/dark theme", "Help", "Quit"):
+                     "Copy verification report", "Reload settings", "Theme", "Help", "Quit"):
             assert name in listed, name
 
 
@@ -71,11 +73,31 @@ async def test_verify_now_runs_the_verification(ui_sandbox):
             assert app.clipboard.startswith("# optscale-tui verification report") and DEMO_KEY not in app.clipboard
 
 
-async def test_toggle_theme(ui_sandbox):
+async def test_one_quit_and_one_theme_entry_and_quit_asks_first(ui_sandbox, monkeypatch):
     ui_sandbox.seed()
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        dark = app.current_theme.dark
-        await run_command(app, pilot, "Toggle light/dark")
-        assert app.current_theme.dark is not dark
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        listed = palette_options(app)
+        assert sum(option.startswith("Quit") for option in listed) == 1
+        assert sum("theme" in option.lower() for option in listed) == 1
+        assert not any("as soon as possible" in option for option in listed)  # it asks first, and says so
+        assert any("asks first" in option for option in listed if option.startswith("Quit"))
+        await pilot.press("escape")
+        await pilot.pause()
+        monkeypatch.setattr(WizardState, "has_unsaved_changes", property(lambda self: True))
+        await run_command(app, pilot, "Quit")
+        assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_theme_opens_the_theme_picker(ui_sandbox):
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await run_command(app, pilot, "Theme")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, CommandPalette)
+        assert any("textual-light" in option for option in palette_options(app))

@@ -11,10 +11,11 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
+
+from optscale_tui.ui.modals import Dialog
 
 STEPS = (
     ("1 Connect", "paste the Base URL and API key from OptScale Chat."),
@@ -29,21 +30,24 @@ WHERE = (
     "Model name (e.g. anthropic/claude-sonnet-4-6)."
 )
 
+# (intro, bullet points, closing note): bullets are rows of a grid, so their wrapped lines stay indented.
 WRITTEN = (
-    "Only the env keys below change in the settings file; everything else (hooks, permissions…) is kept.\n"
-    "• ANTHROPIC_BASE_URL — the Base URL with /v1 replaced by /anthropic (Claude Code appends /v1/messages).\n"
-    "• ANTHROPIC_AUTH_TOKEN — the key, sent as “Authorization: Bearer”. Not ANTHROPIC_API_KEY: that one is sent "
-    "as x-api-key, asks for approval in Claude Code and clashes with a claude.ai login; an ANTHROPIC_API_KEY "
-    "in the file is removed.\n"
-    "• ANTHROPIC_DEFAULT_HAIKU/SONNET/OPUS_MODEL — the gateway model of each tier (optional _NAME labels), "
-    "CLAUDE_CODE_SUBAGENT_MODEL, and `model` for the main model.\n"
+    "Only the env keys below change in the settings file; everything else (hooks, permissions…) is kept.",
+    (
+        "ANTHROPIC_BASE_URL — the Base URL with /v1 replaced by /anthropic (Claude Code appends /v1/messages).",
+        "ANTHROPIC_AUTH_TOKEN — the key, sent as “Authorization: Bearer”. Not ANTHROPIC_API_KEY: that one is sent "
+        "as x-api-key, asks for approval in Claude Code and clashes with a claude.ai login; an ANTHROPIC_API_KEY "
+        "in the file is removed.",
+        "ANTHROPIC_DEFAULT_HAIKU/SONNET/OPUS_MODEL — the gateway model of each tier (optional _NAME labels), "
+        "CLAUDE_CODE_SUBAGENT_MODEL, and the top-level model setting for the main model.",
+    ),
     "The default session follows the Opus tier: with Opus unmapped Claude Code sends a built-in model name "
-    "the gateway does not know."
+    "the gateway does not know.",
 )
 
 COPY = (
     "Copying uses OSC 52, so it works over SSH: the text lands in the clipboard of the computer you sit at. "
-    "Inside tmux add `set -g set-clipboard on` to ~/.tmux.conf. Copied keys are never shown in full."
+    "Inside tmux add “set -g set-clipboard on” to ~/.tmux.conf. Copied keys are never shown in full."
 )
 
 
@@ -51,7 +55,7 @@ def _unique_bindings(bindings: Iterable[BindingType]) -> list[Binding]:
     return [b for b in Binding.make_bindings(bindings) if b.description]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     CSS_PATH = "help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,f1,question_mark", "dismiss", "Close", id="help.close"),
@@ -61,12 +65,14 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-dialog", classes="dialog"):
             yield Static("Help — optscale-tui", classes="dialog-title", id="help-title")
             with VerticalScroll(id="help-body"):
-                yield from self._section("The four steps", self._steps())
-                yield from self._section("Keys everywhere", self._app_keys())
-                for pane, text in self._pane_keys():
-                    yield from self._section(f"Keys on {pane}", text)
+                yield from self._section("The four steps", rows=STEPS)
+                yield from self._section("Keys everywhere", rows=self._app_keys())
+                for pane, rows in self._pane_keys():
+                    yield from self._section(f"Keys on {pane}", rows=rows)
                 yield from self._section("Where to find the values", WHERE)
-                yield from self._section(f"What gets written ({self._settings_path()})", WRITTEN)
+                intro, bullets, note = WRITTEN
+                yield from self._section(f"What gets written ({self._settings_path()})", intro,
+                                         rows=[("•", bullet) for bullet in bullets], after=note)
                 yield from self._section("Copying over SSH", COPY)
             yield Static("Esc closes · ↑ ↓ PgUp PgDn scroll", classes="muted", id="help-footer")
 
@@ -80,34 +86,38 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-body").focus()
 
     @staticmethod
-    def _section(title: str, body: str) -> Iterable[Widget]:
+    def _section(title: str, body: str = "", *, rows: Iterable[tuple[str, str]] = (),
+                 after: str = "") -> Iterable[Widget]:
+        """A heading, then text and/or a two-column grid whose second column wraps under itself."""
         yield Static(title, classes="help-heading", markup=False)
-        yield Static(body, classes="help-text", markup=False)
+        if body:
+            yield Static(body, classes="help-text", markup=False)
+        rows = list(rows)
+        if rows:
+            yield Grid(*(Static(cell, classes=f"help-{kind}", markup=False)
+                         for row in rows for kind, cell in zip(("key", "what"), row, strict=True)),
+                       classes="help-rows")
+        if after:
+            yield Static(after, classes="help-text", markup=False)
 
-    @staticmethod
-    def _steps() -> str:
-        width = max(len(name) for name, _ in STEPS)
-        return "\n".join(f"{name.ljust(width)}  {what}" for name, what in STEPS)
-
-    def _key_lines(self, bindings: Iterable[Binding], skip: set[tuple[str, str]] = frozenset()) -> list[str]:
-        """One line per action: all its keys, then what it does."""
-        grouped: dict[tuple[str, str], list[str]] = {}
+    def _key_rows(self, bindings: Iterable[Binding],
+                  skip: set[tuple[str, str]] = frozenset()) -> list[tuple[str, str]]:
+        """One row per description: all its keys, then what they do (ctrl+q and q differ in action only, so that a
+        dialog can keep ctrl+q alone)."""
+        grouped: dict[str, list[str]] = {}
         for binding in bindings:
             description = binding.description + (f" — {binding.tooltip}" if binding.tooltip else "")
-            keys = grouped.setdefault((binding.action, description), [])
+            keys = grouped.setdefault(description, [])
             shown = self.app.get_key_display(binding)
             if shown not in keys:
                 keys.append(shown)
-        rows = [(" / ".join(keys), description) for (_, description), keys in grouped.items()
+        return [(" / ".join(keys), description) for description, keys in grouped.items()
                 if (" / ".join(keys), description) not in skip]
-        width = max((len(k) for k, _ in rows), default=0)
-        return [f"{keys.ljust(width)}  {description}" for keys, description in rows]
 
-    def _app_keys(self) -> str:
-        app_bindings = _unique_bindings(type(self.app).BINDINGS)
-        return "\n".join(self._key_lines(app_bindings))
+    def _app_keys(self) -> list[tuple[str, str]]:
+        return self._key_rows(_unique_bindings(type(self.app).BINDINGS))
 
-    def _pane_keys(self) -> list[tuple[str, str]]:
+    def _pane_keys(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Keys of each pane, read from the bindings of the pane and of the project's own widgets in it."""
         from optscale_tui.ui.app import PANES
         from optscale_tui.ui.widgets.step import StepView
@@ -125,7 +135,7 @@ class HelpScreen(ModalScreen[None]):
                 if cls.__module__.startswith("optscale_tui.") and cls not in classes:
                     classes.append(cls)
             bindings = [b for cls in classes for b in _unique_bindings(cls.__dict__.get("BINDINGS", ()))]
-            lines = self._key_lines(bindings, skip=app_keys)
-            if lines:
-                sections.append((labels.get(pane, pane), "\n".join(lines)))
+            rows = self._key_rows(bindings, skip=app_keys)
+            if rows:
+                sections.append((labels.get(pane, pane), rows))
         return sections

@@ -1,0 +1,120 @@
+"""App-wide navigation: focus after a step change, Next/Back through the panes' guards, the Footer's keys."""
+
+from __future__ import annotations
+
+from textual.widgets import Footer, TabPane
+
+from optscale_tui.demo.server import DEMO_KEY
+from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.modals import ConfirmScreen
+from tests.ui.test_tiers import connect, text_of
+
+
+def focus_pane(app: OptScaleApp) -> str | None:
+    focused = app.screen.focused
+    if focused is None:
+        return None
+    pane = next((node for node in focused.ancestors_with_self if isinstance(node, TabPane)), None)
+    return pane.id if pane is not None else None
+
+
+def footer_keys(app: OptScaleApp) -> dict[str, str]:
+    """What the active screen's Footer shows: key as displayed → description."""
+    footer = app.screen.query_one(Footer)
+    return {key.key_display: key.description for key in footer.query("FooterKey")}
+
+
+async def test_focus_lands_in_the_target_pane_after_every_step_change(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await pilot.press("h")  # a tier mapped: a stray ctrl+n reaching the hidden Models pane would open Review
+        await pilot.pause()
+        assert app.state.tiers.any_tier
+        # Keys back to back, as a fast typist sends them: each one must already act on the pane just shown.
+        moves = [(("f4", "alt+left"), "tiers"), (("f6", "f3"), "tiers"), (("f2", "ctrl+n"), "tiers"),
+                 (("f3", "alt+left"), "connect"), (("f7", "f2", "f3"), "tiers"), (("f5", "f4", "f3"), "tiers")]
+        for run in range(30):
+            keys, target = moves[run % len(moves)]
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert (app.current_pane, focus_pane(app)) == (target, target), (run, keys, app.screen.focused)
+
+
+async def test_app_next_runs_the_pane_guard_even_with_nothing_focused(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        assert app.current_pane == "tiers" and not app.state.tiers.any_tier
+        for key in ("ctrl+n", "alt+right"):
+            app.screen.set_focus(None)  # the app's binding answers, not the pane's
+            await pilot.pause()
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.current_pane == "tiers", key
+            assert "map at least one tier" in text_of(app, "#nav-hint")
+        app.screen.set_focus(None)
+        await pilot.press("alt+left")  # Back has no guard on Models
+        await pilot.pause()
+        assert app.current_pane == "connect"
+
+
+async def test_next_is_hidden_where_there_is_no_next_step(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for key, pane in (("f5", "verify"), ("f6", "doctor"), ("f7", "backups"), ("f8", "desktop")):
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.pause()
+            assert app.current_pane == pane
+            assert "Next" not in footer_keys(app).values(), pane
+            app.screen.set_focus(None)
+            await pilot.press("ctrl+n", "alt+right")
+            await pilot.pause()
+            assert app.current_pane == pane  # no jump back to Connect
+        await pilot.press("f4")
+        await pilot.pause()
+        await pilot.pause()
+        assert footer_keys(app).get("^n") == "Next"
+
+
+async def test_first_screen_shows_quit_and_help_and_q_quits_outside_inputs(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "base-url"
+        keys = footer_keys(app)
+        assert keys.get("^q") == "Quit" and keys.get("f1") == "Help"
+        assert list(keys.values()).count("Quit") == 1
+        footer = app.screen.query_one(Footer)
+        for key in footer.query("FooterKey"):
+            if key.description in ("Quit", "Help"):
+                assert key.region.right <= 80, key.description  # really on screen at 80 columns
+        await pilot.press("q")  # typed into the field
+        await pilot.pause()
+        assert app.is_running and "q" in app.focused.value
+        app.screen.set_focus(None)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_a_dialog_footer_lists_its_own_keys_not_the_panes(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        answers: list[bool | None] = []
+        app.push_screen(ConfirmScreen("Sure?", "Really."), answers.append)
+        await pilot.pause()
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert (keys.get("y"), keys.get("n"), keys.get("esc")) == ("Yes", "No", "Cancel")
+        assert "Next" not in keys.values() and "Help" not in keys.values() and "Reveal key" not in keys.values()
+        await pilot.press("ctrl+n")  # inert behind the dialog
+        await pilot.pause()
+        assert app.current_pane == "connect" and isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert answers == [False]
