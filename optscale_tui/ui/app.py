@@ -105,8 +105,7 @@ class OptScaleApp(App[None]):
                 with TabPane(label, id=pane):
                     if pane == "connect":
                         yield ConnectView(id="connect-view")
-        # Compact: at 80 columns a pane with six keys still leaves room for ^q Quit and f1 Help.
-        yield Footer(compact=True)
+        yield Footer()
 
     def _app_bar_text(self) -> str:
         from optscale_tui.ui.format import display_path
@@ -339,11 +338,9 @@ class OptScaleApp(App[None]):
 
     def open_fixes(self, causes: tuple = ()) -> None:
         """Offer the mechanical fixes for the doctor's findings (plus `causes` found by a verification)."""
-        from optscale_tui.core.fixes import fixes_for
         from optscale_tui.ui.screens.fix import FixScreen
 
-        config = self.state.config
-        fixes = fixes_for(config, causes) if config is not None else []
+        fixes = self.state.fixes(causes)
         fixes.sort(key=lambda fix: fix.cause not in causes)  # what the verification just found comes first
         if not fixes:
             self.notify("No automatic fix applies here; each finding lists what to do.", title="Fix it")

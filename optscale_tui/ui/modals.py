@@ -20,7 +20,7 @@ class Dialog(ModalScreen[ResultType]):
 
     def on_mount(self) -> None:
         # Textual runs every class's on_mount along the MRO, so subclasses keep theirs and get the Footer too.
-        self.mount(Footer(compact=True))
+        self.mount(Footer())
 
 
 class ConfirmScreen(Dialog[bool]):

@@ -50,7 +50,6 @@ class ConnectView(StepView):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "toggle_reveal", "Reveal key", tooltip="show or hide the key while you type it",
                 id="connect.reveal"),
-        Binding("ctrl+n", "next", "Next", id="connect.next"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -76,7 +76,6 @@ class TiersView(StepView):
         Binding("r", "reload", "Reload", show=False, tooltip="fetch the model list again", id="tiers.reload"),
         Binding("f", "fix", "Fix", tooltip="map each unmapped tier to the catalog model named for it",
                 id="tiers.fix"),
-        Binding("ctrl+n", "next", "Next", id="tiers.next"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

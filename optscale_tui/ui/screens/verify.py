@@ -94,12 +94,9 @@ class VerifyView(StepView):
 
     def _fixes(self) -> list:
         """The automatic fixes the app's Fix it would offer for these results (core decides which apply)."""
-        config = self.state.config
-        if self.done is None or config is None:
+        if self.done is None:
             return []
-        from optscale_tui.core.fixes import fixes_for
-
-        return fixes_for(config, self._causes())
+        return self.state.fixes(self._causes())
 
     def action_fix(self) -> None:
         self.wizard.open_fixes(self._causes())
