@@ -42,6 +42,8 @@ KEYS = {
     "ctrl+q": "\x11",
     "ctrl+u": "\x15",
     "space": " ",
+    "pagedown": "\x1b[6~",
+    "pageup": "\x1b[5~",
 }
 
 

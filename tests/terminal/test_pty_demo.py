@@ -64,7 +64,13 @@ def test_demo_full_flow_by_keys(demo, tmp_path):
     demo.wait_for(mapped, timeout=60)
     demo.press("ctrl+n")
     demo.wait_for("ANTHROPIC_DEFAULT_OPUS_MODEL", timeout=60)
-    assert "sk-bf-…" in demo.text() and DEMO_KEY not in demo.text()  # the diff shows the key masked
+    # The reasons come first; the diff below them shows the key masked (scroll down to it at 24 rows).
+    for _ in range(6):
+        if "sk-bf-…" in demo.text():
+            break
+        demo.press("pagedown")
+        demo.settle(quiet=0.2)
+    assert "sk-bf-…" in demo.text() and DEMO_KEY not in demo.text()
 
     demo.press("w")
     demo.wait_for("backup", timeout=60)  # the confirmation says a backup is made first
