@@ -1,33 +1,6 @@
 """The embedded demo gateway (OptScale AI / Bifrost layout on 127.0.0.1) used by `--demo`, the tests and benchmarks."""
 
-from optscale_tui.demo.server import (
-    DEFAULT_MODELS,
-    DEMO_KEY,
-    DEMO_KEY_BUDGET,
-    DEMO_KEY_LIMITED,
-    DEMO_KEY_OPENAI_ONLY,
-    DEMO_ORG_ID,
-    FAULT_KINDS,
-    DemoGateway,
-    Faults,
-    KeyPolicy,
-    RecordedRequest,
-    default_keys,
-    demo_reply_text,
-)
+from optscale_tui.demo import server as _server
+from optscale_tui.demo.server import *  # noqa: F403  (the public names are server.__all__, listed once there)
 
-__all__ = [
-    "DEFAULT_MODELS",
-    "DEMO_KEY",
-    "DEMO_KEY_BUDGET",
-    "DEMO_KEY_LIMITED",
-    "DEMO_KEY_OPENAI_ONLY",
-    "DEMO_ORG_ID",
-    "FAULT_KINDS",
-    "DemoGateway",
-    "Faults",
-    "KeyPolicy",
-    "RecordedRequest",
-    "default_keys",
-    "demo_reply_text",
-]
+__all__ = list(_server.__all__)
