@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, Footer, Static
 
 from optscale_tui.core.locations import Scope, resolve_target
 from optscale_tui.ui.messages import (
@@ -29,6 +29,7 @@ from optscale_tui.ui.messages import (
 )
 from optscale_tui.ui.startup import pause_collector, resume_collector
 from optscale_tui.ui.state import WizardState
+from optscale_tui.ui.widgets.step_bar import Pane, StepBar
 
 if TYPE_CHECKING:
     from optscale_tui.demo.session import DemoSession
@@ -100,9 +101,11 @@ class OptScaleApp(App[None]):
 
         # One line of context instead of Textual's Header: which file this run writes, and whether it is the demo.
         yield Static(self._app_bar_text(), id="app-bar", markup=False)
-        with TabbedContent(initial="connect", id="panes"):
-            for pane, label, _key in PANES:
-                with TabPane(label, id=pane):
+        yield StepBar([(pane, label) for pane, label, _key in PANES], steps=len(WIZARD), active="connect",
+                      id="steps")
+        with ContentSwitcher(initial="connect", id="panes"):
+            for pane, _label, _key in PANES:
+                with Pane(id=pane):
                     if pane == "connect":
                         yield ConnectView(id="connect-view")
         yield Footer()
@@ -135,7 +138,7 @@ class OptScaleApp(App[None]):
                  "backups": BackupsView, "desktop": DesktopView}
         self._load_pane_css(views)
         for pane, view in views.items():
-            self.query_one(f"#{pane}", TabPane).mount(view(id=f"{pane}-view"))
+            self.query_one(f"#{pane}", Pane).mount(view(id=f"{pane}-view"))
 
     def _load_pane_css(self, panes) -> None:
         """Add the panes' stylesheets, in the same order and with the same weight as CSS_PATH entries (this is
@@ -247,16 +250,15 @@ class OptScaleApp(App[None]):
         # Reaches the app only when no pane's guard stopped it (see action_step).
         self._show(self._resolve(event.step))
 
-    @on(TabbedContent.TabActivated, "#panes")
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # Whatever changed the pane (a key, a click on a tab), Next/Back in the Footer follow it.
-        self.refresh_bindings()
+    @on(StepBar.Chosen)
+    def _step_bar_chosen(self, event: StepBar.Chosen) -> None:
+        self._show(event.pane, focus=False)  # ←/→ on the bar: the focus stays there, as on a tab row
 
     # --- actions --------------------------------------------------------------------------------------------
 
     @property
     def current_pane(self) -> str:
-        return self.query_one("#panes", TabbedContent).active
+        return self.query_one("#panes", ContentSwitcher).current or WIZARD[0]
 
     def _view(self, pane: str):
         from optscale_tui.ui.widgets.step import StepView
@@ -295,11 +297,14 @@ class OptScaleApp(App[None]):
                 return
         self._show(self._resolve(step))
 
-    def _show(self, pane: str | None) -> None:
+    def _show(self, pane: str | None, *, focus: bool = True) -> None:
         if pane is None:
             return
-        tabs = self.query_one("#panes", TabbedContent)
-        tabs.active = pane  # the ContentSwitcher shows the pane at once (display), the next layout draws it
+        self.query_one("#panes", ContentSwitcher).current = pane  # shown at once (display), drawn by the next layout
+        self.query_one("#steps", StepBar).active = pane
+        self.refresh_bindings()  # Next/Back in the Footer follow the pane
+        if not focus:
+            return
         # Focus now, so that the very next key already goes to the new pane and not to a control of the hidden one.
         self._focus_pane(pane)
         # A Hide queued for one of its controls before it was shown (the pane was left and re-entered between two
@@ -318,9 +323,9 @@ class OptScaleApp(App[None]):
         if view is None:
             return
         focused = self.screen.focused
-        # Lost (None) or left in another, hidden pane; the tab bar or anything the user chose meanwhile stays.
+        # Lost (None) or left in another, hidden pane; the step bar or anything the user chose meanwhile stays.
         if focused is None or (view not in focused.ancestors_with_self
-                               and any(isinstance(node, TabPane) for node in focused.ancestors)):
+                               and any(isinstance(node, Pane) for node in focused.ancestors)):
             view.focus_first()
         self.call_after_refresh(self._ensure_focus, pane, tries - 1)  # a late Hide may still be queued
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from textual import events
-from textual.widgets import Input, Static, TabbedContent
+from textual.widgets import Input, Static
 
 from optscale_tui.core.connection import mask_secret
 from optscale_tui.demo.server import DEMO_KEY
@@ -23,7 +23,7 @@ def text_of(app: OptScaleApp, selector: str) -> str:
 
 
 def active(app: OptScaleApp) -> str:
-    return app.query_one("#panes", TabbedContent).active
+    return app.current_pane
 
 
 async def settle(app: OptScaleApp, pilot) -> None:

@@ -25,6 +25,7 @@ async def test_f1_opens_help_with_keys_steps_and_what_gets_written(ui_sandbox) -
         # App keys come from the app's bindings (grouped per action), pane keys from the panes' own bindings.
         assert "f1 / ?" in text and "Help" in text
         assert "^q / q" in text and "Quit" in text
+        assert "Next pane — on the step bar (or click a name)" in text
         assert "Keys on Connect" in text and "Reveal key" in text
         assert "Keys on Models" in text and "use the highlighted model for Opus" in text
         for step in ("1 Connect", "2 Models", "3 Review", "4 Verify"):

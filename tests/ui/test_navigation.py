@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from textual.widgets import Footer, TabPane
+from textual.style import Style
+from textual.widgets import Footer
 
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.widgets.step_bar import Pane, StepBar
 from tests.ui.test_tiers import connect, text_of
 
 
@@ -14,7 +16,7 @@ def focus_pane(app: OptScaleApp) -> str | None:
     focused = app.screen.focused
     if focused is None:
         return None
-    pane = next((node for node in focused.ancestors_with_self if isinstance(node, TabPane)), None)
+    pane = next((node for node in focused.ancestors_with_self if isinstance(node, Pane)), None)
     return pane.id if pane is not None else None
 
 
@@ -118,3 +120,32 @@ async def test_a_dialog_footer_lists_its_own_keys_not_the_panes(ui_sandbox) -> N
         await pilot.press("escape")
         await pilot.pause()
         assert answers == [False]
+
+
+def underlined(bar: StepBar) -> list[str]:
+    """The text the step bar underlines: the active pane's name (what marks it without colour)."""
+    content = bar.render()
+    return [content.plain[span.start:span.end] for span in content.spans
+            if isinstance(span.style, Style) and span.style.underline]
+
+
+async def test_step_bar_click_shows_a_pane_and_arrow_keys_move_along_the_bar(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = app.query_one("#steps", StepBar)
+        assert underlined(bar) == ["1 Connect"]
+        column = bar.render().plain.index("Doctor")
+        assert column + len("Doctor") <= 80  # every name fits on one row at 80 columns
+        await pilot.click("#steps", offset=(column + 2, 0))
+        await pilot.pause()
+        assert app.current_pane == "doctor" and focus_pane(app) == "doctor"  # a click moves in, like the F key
+        assert underlined(bar) == ["Doctor"]
+        bar.focus()
+        await pilot.press("right")
+        await pilot.pause()
+        assert app.current_pane == "backups" and app.focused is bar  # ←/→ keep the focus on the bar
+        await pilot.press("left", "left")
+        await pilot.pause()
+        assert app.current_pane == "verify" and app.focused is bar and underlined(bar) == ["4 Verify"]
+        assert "Next" not in footer_keys(app).values()  # the Footer follows the pane shown

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual import events
-from textual.widgets import Input, Static, TabbedContent
+from textual.widgets import Input, Static
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
@@ -23,7 +23,7 @@ def text_of(app: OptScaleApp, selector: str) -> str:
 
 
 def active(app: OptScaleApp) -> str:
-    return app.query_one("#panes", TabbedContent).active
+    return app.current_pane
 
 
 def option_ids(app: OptScaleApp) -> list[str]:

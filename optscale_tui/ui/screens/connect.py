@@ -81,7 +81,7 @@ class ConnectView(StepView):
         yield Static("", id="nav-hint", classes="error-text", markup=False)
 
     def on_mount(self) -> None:
-        # The first pane of the app: start with the cursor in the Base URL field rather than on the tabs.
+        # The first pane of the app: start with the cursor in the Base URL field rather than on the step bar.
         self.call_after_refresh(self._initial_focus)
         # The help and the Back/Next buttons follow the first frame: the fields come first, where the user starts.
         self.call_after_refresh(self._mount_secondary)

@@ -115,7 +115,9 @@ class HelpScreen(Dialog[None]):
                 if (" / ".join(keys), description) not in skip]
 
     def _app_keys(self) -> list[tuple[str, str]]:
-        return self._key_rows(_unique_bindings(type(self.app).BINDINGS))
+        from optscale_tui.ui.widgets.step_bar import StepBar
+
+        return self._key_rows(_unique_bindings([*type(self.app).BINDINGS, *StepBar.BINDINGS]))
 
     def _pane_keys(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Keys of each pane, read from the bindings of the pane and of the project's own widgets in it."""

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Button, Checkbox, DataTable, OptionList, Static, TabbedContent
+from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, OptionList, Static
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import (
@@ -163,7 +163,7 @@ class TiersView(StepView):
 
     def _is_active(self) -> bool:
         try:
-            return self.screen.query_one("#panes", TabbedContent).active == "tiers"
+            return self.screen.query_one("#panes", ContentSwitcher).current == "tiers"
         except NoMatches:
             return False
 

@@ -135,8 +135,8 @@ class VerifyView(StepView):
         table.add_columns("Check", "Request id", "Time")
         self.query_one(StreamLog).write_line("The model's replies stream here, tier by tier, as they arrive.")
         self._apply_layout()
-        with contextlib.suppress(Exception):  # the tabs exist in the app; not when the view is tested alone
-            self.watch(self.app.query_one("#panes"), "active", self._pane_activated, init=False)
+        with contextlib.suppress(Exception):  # the pane switcher exists in the app; not when the view is tested alone
+            self.watch(self.app.query_one("#panes"), "current", self._pane_activated, init=False)
 
     # --- state --------------------------------------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ class VerifyView(StepView):
         except Exception:
             return False
 
-    def _pane_activated(self, pane: str) -> None:
+    def _pane_activated(self, pane: str | None) -> None:
         if pane == "verify" and self._run_on_show:
             self._run_on_show = False
             self.action_run_all()

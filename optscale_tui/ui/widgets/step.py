@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class StepView(VerticalScroll):
-    """A pane of the main tabs. Subclasses implement `refresh_from_state(what)`."""
+    """A pane of the app (one of the step bar's entries). Subclasses implement `refresh_from_state(what)`."""
 
     DEFAULT_CSS = """
     StepView { padding: 0 1; }
