@@ -91,6 +91,9 @@ _X509_EXPIRED = {9, 10}  # not yet valid (clock), expired
 _X509_HOSTNAME = {62, 63, 64}  # hostname / email / IP address mismatch
 _X509_UNTRUSTED = {2, 18, 19, 20, 21, 27, 28}
 
+# What talking to the gateway can raise; a probe turns these into a failed ProbeResult, anything else is a bug.
+_TRANSPORT_ERRORS = (httpx.HTTPError, OSError, ssl.SSLError)
+
 _DNS_WORDS = (
     "name or service not known",
     "nodename nor servname",
@@ -473,6 +476,27 @@ class _Stream:
         return [b for b in self.blocks.values() if b.type in ("tool_use", "server_tool_use")]
 
 
+@dataclass
+class _Exchange:
+    """What one probe has learned about its request so far, so that every way out (an answer, an HTTP error, an
+    exception) builds its ProbeResult from the same facts."""
+
+    name: str
+    model: str | None = None
+    t0: float = field(default_factory=time.perf_counter)
+    ttfb: float | None = None
+    status: int | None = None
+    request_ids: dict[str, str] = field(default_factory=dict)
+    stream: _Stream | None = None
+
+    def answered(self, response: httpx.Response) -> None:
+        """Note a response: when the first one arrived, its status and the request ids in its headers."""
+        if self.ttfb is None:
+            self.ttfb = time.perf_counter()
+        self.status = response.status_code
+        self.request_ids.update(collect_request_ids(response.headers))
+
+
 class GatewayClient:
     """One connection pool to the gateway. Use as `async with GatewayClient(url, key) as gw: …`.
 
@@ -538,19 +562,14 @@ class GatewayClient:
 
     def _result(
         self,
-        name: str,
+        exchange: _Exchange,
         *,
         ok: bool,
-        t0: float,
-        status: int | None = None,
         cause: Cause | None = None,
         detail: str = "",
-        request_ids: Mapping[str, str] | None = None,
-        ttfb: float | None = None,
-        stream: _Stream | None = None,
-        model: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> ProbeResult:
+        t0, ttfb, stream = exchange.t0, exchange.ttfb, exchange.stream
         end = time.perf_counter()
         total_ms = (end - t0) * 1000
         ttfb_ms = (ttfb - t0) * 1000 if ttfb is not None else None
@@ -568,12 +587,12 @@ class GatewayClient:
                 if gen_s >= 0.005:  # below ~5 ms the whole answer arrived at once: a rate would be noise
                     tps = round(output_tokens / gen_s, 1)
         return ProbeResult(
-            name=name,
+            name=exchange.name,
             ok=ok,
-            status=status,
+            status=exchange.status,
             cause=cause,
             detail=self._detail(detail),
-            request_ids={k: self._scrub(v) for k, v in (request_ids or {}).items()},
+            request_ids={k: self._scrub(v) for k, v in exchange.request_ids.items()},
             timings=ProbeTimings(
                 ttfb_ms=round(ttfb_ms, 1) if ttfb_ms is not None else None,
                 ttft_ms=round(ttft_ms, 1) if ttft_ms is not None else None,
@@ -582,37 +601,24 @@ class GatewayClient:
                 tokens_per_s=tps,
             ),
             text=text,
-            model=model,
+            model=exchange.model,
             extra=extra or {},
         )
 
     def _insecure_result(self, name: str, model: str | None = None) -> ProbeResult:
         return self._result(
-            name,
+            _Exchange(name, model),
             ok=False,
-            t0=time.perf_counter(),
             cause=Cause.INSECURE_HTTP,
             detail=f"Not sent: {self.url.origin} is plain http:// to a remote host, so the API key would travel "
             "unencrypted.",
-            model=model,
         )
 
     def _exception_result(
-        self,
-        name: str,
-        exc: BaseException,
-        *,
-        t0: float,
-        where: str,
-        ttfb: float | None = None,
-        status: int | None = None,
-        request_ids: Mapping[str, str] | None = None,
-        stream: _Stream | None = None,
-        model: str | None = None,
-        extra: dict[str, Any] | None = None,
+        self, exchange: _Exchange, exc: BaseException, *, where: str, extra: dict[str, Any] | None = None
     ) -> ProbeResult:
         cause = classify_exception(exc)
-        if ttfb is None and cause is Cause.STREAM_CUT:
+        if exchange.ttfb is None and cause is Cause.STREAM_CUT:
             # The connection dropped before any answer: that is not a cut stream, the server did not answer.
             cause = Cause.CONNECT
         words = describe_exception(exc)
@@ -620,20 +626,8 @@ class GatewayClient:
             detail = f"{where}: the connection closed in the middle of the reply ({words})."
         else:
             detail = f"{where}: {words}"
-        log.debug("probe %s failed: %s (%s)", name, cause, self._scrub(detail))
-        return self._result(
-            name,
-            ok=False,
-            t0=t0,
-            status=status,
-            cause=cause,
-            detail=detail,
-            request_ids=request_ids,
-            ttfb=ttfb,
-            stream=stream,
-            model=model,
-            extra=extra,
-        )
+        log.debug("probe %s failed: %s (%s)", exchange.name, cause, self._scrub(detail))
+        return self._result(exchange, ok=False, cause=cause, detail=detail, extra=extra)
 
     async def _read_limited(self, response: httpx.Response) -> bytes:
         chunks: list[bytes] = []
@@ -668,26 +662,20 @@ class GatewayClient:
         url = f"{self.url.anthropic_base}/api/hello"
         if self._insecure:
             return self._insecure_result(name)
-        t0 = time.perf_counter()
+        exchange = _Exchange(name)
         try:
             request = self._client.build_request("HEAD", url)
             del request.headers["authorization"]
             response = await self._client.send(request)
             await response.aclose()
-        except Exception as exc:
-            if not isinstance(exc, httpx.HTTPError | OSError | ssl.SSLError):
-                raise
-            return self._exception_result(name, exc, t0=t0, where=f"HEAD {_short(url)}")
-        ttfb = time.perf_counter()
+        except _TRANSPORT_ERRORS as exc:
+            return self._exception_result(exchange, exc, where=f"HEAD {_short(url)}")
+        exchange.answered(response)
         scheme = "TLS verified" if self.url.is_https else "plain http on loopback"
         return self._result(
-            name,
+            exchange,
             ok=True,
-            t0=t0,
-            status=response.status_code,
             detail=f"{self.url.origin} answered HEAD {_short(url)} with HTTP {response.status_code} ({scheme})",
-            request_ids=collect_request_ids(response.headers),
-            ttfb=ttfb,
             extra={"status": response.status_code},
         )
 
@@ -721,46 +709,29 @@ class GatewayClient:
         self, url: str, *, params: dict[str, str] | None, t0: float
     ) -> ProbeResult | tuple[list[ModelInfo], ProbeResult]:
         """A failed ProbeResult, or (models, ok ProbeResult)."""
-        name = "models"
-        ttfb: float | None = None
-        status: int | None = None
-        ids: dict[str, str] = {}
+        exchange = _Exchange("models", t0=t0)
         models: list[ModelInfo] = []
         pages = 0
         try:
             while True:
                 pages += 1
                 response = await self._client.get(url, params=params)
-                ttfb = ttfb or time.perf_counter()
+                exchange.answered(response)
                 status = response.status_code
-                ids.update(collect_request_ids(response.headers))
                 body = response.content[: MAX_ERROR_BODY_BYTES * 16]
                 if not 200 <= status < 300:
                     cause, detail = self._http_failure("GET", url, response, body, "models")
-                    return self._result(
-                        name,
-                        ok=False,
-                        t0=t0,
-                        status=status,
-                        cause=cause,
-                        detail=detail,
-                        request_ids=ids,
-                        ttfb=ttfb,
-                    )
+                    return self._result(exchange, ok=False, cause=cause, detail=detail)
                 data = _parse_json(body)
                 parsed = _parse_catalog(data)
                 if parsed is None:
                     ct = response.headers.get("content-type")
                     what = server_message(body, ct) if body.strip() else "an empty body"
                     return self._result(
-                        name,
+                        exchange,
                         ok=False,
-                        t0=t0,
-                        status=status,
                         cause=Cause.BAD_RESPONSE,
                         detail=f"GET {_short(url)} answered {status} but not with a model list: {what}",
-                        request_ids=ids,
-                        ttfb=ttfb,
                         extra={"non_json": data is None},
                     )
                 models.extend(parsed)
@@ -768,14 +739,9 @@ class GatewayClient:
                 if not (isinstance(data, dict) and data.get("has_more") and last_id and pages < 20):
                     break
                 params = {**(params or {}), "after_id": str(last_id)}
-        except Exception as exc:
-            if not isinstance(exc, httpx.HTTPError | OSError | ssl.SSLError):
-                raise
-            return self._exception_result(
-                name, exc, t0=t0, where=f"GET {_short(url)}", ttfb=ttfb, status=status, request_ids=ids
-            )
-        ok = self._result(name, ok=True, t0=t0, status=status, request_ids=ids, ttfb=ttfb)
-        return models, ok
+        except _TRANSPORT_ERRORS as exc:
+            return self._exception_result(exchange, exc, where=f"GET {_short(url)}")
+        return models, self._result(exchange, ok=True)
 
     def _catalog_result(
         self, got: ProbeResult | tuple[list[ModelInfo], ProbeResult], url: str, t0: float, *, fallback: bool
@@ -892,62 +858,32 @@ class GatewayClient:
         url = f"{self.url.anthropic_base}/v1/messages/count_tokens"
         if self._insecure:
             return self._insecure_result(name, model)
-        t0 = time.perf_counter()
-        ttfb: float | None = None
-        ids: dict[str, str] = {}
+        exchange = _Exchange(name, model)
         body = {"model": model, "messages": [{"role": "user", "content": "Hello, world"}]}
         try:
             response = await self._client.post(url, json=body)
-            ttfb = time.perf_counter()
-            ids = collect_request_ids(response.headers)
+            exchange.answered(response)
             content = response.content
-        except Exception as exc:
-            if not isinstance(exc, httpx.HTTPError | OSError | ssl.SSLError):
-                raise
-            return self._exception_result(
-                name, exc, t0=t0, where=f"POST {_short(url)}", ttfb=ttfb, model=model
-            )
+        except _TRANSPORT_ERRORS as exc:
+            return self._exception_result(exchange, exc, where=f"POST {_short(url)}")
         status = response.status_code
         if not 200 <= status < 300:
             cause, detail = self._http_failure("POST", url, response, content, "count_tokens")
             if cause is Cause.PATH_NOT_FOUND:
                 detail += " (count_tokens is optional for gateways; Claude Code only uses it for /context)"
-            return self._result(
-                name,
-                ok=False,
-                t0=t0,
-                status=status,
-                cause=cause,
-                detail=detail,
-                request_ids=ids,
-                ttfb=ttfb,
-                model=model,
-            )
+            return self._result(exchange, ok=False, cause=cause, detail=detail)
         data = _parse_json(content)
         tokens = data.get("input_tokens") if isinstance(data, dict) else None
         if not isinstance(tokens, int) or isinstance(tokens, bool):
             what = server_message(content, response.headers.get("content-type")) or "an empty body"
             return self._result(
-                name,
+                exchange,
                 ok=False,
-                t0=t0,
-                status=status,
                 cause=Cause.BAD_RESPONSE,
                 detail=f"POST {_short(url)} answered {status} without input_tokens: {what}",
-                request_ids=ids,
-                ttfb=ttfb,
-                model=model,
             )
         return self._result(
-            name,
-            ok=True,
-            t0=t0,
-            status=status,
-            detail=f"{tokens} input tokens",
-            request_ids=ids,
-            ttfb=ttfb,
-            model=model,
-            extra={"input_tokens": tokens},
+            exchange, ok=True, detail=f"{tokens} input tokens", extra={"input_tokens": tokens}
         )
 
     async def _stream_probe(
@@ -969,11 +905,8 @@ class GatewayClient:
             headers["anthropic-beta"] = ",".join(betas)
             params = {"beta": "true"}
         where = f"POST {_short(url)}"
-        t0 = time.perf_counter()
-        state = _Stream(t0=t0, on_text=on_text)
-        ttfb: float | None = None
-        status: int | None = None
-        ids: dict[str, str] = {}
+        exchange = _Exchange(name, model)
+        state = exchange.stream = _Stream(t0=exchange.t0, on_text=on_text)
         extra: dict[str, Any] = {}
         if betas:
             extra["betas"] = list(betas)
@@ -981,9 +914,8 @@ class GatewayClient:
             async with self._client.stream(
                 "POST", url, json=body, headers=headers, params=params
             ) as response:
-                ttfb = time.perf_counter()
+                exchange.answered(response)
                 status = response.status_code
-                ids = collect_request_ids(response.headers)
                 ct = response.headers.get("content-type") or ""
                 if not 200 <= status < 300:
                     content = await self._read_limited(response)
@@ -997,34 +929,16 @@ class GatewayClient:
                     self._accept_json_message(content, ct, state, where)
                     extra["streaming"] = False
         except _ProbeFailed as failed:
+            exchange.status = failed.status or exchange.status
             return self._result(
-                name,
+                exchange,
                 ok=False,
-                t0=t0,
-                status=failed.status or status,
                 cause=failed.cause,
                 detail=failed.detail,
-                request_ids=ids,
-                ttfb=ttfb,
-                stream=state,
-                model=model,
                 extra={**extra, **_stream_extra(state)},
             )
-        except Exception as exc:
-            if not isinstance(exc, httpx.HTTPError | OSError | ssl.SSLError | SSEError):
-                raise
-            return self._exception_result(
-                name,
-                exc,
-                t0=t0,
-                where=where,
-                ttfb=ttfb,
-                status=status,
-                request_ids=ids,
-                stream=state,
-                model=model,
-                extra={**extra, **_stream_extra(state)},
-            )
+        except (*_TRANSPORT_ERRORS, SSEError) as exc:
+            return self._exception_result(exchange, exc, where=where, extra={**extra, **_stream_extra(state)})
         extra.update(_stream_extra(state))
         detail = _summary(state, streaming=extra.get("streaming", True))
         if tool_probe:
@@ -1036,32 +950,15 @@ class GatewayClient:
                 detail = f"the model called {tools[0].name}({json.dumps(tools[0].input)[:80]})"
             else:
                 return self._result(
-                    name,
+                    exchange,
                     ok=False,
-                    t0=t0,
-                    status=status,
                     cause=Cause.BAD_RESPONSE,
                     detail="The model answered without calling the tool: tool use (which Claude Code needs for "
                     "every edit and command) does not work with this model through the gateway"
                     + (f" (stop_reason {state.stop_reason})" if state.stop_reason else ""),
-                    request_ids=ids,
-                    ttfb=ttfb,
-                    stream=state,
-                    model=model,
                     extra=extra,
                 )
-        return self._result(
-            name,
-            ok=True,
-            t0=t0,
-            status=status,
-            detail=detail,
-            request_ids=ids,
-            ttfb=ttfb,
-            stream=state,
-            model=model,
-            extra=extra,
-        )
+        return self._result(exchange, ok=True, detail=detail, extra=extra)
 
     async def _consume_sse(self, response: httpx.Response, state: _Stream, where: str) -> None:
         decoder = SSEDecoder()
