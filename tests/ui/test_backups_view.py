@@ -12,17 +12,11 @@ from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
 from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.screens.backups import BackupsView
 from optscale_tui.ui.widgets.diff_view import DiffView
-from tests.ui.screen import screen_text
+from tests.ui.screen import screen_text, settle
 
 BASE_URL = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f/v1"
 KEY = "sk-bf-BACKUPS-SECRET-0123456789abcd"
 
-
-
-async def settle(app: OptScaleApp, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def save_through_the_ui(app: OptScaleApp, pilot, opus: str) -> None:
@@ -35,7 +29,7 @@ async def save_through_the_ui(app: OptScaleApp, pilot, opus: str) -> None:
     await pilot.press("w")
     await pilot.pause()
     await pilot.press("y")
-    await settle(app, pilot)
+    await settle(pilot)
 
 
 def table_rows(app: OptScaleApp) -> list[list[str]]:
@@ -48,11 +42,11 @@ async def test_after_two_saves_the_list_has_both_backups_and_the_original(ui_san
     seeded = path.read_text()
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await save_through_the_ui(app, pilot, "a/first")
         await save_through_the_ui(app, pilot, "a/second")
         await pilot.press("f7")
-        await settle(app, pilot)
+        await settle(pilot)
         rows = table_rows(app)
         app.query_one("#backups-table", DataTable).focus()
         assert len(rows) == 3
@@ -67,7 +61,7 @@ async def test_after_two_saves_the_list_has_both_backups_and_the_original(ui_san
         assert '+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "a/first"' in diff
         assert KEY not in diff and KEY not in screen_text(app)
         await pilot.press("down", "down")  # the original: the file as it was before optscale-tui first wrote it
-        await settle(app, pilot)
+        await settle(pilot)
         assert view.selected.is_original
         assert json.loads(view.selected.path.read_text()) == json.loads(seeded)
         assert '-    "ANTHROPIC_DEFAULT_OPUS_MODEL": "a/second",' in app.query_one("#backups-diff", DiffView).text
@@ -78,14 +72,14 @@ async def test_the_original_diff_masks_the_key_and_restore_brings_it_back(ui_san
     seeded = path.read_bytes()
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await save_through_the_ui(app, pilot, "a/first")
         await pilot.press("f7")
-        await settle(app, pilot)
+        await settle(pilot)
         table = app.query_one("#backups-table", DataTable)
         table.focus()
         await pilot.press("down")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.query_one(BackupsView).selected.is_original
         diff = app.query_one("#backups-diff", DiffView).text
         assert f'-    "ANTHROPIC_AUTH_TOKEN": "{mask_secret(KEY)}",' in diff
@@ -98,7 +92,7 @@ async def test_the_original_diff_masks_the_key_and_restore_brings_it_back(ui_san
         assert not app._notifications  # …and does not cover the dialog
         assert "Restore original?" in screen_text(app)
         await pilot.press("y")
-        await settle(app, pilot)
+        await settle(pilot)
         assert path.read_bytes() == seeded
         # The file it replaced was backed up first (and says so), and the app re-read the settings.
         assert len(table_rows(app)) == 3
@@ -111,17 +105,17 @@ async def test_cancel_keeps_the_current_file(ui_sandbox) -> None:
     path = ui_sandbox.seed()
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await save_through_the_ui(app, pilot, "a/first")
         saved = path.read_bytes()
         await pilot.press("f7")
-        await settle(app, pilot)
+        await settle(pilot)
         app.query_one("#backups-table", DataTable).focus()
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
-        await settle(app, pilot)
+        await settle(pilot)
         assert path.read_bytes() == saved
         assert len(table_rows(app)) == 2
 
@@ -130,8 +124,8 @@ async def test_no_backups_yet_says_so(ui_sandbox) -> None:
     ui_sandbox.seed()
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("f7")
-        await settle(app, pilot)
+        await settle(pilot)
         assert "No backups yet" in screen_text(app)
         assert not app.query_one("#backups-table").display

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-from textual import events
 from textual.widgets import Input, Static
 
 from optscale_tui.core.connection import mask_secret
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
-from tests.ui.screen import screen_text
+from tests.ui.screen import paste, screen_text, settle
 
 ORG = "7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f"
 CHAT_URL = f"https://my.optscale.ai/llm_proxy/{ORG}/v1"
@@ -26,27 +25,12 @@ def active(app: OptScaleApp) -> str:
     return app.current_pane
 
 
-async def settle(app: OptScaleApp, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def paste(app: OptScaleApp, pilot, selector: str, text: str) -> None:
-    """Paste as a terminal does (bracketed paste into the focused field)."""
-    field = app.query_one(selector, Input)
-    field.focus()
-    await pilot.pause()
-    field.post_message(events.Paste(text))
-    await pilot.pause()
-
-
 async def test_pasting_the_v1_url_shows_the_derived_anthropic_url(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.focused is app.query_one("#base-url", Input)  # the cursor starts in the Base URL field
-        await paste(app, pilot, "#base-url", CHAT_URL)
+        await paste(pilot, "#base-url", CHAT_URL)
         derived = text_of(app, "#url-derived")
         assert f"https://my.optscale.ai/llm_proxy/{ORG}/anthropic" in derived
         assert derived.lstrip().startswith("✓")
@@ -61,8 +45,8 @@ async def test_pasting_the_v1_url_shows_the_derived_anthropic_url(ui_sandbox) ->
 async def test_url_warnings_are_shown_as_bang_lines(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#base-url", "https://gw.example.com/v1")
+        await settle(pilot)
+        await paste(pilot, "#base-url", "https://gw.example.com/v1")
         warnings = text_of(app, "#url-warnings")
         assert warnings.startswith("! ")
         assert "/llm_proxy/" in warnings
@@ -72,14 +56,14 @@ async def test_url_warnings_are_shown_as_bang_lines(ui_sandbox) -> None:
 async def test_http_to_a_remote_host_is_refused_with_the_reason_and_next_is_explained(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#base-url", f"http://my.optscale.ai/llm_proxy/{ORG}/v1")
+        await settle(pilot)
+        await paste(pilot, "#base-url", f"http://my.optscale.ai/llm_proxy/{ORG}/v1")
         derived = text_of(app, "#url-derived")
         assert derived.startswith("✗")
         assert "unencrypted" in derived and "https://" in derived
         assert app.state.url is None
         # Next (the key and the button) is refused, and says why.
-        await paste(app, pilot, "#api-key", SECRET)
+        await paste(pilot, "#api-key", SECRET)
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert active(app) == "connect"
@@ -94,8 +78,8 @@ async def test_http_to_a_remote_host_is_refused_with_the_reason_and_next_is_expl
 async def test_next_without_a_key_is_refused(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#base-url", CHAT_URL)
+        await settle(pilot)
+        await paste(pilot, "#base-url", CHAT_URL)
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert active(app) == "connect"
@@ -106,10 +90,10 @@ async def test_next_without_a_key_is_refused(ui_sandbox) -> None:
 async def test_the_key_is_only_shown_masked_once_entered(ui_sandbox, gateway) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#base-url", gateway.base_url)
+        await settle(pilot)
+        await paste(pilot, "#base-url", gateway.base_url)
         await pilot.press("enter")
-        await paste(app, pilot, "#api-key", SECRET)
+        await paste(pilot, "#api-key", SECRET)
         key_input = app.query_one("#api-key", Input)
         assert key_input.password  # typed masked
         assert "hidden" in str(key_input.border_title)
@@ -117,11 +101,11 @@ async def test_the_key_is_only_shown_masked_once_entered(ui_sandbox, gateway) ->
         assert not key_input.password  # revealed while typing, and the field's title says so
         assert "shown" in str(key_input.border_title)
         await pilot.press("enter")  # accept the key = Next
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.state.key is not None and app.state.key.value == SECRET
         assert active(app) == "tiers"
         await pilot.press("f2")
-        await settle(app, pilot)
+        await settle(pilot)
         assert active(app) == "connect"
         # The field was cleared and masked again; only the masked form is drawn.
         assert key_input.value == "" and key_input.password
@@ -138,8 +122,8 @@ async def test_the_key_is_only_shown_masked_once_entered(ui_sandbox, gateway) ->
 async def test_leaving_the_key_field_accepts_the_key(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#api-key", f"  Bearer {SECRET}  ")
+        await settle(pilot)
+        await paste(pilot, "#api-key", f"  Bearer {SECRET}  ")
         app.query_one("#base-url", Input).focus()
         await pilot.pause()
         assert app.state.key is not None and app.state.key.value == SECRET
@@ -150,9 +134,9 @@ async def test_leaving_the_key_field_accepts_the_key(ui_sandbox) -> None:
 async def test_an_unusable_key_shows_the_reason(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#base-url", CHAT_URL)
-        await paste(app, pilot, "#api-key", "sk-bf-two words")
+        await settle(pilot)
+        await paste(pilot, "#base-url", CHAT_URL)
+        await paste(pilot, "#api-key", "sk-bf-two words")
         await pilot.press("enter")
         await pilot.pause()
         assert active(app) == "connect"
@@ -174,7 +158,7 @@ async def test_prefilled_from_a_settings_file_with_our_keys(ui_sandbox, gateway)
     ui_sandbox.seed(text=json.dumps(data, indent=2) + "\n")
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.query_one("#base-url", Input).value == gateway.anthropic_url
         assert gateway.anthropic_url in text_of(app, "#url-derived")
         status = text_of(app, "#key-status")
@@ -182,7 +166,7 @@ async def test_prefilled_from_a_settings_file_with_our_keys(ui_sandbox, gateway)
         assert token not in app.export_screenshot()
         # The key in the file is enough to move on, and the catalog loads with it.
         await pilot.press("ctrl+n")
-        await settle(app, pilot)
+        await settle(pilot)
         assert active(app) == "tiers"
         assert app.state.key is None
         assert app.state.catalog is not None and app.state.catalog.probe.ok
@@ -216,7 +200,7 @@ async def test_accepting_the_key_clears_the_not_yet_hint_about_it(ui_sandbox, ga
     demo = DemoSession(gateway=gateway, root=ui_sandbox.home, config_dir=ui_sandbox.config_dir)
     app = OptScaleApp(demo=demo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("ctrl+n")  # the demo URL is prefilled, no key yet
         await pilot.pause()
         assert "API key" in text_of(app, "#nav-hint")
@@ -230,12 +214,12 @@ async def test_accepting_the_key_clears_the_not_yet_hint_about_it(ui_sandbox, ga
 async def test_leaving_the_key_field_clears_the_not_yet_hint(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#base-url", CHAT_URL)
+        await settle(pilot)
+        await paste(pilot, "#base-url", CHAT_URL)
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert "API key" in text_of(app, "#nav-hint")
-        await paste(app, pilot, "#api-key", SECRET)
+        await paste(pilot, "#api-key", SECRET)
         await pilot.press("tab")
         await pilot.pause()
         assert app.state.key is not None
@@ -246,20 +230,20 @@ async def test_a_key_the_gateway_rejected_is_not_shown_as_accepted(ui_sandbox, g
     wrong = "sk-bf-wrong-000000000001"
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#base-url", gateway.base_url)
-        await paste(app, pilot, "#api-key", wrong)
+        await settle(pilot)
+        await paste(pilot, "#base-url", gateway.base_url)
+        await paste(pilot, "#api-key", wrong)
         await pilot.press("enter")  # Next: Models fetches the catalog, the gateway refuses the key
-        await settle(app, pilot)
+        await settle(pilot)
         assert active(app) == "tiers"
         await pilot.press("f2")
-        await settle(app, pilot)
+        await settle(pilot)
         assert active(app) == "connect"
         status = text_of(app, "#key-status")
         assert status.startswith("✗") and "rejected" in status and mask_secret(wrong) in status
         assert wrong not in app.export_screenshot()
         # A new key is not the rejected one: it is shown as accepted again.
-        await paste(app, pilot, "#api-key", DEMO_KEY)
+        await paste(pilot, "#api-key", DEMO_KEY)
         await pilot.press("tab")
         await pilot.pause()
         assert text_of(app, "#key-status").startswith("✓")
@@ -268,9 +252,9 @@ async def test_a_key_the_gateway_rejected_is_not_shown_as_accepted(ui_sandbox, g
 async def test_a_url_with_warnings_gets_no_green_tick(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         for url in (f"https://my.optscale.ai/llm_proxy/{ORG}/v2", f"https://my.optscale.ai/llm_prxy/{ORG}/v1"):
-            await paste(app, pilot, "#base-url", "")
+            await paste(pilot, "#base-url", "")
             app.query_one("#base-url", Input).value = url
             await pilot.pause()
             derived = app.query_one("#connect-view #url-derived", Static)
@@ -284,8 +268,8 @@ async def test_a_scrollbar_does_not_make_the_url_wrap_at_80_columns(ui_sandbox, 
 
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await paste(app, pilot, "#base-url", gateway.base_url)
+        await settle(pilot)
+        await paste(pilot, "#base-url", gateway.base_url)
         await pilot.press("ctrl+n")  # refused: no key; the hint adds a line
         await pilot.pause()
         app.query_one("#where-help", Collapsible).collapsed = False  # the pane now scrolls

@@ -9,6 +9,7 @@ from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.screens.fix import FixScreen
 from optscale_tui.ui.widgets.diff_view import DiffView
+from tests.ui.screen import press_and_wait, run_all_checks
 
 URL = "https://gw.example.com/llm_proxy/00000000-0000-0000-0000-000000000000/anthropic"
 
@@ -18,24 +19,25 @@ def seed_sonnet_only(ui_sandbox):
                                                      "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6"}})
 
 
+async def open_doctor_fix(app: OptScaleApp, pilot) -> None:
+    """Once the start-up checks are done, go to the Doctor pane (F6) and ask for the fix it offers (f)."""
+    await app.workers.wait_for_complete()
+    await pilot.press("f6")
+    await pilot.pause()
+    await press_and_wait(pilot, "f")
+
+
 async def test_doctor_offers_the_tier_fix_shows_the_diff_and_saves_on_confirm(ui_sandbox):
     path = seed_sonnet_only(ui_sandbox)
     app = OptScaleApp()
     async with app.run_test(size=(100, 32)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.press("f6")
-        await pilot.pause()
-        await pilot.press("f")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_doctor_fix(app, pilot)
         assert isinstance(app.screen, FixScreen)
         diff = app.screen.query_one("#fix-diff", DiffView)
         assert '+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-sonnet-4-6"' in diff.text
         assert DEMO_KEY not in diff.text
         assert json.loads(path.read_text())["env"].get("ANTHROPIC_DEFAULT_OPUS_MODEL") is None  # not yet
-        await pilot.press("y")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await press_and_wait(pilot, "y")
         assert not isinstance(app.screen, FixScreen)
         env = json.loads(path.read_text())["env"]
         assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "anthropic/claude-sonnet-4-6"
@@ -51,12 +53,7 @@ async def test_cancel_leaves_the_file_alone(ui_sandbox):
     before = path.read_bytes()
     app = OptScaleApp()
     async with app.run_test(size=(100, 32)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.press("f6")
-        await pilot.pause()
-        await pilot.press("f")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_doctor_fix(app, pilot)
         assert isinstance(app.screen, FixScreen)
         await pilot.press("escape")
         await pilot.pause()
@@ -76,17 +73,9 @@ async def test_verify_pane_offers_the_beta_fix_after_a_run(ui_sandbox):
         app = OptScaleApp()
         async with app.run_test(size=(100, 32)) as pilot:
             await app.workers.wait_for_complete()
-            await pilot.press("f5")
-            await pilot.pause()
-            await pilot.press("r")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            await pilot.press("f")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await run_all_checks(pilot)
+            await press_and_wait(pilot, "f")
             assert isinstance(app.screen, FixScreen)
             assert "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS" in app.screen.query_one("#fix-diff", DiffView).text
-            await pilot.press("y")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await press_and_wait(pilot, "y")
         assert json.loads(path.read_text())["env"]["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] == "1"

@@ -12,6 +12,7 @@ from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.stream_log import StreamLog
+from tests.ui.screen import run_all_checks
 
 LOCAL_CLAUDE = Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modules" / ".bin" / "claude"
 
@@ -36,11 +37,7 @@ async def test_real_client_rows_stream_into_the_log(ui_sandbox, claude_bin, monk
         app = OptScaleApp()
         async with app.run_test(size=(120, 40)) as pilot:
             await app.workers.wait_for_complete()
-            await pilot.press("f5")
-            await pilot.pause()
-            await pilot.press("r")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await run_all_checks(pilot)
             checklist = app.query_one(Checklist)
             assert checklist.status_of("claude.default") is CheckStatus.PASS
             assert checklist.status_of("claude.sonnet") is CheckStatus.PASS

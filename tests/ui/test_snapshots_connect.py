@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from textual import events
 from textual.widgets import Input
 
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.widgets.model_picker import ModelList
+from tests.ui.screen import paste
 
 SIZE = (80, 24)
 WRONG_KEY = "sk-bf-wrong-000000000000"
@@ -26,14 +26,6 @@ async def settle(pilot) -> None:
         await pilot.pause()
     for field in pilot.app.query(Input):
         field.cursor_blink = False  # a blinking cursor would make the picture depend on timing
-
-
-async def paste(pilot, selector: str, text: str) -> None:
-    field = pilot.app.query_one(selector, Input)
-    field.focus()
-    await pilot.pause()
-    field.post_message(events.Paste(text))
-    await pilot.pause()
 
 
 def fill(url: str, key: str | None = None, *, go_on: bool = False):

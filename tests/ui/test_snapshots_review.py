@@ -12,18 +12,13 @@ from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, 
 from optscale_tui.core.settings_file import load_settings, plan_apply, save_plan
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
+from tests.ui.screen import settle
 
 BASE_URL = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f/v1"
 KEY = "sk-bf-SNAPSHOT-SECRET-0123456789abcd"
 OPUS = "anthropic/claude-opus-4-6"
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 SIZE = (80, 24)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def enter_values(app: OptScaleApp, *, opus: str = OPUS) -> None:

@@ -13,6 +13,7 @@ import pytest
 from optscale_tui.core.verify import CheckFinished, CheckResult, VerificationDone
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
+from tests.ui.screen import run_all_checks
 
 TIERS = {
     "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-haiku-4-5",
@@ -53,11 +54,7 @@ def frozen_timings(monkeypatch):
 
 async def _verify(pilot) -> None:
     await pilot.pause()
-    await pilot.press("f5")
-    await pilot.pause()
-    await pilot.press("r")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await run_all_checks(pilot)
 
 
 def test_verify_all_pass(snap_compare, ui_sandbox, gateway, frozen_timings):

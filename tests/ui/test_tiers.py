@@ -11,6 +11,7 @@ from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.screens.tiers import MappingTable
 from optscale_tui.ui.widgets.model_picker import ModelList
+from tests.ui.screen import paste, settle
 
 WRONG_KEY = "sk-bf-wrong-000000000000"
 SONNET = "anthropic/claude-sonnet-4-6"
@@ -30,27 +31,13 @@ def option_ids(app: OptScaleApp) -> list[str]:
     return [o.id or "" for o in app.query_one(ModelList).options]
 
 
-async def settle(app: OptScaleApp, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def paste(app: OptScaleApp, pilot, selector: str, text: str) -> None:
-    field = app.query_one(selector, Input)
-    field.focus()
-    await pilot.pause()
-    field.post_message(events.Paste(text))
-    await pilot.pause()
-
-
 async def connect(app: OptScaleApp, pilot, url: str, key: str) -> None:
     """Fill the Connect pane as a user does; Enter in the key field moves on to Models."""
-    await settle(app, pilot)
-    await paste(app, pilot, "#base-url", url)
-    await paste(app, pilot, "#api-key", key)
+    await settle(pilot)
+    await paste(pilot, "#base-url", url)
+    await paste(pilot, "#api-key", key)
     await pilot.press("enter")
-    await settle(app, pilot)
+    await settle(pilot)
 
 
 async def filter_to(app: OptScaleApp, pilot, text: str) -> None:
@@ -248,9 +235,9 @@ async def test_retry_after_fixing_the_key(ui_sandbox, gateway) -> None:
         assert not app.state.catalog.probe.ok
         await pilot.press("f2")
         await pilot.pause()
-        await paste(app, pilot, "#api-key", DEMO_KEY)
+        await paste(pilot, "#api-key", DEMO_KEY)
         await pilot.press("enter")
-        await settle(app, pilot)
+        await settle(pilot)
         assert active(app) == "tiers"
         assert app.state.catalog is not None and app.state.catalog.probe.ok
         assert text_of(app, "#catalog-status").startswith("✓")
@@ -267,7 +254,7 @@ async def test_r_retries_after_a_gateway_failure(ui_sandbox, gateway) -> None:
         gateway.faults.force_kind = None
         app.query_one(ModelList).focus()
         await pilot.press("r")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.state.catalog.probe.ok
         assert len(option_ids(app)) == 6
 
@@ -284,7 +271,7 @@ async def test_ctrl_r_retries_from_the_filter_and_the_footer_shows_it(ui_sandbox
         assert "ctrl+r" in {key.key for key in app.query_one(Footer).query("FooterKey")}
         gateway.faults.force_kind = None
         await pilot.press("ctrl+r")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.state.catalog.probe.ok
         assert app.query_one("#model-filter", Input).value == ""
         assert "ctrl+r" not in {key.key for key in app.query_one(Footer).query("FooterKey")}
@@ -318,9 +305,9 @@ async def test_extras_betas_and_display_names(ui_sandbox, gateway) -> None:
 async def test_without_a_connection_names_can_still_be_typed(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("f3")
-        await settle(app, pilot)
+        await settle(pilot)
         assert "No connection yet" in text_of(app, "#catalog-status")
         assert app.state.catalog is None
         await filter_to(app, pilot, OPUS)
