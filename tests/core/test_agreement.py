@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
 from optscale_tui.core.verify import (
@@ -15,7 +13,7 @@ from optscale_tui.core.verify import (
     target_from_values,
     verify,
 )
-from optscale_tui.demo.server import DEMO_KEY, DemoGateway
+from optscale_tui.demo.server import DEMO_KEY
 
 
 def fake_real_client(status: CheckStatus, cause: Cause | None = None):
@@ -25,12 +23,6 @@ def fake_real_client(status: CheckStatus, cause: Cause | None = None):
         return CheckResult(spec.id, spec.title, status, cause, "Claude Code says: something")
 
     return spec, run
-
-
-@pytest.fixture
-def gateway():
-    with DemoGateway() as gw:
-        yield gw
 
 
 def target(gw, key=DEMO_KEY):

@@ -15,6 +15,7 @@ from optscale_tui import __version__
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import GatewayUrl, parse_api_key, parse_base_url
 from optscale_tui.core.gateway import CLAUDE_CODE_BETAS, GatewayClient, ProbeResult
+from tests.core.demo_faults import FAULT_KIND_CAUSES
 
 ORG = "00000000-0000-4000-8000-00000000d3e0"
 URL = parse_base_url(f"https://gw.example.test/llm_proxy/{ORG}/v1")
@@ -810,17 +811,7 @@ async def test_demo_all_probes_pass(demo: Any) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "expected"),
-    [
-        ("auth", Cause.AUTH_INVALID_KEY),
-        ("provider", Cause.PROVIDER_NOT_ALLOWED),
-        ("model_blocked", Cause.MODEL_NOT_ALLOWED),
-        ("not_found", Cause.MODEL_UNKNOWN),
-        ("path_not_found", Cause.PATH_NOT_FOUND),
-        ("rate", Cause.RATE_LIMITED),
-        ("budget", Cause.BUDGET_EXCEEDED),
-        ("server", Cause.SERVER_ERROR),
-        ("html_502", Cause.SERVER_ERROR),
-    ],
+    FAULT_KIND_CAUSES,
 )
 async def test_demo_forced_errors(demo: Any, kind: str, expected: Cause) -> None:
     demo.faults.force_kind = kind

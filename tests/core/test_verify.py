@@ -12,7 +12,6 @@ from optscale_tui.core.connection import (
     ApiKey,
     ConnectionValues,
     TierMapping,
-    parse_anthropic_base_url,
     parse_base_url,
 )
 from optscale_tui.core.verify import (
@@ -28,20 +27,8 @@ from optscale_tui.core.verify import (
     verify,
 )
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
-
-TIERS = TierMapping(haiku="anthropic/claude-haiku-4-5", sonnet="anthropic/claude-sonnet-4-6",
-                    opus="anthropic/claude-opus-4-6")
-
-
-@pytest.fixture
-def gateway():
-    with DemoGateway() as gw:
-        yield gw
-
-
-def make_target(gw: DemoGateway, *, key: str = DEMO_KEY, tiers: TierMapping = TIERS, url: str | None = None):
-    parsed = parse_anthropic_base_url(url) if url else parse_base_url(gw.base_url)
-    return target_from_values(ConnectionValues(url=parsed, key=ApiKey(key), tiers=tiers))
+from tests.core.demo_faults import FAULT_KIND_CAUSES
+from tests.core.verify_targets import TIERS, make_target
 
 
 def by_id(done: VerificationDone):
@@ -83,17 +70,7 @@ async def test_checks_run_concurrently(gateway):
 
 @pytest.mark.parametrize(
     ("kind", "cause"),
-    [
-        ("auth", Cause.AUTH_INVALID_KEY),
-        ("provider", Cause.PROVIDER_NOT_ALLOWED),
-        ("model_blocked", Cause.MODEL_NOT_ALLOWED),
-        ("not_found", Cause.MODEL_UNKNOWN),
-        ("path_not_found", Cause.PATH_NOT_FOUND),
-        ("rate", Cause.RATE_LIMITED),
-        ("budget", Cause.BUDGET_EXCEEDED),
-        ("server", Cause.SERVER_ERROR),
-        ("html_502", Cause.SERVER_ERROR),
-    ],
+    FAULT_KIND_CAUSES,
 )
 async def test_each_fault_knob_yields_its_cause(gateway, kind, cause):
     gateway.faults.force_kind = kind

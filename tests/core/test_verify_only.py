@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
 from optscale_tui.core.verify import (
     CheckFinished,
     CheckResult,
@@ -16,22 +13,8 @@ from optscale_tui.core.verify import (
     merge_results,
     plan_checks,
     run_verification,
-    target_from_values,
 )
-from optscale_tui.demo.server import DEMO_KEY, DemoGateway
-
-TIERS = TierMapping(haiku="anthropic/claude-haiku-4-5", sonnet="anthropic/claude-sonnet-4-6",
-                    opus="anthropic/claude-opus-4-6")
-
-
-@pytest.fixture
-def gateway():
-    with DemoGateway() as gw:
-        yield gw
-
-
-def make_target(gw: DemoGateway, key: str = DEMO_KEY):
-    return target_from_values(ConnectionValues(url=parse_base_url(gw.base_url), key=ApiKey(key), tiers=TIERS))
+from tests.core.verify_targets import make_target
 
 
 def test_only_none_plans_everything(gateway):
