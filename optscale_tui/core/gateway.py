@@ -216,6 +216,15 @@ _RE_BETA = re.compile(r"anthropic-beta|extra inputs are not permitted|\bbetas?\b
 _RE_BUDGET = re.compile(r"budget|quota exceeded|insufficient[_ ](credit|funds|quota)|credit balance", re.I)
 
 
+def _blocked_by_policy(words: str) -> Cause | None:
+    """A gateway policy refusing the provider or the model, recognised by its wording in a 403 or another 4xx."""
+    if _RE_PROVIDER_BLOCKED.search(words):
+        return Cause.PROVIDER_NOT_ALLOWED
+    if _RE_MODEL_BLOCKED.search(words):
+        return Cause.MODEL_NOT_ALLOWED
+    return None
+
+
 def classify_http_error(status: int, body: bytes | str, content_type: str | None, *, path_kind: str) -> Cause:
     """The diagnosis for a non-2xx answer (or a 2xx that is not an API answer). `path_kind` is "messages",
     "models" or "count_tokens". See the module docstring for the decisions."""
@@ -241,10 +250,8 @@ def classify_http_error(status: int, body: bytes | str, content_type: str | None
     if status == 403:
         if html:
             return Cause.BAD_RESPONSE
-        if _RE_PROVIDER_BLOCKED.search(words):
-            return Cause.PROVIDER_NOT_ALLOWED
-        if _RE_MODEL_BLOCKED.search(words):
-            return Cause.MODEL_NOT_ALLOWED
+        if (blocked := _blocked_by_policy(words)) is not None:
+            return blocked
         if _RE_KEY_BLOCKED.search(words):
             return Cause.AUTH_INVALID_KEY
         return Cause.MODEL_NOT_ALLOWED if model_route else Cause.AUTH_INVALID_KEY
@@ -263,10 +270,8 @@ def classify_http_error(status: int, body: bytes | str, content_type: str | None
     if 400 <= status < 500:
         if html:
             return Cause.BAD_RESPONSE
-        if _RE_PROVIDER_BLOCKED.search(words):
-            return Cause.PROVIDER_NOT_ALLOWED
-        if _RE_MODEL_BLOCKED.search(words):
-            return Cause.MODEL_NOT_ALLOWED
+        if (blocked := _blocked_by_policy(words)) is not None:
+            return blocked
         if model_route and _RE_UNKNOWN_MODEL.search(words):
             return Cause.MODEL_UNKNOWN
         if _RE_BETA.search(words):
