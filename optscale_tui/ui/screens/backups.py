@@ -114,8 +114,7 @@ class BackupsView(StepView):
     def focus_first(self) -> None:
         table = self.query_one("#backups-table")
         if table.display:
-            table.focus(scroll_visible=False)  # keep the intro line above the table in view
-            self.scroll_home(animate=False)
+            self.focus_from_top(table)
         else:
             super().focus_first()
 

@@ -88,10 +88,8 @@ class DesktopView(StepView):
                     yield Static(text, classes="desktop-step-text", markup=False)
 
     def focus_first(self) -> None:
-        # Focusing with scroll_visible makes the screen centre the list, which scrolls the intro line off the top
-        # when the values are tall (nothing entered yet): the pane must open at its first line.
-        self.query_one("#desktop-values", OptionList).focus(scroll_visible=False)
-        self.scroll_home(animate=False)
+        # The values are tall when nothing is entered yet; the pane must still open at its first line.
+        self.focus_from_top(self.query_one("#desktop-values", OptionList))
 
     # --- values -------------------------------------------------------------------------------------------------
 

@@ -290,8 +290,7 @@ class ReviewView(StepView):
             target = "#review-diff" if self.query_one("#review-diff").display else "#nav-next"
         if target is not None:
             # Keep the top of the pane (file, scope, summary) in view; the diff fits below it at 80×24.
-            self.query_one(target).focus(scroll_visible=False)
-            self.scroll_home(animate=False)
+            self.focus_from_top(self.query_one(target))
         else:
             super().focus_first()
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button
 
 from optscale_tui.ui.messages import StateChanged, StepRequested
@@ -46,6 +47,12 @@ class StepView(VerticalScroll):
             if widget.focusable:
                 widget.focus()
                 return
+
+    def focus_from_top(self, widget: Widget) -> None:
+        """Focus `widget` but show the pane from its first line: focusing with scroll_visible would scroll the
+        intro above a tall widget off the top."""
+        widget.focus(scroll_visible=False)
+        self.scroll_home(animate=False)
 
     def refresh_from_state(self, what: str) -> None:
         """Update the widgets from `self.state`; `what` is "all", "settings", "connection", "tiers", "saved"…"""
