@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.style import Style
 from textual.widgets import Footer
 
@@ -9,6 +10,7 @@ from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.widgets.step_bar import Pane, StepBar
+from tests.ui.test_diff_view import contrast
 from tests.ui.test_tiers import connect, text_of
 
 
@@ -149,3 +151,43 @@ async def test_step_bar_click_shows_a_pane_and_arrow_keys_move_along_the_bar(ui_
         await pilot.pause()
         assert app.current_pane == "verify" and app.focused is bar and underlined(bar) == ["4 Verify"]
         assert "Next" not in footer_keys(app).values()  # the Footer follows the pane shown
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+async def test_step_bar_names_are_readable_focused_or_not(ui_sandbox, theme: str) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = theme
+        await pilot.pause()
+        bar = app.query_one("#steps", StepBar)
+        for focused in (False, True):
+            if focused:
+                bar.focus()
+            await pilot.pause()
+            for segment in bar.render_line(0):
+                if segment.text.strip() and segment.text.strip() not in "›│":
+                    style = segment.style
+                    assert contrast(style.color, style.bgcolor) >= 4.5, (theme, focused, segment.text, style)
+
+
+async def test_one_shift_tab_from_the_first_field_reaches_the_step_bar_and_down_goes_back(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "base-url"
+        await pilot.press("shift+tab")  # no invisible stop (the pane itself) in between
+        await pilot.pause()
+        bar = app.query_one("#steps", StepBar)
+        assert app.focused is bar
+        keys = footer_keys(app)  # the bar's keys, while it has the focus
+        assert {"←", "→"} <= keys.keys() and keys.get("⏎") == "Into the pane"
+        await pilot.press("right", "down")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.current_pane == "tiers" and focus_pane(app) == "tiers"
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert focus_pane(app) == "tiers"  # Tab from the bar lands on a control of the pane, never on the pane

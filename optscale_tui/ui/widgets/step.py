@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from optscale_tui.ui.state import WizardState
 
 
-class StepView(VerticalScroll):
-    """A pane of the app (one of the step bar's entries). Subclasses implement `refresh_from_state(what)`."""
+class StepView(VerticalScroll, can_focus=False):
+    """A pane of the app (one of the step bar's entries). Subclasses implement `refresh_from_state(what)`.
+
+    The pane itself takes no focus: as a tab stop it showed nothing focused, between the step bar and the pane's
+    first control. Its scroll keys (PgUp/PgDn…) still work from any control inside it."""
 
     DEFAULT_CSS = """
     StepView { padding: 0 1; }

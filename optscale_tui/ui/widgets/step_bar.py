@@ -39,10 +39,6 @@ class StepBar(Widget, can_focus=True):
         background: $panel;
         text-wrap: nowrap;
         text-overflow: ellipsis;
-        link-style: none;
-        link-style-hover: none;
-        link-background-hover: $boost;
-        link-color-hover: $text;
     }
     StepBar > .step-bar--item {
         color: $text-muted;
@@ -51,8 +47,11 @@ class StepBar(Widget, can_focus=True):
         color: $text;
         background: $primary 40%;
     }
+    StepBar:focus > .step-bar--item {
+        color: $text;
+    }
     StepBar:focus > .step-bar--active {
-        color: $block-cursor-foreground;
+        color: auto 100%;  /* full strength: the 87% of $block-cursor-foreground is 3.8:1 on the dark theme's blue */
         background: $block-cursor-background;
     }
     StepBar > .step-bar--separator {
@@ -62,10 +61,16 @@ class StepBar(Widget, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "step-bar--item", "step-bar--active", "step-bar--separator",
     }
+    _ALONG = Binding.Group("Pane", compact=True)  # the Footer shows "←→ Pane" while the bar has the focus
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "move(-1)", "Previous pane", show=False, tooltip="on the step bar (or click a name)"),
-        Binding("right", "move(1)", "Next pane", show=False, tooltip="on the step bar (or click a name)"),
+        Binding("left", "move(-1)", "Previous pane", tooltip="on the step bar (or click a name)", group=_ALONG),
+        Binding("right", "move(1)", "Next pane", tooltip="on the step bar (or click a name)", group=_ALONG),
+        Binding("enter,down", "enter_pane", "Into the pane", tooltip="on the step bar: focus the pane's first control"),
     ]
+
+    # The names carry @click actions; Textual's link colours would override the bar's own (contrasted against the
+    # bar, not against the highlight: unreadable on the focused highlight in light themes).
+    auto_links = False
 
     active: reactive[str] = reactive("")
 
@@ -95,6 +100,9 @@ class StepBar(Widget, can_focus=True):
             label_style = style + Style(bold=True, underline=True) if is_active else style
             parts.extend(((" ", style), (label, label_style), (" ", style)))
         return Content.assemble(*parts)
+
+    async def action_enter_pane(self) -> None:
+        await self.app.run_action(f"step({self.active!r})")  # what the pane's function key does: show it, focus into it
 
     def action_move(self, offset: int) -> None:
         ids = [pane for pane, _label in self.panes]
