@@ -92,6 +92,17 @@ class PtyTerminal:
     def text(self) -> str:
         return "\n".join(self.screen.display)
 
+    def cursor_on(self, text: str) -> bool:
+        """Whether a text field draws its cursor on the first cell of `text` (e.g. a placeholder): Textual draws the
+        cursor itself, as a cell whose background differs from the next one's, so this is how a test sees which
+        field has the focus before it types."""
+        for row, line in enumerate(self.screen.display):
+            col = line.find(text)
+            if col >= 0 and col + 1 < self.cols:
+                cells = self.screen.buffer[row]
+                return cells[col].bg != cells[col + 1].bg or cells[col].reverse != cells[col + 1].reverse
+        return False
+
     def wait_for(self, predicate: Callable[[str], bool] | str, timeout: float = 15.0) -> float:
         """Read until the screen satisfies `predicate` (or contains the string). Returns seconds since start."""
         check = (lambda text: predicate in text) if isinstance(predicate, str) else predicate

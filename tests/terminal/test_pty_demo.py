@@ -25,8 +25,9 @@ def demo(tmp_path):
 
 
 def wait_for_cursor_in_key_field(demo) -> None:
-    # Keys typed faster than the focus moves would land in the previous field; a person pauses, so do we.
-    demo.settle(quiet=0.3)
+    # Keys typed before the focus has moved land in the previous field (Textual queues each key for the widget
+    # focused when it arrives): wait until the key field draws its cursor, as a person looks before typing.
+    demo.wait_for(lambda _screen: demo.cursor_on("sk-bf-… (paste"), timeout=60)
 
 
 def test_demo_full_flow_by_keys(demo, tmp_path):
