@@ -211,7 +211,7 @@ async def test_a_file_changed_on_disk_is_refused_and_saved_after_reload(ui_sandb
         await confirm_save(app, pilot)
         assert path.read_bytes() == theirs  # the other program's edit is kept
         assert state_of(view) == "review-refused"
-        assert "changed by another program" in pane_text(app)
+        assert "Not saved: ~/.claude/settings.json: the file was changed by another program" in pane_text(app)
         assert app.state.last_save is None
 
         await pilot.press("r")
