@@ -121,6 +121,8 @@ async def test_an_invalid_user_file_is_a_settings_invalid_finding(ui_sandbox) ->
         await open_doctor(app, pilot)
         texts = app.query_one("#doctor-findings", FindingsList).texts
         assert any(t.startswith("✗ fail  settings_invalid") and "line 1" in t for t in texts)
+        assert any("Fix: Correct the JSON in ~/.claude/settings.json at line 1" in t for t in texts)
+        assert not any("Fix: Fix" in t for t in texts)
 
 
 async def test_source_and_overrides_are_on_screen_at_80_columns(ui_sandbox, monkeypatch) -> None:
