@@ -185,7 +185,7 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
     Cause.SETTINGS_INVALID: (
         "Settings file does not parse",
         "Claude Code silently ignores a settings file that is not valid JSON, and then says \"Not logged in\".",
-        "Fix the JSON at the line and column shown; optscale-tui never rewrites a file it cannot parse.",
+        "Correct the JSON at the line and column shown; optscale-tui never rewrites a file it cannot parse.",
     ),
 }
 

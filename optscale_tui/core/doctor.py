@@ -327,9 +327,11 @@ class _Builder:
             f"The {_LAYER_LABEL[layer]} file {path} cannot be used ({reason}{at}). Claude Code silently "
             f"ignores this whole file — every setting in it, including any gateway token and base URL — and then "
             f'reports "Not logged in".',
-            f"Fix the JSON in {path} at line {line}, column {column}; optscale-tui never rewrites a file it cannot parse."
+            # Every screen prints a fix after "Fix: ", so the text must not start with "Fix" again.
+            f"Correct the JSON in {path} at line {line}, column {column}; optscale-tui never rewrites a file it cannot "
+            "parse."
             if line is not None
-            else f"Fix {path} ({reason}); optscale-tui never rewrites a file it cannot parse.",
+            else f"Correct {path} ({reason}); optscale-tui never rewrites a file it cannot parse.",
             f"{path}:{line if line is not None else '?'}:{column if column is not None else '?'}: {reason}",
         )
 

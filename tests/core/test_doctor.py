@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.causes import CAUSES, Cause, describe
 from optscale_tui.core.doctor import (
     CLAUDE_CODE_BUILTIN_MODELS,
     EffectiveConfig,
@@ -267,6 +267,7 @@ def test_invalid_user_file_is_reported_with_line_and_column_and_other_layers_sti
     assert f"line {line}, column {column}" in finding.message
     assert "ignores this whole file" in finding.message and "Not logged in" in finding.message
     assert f"line {line}, column {column}" in finding.fix
+    assert not finding.fix.lower().startswith("fix")  # shown after "Fix: ", it must not say "Fix: Fix the JSON"
     # The broken file contributes nothing, exactly like Claude Code; the project file still applies.
     assert config.get("ANTHROPIC_AUTH_TOKEN") is None
     assert config.get("ANTHROPIC_BASE_URL") == BASE
@@ -557,3 +558,8 @@ def test_config_dir_pointing_at_the_default_folder_is_not_an_override(tmp_path):
     other = inspect_environment(cwd=tmp_path, env={"HOME": str(home), "CLAUDE_CONFIG_DIR": str(tmp_path / "x")},
                                 home=home, managed_paths=[])
     assert Cause.CONFIG_DIR_OVERRIDE in {f.cause for f in other.findings}
+
+
+def test_no_cause_fix_starts_with_fix() -> None:
+    # Every screen and report prints a fix after "Fix: "; a fix that starts with "Fix" again reads "Fix: Fix …".
+    assert [cause for cause, info in CAUSES.items() if info.fix.lower().startswith("fix")] == []

@@ -7,12 +7,14 @@ import json
 from textual.widgets import DataTable
 
 from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse_base_url
+from optscale_tui.core.settings_file import load_settings, plan_env_edit, save_plan
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
 from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.screens.backups import BackupsView
 from optscale_tui.ui.widgets.diff_view import DiffView
 from tests.ui.screen import screen_text, settle
+from tests.ui.test_navigation import footer_keys
 
 BASE_URL = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f/v1"
 KEY = "sk-bf-BACKUPS-SECRET-0123456789abcd"
@@ -129,3 +131,33 @@ async def test_no_backups_yet_says_so(ui_sandbox) -> None:
         await settle(pilot)
         assert "No backups yet" in screen_text(app)
         assert not app.query_one("#backups-table").display
+
+
+async def test_no_backups_leaves_no_focus_on_the_hidden_table_and_a_new_backup_brings_it_back(ui_sandbox) -> None:
+    path = ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        table = app.query_one("#backups-table", DataTable)
+        view = app.query_one(BackupsView)
+        assert "No backups yet" in screen_text(app)
+        assert app.focused is view  # the pane, not the hidden table
+        keys = footer_keys(app)
+        assert keys.get("r") == "Reload" and "Restore…" not in keys.values()  # only what works
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+
+        # A backup appears while the pane is shown (a save from elsewhere): r lists it and the table works again.
+        plan = plan_env_edit(load_settings(path), {"ANTHROPIC_DEFAULT_OPUS_MODEL": "a/first"}, (), "test")
+        save_plan(plan)
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.display and len(table_rows(app)) == 2  # the backup and the original
+        assert app.focused is table
+        assert footer_keys(app).get("⏎") == "Restore…"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)

@@ -282,3 +282,39 @@ async def test_a_scrollbar_does_not_make_the_url_wrap_at_80_columns(ui_sandbox, 
         # The derived URL is whole on one line, and the Base URL field shows the whole pasted URL.
         assert any(gateway.anthropic_url in line for line in lines)
         assert any(gateway.base_url in line for line in lines)
+
+
+async def test_after_a_save_the_key_status_says_it_is_in_the_settings_file(ui_sandbox, gateway) -> None:
+    ui_sandbox.seed()
+    other = "sk-bf-another-key-000000000002"
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await paste(pilot, "#base-url", gateway.base_url)
+        await paste(pilot, "#api-key", DEMO_KEY)
+        await pilot.press("enter")  # Next: Models, with the catalog
+        await settle(pilot)
+        assert "in memory until saved" in text_of(app, "#key-status")
+        await pilot.press("o")  # the highlighted model for Opus
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert json.loads(ui_sandbox.settings.read_text())["env"]["ANTHROPIC_AUTH_TOKEN"] == DEMO_KEY
+        await pilot.press("f2")
+        await settle(pilot)
+        status = text_of(app, "#key-status")
+        assert status == f"✓ Key: {mask_secret(DEMO_KEY)} (saved in ~/.claude/settings.json)"
+        assert DEMO_KEY not in screen_text(app)
+        # A different key is only in memory until the next save; the saved one entered again is still saved.
+        await paste(pilot, "#api-key", other)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert "in memory until saved" in text_of(app, "#key-status")
+        assert mask_secret(other) in text_of(app, "#key-status")
+        await paste(pilot, "#api-key", DEMO_KEY)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert "(saved in ~/.claude/settings.json)" in text_of(app, "#key-status")

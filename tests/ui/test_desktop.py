@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets import Footer
+
 from optscale_tui.core.connection import ApiKey
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
@@ -101,3 +103,27 @@ async def test_the_pane_opens_at_its_first_line_with_the_values_focused(ui_sandb
         assert view.scroll_y == 0
         assert "Claude Desktop ignores ~/.claude/settings.json" in screen_text(app)
         assert app.focused is app.query_one("#desktop-values")
+
+
+async def test_footer_fits_80_columns_with_quit_and_help_and_help_lists_each_copy_key(ui_sandbox):
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_desktop(app, pilot)
+        await pilot.pause()
+        footer = app.screen.query_one(Footer)
+        keys = {key.key_display: key for key in footer.query("FooterKey")}
+        palette = next(key for key in keys.values() if key.has_class("-command-palette"))
+        # Quit and Help are fully drawn: inside 80 columns and left of the palette key, which is docked over the
+        # right end of the Footer and covers whatever runs under it.
+        for display, description in (("^q", "Quit"), ("f1", "Help")):
+            assert keys[display].description == description
+            assert keys[display].region.right <= palette.region.x, description
+        assert {"1", "2", "3", "4", "m"} <= keys.keys()  # every copy key is still in the Footer, and clickable
+        assert keys["m"].region.right <= palette.region.x
+        assert "Help" in screen_text(app).splitlines()[-1]
+
+        await pilot.press("f1")
+        await pilot.pause()
+        help_text = " ".join(t.render().plain for t in app.screen.query(".help-what"))
+        for description in ("Copy URL", "Copy key", "Copy model", "Copy name", "Next model"):
+            assert description in help_text

@@ -9,8 +9,10 @@ from textual.widgets import DataTable
 from optscale_tui.core.connection import mask_secret
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.screens.doctor import DoctorView
+from optscale_tui.ui.screens.fix import FixScreen
 from optscale_tui.ui.widgets.findings import FindingsList
-from tests.ui.screen import screen_text
+from tests.ui.screen import press_and_wait, screen_text, settle
+from tests.ui.test_navigation import footer_keys
 
 TOKEN = "sk-bf-DOCTOR-SECRET-0123456789abcd"
 SHELL_KEY = "sk-ant-SHELL-KEY-9876543210"
@@ -119,6 +121,8 @@ async def test_an_invalid_user_file_is_a_settings_invalid_finding(ui_sandbox) ->
         await open_doctor(app, pilot)
         texts = app.query_one("#doctor-findings", FindingsList).texts
         assert any(t.startswith("✗ fail  settings_invalid") and "line 1" in t for t in texts)
+        assert any("Fix: Correct the JSON in ~/.claude/settings.json at line 1" in t for t in texts)
+        assert not any("Fix: Fix" in t for t in texts)
 
 
 async def test_source_and_overrides_are_on_screen_at_80_columns(ui_sandbox, monkeypatch) -> None:
@@ -135,3 +139,24 @@ async def test_source_and_overrides_are_on_screen_at_80_columns(ui_sandbox, monk
         assert "user" in opus and "beats shell" in opus
         shell = next(line for line in lines if "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME" in line)
         assert "shell" in shell
+
+
+async def test_fix_it_is_in_the_footer_only_while_a_fix_applies(ui_sandbox) -> None:
+    env = {name: value for name, value in GATEWAY.items() if name != "ANTHROPIC_DEFAULT_OPUS_MODEL"}
+    ui_sandbox.seed({"env": {**env, "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6"}})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        await pilot.pause()
+        assert app.state.fixes()  # Opus unmapped: core offers to map it
+        assert footer_keys(app).get("f") == "Fix it"
+        await press_and_wait(pilot, "f")
+        assert isinstance(app.screen, FixScreen)
+        await press_and_wait(pilot, "y")
+        await settle(pilot)
+        assert not app.state.fixes()
+        assert "No problems found" in screen_text(app)
+        assert "f" not in footer_keys(app)  # nothing left to fix: no key that could only say so
+        app.clear_notifications()
+        await press_and_wait(pilot, "f")
+        assert not isinstance(app.screen, FixScreen) and not app._notifications

@@ -181,6 +181,7 @@ async def test_a_file_that_does_not_parse_is_refused_until_fixed_and_reloaded(ui
         assert "settings_invalid" in text and "line 3, column 47" in text
         assert "trailing comma" in text
         assert "silently ignores" in text  # Claude Code ignores the whole file
+        assert "Fix: Correct the JSON" in text and "Fix: Fix" not in text  # the fix said once
         assert app.screen.active_bindings["w"].enabled is False
         await pilot.press("w")
         await pilot.pause()
@@ -211,7 +212,7 @@ async def test_a_file_changed_on_disk_is_refused_and_saved_after_reload(ui_sandb
         await confirm_save(app, pilot)
         assert path.read_bytes() == theirs  # the other program's edit is kept
         assert state_of(view) == "review-refused"
-        assert "changed by another program" in pane_text(app)
+        assert "Not saved: ~/.claude/settings.json: the file was changed by another program" in pane_text(app)
         assert app.state.last_save is None
 
         await pilot.press("r")

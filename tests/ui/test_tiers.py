@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from rich.cells import cell_len
 from textual import events
 from textual.widgets import Input, Static
 
@@ -11,7 +14,7 @@ from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.screens.tiers import MappingTable
 from optscale_tui.ui.widgets.model_picker import ModelList
-from tests.ui.screen import paste, settle
+from tests.ui.screen import paste, screen_text, settle
 
 WRONG_KEY = "sk-bf-wrong-000000000000"
 SONNET = "anthropic/claude-sonnet-4-6"
@@ -200,6 +203,59 @@ async def test_next_needs_at_least_one_tier(ui_sandbox, gateway) -> None:
         assert active(app) == "tiers"
         assert "map at least one tier" in text_of(app, "#nav-hint")
         assert app.query_one("#tiers-view #nav-hint").region  # scrolled into view
+
+
+def on_screen(app: OptScaleApp, selector: str) -> bool:
+    """The widget is drawn in full inside the Models pane's visible area (not scrolled off, even partly)."""
+    view = app.query_one("#tiers-view")
+    widget = app.query_one(f"#tiers-view {selector}")
+    return view.scrollable_content_region.contains_region(widget.region)
+
+
+async def test_the_not_yet_hint_keeps_the_mapping_table_in_view_at_80x24(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await pilot.press("ctrl+n")  # nothing mapped yet: "Not yet"
+        await settle(pilot)
+        assert "map at least one tier" in text_of(app, "#nav-hint")
+        assert on_screen(app, "#nav-hint")
+        assert on_screen(app, "#mapping")  # every row, Haiku and Sonnet included, while the user maps them
+        for key, label, model in (("h", "Haiku", HAIKU), ("s", "Sonnet", SONNET)):
+            await filter_to(app, pilot, model)
+            await pilot.press(key)
+            await settle(pilot)
+            assert on_screen(app, "#mapping"), label
+            assert re.search(rf"{label}\s+{re.escape(model)}", screen_text(app)), label  # the row, as drawn
+
+
+async def test_the_filter_placeholder_fits_the_field_at_80_columns(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")  # no connection: names are typed by hand
+        await settle(pilot)
+        field = app.query_one("#model-filter", Input)
+        assert field.placeholder in screen_text(app)
+        assert cell_len(field.placeholder) < field.content_region.width  # one cell left for the cursor
+        await pilot.press("f2")
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)  # with the catalog: the filter
+        assert app.state.catalog is not None and field.placeholder.startswith("Filter")
+        assert field.placeholder in screen_text(app)
+        assert cell_len(field.placeholder) < field.content_region.width
+
+
+async def test_the_f_map_label_wraps_at_the_pane_edge_not_centred(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        fix = app.query_one("#tiers-view #fix")
+        fix.scroll_visible(animate=False)
+        await pilot.pause()
+        lines = screen_text(app).splitlines()[fix.region.y:fix.region.bottom]
+        assert len(lines) >= 2 and lines[0].lstrip().startswith("f: map")  # wrapped at 80 columns
+        indents = {len(line) - len(line.lstrip()) for line in lines}
+        assert indents == {fix.region.x + 1}, lines  # every line starts at the button's edge (+ its padding)
 
 
 async def test_a_wrong_key_shows_the_cause_and_fix_and_names_can_be_typed(ui_sandbox, gateway) -> None:

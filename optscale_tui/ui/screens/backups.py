@@ -116,7 +116,9 @@ class BackupsView(StepView):
         if table.display:
             self.focus_from_top(table)
         else:
-            super().focus_first()
+            # Nothing to select: the pane itself takes the focus (its r Reload works, a hidden table's Enter would
+            # not), rather than the first focusable widget, which would be the hidden table.
+            self.focus(scroll_visible=False)
 
     def action_reload(self) -> None:
         self._list(self.state.target.path)
@@ -145,14 +147,25 @@ class BackupsView(StepView):
         if event.error or not event.backups:
             title.update(event.error or "No backups yet: one is made before the first save changes the file.")
             diff.display = False
-            table.display = bool(event.backups)
+            self._show_table(bool(event.backups))
             return
-        table.display = True
+        self._show_table(True)
         diff.display = True
         ids = list(self._backups)
         # The same list keeps its selection; a new backup (a save or a restore just happened) is selected.
         table.move_cursor(row=ids.index(previous) if unchanged and previous in ids else 0)
         self._show_diff_of_selected()
+
+    def _show_table(self, shown: bool) -> None:
+        """Show or hide the list, moving the focus with it: a hidden table must not keep the focus (the Footer would
+        offer its Enter, which does nothing), and once backups appear the table takes the focus back from the pane."""
+        table = self.query_one("#backups-table", DataTable)
+        table.display = shown
+        focused = self.screen.focused
+        if not shown and focused is table:
+            self.focus(scroll_visible=False)
+        elif shown and focused is self:
+            self.focus_from_top(table)
 
     # --- diff -----------------------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from optscale_tui.core.connection import (
     parse_api_key,
     parse_base_url,
 )
+from optscale_tui.ui.format import display_path
 from optscale_tui.ui.messages import ConnectionEdited, StepRequested
 from optscale_tui.ui.widgets.step import StepNav, StepView
 
@@ -152,6 +153,10 @@ class ConnectView(StepView):
             masked = self._key.masked if self._key else mask_secret(state.stored_key or "")
             status.update(f"✗ Key {masked} was rejected by the gateway: paste the right key from OptScale Chat.")
             status.add_class("error-text")
+        elif self._key is not None and self._key.value == state.stored_key:
+            # Saved (or entered again as it is in the file): the file is where it lives now, not only memory.
+            status.update(f"✓ Key: {self._key.masked} (saved in {display_path(state.target.path)})")
+            status.add_class("ok-text")
         elif self._key is not None:
             status.update(f"✓ Key: {self._key.masked} (in memory until saved; paste a new one to change it)")
             status.add_class("ok-text")

@@ -25,6 +25,7 @@ from optscale_tui.ui.widgets.step import StepView
 
 TIER_ORDER = ("opus", "sonnet", "haiku")  # Claude Code's default session follows the Opus tier
 LABEL_WIDTH = 19
+COPY_GROUP = Binding.Group("Copy")
 
 INTRO = ("Claude Desktop ignores ~/.claude/settings.json: paste these values into its own dialog. "
          "(Writing Desktop's file for you comes in a later version.)")
@@ -62,11 +63,17 @@ class DesktopValue:
 class DesktopView(StepView):
     """Values to paste into Claude Desktop (pane id "desktop")."""
 
+    # The Footer shows the four copy keys as one group ("1234 Copy") so that Quit and Help still fit in 80 columns;
+    # Help lists each one with its own description.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "copy('url')", "Copy URL", id="desktop.copy.url", tooltip="Copy the Gateway Base URL"),
-        Binding("2", "copy('key')", "Copy key", id="desktop.copy.key", tooltip="Copy the Gateway API Key"),
-        Binding("3", "copy('model')", "Copy model", id="desktop.copy.model", tooltip="Copy the Model ID"),
-        Binding("4", "copy('name')", "Copy name", id="desktop.copy.name", tooltip="Copy the Display Name"),
+        Binding("1", "copy('url')", "Copy URL", id="desktop.copy.url", tooltip="Copy the Gateway Base URL",
+                group=COPY_GROUP),
+        Binding("2", "copy('key')", "Copy key", id="desktop.copy.key", tooltip="Copy the Gateway API Key",
+                group=COPY_GROUP),
+        Binding("3", "copy('model')", "Copy model", id="desktop.copy.model", tooltip="Copy the Model ID",
+                group=COPY_GROUP),
+        Binding("4", "copy('name')", "Copy name", id="desktop.copy.name", tooltip="Copy the Display Name",
+                group=COPY_GROUP),
         Binding("m", "next_model", "Next model", id="desktop.next_model", tooltip="Show the next mapped model"),
     ]
 

@@ -60,6 +60,16 @@ class DoctorView(StepView):
     def action_fix(self) -> None:
         self.wizard.open_fixes()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "fix":
+            # Core decides which fixes apply (state.fixes); with none, f is hidden instead of offering a key that
+            # can only say "no automatic fix applies here".
+            return bool(self.state.fixes())
+        return True
+
+    def on_show(self) -> None:
+        self.refresh_bindings()  # the fixes also follow the catalog, which the Models pane stores without a broadcast
+
     def compose(self) -> ComposeResult:
         yield Static(id="doctor-intro", markup=False)
         table: DataTable[str | Text] = DataTable(id="doctor-table", cursor_type="row", zebra_stripes=True)
@@ -86,6 +96,7 @@ class DoctorView(StepView):
             self._fill_table(self.state.config)
 
     def refresh_from_state(self, what: str) -> None:
+        self.refresh_bindings()  # "Fix it" shows only when a fix applies
         if what not in ("all", "settings"):
             return  # the doctor shows what is on disk; only a (re)load changes it
         config = self.state.config

@@ -51,7 +51,7 @@ def refusal_text(error: SettingsError) -> str:
     """Why the file cannot be written, in plain words, with the line and column to fix."""
     where = f" at line {error.line}, column {error.column}" if error.line is not None else ""
     if isinstance(error, SettingsChangedOnDisk):
-        return (f"✗ Not saved: {display_path(error.path)} {error.reason}\n"
+        return (f"✗ Not saved: {display_path(error.path)}: {error.reason}\n"
                 "Press r (Reload) to read the new content; the changes are then planned against it.")
     info = describe(error.cause)
     return (f"✗ {error.cause}: {display_path(error.path)} cannot be used{where}: {error.reason}.\n"

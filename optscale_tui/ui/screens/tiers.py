@@ -95,6 +95,9 @@ class TiersView(StepView):
             yield Static("", id="catalog-status", markup=False)
             yield self._button("Retry ^r", "retry")
         yield Static("", id="catalog-fix", markup=False)
+        # Above the models and the mapping, not after the options: at 80×24 a hint down there scrolled the pane so
+        # far that the mapping table's first rows left the screen while the user mapped the tiers it asks for.
+        yield Static("", id="nav-hint", classes="error-text", markup=False)
         with Horizontal(id="pick-row"):
             yield ModelPicker(id="picker")
             with Vertical(id="mapping-col"):
@@ -111,7 +114,6 @@ class TiersView(StepView):
         yield MarkedCheckbox("Turn off experimental betas (for gateways that reject anthropic-beta)", id="no-betas",
                        compact=True)
         yield MarkedCheckbox(f"Label the tiers in /model as “<model>{NAME_SUFFIX}”", id="names", compact=True)
-        yield Static("", id="nav-hint", classes="error-text", markup=False)
         yield StepNav(back="connect", next_="review")
 
     @staticmethod

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from optscale_tui.core.gateway import ModelInfo
 
 TYPED_PREFIX = "typed:"
+# Short enough for the field at 80 columns (27 cells inside its border), where a longer one was cut mid-word.
+FILTER_PLACEHOLDER = "Filter, or type a name"
+TYPE_PLACEHOLDER = "Type a model name"
 
 
 class ModelList(OptionList):
@@ -113,7 +116,7 @@ class ModelPicker(Vertical):
         self._have_catalog = False
 
     def compose(self) -> ComposeResult:
-        filter_input = Input(placeholder="Filter, or type a model name", id="model-filter", select_on_focus=False)
+        filter_input = Input(placeholder=FILTER_PLACEHOLDER, id="model-filter", select_on_focus=False)
         filter_input.border_title = "Models"
         yield filter_input
         yield Static("", id="model-hint", markup=False)
@@ -131,9 +134,7 @@ class ModelPicker(Vertical):
         """Show these catalog models (`have_catalog` False: there is no catalog, names are typed by hand)."""
         self._models = tuple(models)
         self._have_catalog = have_catalog
-        self.query_one("#model-filter", Input).placeholder = (
-            "Filter, or type a model name" if have_catalog else "Type a model name, e.g. anthropic/claude-sonnet-4-6"
-        )
+        self.query_one("#model-filter", Input).placeholder = FILTER_PLACEHOLDER if have_catalog else TYPE_PLACEHOLDER
         self._rebuild()
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
@@ -180,7 +181,8 @@ class ModelPicker(Vertical):
         if not options:
             if not hint:
                 hint = ("No model matches; clear the filter (ctrl+u) or type the full name."
-                        if self._have_catalog else "Type the Model name from OptScale Chat above.")
+                        if self._have_catalog else
+                        "Type the Model name from OptScale Chat above (e.g. anthropic/claude-sonnet-4-6).")
         elif previous is not None:
             ids = [o.id for o in options]
             option_list.highlighted = ids.index(previous) if previous in ids else 0
