@@ -8,6 +8,7 @@ import pytest
 from textual.widgets import Footer
 
 from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse_base_url
+from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.settings_file import BACKUP_DIR_NAME, BackupStore
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
@@ -380,6 +381,25 @@ async def test_a_long_line_is_cut_with_an_ellipsis_and_scrolls_sideways(ui_sandb
                 break
             await pilot.press("right")
         assert f'{anthropic[-30:]}",' in screen_text(app)
+
+
+async def test_an_unmapped_opus_tier_is_warned_in_one_line(ui_sandbox) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot, tiers=TierMapping(sonnet=SONNET, haiku=HAIKU))
+        view = await open_review(app, pilot)
+        assert state_of(view) == "review-plan"
+        warning = view.query_one("#review-tiers")
+        assert str(warning.content) == f"! Unmapped; Claude Code would send: Opus → {CLAUDE_CODE_BUILTIN_MODELS['opus']}"
+        assert warning.region.height == 1 and on_screen(app, "#review-tiers")
+        assert "! Unmapped; Claude Code would send: Opus → claude-opus" in screen_text(app)
+        for selector in ("#review-reasons", "#review-save", "#nav-back"):
+            assert on_screen(app, selector), selector
+
+        app.post_message(TiersEdited(ALL_TIERS))  # mapped on Models: the warning goes
+        await pilot.pause()
+        assert not warning.display and "Unmapped" not in screen_text(app)
 
 
 @pytest.mark.parametrize(("seed", "state", "button"), [

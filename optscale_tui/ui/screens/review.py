@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
 from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.locations import Scope, claude_config_dir
 from optscale_tui.core.settings_file import SettingsChangedOnDisk, SettingsError
 from optscale_tui.ui.format import display_path
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.widget import Widget
 
+    from optscale_tui.core.connection import TierMapping
     from optscale_tui.core.doctor import Finding
     from optscale_tui.core.settings_file import PlannedChange, SaveResult, SettingsPlan
 
@@ -69,6 +71,15 @@ def refusal_text(error: SettingsError) -> str:
 def settings_change(count: int) -> str:
     """ "1 setting changes" / "5 settings change": the verb agrees with the count."""
     return "1 setting changes" if count == 1 else f"{count} settings change"
+
+
+def unmapped_text(tiers: TierMapping) -> str:
+    """The Models pane's coverage warning, in one line: each unmapped tier and the built-in name Claude Code sends
+    for it instead (core's table). "" when every tier has a model."""
+    mapped = tiers.mapped()
+    sends = [f"{tier.capitalize()} → {CLAUDE_CODE_BUILTIN_MODELS[tier]}"
+             for tier in ("opus", "sonnet", "haiku") if tier not in mapped]
+    return f"! Unmapped; Claude Code would send: {', '.join(sends)}" if sends else ""
 
 
 def change_line(change: PlannedChange) -> str:
@@ -117,6 +128,7 @@ class ReviewView(StepView):
                 # What changes and why comes before the diff and the Write button: read before saving, not after.
                 yield Static(id="review-reasons", markup=False)
                 yield Static(id="review-notices", classes="warn-text", markup=False)
+                yield Static(id="review-tiers", classes="warn-text", markup=False)
                 yield Static(id="review-saved", markup=False)
         # Outside the switcher, so that its 1fr height is shared out by the pane itself (see review.tcss).
         yield DiffView(id="review-diff")
@@ -253,6 +265,9 @@ class ReviewView(StepView):
         notices_widget = self.query_one("#review-notices", Static)
         notices_widget.update("\n".join(f"! {home_relative(n)}" for n in notices))
         notices_widget.display = bool(notices)
+        tiers = self.query_one("#review-tiers", Static)
+        tiers.update(unmapped_text(state.tiers))
+        tiers.display = bool(tiers.content)
 
     def _show_diff(self, text: str) -> None:
         """Set the diff only when it changed (every state broadcast lands here; a reader's scroll position stays),
