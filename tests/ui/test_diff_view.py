@@ -45,3 +45,60 @@ async def test_every_line_kind_is_readable(theme: str) -> None:
             assert style is not None and style.color is not None and style.bgcolor is not None
             # 3:1 is WCAG's minimum for large/bold text; muted lines are meant to be dimmer than the body text.
             assert contrast(style.color, style.bgcolor) >= 3, (theme, line, style)
+
+
+LONG = "--- a/x\n+++ b/x\n@@ -1,3 +1,4 @@\n a\n b\n c\n+" + "0123456789" * 10 + "\n d"
+
+
+class LongApp(App):
+    CSS = "#cut { scrollbar-size-horizontal: 0; }"
+
+    def compose(self) -> ComposeResult:
+        yield DiffView(LONG, id="bar")
+        yield DiffView(LONG, id="cut")
+
+
+def row(view: DiffView, y: int) -> str:
+    return view.render_line(y).text
+
+
+async def test_without_a_horizontal_scrollbar_a_cut_line_shows_an_ellipsis() -> None:
+    app = LongApp()
+    async with app.run_test(size=(40, 24)) as pilot:
+        await pilot.pause()
+        bar, cut = app.query_one("#bar", DiffView), app.query_one("#cut", DiffView)
+        width = cut.scrollable_content_region.width
+        assert not bar.marks_cuts and cut.marks_cuts
+        # With a scrollbar (e.g. Backups) the line is simply cropped; without one its last cell says it goes on.
+        assert row(bar, 6) == ("+" + "0123456789" * 10)[:bar.scrollable_content_region.width]
+        assert row(cut, 6) == ("+" + "0123456789" * 10)[:width - 1] + "…"
+        assert row(cut, 3) == " a".ljust(width)  # a short line is left alone
+        assert cut.scrollable_content_region.height == cut.region.height  # no row goes to a scrollbar
+        cut.scroll_to(x=10, animate=False, immediate=True)
+        await pilot.pause()
+        assert row(cut, 6) == "…" + ("+" + "0123456789" * 10)[11:10 + width - 1] + "…"  # cut on both sides
+        cut.scroll_to(x=cut.max_scroll_x, animate=False, immediate=True)
+        await pilot.pause()
+        assert row(cut, 6).rstrip().endswith("0123456789") and row(cut, 6).startswith("…")  # the end is readable
+
+
+class ShortApp(App):
+    CSS = "DiffView { height: 4; }"
+
+    def compose(self) -> ComposeResult:
+        yield DiffView(LONG)
+
+
+async def test_scroll_to_first_change_starts_at_its_hunk() -> None:
+    app = ShortApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        view = app.query_one(DiffView)
+        assert view.first_change == 2  # the @@ line above "+0123…"
+        view.scroll_to_first_change()
+        await pilot.pause()
+        assert view.scroll_y == 2 and row(view, 0).startswith("@@")
+        view.set_diff("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new")
+        await pilot.pause()
+        assert view.scroll_y == 0  # a new diff starts at the top again
+        view.set_diff("")
+        assert view.first_change is None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from textual.widgets import Footer
 
 from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse_base_url
+from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.settings_file import BACKUP_DIR_NAME, BackupStore
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
@@ -20,6 +22,7 @@ BASE_URL = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4
 KEY = "sk-bf-REVIEW-SECRET-0123456789abcd"
 OPUS = "anthropic/claude-opus-4-6"
 SONNET = "anthropic/claude-sonnet-4-6"
+HAIKU = "anthropic/claude-haiku-4-5"
 
 
 
@@ -32,11 +35,20 @@ def pane_text(app: OptScaleApp) -> str:
     return "\n".join(parts)
 
 
-async def enter_values(app: OptScaleApp, pilot, *, key: str | None = KEY, opus: str | None = OPUS) -> None:
+async def enter_values(app: OptScaleApp, pilot, *, key: str | None = KEY, opus: str | None = OPUS,
+                       tiers: TierMapping | None = None) -> None:
     url = parse_base_url(BASE_URL)
     app.post_message(ConnectionEdited(BASE_URL, url, ApiKey(key) if key else None))
-    app.post_message(TiersEdited(TierMapping(opus=opus, sonnet=SONNET if opus else None)))
+    app.post_message(TiersEdited(tiers or TierMapping(opus=opus, sonnet=SONNET if opus else None)))
     await pilot.pause()
+
+
+def on_screen(app: OptScaleApp, selector: str) -> bool:
+    """The Review pane's widget is shown whole, inside the screen and above the Footer (no scrolling needed)."""
+    widget = app.query_one(ReviewView).query_one(selector)
+    region, footer = widget.region, app.screen.query_one(Footer).region
+    return (widget.display and region.height > 0 and app.screen.region.contains_region(region)
+            and region.bottom <= footer.y)
 
 
 async def open_review(app: OptScaleApp, pilot) -> ReviewView:
@@ -284,9 +296,11 @@ async def test_the_reasons_come_before_the_write_button_at_80x24(ui_sandbox) -> 
         reasons = view.query_one("#review-reasons")
         assert "env.ANTHROPIC_BASE_URL" in str(reasons.content)
         # On screen without scrolling, above the diff and the Write button (read before saving).
+        save = view.query_one("#review-save")
         assert reasons.region.height > 0 and reasons.region.y < view.query_one("#review-diff").region.y
-        plan = list(view.query_one("#review-plan").query("*"))
-        assert plan.index(reasons) < plan.index(view.query_one("#review-save"))
+        assert reasons.region.bottom <= save.region.y
+        widgets = list(view.query("*"))
+        assert widgets.index(reasons) < widgets.index(save)  # and before it for a screen reader and Tab
         assert "+ add    env.ANTHROPIC_BASE_URL" in screen_text(app)
 
 
@@ -308,3 +322,103 @@ async def test_the_summary_agrees_with_the_count(ui_sandbox, seed_env: dict, sum
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         assert summary in screen_text(app)
+
+
+ALL_TIERS = TierMapping(haiku=HAIKU, sonnet=SONNET, opus=OPUS)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+async def test_write_and_back_stay_on_screen_with_five_changes(ui_sandbox, size: tuple[int, int]) -> None:
+    """The normal flow (URL, key, the three tiers mapped: 5 changes): the target, the reasons, the diff and the
+    Write / Back / Next buttons are all on screen at once, the pane not scrolled."""
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=size) as pilot:
+        await enter_values(app, pilot, tiers=ALL_TIERS)
+        view = await open_review(app, pilot)
+        assert len(app.state.plan().changes) == 5
+        assert view.scroll_y == 0
+        for selector in ("#review-target", "#review-reasons", "#review-diff", "#review-save", "#nav-back",
+                         "#nav-next"):
+            assert on_screen(app, selector), selector
+        diff, save = view.query_one("#review-diff", DiffView), view.query_one("#review-save")
+        assert diff.region.bottom <= save.region.y  # the diff never runs under the buttons
+        assert diff.region.height >= min(len(diff.lines), 6)
+        if size == (200, 50):
+            assert diff.region.height == len(diff.lines)  # the whole diff, no scrolling inside it either
+        assert "Write settings (w)" in screen_text(app) and "← Back" in screen_text(app)
+
+        # The masked key line is in the diff box; scrolled into view inside it if the box is short.
+        masked = f'"ANTHROPIC_AUTH_TOKEN": "{mask_secret(KEY)}"'
+        diff.focus()
+        for _ in range(len(diff.lines)):
+            if masked in screen_text(app):
+                break
+            await pilot.press("down")
+        assert masked in screen_text(app)
+        assert KEY not in screen_text(app) and view.scroll_y == 0
+        assert on_screen(app, "#review-save")
+
+
+async def test_a_long_line_is_cut_with_an_ellipsis_and_scrolls_sideways(ui_sandbox) -> None:
+    """No horizontal scrollbar row at 80 columns: the URL line ends in "…", and ←/→ in the diff read all of it."""
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot, tiers=ALL_TIERS)
+        view = await open_review(app, pilot)
+        diff = view.query_one("#review-diff", DiffView)
+        anthropic = parse_base_url(BASE_URL).anthropic_base
+        url_line = next(line for line in diff.lines if "ANTHROPIC_BASE_URL" in line)
+        assert len(url_line) > diff.scrollable_content_region.width
+        # Every row of the box is a diff line: none is taken by a scrollbar.
+        assert diff.scrollable_content_region.height == diff.region.height
+        shown = [line for line in screen_text(app).splitlines() if "ANTHROPIC_BASE_URL" in line and '": "' in line]
+        assert len(shown) == 1 and anthropic not in shown[0]
+        assert f"{url_line[:diff.scrollable_content_region.width - 1]}…" in shown[0]  # cut at the box's edge
+        diff.focus()
+        for _ in range(len(url_line)):
+            if f'{anthropic[-30:]}",' in screen_text(app):
+                break
+            await pilot.press("right")
+        assert f'{anthropic[-30:]}",' in screen_text(app)
+
+
+async def test_an_unmapped_opus_tier_is_warned_in_one_line(ui_sandbox) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot, tiers=TierMapping(sonnet=SONNET, haiku=HAIKU))
+        view = await open_review(app, pilot)
+        assert state_of(view) == "review-plan"
+        warning = view.query_one("#review-tiers")
+        assert str(warning.content) == f"! Unmapped; Claude Code would send: Opus → {CLAUDE_CODE_BUILTIN_MODELS['opus']}"
+        assert warning.region.height == 1 and on_screen(app, "#review-tiers")
+        assert "! Unmapped; Claude Code would send: Opus → claude-opus" in screen_text(app)
+        for selector in ("#review-reasons", "#review-save", "#nav-back"):
+            assert on_screen(app, selector), selector
+
+        app.post_message(TiersEdited(ALL_TIERS))  # mapped on Models: the warning goes
+        await pilot.pause()
+        assert not warning.display and "Unmapped" not in screen_text(app)
+
+
+@pytest.mark.parametrize(("seed", "state", "button"), [
+    ({"text": '{\n  "theme": "dark",\n}\n'}, "review-refused", "#review-reload"),
+    ({}, "review-missing", "#review-goto"),
+    ({"data": {"env": {"ANTHROPIC_BASE_URL": parse_base_url(BASE_URL).anthropic_base, "ANTHROPIC_AUTH_TOKEN": KEY,
+                       "ANTHROPIC_DEFAULT_OPUS_MODEL": OPUS}}}, "review-plan", "#nav-next"),
+], ids=["invalid-file", "missing", "no-changes"])
+async def test_each_state_shows_its_action_above_the_footer_at_80x24(ui_sandbox, seed: dict, state: str,
+                                                                      button: str) -> None:
+    ui_sandbox.seed(**seed)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        if state == "review-refused":
+            await enter_values(app, pilot)
+        view = await open_review(app, pilot)
+        assert state_of(view) == state
+        assert on_screen(app, button) and on_screen(app, "#nav-back")
+        assert not view.query_one("#review-save").display and not view.query_one("#review-diff").display
+        others = {"#review-reload", "#review-goto"} - {button}
+        assert not any(view.query_one(s).display for s in others)

@@ -5,8 +5,10 @@ reasons and notices; `state.config` (inspect_environment) gives the findings; `s
 worker), refusing a file that changed on disk since it was read. A file that does not parse is never written: the
 pane says where it breaks and offers Reload once it is fixed.
 
-The pane is in one of four states (a ContentSwitcher): loading, missing (no URL / key / tier yet), refused (the
-file does not parse, or changed on disk) and plan (the diff, or "no changes").
+The pane is in one of four states (a ContentSwitcher of texts): loading, missing (no URL / key / tier yet), refused
+(the file does not parse, or changed on disk) and plan (the diff, or "no changes"). The state's action (Write, Reload
+or "← Go there") and Back / Next sit in a bar docked at the bottom of the pane, so they are on screen at 80×24 however
+long the text above is; the diff takes the rows left between the text and the bar (it scrolls inside its own box).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
 from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.locations import Scope, claude_config_dir
 from optscale_tui.core.settings_file import SettingsChangedOnDisk, SettingsError
 from optscale_tui.ui.format import display_path
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.widget import Widget
 
+    from optscale_tui.core.connection import TierMapping
     from optscale_tui.core.doctor import Finding
     from optscale_tui.core.settings_file import PlannedChange, SaveResult, SettingsPlan
 
@@ -45,6 +50,10 @@ OVERRIDING_CAUSES = frozenset({
 
 NOTHING_OVERRIDES = ("✓ Nothing else overrides this file: no shell ANTHROPIC_API_KEY, project or managed settings, "
                      "or claude.ai login was found.")
+
+# The diff never gets fewer rows than this (the pane scrolls instead); below SHORT_PANE rows the buttons are compact.
+DIFF_MIN_ROWS = 6
+SHORT_PANE = 30
 
 
 def refusal_text(error: SettingsError) -> str:
@@ -62,6 +71,15 @@ def refusal_text(error: SettingsError) -> str:
 def settings_change(count: int) -> str:
     """ "1 setting changes" / "5 settings change": the verb agrees with the count."""
     return "1 setting changes" if count == 1 else f"{count} settings change"
+
+
+def unmapped_text(tiers: TierMapping) -> str:
+    """The Models pane's coverage warning, in one line: each unmapped tier and the built-in name Claude Code sends
+    for it instead (core's table). "" when every tier has a model."""
+    mapped = tiers.mapped()
+    sends = [f"{tier.capitalize()} → {CLAUDE_CODE_BUILTIN_MODELS[tier]}"
+             for tier in ("opus", "sonnet", "haiku") if tier not in mapped]
+    return f"! Unmapped; Claude Code would send: {', '.join(sends)}" if sends else ""
 
 
 def change_line(change: PlannedChange) -> str:
@@ -94,6 +112,7 @@ class ReviewView(StepView):
         self._refusal: SettingsError | None = None
         self._goto = "connect"  # where the "missing" state's button leads
         self._plan: SettingsPlan | None = None  # recomputed on every state change (the app broadcasts them all)
+        self._diff_text: str | None = None  # the diff shown, as core made it
 
     def compose(self) -> ComposeResult:
         yield Static(id="review-target", markup=False)
@@ -102,22 +121,31 @@ class ReviewView(StepView):
             yield Static("Reading the settings file…", id="review-loading", classes="muted")
             with Vertical(id="review-missing"):
                 yield Static(id="review-missing-text", markup=False)
-                yield Button("← Go there", id="review-goto")
             with Vertical(id="review-refused"):
                 yield Static(id="review-refused-text", markup=False)
-                yield Button("Reload (r)", id="review-reload")
             with Vertical(id="review-plan"):
                 yield Static(id="review-summary", markup=False)
                 # What changes and why comes before the diff and the Write button: read before saving, not after.
                 yield Static(id="review-reasons", markup=False)
                 yield Static(id="review-notices", classes="warn-text", markup=False)
-                yield DiffView(id="review-diff")
-                with Horizontal(id="review-actions"):
-                    yield Button("Write settings (w)", id="review-save", variant="success")
-                    yield Static(id="review-saved", markup=False)
+                yield Static(id="review-tiers", classes="warn-text", markup=False)
+                yield Static(id="review-saved", markup=False)
+        # Outside the switcher, so that its 1fr height is shared out by the pane itself (see review.tcss).
+        yield DiffView(id="review-diff")
         yield Static("What else decides Claude Code's configuration", classes="review-heading")
         yield FindingsList(id="review-findings", empty_text=NOTHING_OVERRIDES)
-        yield StepNav(back="tiers", next_="verify")
+        # Docked at the bottom of the pane; last in the DOM, so Tab reaches it after the diff and the findings.
+        with Horizontal(id="review-bar"):
+            yield Button("Write settings (w)", id="review-save", variant="success")
+            yield Button("Reload (r)", id="review-reload")
+            yield Button("← Go there", id="review-goto")
+            yield StepNav(back="tiers", next_="verify")
+
+    def on_resize(self, event: Resize) -> None:
+        short = event.size.height < SHORT_PANE
+        self.set_class(short, "-short")
+        for button in self.query("#review-bar Button").results(Button):
+            button.compact = short
 
     # --- state → widgets ------------------------------------------------------------------------------------
 
@@ -141,6 +169,12 @@ class ReviewView(StepView):
         else:
             self._show_plan(plan)
             switcher.current = "review-plan"
+        # The diff and the bar's buttons live outside the switcher: each is shown in its own state only.
+        changes = switcher.current == "review-plan" and plan is not None and plan.has_changes
+        self.query_one("#review-diff").display = changes
+        self.query_one("#review-save").display = changes
+        self.query_one("#review-reload").display = switcher.current == "review-refused"
+        self.query_one("#review-goto").display = switcher.current == "review-missing"
         self._show_findings(plan)
         self.refresh_bindings()
         if switcher.current != before:
@@ -202,8 +236,6 @@ class ReviewView(StepView):
         state = self.state
         path = display_path(plan.document.path)
         summary = self.query_one("#review-summary", Static)
-        diff = self.query_one("#review-diff", DiffView)
-        save = self.query_one("#review-save", Button)
         saved = self.query_one("#review-saved", Static)
         last = state.last_save
         if plan.has_changes:
@@ -214,21 +246,18 @@ class ReviewView(StepView):
                 settings = f"{count} setting{'s' if count != 1 else ''}"
                 summary.update(f"Saving creates the file with {settings} (key masked). + after saving:")
             summary.set_class(False, "ok-text")
-            diff.set_diff(plan.diff())
-            diff.display = True
+            self._show_diff(plan.diff())
             saved.display = False
         else:
             summary.update(f"✓ No changes: {path} already has these values. Next → Verify (ctrl+n).")
             summary.set_class(True, "ok-text")
-            diff.set_diff("")
-            diff.display = False
+            self._show_diff("")
             if last is not None and last.path == plan.document.path and last.backup is not None:
                 saved.update(self._saved_text(last))
                 saved.display = True
             else:
                 saved.display = False
-        save.disabled = not plan.has_changes
-        save.display = plan.has_changes
+        self.query_one("#review-save", Button).disabled = not plan.has_changes
         self.query_one("#review-reasons", Static).update(
             "\n".join(change_line(c) for c in plan.changes))
         self.query_one("#review-reasons", Static).display = bool(plan.changes)
@@ -236,6 +265,24 @@ class ReviewView(StepView):
         notices_widget = self.query_one("#review-notices", Static)
         notices_widget.update("\n".join(f"! {home_relative(n)}" for n in notices))
         notices_widget.display = bool(notices)
+        tiers = self.query_one("#review-tiers", Static)
+        tiers.update(unmapped_text(state.tiers))
+        tiers.display = bool(tiers.content)
+
+    def _show_diff(self, text: str) -> None:
+        """Set the diff only when it changed (every state broadcast lands here; a reader's scroll position stays),
+        sized to its lines: it takes the rows left above the bar, never more than it has, never under
+        DIFF_MIN_ROWS. A diff taller than its box starts at the first hunk, so the changed lines are in view."""
+        diff = self.query_one("#review-diff", DiffView)
+        if text == self._diff_text:
+            return
+        self._diff_text = text
+        diff.set_diff(text)
+        rows = len(diff.lines)
+        diff.styles.max_height = max(rows, 1)
+        diff.styles.min_height = min(rows, DIFF_MIN_ROWS)
+        if text:
+            diff.scroll_to_first_change()
 
     @staticmethod
     def _saved_text(result: SaveResult) -> str:

@@ -3,7 +3,9 @@
 Lines keep their `+` / `-` / `@@` prefixes, so the diff reads the same without colour (NO_COLOR, a screen reader,
 a copy). Colours come from component classes styled with theme variables, and the widget uses the Line API like
 Textual's Log: only visible lines are rendered, long lines scroll horizontally instead of wrapping (a wrapped JSON
-line would read as two), and a theme switch restyles it on the next refresh.
+line would read as two), and a theme switch restyles it on the next refresh. Where the horizontal scrollbar is hidden
+(`scrollbar-size-horizontal: 0`, to save the row), a line cut at either edge shows "…" there instead; ←/→ (or
+shift+wheel) still scroll it.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class DiffView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.empty_text = empty_text
         self._lines: list[str] = []
+        self._to_first_change = False
         self.set_diff(diff)
 
     @property
@@ -77,8 +80,43 @@ class DiffView(ScrollView, can_focus=True):
     def lines(self) -> list[str]:
         return list(self._lines)
 
+    @property
+    def first_change(self) -> int | None:
+        """The index of the hunk header (`@@`) above the first added or removed line, or of that line itself."""
+        hunk = None
+        for index, line in enumerate(self._lines):
+            kind = line_kind(line)
+            if kind == "diff--hunk":
+                hunk = index
+            elif kind in ("diff--added", "diff--removed"):
+                return index if hunk is None else hunk
+        return None
+
+    def scroll_to_first_change(self) -> None:
+        """Scroll so that the first change starts the view (a no-op when the whole diff fits). A view not laid out
+        yet (e.g. on a pane not shown) does it once it has its size."""
+        self._to_first_change = True
+        self._apply_first_change()
+
+    def _apply_first_change(self) -> None:
+        if not self._to_first_change or not self.is_mounted or not self.scrollable_content_region.height:
+            return
+        self._to_first_change = False
+        first = self.first_change
+        if first is not None:
+            self.scroll_to(y=first, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self._apply_first_change()
+
+    @property
+    def marks_cuts(self) -> bool:
+        """True when no horizontal scrollbar tells that a line goes on: the cut edges then show "…"."""
+        return self.styles.scrollbar_size_horizontal == 0
+
     def set_diff(self, diff: str) -> None:
         self._lines = [line.expandtabs(4) for line in diff.splitlines()]
+        self._to_first_change = False
         shown = self._lines or [self.empty_text]
         width = max(cell_len(line) for line in shown) + 1
         self.virtual_size = Size(width, len(shown))
@@ -104,5 +142,12 @@ class DiffView(ScrollView, can_focus=True):
         resolved = self.get_component_rich_style(kind)
         style: Style = base + self.get_component_rich_style(kind, partial=True) + Style(color=resolved.color)
         # crop_extend pads with the line's style: its background runs across the view, like a diff in an editor.
-        strip = Strip([Segment(text, style)], cell_len(text)).crop_extend(scroll_x, scroll_x + width, style)
+        length = cell_len(text)
+        strip = Strip([Segment(text, style)], length).crop_extend(scroll_x, scroll_x + width, style)
+        if self.marks_cuts and width > 2:
+            mark = Strip([Segment("…", style)], 1)
+            if length > scroll_x + width:
+                strip = Strip.join([strip.crop(0, width - 1), mark])
+            if 0 < scroll_x < length:
+                strip = Strip.join([mark, strip.crop(1, width)])
         return strip.apply_offsets(scroll_x, index)
