@@ -65,7 +65,7 @@ def refusal_text(error: SettingsError) -> str:
     info = describe(error.cause)
     return (f"✗ {error.cause}: {display_path(error.path)} cannot be used{where}: {error.reason}.\n"
             f"{info.message}\n"
-            f"Fix: {info.fix} Then press r (Reload). Nothing is written until the file parses.")
+            f"Fix: {info.fix} Then press r (Reload).")
 
 
 def settings_change(count: int) -> str:
