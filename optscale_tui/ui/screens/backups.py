@@ -161,6 +161,8 @@ class BackupsView(StepView):
         offer its Enter, which does nothing), and once backups appear the table takes the focus back from the pane."""
         table = self.query_one("#backups-table", DataTable)
         table.display = shown
+        # Panes take no focus (StepView); this one does while its list is empty, so that r Reload stays in reach.
+        self.can_focus = not shown
         focused = self.screen.focused
         if not shown and focused is table:
             self.focus(scroll_visible=False)
