@@ -12,7 +12,7 @@ import trustme
 from textual import events
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.connection import ApiKey
+from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
 from optscale_tui.core.verify import VERIFY_PROMPT, CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway, demo_reply_text
 from optscale_tui.ui.app import OptScaleApp
@@ -243,6 +243,62 @@ async def test_unsaved_values_can_be_verified_before_saving(ui_sandbox, gw):
         await pilot.pause()
         assert view.target is not None and view.target.source == "unsaved values"
         assert view.done is not None and view.done.ok
+
+
+def counted(app) -> dict[CheckStatus, int]:
+    """The counts the status line's verdict states."""
+    status = str(app.query_one("#verify-status").render())
+    found = re.search(r"(\d+) passed, (\d+) warnings?, (\d+) failed(?:, (\d+) skipped)?", status)
+    assert found, status
+    passed, warned, failed, skipped = (int(n or 0) for n in found.groups())
+    return {CheckStatus.PASS: passed, CheckStatus.WARN: warned, CheckStatus.FAIL: failed, CheckStatus.SKIP: skipped}
+
+
+def shown(app) -> dict[CheckStatus, int]:
+    counts = app.query_one(Checklist).counts()
+    return {status: counts.get(status, 0) for status in (CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL,
+                                                         CheckStatus.SKIP)}
+
+
+async def test_unsaved_values_are_checked_as_they_will_be_saved_not_against_the_file(ui_sandbox, gw):
+    # The review's case: a settings file without the gateway (as in --demo), every tier mapped but not saved, `u`.
+    # The configuration check used to read the file as it is on disk and warn that the Opus tier is unmapped.
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        view = await open_verify(app, pilot)
+        app.state.url, app.state.key = parse_base_url(gw.base_url), ApiKey(DEMO_KEY)  # as if typed on Connect
+        app.broadcast("connection")
+        app.state.tiers = TierMapping(haiku=TIERS["ANTHROPIC_DEFAULT_HAIKU_MODEL"],
+                                      sonnet=TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"],
+                                      opus=TIERS["ANTHROPIC_DEFAULT_OPUS_MODEL"])  # as if mapped on Models
+        app.broadcast("tiers")
+        await pilot.pause()
+        await pilot.press("u")
+        await wait_idle(app, pilot)
+        assert view.target is not None and view.target.source == "unsaved values"
+        assert view.done is not None and view.done.ok
+        rows = statuses(app)
+        assert rows["config"] is CheckStatus.PASS and rows["prompt.opus"] is CheckStatus.PASS
+        assert not [r for r in view.done.results if r.status is CheckStatus.WARN]
+        text = " ".join(screen_text(app).split())
+        assert "Neither ANTHROPIC_DEFAULT_OPUS_MODEL" not in text and "Map the Opus tier" not in text
+        assert "0 warnings" in text
+        assert "ANTHROPIC_BASE_URL" not in ui_sandbox.settings.read_text()  # verified, not saved
+
+
+async def test_the_verdict_counts_the_rows_the_checklist_shows(ui_sandbox, gw):
+    # An unmapped Opus tier: the doctor's finding is in the "config" row, and also in the results as a
+    # doctor.tier_unmapped row (for --json) that the checklist does not show; the verdict must not count it twice.
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        view = await run_all(app, pilot)
+        assert "doctor.tier_unmapped" in {r.id for r in view.done.results}  # there, but not a checklist row
+        assert "doctor.tier_unmapped" not in app.query_one(Checklist).check_ids
+        assert statuses(app)["config"] in (CheckStatus.WARN, CheckStatus.FAIL)
+        assert counted(app) == shown(app)
 
 
 async def test_runs_by_itself_when_shown_after_a_save(ui_sandbox, gw):

@@ -44,7 +44,7 @@ from optscale_tui.core.verify import (
     merge_results,
     run_verification,
     target_from_effective,
-    target_from_values,
+    target_from_unsaved,
 )
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.widgets.checklist import Checklist
@@ -311,12 +311,13 @@ class VerifyView(StepView):
         from optscale_tui.core.locations import Scope
 
         state = self.state
-        if self.source == UNSAVED:
-            values = state.values()
-            key = state.effective_key
-            if values is not None:
-                return target_from_values(replace(values, key=key), state.config)
         user = state.target.path if state.target.scope is Scope.USER else None
+        if self.source == UNSAVED:
+            values, plan = state.values(), state.plan()
+            if values is not None and plan is not None:
+                # The configuration check sees these values as saved, over every other layer as it is now.
+                return target_from_unsaved(replace(values, key=state.effective_key), plan, cwd=state.cwd,
+                                           user_settings=user)
         return target_from_effective(inspect_environment(cwd=state.cwd, user_settings=user))
 
     @work(exclusive=True, group="verify")
@@ -388,7 +389,9 @@ class VerifyView(StepView):
             self._flush()
             previous = self.done if self._partial else None
             self.done = merge_results(previous, event)
-            self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done))
+            # Count the rows the checklist shows: the doctor's findings are summed up in its "config" row.
+            shown = self.query_one(Checklist).check_ids
+            self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done, shown))
             self._fill_traces()
             self.refresh_bindings()  # "Fix it" shows only when the results have something to fix
 
