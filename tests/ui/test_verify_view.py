@@ -10,6 +10,7 @@ import time
 import pytest
 import trustme
 from textual import events
+from textual.widgets import Footer
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
@@ -208,6 +209,30 @@ async def test_save_report_to_a_file(ui_sandbox, gw, tmp_path, fmt):
         await pilot.pause()
         assert target.read_text() == text
         assert any("already exists" in n.message for n in app._notifications)
+
+
+async def test_save_report_dialog_footer_lists_its_own_keys_and_the_pane_is_inert(ui_sandbox, gw):
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await run_all(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, SaveReportScreen)
+        footer = app.screen.query_one(Footer)  # the dialog's own, drawn over the pane's
+        keys = {key.key_display: key.description for key in footer.query("FooterKey")}
+        assert keys.get("esc") == "Cancel"
+        assert not {"Run all", "Re-run", "Copy", "Next", "Help"} & set(keys.values())
+        assert "Run all" not in footer_text(app) and "esc Cancel" in footer_text(app)
+        runs = len([w for w in app.workers if w.group == "verify"])
+        await pilot.press("ctrl+n", "f5", "f2")  # the app's moves are inert behind the dialog
+        await pilot.pause()
+        assert isinstance(app.screen, SaveReportScreen) and app.current_pane == "verify"
+        assert len([w for w in app.workers if w.group == "verify"]) == runs and view.done is not None
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
 
 
 async def test_untrusted_tls_certificate_is_named(ui_sandbox, tmp_path):

@@ -23,7 +23,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static
 
 from optscale_tui.core import report
@@ -47,6 +46,7 @@ from optscale_tui.core.verify import (
     target_from_unsaved,
 )
 from optscale_tui.ui.format import display_path
+from optscale_tui.ui.modals import Dialog
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.step import StepView
 from optscale_tui.ui.widgets.stream_log import StreamLog
@@ -514,7 +514,7 @@ class VerifyView(StepView):
                                       "(key masked).")
 
 
-class SaveReportScreen(ModalScreen[tuple[str, str] | None]):
+class SaveReportScreen(Dialog[tuple[str, str] | None]):
     """Ask where to save the report, and as Markdown or JSON."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="report.cancel")]
