@@ -235,6 +235,65 @@ async def test_save_report_dialog_footer_lists_its_own_keys_and_the_pane_is_iner
         assert app.screen is app.screen_stack[0]
 
 
+async def test_save_report_dialog_names_the_folder_it_saves_in(ui_sandbox, gw):
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_all(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        name = app.screen.query_one("#report-path").value
+        assert "Saved in ~/project unless you give a full path" in " ".join(screen_text(app).split())
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (ui_sandbox.cwd / name).is_file()
+
+
+async def test_demo_report_is_saved_where_the_app_was_started_not_in_the_sandbox(ui_sandbox, gw, tmp_path):
+    # --demo runs in a sandbox HOME and cwd that are deleted when the app quits: a report saved "in the current
+    # folder" was lost with it. It goes to the folder the app was started from, and the dialog says so.
+    from optscale_tui.demo.session import DemoSession
+
+    seed(ui_sandbox, gw)
+    started_in = tmp_path / "started-here"
+    started_in.mkdir()
+    demo = DemoSession(gateway=gw, root=ui_sandbox.home, config_dir=ui_sandbox.config_dir, started_in=started_in)
+    app = OptScaleApp(demo=demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_all(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        name = app.screen.query_one("#report-path").value
+        text = " ".join(screen_text(app).split())
+        assert app.screen.query_one("#report-where").render().plain.startswith(
+            f"Saved in {started_in} (where you started the app) unless you give a full path")
+        assert "~ is the demo's sandbox, which is deleted when the app quits" in text
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (started_in / name).is_file()
+        assert not list(ui_sandbox.home.rglob("optscale-tui-report-*"))
+        # A name inside the sandbox is saved as asked, with a warning that it will not last.
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#report-path").value = "~/kept-not.md"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (ui_sandbox.home / "kept-not.md").is_file()
+        assert any("inside the demo's sandbox: it is deleted when the app quits" in n.message
+                   for n in app._notifications)
+
+
+def test_demo_session_remembers_the_folder_it_was_started_in(tmp_path, monkeypatch):
+    from optscale_tui.demo.session import demo_session
+
+    monkeypatch.chdir(tmp_path)
+    with demo_session(seed=False) as session:
+        assert session.started_in == tmp_path and session.root != tmp_path
+
+
 async def test_untrusted_tls_certificate_is_named(ui_sandbox, tmp_path):
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
