@@ -161,6 +161,50 @@ async def test_cancel_a_running_verification_and_quit_asks_while_running(ui_sand
         assert view.done is None
 
 
+@pytest.mark.parametrize("unsaved", [False, True])
+async def test_quit_dialog_follows_the_verification_ending(ui_sandbox, gw, unsaved):
+    # r then q at once: the dialog said "A verification is running; it will be cancelled." long after it had ended.
+    seed(ui_sandbox, gw)
+    gw.faults.ttft_ms = 2_500  # time to open the dialog while it runs, even on a busy machine
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_verify(app, pilot)
+        if unsaved:
+            app.state.key = ApiKey(DEMO_KEY + "x")  # typed on Connect, not saved
+            app.broadcast("connection")
+        await pilot.press("r")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if statuses(app).get("prompt.opus") is CheckStatus.RUNNING:
+                break
+        assert app.verification_running
+        await app.run_action("request_quit")  # what q does (pilot.press waits for the machine to be idle)
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        body = app.screen.query_one("#confirm-body")
+        assert "A verification is running; it will be cancelled." in body.render().plain
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.5)  # the dialog re-checks a few times a second
+        assert not app.verification_running and isinstance(app.screen, ConfirmScreen)
+        text = body.render().plain
+        assert "verification" not in text
+        if unsaved:
+            assert text == "The settings have changes that are not saved."
+        else:
+            assert text == "Nothing is unsaved or running any more: quitting now loses nothing."
+        await pilot.press("n")  # still the user's answer: Stay stays
+        await pilot.pause()
+        assert app.is_running and app.screen is app.screen_stack[0]
+        await pilot.press("q")
+        await pilot.pause()
+        if unsaved:  # the question again, now only about what is still true
+            assert app.screen.query_one("#confirm-body").render().plain == \
+                "The settings have changes that are not saved."
+            await pilot.press("y")
+            await pilot.pause()
+        assert not app.is_running
+
+
 async def test_copy_report_masks_the_key(ui_sandbox, gw):
     seed(ui_sandbox, gw)
     app = OptScaleApp()
