@@ -522,6 +522,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         buffered: dict[str, list[str]] = {}
         waiting: list[tuple[object, str]] = []  # (result, its reply text) printed after the live reply
         seen: set = set()  # causes already explained above: later checks failing for the same one get one line
+        shown: set[str] = set()  # the checks printed (the doctor's findings are summed up in the "config" one)
 
         def result_lines(result, text: str) -> list[str]:
             # Rendered when printed (not when finished), so "same cause as above" always has the full one above.
@@ -547,6 +548,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     buffered.setdefault(event.check_id, []).append(event.text)
             elif isinstance(event, CheckFinished):
                 result = event.result
+                shown.add(result.id)
                 text = "".join(buffered.pop(result.id, []))
                 if live is not None and result.id != live:
                     waiting.append((result, text))
@@ -564,7 +566,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                         _out(line)
                 done_box.append(event)
                 _out("")
-                _out(report.verdict_line(event))
+                _out(report.verdict_line(event, shown))  # counts what was printed, not the --json-only rows
 
     asyncio.run(run())
     done = done_box[0]

@@ -287,10 +287,11 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, pending: Mapping[Path, Mapping] | None = None) -> None:
         self.findings: list[Finding] = []
         self.notes: list[str] = []
         self.sources: list[SettingsSource] = []
+        self.pending = dict(pending or {})
 
     def finding(self, cause: Cause, severity: Severity, message: str, fix: str | None = None, detail: str = "") -> None:
         self.findings.append(Finding(cause, severity, message, fix or describe(cause).fix, detail))
@@ -300,6 +301,11 @@ class _Builder:
             self.notes.append(text)
 
     def load(self, layer: Layer, path: Path) -> _LoadedFile:
+        for pending_path, data in self.pending.items():
+            if _same_file(pending_path, path):  # as it will be once saved, not as it is on disk
+                self.sources.append(SettingsSource(layer, path, True, True))
+                self._check_env_block(path, dict(data))
+                return _LoadedFile(layer, path, dict(data))
         try:
             doc = load_settings(path)
         except SettingsError as exc:
@@ -385,16 +391,20 @@ def inspect_environment(
     platform: str | None = None,
     user_settings: Path | None = None,
     managed_paths: Sequence[Path] | None = None,
+    pending: Mapping[Path, Mapping] | None = None,
 ) -> EffectiveConfig:
     """Everything Claude Code would resolve when started in `cwd` with `env`, and what is wrong with it.
 
     `user_settings` replaces the user layer's file (e.g. `--settings-file`); `managed_paths` replaces
     `locations.managed_settings_paths(platform)` (files and drop-in directories), so tests never read /etc.
+    `pending` maps a settings file to the data it will hold once a plan is saved (`SettingsPlan.new_data`): that
+    file is read from there instead of the disk, every other layer as it is now — what Claude Code would resolve
+    after the save.
     """
     env = dict(os.environ) if env is None else dict(env)
     cwd = Path.cwd() if cwd is None else Path(cwd)
     platform = platform or sys.platform
-    b = _Builder()
+    b = _Builder(pending)
 
     config_dir = claude_config_dir(env, home, platform=platform)
     default_dir = claude_config_dir({}, home, platform=platform)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
 from optscale_tui import __version__
@@ -129,8 +129,12 @@ def to_text(done: VerificationDone, target: VerificationTarget | None = None) ->
     return "\n".join(lines)
 
 
-def verdict_line(done: VerificationDone) -> str:
-    counts = {s: sum(1 for r in done.results if r.status is s) for s in CheckStatus}
+def verdict_line(done: VerificationDone, shown: Collection[str] | None = None) -> str:
+    """The one-line verdict with the counts per status. `shown`: count only the results with these ids, for a view
+    that lists fewer rows than `done.results` holds (the TUI's checklist sums the doctor's findings up in its
+    "config" row instead of one `doctor.<cause>` row each), so that every counted warning is one the user sees."""
+    results = done.results if shown is None else [r for r in done.results if r.id in shown]
+    counts = {s: sum(1 for r in results if r.status is s) for s in CheckStatus}
     summary = f"{counts[CheckStatus.PASS]} passed, {plural(counts[CheckStatus.WARN], 'warning')}, " \
               f"{counts[CheckStatus.FAIL]} failed"
     if counts[CheckStatus.SKIP]:  # e.g. the real-client check without a `claude` CLI: say so, do not hide it

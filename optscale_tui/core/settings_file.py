@@ -374,6 +374,11 @@ class SettingsPlan:
     def has_changes(self) -> bool:
         return self.new_text != self.document.text
 
+    @property
+    def new_data(self) -> dict:
+        """The settings as they will be once saved (the plan's text always parses: `_check` makes sure)."""
+        return json.loads(self.new_text) if self.new_text.strip() else {}
+
     def diff(self) -> str:
         """Unified diff of the file now vs after saving, secret values masked on both sides; "" when equal."""
         if not self.has_changes:

@@ -30,6 +30,7 @@ from optscale_tui.core.connection import (
 if TYPE_CHECKING:
     from optscale_tui.core.doctor import EffectiveConfig
     from optscale_tui.core.gateway import GatewayClient, ProbeResult
+    from optscale_tui.core.settings_file import SettingsPlan
 
 VERIFY_PROMPT = "Reply with one short sentence: the connection from optscale-tui works."
 # Claude Code's reduced beta list when CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 (measured with 2.1.332).
@@ -231,7 +232,8 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
 
 
 def target_from_values(values: ConnectionValues, config: EffectiveConfig | None = None) -> VerificationTarget:
-    """Verify an unsaved plan: the values the user entered (the key must be known)."""
+    """Verify the values the user entered (the key must be known). `config` is what the configuration check looks
+    at: it must already include these values (see `target_from_unsaved`), or it warns about what they fix."""
     problems = ()
     if values.key is None:
         problems = (
@@ -246,6 +248,17 @@ def target_from_values(values: ConnectionValues, config: EffectiveConfig | None 
         disable_experimental_betas=bool(values.disable_experimental_betas),
         problems=problems,
     )
+
+
+def target_from_unsaved(values: ConnectionValues, plan: SettingsPlan, **where: object) -> VerificationTarget:
+    """Verify values before they are saved. The probes use `values`; the configuration check sees what Claude Code
+    would resolve once `plan` is saved: the plan's file as it would be written, every other layer as it is now
+    (`where`: `inspect_environment`'s cwd, env, home, user_settings, managed_paths). So it neither warns about what
+    the values fix (an Opus tier mapped but not saved yet) nor misses what another layer would still override."""
+    from optscale_tui.core.doctor import inspect_environment
+
+    config = inspect_environment(**where, pending={plan.document.path: plan.new_data})  # type: ignore[arg-type]
+    return target_from_values(values, config)
 
 
 # --- the engine ---------------------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ class DemoSession:
     root: Path  # the sandbox (HOME and cwd)
     config_dir: Path  # CLAUDE_CONFIG_DIR
     key: str = DEMO_KEY
+    # The folder the app was started from (the cwd before the sandbox): what is meant to outlive the demo, such as a
+    # saved report, goes there, as the sandbox is deleted when the app quits.
+    started_in: Path | None = None
 
     @property
     def settings_path(self) -> Path:
@@ -80,7 +83,7 @@ def demo_session(*, seed: bool = True, apply_env: bool = True, port: int = 0) ->
             os.environ.clear()
             os.environ.update(sandbox_env(root, saved_env))
             os.chdir(root)
-        yield DemoSession(gateway=gateway, root=root, config_dir=config_dir)
+        yield DemoSession(gateway=gateway, root=root, config_dir=config_dir, started_in=saved_cwd)
     finally:
         gateway.stop()
         if apply_env:

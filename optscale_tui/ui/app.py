@@ -45,6 +45,8 @@ PANES: tuple[tuple[str, str, str], ...] = (
     ("desktop", "Desktop", "f8"),
 )
 WIZARD = tuple(p[0] for p in PANES[:4])
+QUIT_FOLLOW_INTERVAL = 0.2  # seconds between re-checks of the quit dialog's reasons
+QUIT_NOTHING_LOST = "Nothing is unsaved or running any more: quitting now loses nothing."
 UI_DIR = Path(__file__).parent
 
 
@@ -373,25 +375,47 @@ class OptScaleApp(App[None]):
         """Every way out (q, ctrl+q, the palette's Quit) asks first when something would be lost."""
         self.action_request_quit()
 
-    def action_request_quit(self) -> None:
+    def _quit_reasons(self, unsaved: bool | None = None) -> list[str]:
+        """What quitting now would lose (`unsaved`: the unsaved-changes answer when already known)."""
         reasons = []
-        if self.state.has_unsaved_changes:
+        if self.state.has_unsaved_changes if unsaved is None else unsaved:
             reasons.append("The settings have changes that are not saved.")
         if self.verification_running:
             reasons.append("A verification is running; it will be cancelled.")
+        return reasons
+
+    def action_request_quit(self) -> None:
+        state = self.state
+        seen = [state.document, state.has_unsaved_changes]
+        reasons = self._quit_reasons(seen[1])
         if not reasons:
             self.exit()
             return
         from optscale_tui.ui.modals import ConfirmScreen
 
+        dialog = ConfirmScreen("Quit optscale-tui?", "\n".join(reasons), yes="Quit", no="Stay")
+
+        def follow() -> None:
+            # While the question is open the reasons can end (the verification finishes, a save lands): say what
+            # is true now rather than what was true when q was pressed. The answer stays the user's to give.
+            # Nothing can be edited behind the dialog, so the plan (not free for a big file) is only worked out
+            # again when the settings file was read again (after a save).
+            if state.document is not seen[0]:
+                seen[:] = [state.document, state.has_unsaved_changes]
+            now = self._quit_reasons(seen[1])
+            dialog.update_body("\n".join(now) if now else QUIT_NOTHING_LOST)
+
+        timer = self.set_interval(QUIT_FOLLOW_INTERVAL, follow)
+
         def answered(quit_now: bool | None) -> None:
+            timer.stop()
             if quit_now:
-                for worker in self.workers:
+                for worker in self.workers:  # whatever runs at the moment of the answer
                     if worker.group == "verify":
                         worker.cancel()
                 self.exit()
 
-        self.push_screen(ConfirmScreen("Quit optscale-tui?", "\n".join(reasons), yes="Quit", no="Stay"), answered)
+        self.push_screen(dialog, answered)
 
 
 def run_app(demo: DemoSession | None = None, **kwargs) -> int:

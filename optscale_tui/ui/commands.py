@@ -50,11 +50,15 @@ class ActionsProvider(Provider):
 
     def commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
         from optscale_tui.ui.app import PANES
+        from optscale_tui.ui.format import display_path
 
         for pane, label, key in PANES:
             name = label.split(" ", 1)[-1]
             yield f"Go to {name}", f"Show the {name} pane ({key.upper()})", partial(self._go, pane)
-        yield "Save settings", "Review the diff and save ~/.claude/settings.json", self._save_settings
+        # Named as the Review pane's button and key say it (Write settings, w), so that "write" finds it.
+        where = display_path(self.wizard.state.target.path)
+        yield "Write settings…", f"Review the diff, then write {where} with a backup (w on Review)", \
+            self._save_settings
         yield "Verify now", "Run every verification check against the settings in effect", partial(
             self._verify, "run_all")
         yield "Re-run verification check", "Re-run the check highlighted in the Verify pane", partial(

@@ -43,13 +43,20 @@ class ConfirmScreen(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog", classes="dialog"):
             yield Static(self._title, classes="dialog-title")
-            yield Static(self._body, classes="dialog-body", markup=False)
+            yield Static(self._body, classes="dialog-body", id="confirm-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self._yes} (y)", id="confirm-yes", variant="primary")
                 yield Button(f"{self._no} (n)", id="confirm-no")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()
+
+    def update_body(self, body: str) -> None:
+        """Say something else while the question is open (e.g. what it warned about has ended meanwhile)."""
+        if body != self._body:
+            self._body = body
+            if self.is_mounted:
+                self.query_one("#confirm-body", Static).update(body)
 
     @on(Button.Pressed, "#confirm-yes")
     def _yes_pressed(self) -> None:

@@ -149,6 +149,23 @@ def test_verify_text_streams_the_reply(sandbox, gateway):
     assert "Connection verified" in result.stdout
 
 
+def test_verify_text_verdict_counts_the_lines_it_printed(sandbox, gateway):
+    # An unmapped Opus tier: the "config" line explains the doctor's finding, whose own doctor.tier_unmapped row is
+    # only in --json. The verdict used to count it too: one failure more than the FAIL lines printed.
+    assert apply(sandbox, gateway, "--sonnet", SONNET, "--yes").returncode == 0
+    result = sandbox.run("verify", "--no-claude-cli")
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    verdict = next(line for line in lines if line.startswith("Verification failed: "))
+    printed = {word: sum(line.startswith(f"{mark} {word}") for line in lines)
+               for mark, word in (("✓", "PASS"), ("!", "WARN"), ("✗", "FAIL"))}
+    assert printed["FAIL"] >= 1
+    assert f"{printed['PASS']} passed, " in verdict and f", {printed['FAIL']} failed" in verdict, result.stdout
+    assert f" {printed['WARN']} warning" in verdict, result.stdout
+    assert "doctor.tier_unmapped" in {c["id"] for c in json.loads(sandbox.run(
+        "verify", "--json", "--no-claude-cli").stdout)["checks"]}  # still there for --json
+
+
 def test_verify_wrong_key_names_the_cause(sandbox, gateway):
     assert apply(sandbox, gateway, *ALL_TIERS, "--yes", key="sk-bf-wrong-key-0000000000000000").returncode == 0
     result = sandbox.run("verify", "--json", "--no-claude-cli")

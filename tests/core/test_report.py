@@ -72,6 +72,18 @@ def test_verdict_line_counts_in_words_and_names_skipped_checks():
     assert line == "Verification failed: 1 passed, 0 warnings, 1 failed in 1.0 s."  # nothing skipped: not mentioned
 
 
+def test_verdict_line_counts_only_the_rows_shown():
+    # The TUI's checklist sums the doctor's findings up in its "config" row: a doctor.<cause> row it does not show
+    # must not be counted (it used to say "2 warnings" beside a single WARN row).
+    done = VerificationDone((CheckResult("config", "Configuration", CheckStatus.WARN, Cause.TIER_UNMAPPED),
+                             CheckResult("connect", "Gateway reachable", CheckStatus.PASS),
+                             CheckResult("doctor.tier_unmapped", "Tier unmapped", CheckStatus.WARN,
+                                         Cause.TIER_UNMAPPED)), 1000.0)
+    assert report.verdict_line(done) == "Connection verified: 1 passed, 2 warnings, 0 failed in 1.0 s."
+    assert report.verdict_line(done, ["config", "connect"]) == \
+        "Connection verified: 1 passed, 1 warning, 0 failed in 1.0 s."
+
+
 def _wrong_key_everywhere() -> VerificationDone:
     fail = [CheckResult(f"prompt.{t}", f"{t} answers", CheckStatus.FAIL, Cause.AUTH_INVALID_KEY,
                         f"The gateway rejected the API key ({t}).", "Copy the key again.") for t in ("haiku", "opus")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
+from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.commands import ActionsProvider
@@ -41,9 +42,32 @@ async def test_provider_is_registered_and_discovers_the_main_actions(ui_sandbox)
         await pilot.press("ctrl+p")
         await pilot.pause(0.3)
         listed = " | ".join(palette_options(app))
-        for name in ("Go to Connect", "Go to Doctor", "Go to Desktop", "Save settings", "Verify now",
+        for name in ("Go to Connect", "Go to Doctor", "Go to Desktop", "Write settings…", "Verify now",
                      "Copy verification report", "Reload settings", "Theme", "Help", "Quit"):
             assert name in listed, name
+
+
+async def test_write_settings_is_found_by_the_word_the_review_pane_uses(ui_sandbox):
+    # The Review pane's button and Footer say "Write"; the palette said "Save settings", so "write" found nothing.
+    with DemoGateway() as gateway:
+        ui_sandbox.seed()
+        app = OptScaleApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.state.url, app.state.key = parse_base_url(gateway.base_url), ApiKey(DEMO_KEY)
+            app.state.tiers = TierMapping(opus=TIERS["ANTHROPIC_DEFAULT_OPUS_MODEL"])
+            app.broadcast("tiers")
+            await pilot.press("ctrl+p")
+            await pilot.press(*"write")
+            await pilot.pause(0.3)
+            listed = palette_options(app)
+            assert listed and listed[0].startswith("Write settings…"), listed
+            assert "~/.claude/settings.json" in listed[0]  # the file it writes, as the Review pane names it
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.pause()
+            assert app.current_pane == "review"
+            assert isinstance(app.screen, ConfirmScreen)  # the Review pane's own write flow: confirm, then write
 
 
 async def test_go_to_doctor(ui_sandbox):

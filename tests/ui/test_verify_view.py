@@ -10,9 +10,10 @@ import time
 import pytest
 import trustme
 from textual import events
+from textual.widgets import Footer
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.connection import ApiKey
+from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
 from optscale_tui.core.verify import VERIFY_PROMPT, CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway, demo_reply_text
 from optscale_tui.ui.app import OptScaleApp
@@ -160,6 +161,50 @@ async def test_cancel_a_running_verification_and_quit_asks_while_running(ui_sand
         assert view.done is None
 
 
+@pytest.mark.parametrize("unsaved", [False, True])
+async def test_quit_dialog_follows_the_verification_ending(ui_sandbox, gw, unsaved):
+    # r then q at once: the dialog said "A verification is running; it will be cancelled." long after it had ended.
+    seed(ui_sandbox, gw)
+    gw.faults.ttft_ms = 2_500  # time to open the dialog while it runs, even on a busy machine
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_verify(app, pilot)
+        if unsaved:
+            app.state.key = ApiKey(DEMO_KEY + "x")  # typed on Connect, not saved
+            app.broadcast("connection")
+        await pilot.press("r")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if statuses(app).get("prompt.opus") is CheckStatus.RUNNING:
+                break
+        assert app.verification_running
+        await app.run_action("request_quit")  # what q does (pilot.press waits for the machine to be idle)
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        body = app.screen.query_one("#confirm-body")
+        assert "A verification is running; it will be cancelled." in body.render().plain
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.5)  # the dialog re-checks a few times a second
+        assert not app.verification_running and isinstance(app.screen, ConfirmScreen)
+        text = body.render().plain
+        assert "verification" not in text
+        if unsaved:
+            assert text == "The settings have changes that are not saved."
+        else:
+            assert text == "Nothing is unsaved or running any more: quitting now loses nothing."
+        await pilot.press("n")  # still the user's answer: Stay stays
+        await pilot.pause()
+        assert app.is_running and app.screen is app.screen_stack[0]
+        await pilot.press("q")
+        await pilot.pause()
+        if unsaved:  # the question again, now only about what is still true
+            assert app.screen.query_one("#confirm-body").render().plain == \
+                "The settings have changes that are not saved."
+            await pilot.press("y")
+            await pilot.pause()
+        assert not app.is_running
+
+
 async def test_copy_report_masks_the_key(ui_sandbox, gw):
     seed(ui_sandbox, gw)
     app = OptScaleApp()
@@ -210,6 +255,89 @@ async def test_save_report_to_a_file(ui_sandbox, gw, tmp_path, fmt):
         assert any("already exists" in n.message for n in app._notifications)
 
 
+async def test_save_report_dialog_footer_lists_its_own_keys_and_the_pane_is_inert(ui_sandbox, gw):
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await run_all(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, SaveReportScreen)
+        footer = app.screen.query_one(Footer)  # the dialog's own, drawn over the pane's
+        keys = {key.key_display: key.description for key in footer.query("FooterKey")}
+        assert keys.get("esc") == "Cancel"
+        assert not {"Run all", "Re-run", "Copy", "Next", "Help"} & set(keys.values())
+        assert "Run all" not in footer_text(app) and "esc Cancel" in footer_text(app)
+        runs = len([w for w in app.workers if w.group == "verify"])
+        await pilot.press("ctrl+n", "f5", "f2")  # the app's moves are inert behind the dialog
+        await pilot.pause()
+        assert isinstance(app.screen, SaveReportScreen) and app.current_pane == "verify"
+        assert len([w for w in app.workers if w.group == "verify"]) == runs and view.done is not None
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+
+
+async def test_save_report_dialog_names_the_folder_it_saves_in(ui_sandbox, gw):
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_all(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        name = app.screen.query_one("#report-path").value
+        assert "Saved in ~/project unless you give a full path" in " ".join(screen_text(app).split())
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (ui_sandbox.cwd / name).is_file()
+
+
+async def test_demo_report_is_saved_where_the_app_was_started_not_in_the_sandbox(ui_sandbox, gw, tmp_path):
+    # --demo runs in a sandbox HOME and cwd that are deleted when the app quits: a report saved "in the current
+    # folder" was lost with it. It goes to the folder the app was started from, and the dialog says so.
+    from optscale_tui.demo.session import DemoSession
+
+    seed(ui_sandbox, gw)
+    started_in = tmp_path / "started-here"
+    started_in.mkdir()
+    demo = DemoSession(gateway=gw, root=ui_sandbox.home, config_dir=ui_sandbox.config_dir, started_in=started_in)
+    app = OptScaleApp(demo=demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_all(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        name = app.screen.query_one("#report-path").value
+        text = " ".join(screen_text(app).split())
+        assert app.screen.query_one("#report-where").render().plain.startswith(
+            f"Saved in {started_in} (where you started the app) unless you give a full path")
+        assert "~ is the demo's sandbox, which is deleted when the app quits" in text
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (started_in / name).is_file()
+        assert not list(ui_sandbox.home.rglob("optscale-tui-report-*"))
+        # A name inside the sandbox is saved as asked, with a warning that it will not last.
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#report-path").value = "~/kept-not.md"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (ui_sandbox.home / "kept-not.md").is_file()
+        assert any("inside the demo's sandbox: it is deleted when the app quits" in n.message
+                   for n in app._notifications)
+
+
+def test_demo_session_remembers_the_folder_it_was_started_in(tmp_path, monkeypatch):
+    from optscale_tui.demo.session import demo_session
+
+    monkeypatch.chdir(tmp_path)
+    with demo_session(seed=False) as session:
+        assert session.started_in == tmp_path and session.root != tmp_path
+
+
 async def test_untrusted_tls_certificate_is_named(ui_sandbox, tmp_path):
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -243,6 +371,62 @@ async def test_unsaved_values_can_be_verified_before_saving(ui_sandbox, gw):
         await pilot.pause()
         assert view.target is not None and view.target.source == "unsaved values"
         assert view.done is not None and view.done.ok
+
+
+def counted(app) -> dict[CheckStatus, int]:
+    """The counts the status line's verdict states."""
+    status = str(app.query_one("#verify-status").render())
+    found = re.search(r"(\d+) passed, (\d+) warnings?, (\d+) failed(?:, (\d+) skipped)?", status)
+    assert found, status
+    passed, warned, failed, skipped = (int(n or 0) for n in found.groups())
+    return {CheckStatus.PASS: passed, CheckStatus.WARN: warned, CheckStatus.FAIL: failed, CheckStatus.SKIP: skipped}
+
+
+def shown(app) -> dict[CheckStatus, int]:
+    counts = app.query_one(Checklist).counts()
+    return {status: counts.get(status, 0) for status in (CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL,
+                                                         CheckStatus.SKIP)}
+
+
+async def test_unsaved_values_are_checked_as_they_will_be_saved_not_against_the_file(ui_sandbox, gw):
+    # The review's case: a settings file without the gateway (as in --demo), every tier mapped but not saved, `u`.
+    # The configuration check used to read the file as it is on disk and warn that the Opus tier is unmapped.
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        view = await open_verify(app, pilot)
+        app.state.url, app.state.key = parse_base_url(gw.base_url), ApiKey(DEMO_KEY)  # as if typed on Connect
+        app.broadcast("connection")
+        app.state.tiers = TierMapping(haiku=TIERS["ANTHROPIC_DEFAULT_HAIKU_MODEL"],
+                                      sonnet=TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"],
+                                      opus=TIERS["ANTHROPIC_DEFAULT_OPUS_MODEL"])  # as if mapped on Models
+        app.broadcast("tiers")
+        await pilot.pause()
+        await pilot.press("u")
+        await wait_idle(app, pilot)
+        assert view.target is not None and view.target.source == "unsaved values"
+        assert view.done is not None and view.done.ok
+        rows = statuses(app)
+        assert rows["config"] is CheckStatus.PASS and rows["prompt.opus"] is CheckStatus.PASS
+        assert not [r for r in view.done.results if r.status is CheckStatus.WARN]
+        text = " ".join(screen_text(app).split())
+        assert "Neither ANTHROPIC_DEFAULT_OPUS_MODEL" not in text and "Map the Opus tier" not in text
+        assert "0 warnings" in text
+        assert "ANTHROPIC_BASE_URL" not in ui_sandbox.settings.read_text()  # verified, not saved
+
+
+async def test_the_verdict_counts_the_rows_the_checklist_shows(ui_sandbox, gw):
+    # An unmapped Opus tier: the doctor's finding is in the "config" row, and also in the results as a
+    # doctor.tier_unmapped row (for --json) that the checklist does not show; the verdict must not count it twice.
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        view = await run_all(app, pilot)
+        assert "doctor.tier_unmapped" in {r.id for r in view.done.results}  # there, but not a checklist row
+        assert "doctor.tier_unmapped" not in app.query_one(Checklist).check_ids
+        assert statuses(app)["config"] in (CheckStatus.WARN, CheckStatus.FAIL)
+        assert counted(app) == shown(app)
 
 
 async def test_runs_by_itself_when_shown_after_a_save(ui_sandbox, gw):

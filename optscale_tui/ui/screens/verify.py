@@ -23,8 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, DataTable, Input, OptionList, Select, Static
 
 from optscale_tui.core import report
 from optscale_tui.core.verify import (
@@ -44,9 +43,10 @@ from optscale_tui.core.verify import (
     merge_results,
     run_verification,
     target_from_effective,
-    target_from_values,
+    target_from_unsaved,
 )
 from optscale_tui.ui.format import display_path
+from optscale_tui.ui.modals import Dialog
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.step import StepView
 from optscale_tui.ui.widgets.stream_log import StreamLog
@@ -311,12 +311,13 @@ class VerifyView(StepView):
         from optscale_tui.core.locations import Scope
 
         state = self.state
-        if self.source == UNSAVED:
-            values = state.values()
-            key = state.effective_key
-            if values is not None:
-                return target_from_values(replace(values, key=key), state.config)
         user = state.target.path if state.target.scope is Scope.USER else None
+        if self.source == UNSAVED:
+            values, plan = state.values(), state.plan()
+            if values is not None and plan is not None:
+                # The configuration check sees these values as saved, over every other layer as it is now.
+                return target_from_unsaved(replace(values, key=state.effective_key), plan, cwd=state.cwd,
+                                           user_settings=user)
         return target_from_effective(inspect_environment(cwd=state.cwd, user_settings=user))
 
     @work(exclusive=True, group="verify")
@@ -388,7 +389,9 @@ class VerifyView(StepView):
             self._flush()
             previous = self.done if self._partial else None
             self.done = merge_results(previous, event)
-            self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done))
+            # Count the rows the checklist shows: the doctor's findings are summed up in its "config" row.
+            shown = self.query_one(Checklist).check_ids
+            self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done, shown))
             self._fill_traces()
             self.refresh_bindings()  # "Fix it" shows only when the results have something to fix
 
@@ -484,19 +487,30 @@ class VerifyView(StepView):
             self.notify("Nothing to save yet: run the verification first (r).", severity="warning")
             return
         done, target = self.done, self.target
+        folder, sandbox = self._report_folder()
 
         def chosen(answer: tuple[str, str] | None) -> None:
             if answer:
                 path_text, fmt = answer
                 path = Path(path_text).expanduser()
                 if not path.is_absolute():
-                    path = self.state.cwd / path
-                self._write_report(path, report.render_report(done, target, fmt))
+                    path = folder / path
+                self._write_report(path, report.render_report(done, target, fmt), sandbox)
 
-        self.app.push_screen(SaveReportScreen(report.default_report_name("markdown")), chosen)
+        self.app.push_screen(SaveReportScreen(report.default_report_name("markdown"), folder, demo=sandbox is not None),
+                             chosen)
+
+    def _report_folder(self) -> tuple[Path, Path | None]:
+        """Where a report goes unless a full path is given: the folder the app was started from. In --demo that is
+        not the current folder (the sandbox, deleted when the app quits) but the one it was started in; the
+        sandbox comes second, to warn about a report saved inside it."""
+        demo = getattr(self.app, "demo", None)
+        if demo is None:
+            return self.state.cwd, None
+        return (demo.started_in or self.state.cwd), demo.root
 
     @work(thread=True, group="verify-report")
-    def _write_report(self, path: Path, text: str) -> None:
+    def _write_report(self, path: Path, text: str, sandbox: Path | None = None) -> None:
         try:
             with open(path, "x", encoding="utf-8") as handle:
                 handle.write(text)
@@ -507,23 +521,36 @@ class VerifyView(StepView):
             self.app.call_from_thread(self.notify, f"{display_path(path)}: {exc.strerror or exc}",
                                       severity="error", title="Report not saved")
         else:
+            if sandbox is not None and path.resolve().is_relative_to(sandbox.resolve()):
+                self.app.call_from_thread(self.notify, f"Saved the verification report to {display_path(path)}, "
+                                          "inside the demo's sandbox: it is deleted when the app quits.",
+                                          severity="warning")
+                return
             self.app.call_from_thread(self.notify, f"Saved the verification report to {display_path(path)} "
                                       "(key masked).")
 
 
-class SaveReportScreen(ModalScreen[tuple[str, str] | None]):
-    """Ask where to save the report, and as Markdown or JSON."""
+class SaveReportScreen(Dialog[tuple[str, str] | None]):
+    """Ask where to save the report, and as Markdown or JSON. A relative name is saved in `folder`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="report.cancel")]
 
-    def __init__(self, default_name: str) -> None:
+    def __init__(self, default_name: str, folder: Path, *, demo: bool = False) -> None:
         super().__init__()
         self._default = default_name
+        self._folder = folder
+        self._demo = demo
 
     def compose(self) -> ComposeResult:
         with Vertical(id="save-report-dialog", classes="dialog"):
             yield Static("Save the verification report", classes="dialog-title")
-            yield Label("File (relative to the current folder; the API key is masked in it):")
+            where = display_path(self._folder)
+            started = " (where you started the app)" if self._demo else ""
+            yield Static(f"Saved in {where}{started} unless you give a full path; the API key is masked in it.",
+                         id="report-where", markup=False)
+            if self._demo:
+                yield Static("~ is the demo's sandbox, which is deleted when the app quits.", classes="muted",
+                             id="report-demo-note", markup=False)
             yield Input(self._default, id="report-path")
             yield Select([("Markdown (.md)", "markdown"), ("JSON (.json)", "json")], value="markdown",
                          allow_blank=False, id="report-format")
