@@ -117,7 +117,7 @@ class OptScaleApp(App[None]):
 
         target = self.state.target
         where = f"writes {display_path(target.path)} ({target.scope})"
-        return f"{self.TITLE} · {where}" + (" · demo gateway, sandbox HOME" if self.demo is not None else "")
+        return f"{self.TITLE} · {where}" + (" · demo: sandbox HOME" if self.demo is not None else "")
 
     def on_mount(self) -> None:
         # Nothing is read from disk before the first frame: the settings load right after it.
