@@ -132,18 +132,23 @@ async def test_rerun_one_check_only_sends_that_request(ui_sandbox, gw):
         assert sum(r.path.endswith("/messages") for r in gw.requests[before:]) == 1
 
 
+async def start_and_wait_until_opus_runs(app: OptScaleApp, pilot) -> None:
+    """Press r (Run all) and wait until the Opus prompt is in flight (the gateway holds its first token)."""
+    await pilot.press("r")
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if statuses(app).get("prompt.opus") is CheckStatus.RUNNING:
+            break
+    assert app.verification_running
+
+
 async def test_cancel_a_running_verification_and_quit_asks_while_running(ui_sandbox, gw):
     seed(ui_sandbox, gw)
     gw.faults.ttft_ms = 5_000
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         view = await open_verify(app, pilot)
-        await pilot.press("r")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if statuses(app).get("prompt.opus") is CheckStatus.RUNNING:
-                break
-        assert app.verification_running
+        await start_and_wait_until_opus_runs(app, pilot)
         await pilot.press("ctrl+q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
@@ -172,12 +177,7 @@ async def test_quit_dialog_follows_the_verification_ending(ui_sandbox, gw, unsav
         if unsaved:
             app.state.key = ApiKey(DEMO_KEY + "x")  # typed on Connect, not saved
             app.broadcast("connection")
-        await pilot.press("r")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if statuses(app).get("prompt.opus") is CheckStatus.RUNNING:
-                break
-        assert app.verification_running
+        await start_and_wait_until_opus_runs(app, pilot)
         await app.run_action("request_quit")  # what q does (pilot.press waits for the machine to be idle)
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
