@@ -294,12 +294,65 @@ async def _drive_stream(app_cls, view_cls, log_cls, events) -> tuple[list[float]
     return latencies, shown, elapsed
 
 
+def bench_typing() -> None:
+    """The Base URL arriving key by key in one burst (a paste over SSH without bracketed paste, a fast typist), in the
+    full app with every pane mounted and a settings file with hooks and plugins loaded: how long until every key is
+    handled and the URL is in the state. Each key updates all the panes, so this is what a slow pane would cost."""
+    from textual import events
+
+    from optscale_tui.ui.app import OptScaleApp
+    from optscale_tui.ui.widgets.step import StepView
+
+    url = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c1e-9a51-0d6f2b8a9c11/v1"
+
+    async def drive() -> float:
+        app = OptScaleApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            while len(app.query(StepView)) < 7 or app.state.document is None:
+                await pilot.pause(0.02)
+            await pilot.pause(0.3)
+            app.query_one("#base-url").focus()
+            await pilot.pause()
+            start = time.perf_counter()
+            for char in url:
+                app._driver.send_message(events.Key(char, char))
+            while app.state.base_url_text != url and time.perf_counter() - start < 30:
+                await asyncio.sleep(0.001)
+            await pilot.pause()  # and until what the keys set off is done (a Footer rebuilt after the refresh…)
+            elapsed = time.perf_counter() - start
+            assert app.state.base_url_text == url and app.state.url is not None  # no key lost or misplaced
+        return elapsed * 1000
+
+    with tempfile.TemporaryDirectory() as home:
+        settings = Path(home, ".claude", "settings.json")
+        settings.parent.mkdir()
+        hooks = {event: [{"matcher": "*", "hooks": [{"type": "command", "command": f"~/.claude/hooks/{event}.sh"}]}]
+                 for event in ("PreToolUse", "PostToolUse", "Stop", "Notification", "SessionStart")}
+        plugins = {f"plugin-{n}@marketplace": True for n in range(40)}
+        settings.write_text(json.dumps({"permissions": {"allow": [f"Bash(tool-{n}:*)" for n in range(200)]},
+                                        "hooks": hooks, "enabledPlugins": plugins, "env": {"BASH_MAX_TIMEOUT_MS": "1"}},
+                                       indent=2))
+        saved = dict(os.environ)
+        os.environ["HOME"] = home
+        os.environ.pop("CLAUDE_CONFIG_DIR", None)
+        try:
+            runs = sorted(asyncio.run(drive()) for _ in range(3))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    total = runs[1]
+    per_key = total / len(url)
+    row(f"Base URL typed in one burst of {len(url)} keys, all panes mounted (median of 3)",
+        f"{total:.0f} ms, {per_key:.1f} ms per key", "< 10 ms per key", "ok" if per_key < 10 else "MISSED")
+
+
 BENCHES = {
     "startup": bench_startup,
     "first-frame": bench_first_frame,
     "verify": bench_verify,
     "settings": bench_big_settings,
     "streaming-ui": bench_streaming_ui,
+    "typing": bench_typing,
     "wrong-key": bench_wrong_key_verdict,
 }
 

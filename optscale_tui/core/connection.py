@@ -92,6 +92,19 @@ def looks_like_api_key(text: str | None) -> bool:
     return raw.lower().startswith(("sk-", "bearer sk-")) and "://" not in raw and "/" not in raw
 
 
+_KEY_IN_TEXT = re.compile(r"(?:bearer\s+)?(sk-bf-[A-Za-z0-9._~+\-]+)", re.I)
+
+
+def split_key_from_url(text: str | None) -> tuple[str, str] | None:
+    """(URL text, key) when an OptScale key (sk-bf-…) sits inside what was typed or pasted into the URL field, e.g.
+    the key typed before the focus had moved on; None otherwise. The key must never be shown there in clear."""
+    match = _KEY_IN_TEXT.search(text or "")
+    if match is None:
+        return None
+    rest = (text[: match.start()] + text[match.end():]).strip()
+    return rest, match.group(1)
+
+
 def parse_base_url(text: str) -> GatewayUrl:
     """Parse any form of the Base URL a user is likely to paste.
 
@@ -181,6 +194,10 @@ def parse_anthropic_base_url(text: str) -> GatewayUrl:
     return replace(parsed, anthropic_literal=literal)
 
 
+# Bifrost virtual keys are "sk-bf-" and a UUID (42 characters); the demo's are 30. Anything much shorter was cut.
+MIN_VIRTUAL_KEY_LENGTH = 20
+
+
 def mask_secret(value: str | None) -> str:
     """Display form of a secret: a recognisable prefix and the last 4 characters, never more."""
     if not value:
@@ -211,6 +228,16 @@ class ApiKey:
 
     def __repr__(self) -> str:
         return f"ApiKey({self.masked!r})"
+
+    @property
+    def doubt(self) -> str | None:
+        """Why a key that can be sent still looks wrong (None: it looks like an OptScale virtual key). Other
+        gateways' keys are still accepted: the gateway has the last word, this only says what to check."""
+        if not self.value.startswith("sk-bf-"):
+            return "it does not start with sk-bf- as OptScale virtual keys do; check it is the one from OptScale Chat"
+        if len(self.value) < MIN_VIRTUAL_KEY_LENGTH:
+            return f"it is only {len(self.value)} characters long; it may have been cut when copied"
+        return None
 
 
 def parse_api_key(text: str) -> ApiKey:

@@ -241,3 +241,22 @@ def test_an_api_key_in_the_url_field_is_named_as_such():
     assert not looks_like_api_key("https://gw/llm_proxy/x/v1")
     with pytest.raises(InputError, match="API key"):
         parse_base_url("sk-bf-0123456789abcdef")
+
+
+def test_a_key_inside_the_url_text_is_split_off():
+    from optscale_tui.core.connection import split_key_from_url
+
+    url = "https://gw.example/llm_proxy/7f1c5a52-3f0e-4c1e-9a51-0d6f2b8a9c11/v1"
+    assert split_key_from_url(url + "sk-bf-abc-123") == (url, "sk-bf-abc-123")
+    assert split_key_from_url(f"{url} Bearer sk-bf-abc-123 ") == (url, "sk-bf-abc-123")
+    assert split_key_from_url(url) is None
+    assert split_key_from_url("") is None
+
+
+def test_a_usable_key_that_looks_wrong_says_why():
+    from optscale_tui.core.connection import ApiKey
+
+    assert "sk-bf-" in ApiKey("Q").doubt
+    assert "characters long" in ApiKey("sk-bf-abc").doubt
+    assert ApiKey("sk-bf-demo-all-models-d3e0a001").doubt is None
+    assert ApiKey("sk-bf-" + "0" * 36).doubt is None

@@ -318,3 +318,38 @@ async def test_after_a_save_the_key_status_says_it_is_in_the_settings_file(ui_sa
         await pilot.press("tab")
         await pilot.pause()
         assert "(saved in ~/.claude/settings.json)" in text_of(app, "#key-status")
+
+
+async def test_a_key_typed_on_after_the_url_is_moved_out_of_the_url_field(ui_sandbox) -> None:
+    # The key typed before the focus had moved to the key field (or pasted together with the URL) must not stay in
+    # the URL field in clear.
+    url = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c1e-9a51-0d6f2b8a9c11/v1"
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await paste(pilot, "#base-url", url + DEMO_KEY)
+        await settle(pilot)
+        assert DEMO_KEY not in screen_text(app) and DEMO_KEY[6:] not in screen_text(app)
+        assert app.query_one("#base-url", Input).value == url
+        assert app.state.url is not None and app.state.url.anthropic_base.endswith("/anthropic")
+        key_input = app.query_one("#api-key", Input)
+        assert key_input.value == DEMO_KEY and key_input.password and app.focused is key_input
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.state.key is not None and app.state.key.value == DEMO_KEY
+
+
+async def test_a_key_that_does_not_look_like_a_virtual_key_gets_no_green_tick(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await paste(pilot, "#api-key", "Q")
+        await pilot.press("tab")  # leaving the field accepts the key
+        await settle(pilot)
+        status = text_of(app, "#key-status")
+        assert app.state.key is not None  # still usable: the gateway has the last word
+        assert status.startswith("! Key") and "sk-bf-" in status and "✓" not in status
+        await paste(pilot, "#api-key", DEMO_KEY)
+        await pilot.press("tab")
+        await settle(pilot)
+        assert text_of(app, "#key-status").startswith("✓ Key: sk-bf-…")

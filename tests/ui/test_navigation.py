@@ -191,3 +191,22 @@ async def test_one_shift_tab_from_the_first_field_reaches_the_step_bar_and_down_
         await pilot.press("tab")
         await pilot.pause()
         assert focus_pane(app) == "tiers"  # Tab from the bar lands on a control of the pane, never on the pane
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+async def test_status_text_classes_are_readable_in_both_themes(ui_sandbox, theme: str) -> None:
+    # .ok-text / .warn-text / .error-text are used by every pane (Review's unmapped-tier line, its "No changes"…).
+    from textual.widgets import Static
+
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = theme
+        pane = app.query_one("#connect-view")
+        lines = [Static(f"{kind} status line", classes=kind) for kind in ("ok-text", "warn-text", "error-text")]
+        await pane.mount_all(lines)
+        await pilot.pause()
+        for line in lines:
+            for segment in line.render_line(0):
+                if segment.text.strip():
+                    ratio = contrast(segment.style.color, segment.style.bgcolor)
+                    assert ratio >= 3, (theme, line.classes, ratio)  # as the diff; each line has ✓ ! ✗ too

@@ -25,6 +25,7 @@ from optscale_tui.core.connection import (
     mask_secret,
     parse_api_key,
     parse_base_url,
+    split_key_from_url,
 )
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.messages import ConnectionEdited, StepRequested
@@ -153,6 +154,10 @@ class ConnectView(StepView):
             masked = self._key.masked if self._key else mask_secret(state.stored_key or "")
             status.update(f"✗ Key {masked} was rejected by the gateway: paste the right key from OptScale Chat.")
             status.add_class("error-text")
+        elif self._key is not None and self._key.doubt:
+            # Usable, but probably not the key the user meant: no green tick, and say what to check.
+            status.update(f"! Key: {self._key.masked}: {self._key.doubt}.")
+            status.add_class("warn-text")
         elif self._key is not None and self._key.value == state.stored_key:
             # Saved (or entered again as it is in the file): the file is where it lives now, not only memory.
             status.update(f"✓ Key: {self._key.masked} (saved in {display_path(state.target.path)})")
@@ -192,6 +197,20 @@ class ConnectView(StepView):
             key_input.cursor_position = len(key_input.value)
             key_input.focus()
             self.notify("That looks like the API key, so it went to the API key field (hidden).", title="Connect")
+            return
+        split = split_key_from_url(text)
+        if split is not None:
+            # A key inside the URL text (typed on before the focus moved, or pasted together): same rescue.
+            url_text, key_text = split
+            url_input = self.query_one("#base-url", Input)
+            url_input.value = url_text  # posts Changed again: the URL is parsed from the clean text
+            url_input.cursor_position = len(url_text)
+            key_input = self.query_one("#api-key", Input)
+            key_input.value = key_text
+            key_input.cursor_position = len(key_text)
+            key_input.focus()
+            self.notify("The API key was in the Base URL field; it went to the API key field (hidden).",
+                        title="Connect")
             return
         try:
             self._url, self._url_error = parse_base_url(text), None
