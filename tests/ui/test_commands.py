@@ -22,6 +22,13 @@ def palette_options(app) -> list[str]:
     return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
 
 
+async def open_palette(app, pilot) -> list[str]:
+    """Open the palette with nothing typed; what it lists once its background search has run."""
+    await pilot.press("ctrl+p")
+    await pilot.pause(0.3)
+    return palette_options(app)
+
+
 async def run_command(app, pilot, query: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause()
@@ -39,9 +46,7 @@ async def test_provider_is_registered_and_discovers_the_main_actions(ui_sandbox)
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        listed = " | ".join(palette_options(app))
+        listed = " | ".join(await open_palette(app, pilot))
         for name in ("Go to Connect", "Go to Doctor", "Go to Desktop", "Write settings…", "Verify now",
                      "Copy verification report", "Reload settings", "Theme", "Help", "Quit"):
             assert name in listed, name
@@ -102,9 +107,7 @@ async def test_one_quit_and_one_theme_entry_and_quit_asks_first(ui_sandbox, monk
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        listed = palette_options(app)
+        listed = await open_palette(app, pilot)
         assert sum(option.startswith("Quit") for option in listed) == 1
         assert sum("theme" in option.lower() for option in listed) == 1
         assert not any("as soon as possible" in option for option in listed)  # it asks first, and says so

@@ -75,15 +75,20 @@ async def test_http_to_a_remote_host_is_refused_with_the_reason_and_next_is_expl
         assert active(app) == "connect"
 
 
+async def next_with_a_url_but_no_key(app: OptScaleApp, pilot) -> None:
+    """Paste the Base URL only and press Next: the pane refuses and its hint names the missing API key."""
+    await settle(pilot)
+    await paste(pilot, "#base-url", CHAT_URL)
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    assert "API key" in text_of(app, "#nav-hint")
+
+
 async def test_next_without_a_key_is_refused(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await paste(pilot, "#base-url", CHAT_URL)
-        await pilot.press("ctrl+n")
-        await pilot.pause()
+        await next_with_a_url_but_no_key(app, pilot)
         assert active(app) == "connect"
-        assert "API key" in text_of(app, "#nav-hint")
         assert app.focused is app.query_one("#api-key", Input)
 
 
@@ -214,11 +219,7 @@ async def test_accepting_the_key_clears_the_not_yet_hint_about_it(ui_sandbox, ga
 async def test_leaving_the_key_field_clears_the_not_yet_hint(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await paste(pilot, "#base-url", CHAT_URL)
-        await pilot.press("ctrl+n")
-        await pilot.pause()
-        assert "API key" in text_of(app, "#nav-hint")
+        await next_with_a_url_but_no_key(app, pilot)
         await paste(pilot, "#api-key", SECRET)
         await pilot.press("tab")
         await pilot.pause()
