@@ -102,3 +102,40 @@ async def test_scroll_to_first_change_starts_at_its_hunk() -> None:
         assert view.scroll_y == 0  # a new diff starts at the top again
         view.set_diff("")
         assert view.first_change is None
+
+
+class ShrinkingApp(App):
+    """A diff box that starts tall and shrinks when a panel below it fills in, as on Review."""
+
+    CSS = "DiffView { height: 9; }"
+
+    def compose(self) -> ComposeResult:
+        yield DiffView(LONG)
+
+
+async def test_the_first_change_stays_in_view_when_the_box_shrinks_later() -> None:
+    app = ShrinkingApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(DiffView)
+        view.scroll_to_first_change()
+        await pilot.pause()
+        assert view.scroll_y == 0  # 8 lines in 9 rows: everything fits
+        view.styles.height = 4  # the panels around it took rows
+        await pilot.pause()
+        assert view.scroll_y == 2 and row(view, 0).startswith("@@")
+
+
+async def test_once_the_reader_has_the_diff_a_resize_leaves_their_place_alone() -> None:
+    app = ShrinkingApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(DiffView)
+        view.scroll_to_first_change()
+        view.focus()
+        await pilot.pause()
+        view.styles.height = 6  # 2 lines hidden: the first change is in reach, not in view
+        await pilot.pause()
+        assert view.scroll_y == 2
+        await pilot.press("home")  # the reader goes back to the file names
+        view.styles.height = 4
+        await pilot.pause()
+        assert view.scroll_y == 0  # no jump under them

@@ -93,21 +93,67 @@ class DiffView(ScrollView, can_focus=True):
         return None
 
     def scroll_to_first_change(self) -> None:
-        """Scroll so that the first change starts the view (a no-op when the whole diff fits). A view not laid out
-        yet (e.g. on a pane not shown) does it once it has its size."""
+        """Scroll so that the first change starts the view (a no-op when the whole diff fits).
+
+        The aim holds until the reader scrolls (keys, wheel or scrollbar): a view not laid out yet (a pane not
+        shown) gets there once it has its size, and a view that shrinks later, when panels around it fill in,
+        scrolls again instead of keeping a clamped offset that hides the change. Focus alone is not the reader
+        taking over: the pane focuses the diff itself when it opens."""
         self._to_first_change = True
         self._apply_first_change()
 
     def _apply_first_change(self) -> None:
         if not self._to_first_change or not self.is_mounted or not self.scrollable_content_region.height:
             return
-        self._to_first_change = False
         first = self.first_change
-        if first is not None:
+        if first is not None and self.scroll_y != first:
             self.scroll_to(y=first, animate=False, immediate=True)
+
+    def _reader_takes_over(self) -> None:
+        self._to_first_change = False
 
     def on_resize(self) -> None:
         self._apply_first_change()
+
+    # The reader scrolling, by key, wheel or scrollbar, ends the aim at the first change.
+    def action_scroll_up(self) -> None:
+        self._reader_takes_over()
+        super().action_scroll_up()
+
+    def action_scroll_down(self) -> None:
+        self._reader_takes_over()
+        super().action_scroll_down()
+
+    def action_page_up(self) -> None:
+        self._reader_takes_over()
+        super().action_page_up()
+
+    def action_page_down(self) -> None:
+        self._reader_takes_over()
+        super().action_page_down()
+
+    def action_scroll_home(self) -> None:
+        self._reader_takes_over()
+        super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        self._reader_takes_over()
+        super().action_scroll_end()
+
+    def on_mouse_scroll_down(self) -> None:
+        self._reader_takes_over()
+
+    def on_mouse_scroll_up(self) -> None:
+        self._reader_takes_over()
+
+    def on_scroll_to(self) -> None:  # the scrollbar dragged or clicked
+        self._reader_takes_over()
+
+    def on_scroll_up(self) -> None:
+        self._reader_takes_over()
+
+    def on_scroll_down(self) -> None:
+        self._reader_takes_over()
 
     @property
     def marks_cuts(self) -> bool:
