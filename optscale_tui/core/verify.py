@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -441,6 +441,17 @@ def finding_results(target: VerificationTarget) -> tuple[CheckResult, ...]:
     return tuple(rows)
 
 
+def _in_plan_order(results: Mapping[str, CheckResult], specs: Sequence[CheckSpec],
+                   extra_rows: Iterable[CheckResult] = ()) -> tuple[CheckResult, ...]:
+    """The results as the checklist lists them (the plan's order), not in the order they finished: a report reads
+    the same on every run. Rows the plan does not name (doctor findings) follow in their own order."""
+    order = {spec.id: index for index, spec in enumerate(specs)}
+    rows = dict(results)
+    for row in extra_rows:
+        rows.setdefault(row.id, row)
+    return tuple(sorted(rows.values(), key=lambda r: order.get(r.id, len(order))))
+
+
 async def run_verification(
     target: VerificationTarget,
     options: VerifyOptions | None = None,
@@ -470,12 +481,10 @@ async def run_verification(
     if target.problems:
         for problem in target.problems:
             yield finish(problem)
-        for row in extra_rows:
-            results.setdefault(row.id, row)
-        yield VerificationDone(tuple(results.values()), (time.perf_counter() - started) * 1000)
+        yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000)
         return
     if not any(spec.id == "connect" for spec in specs):  # only network-free checks were selected
-        yield VerificationDone(tuple(results.values()) + extra_rows, (time.perf_counter() - started) * 1000)
+        yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000)
         return
 
     factory = client_factory or _default_client
@@ -493,7 +502,7 @@ async def run_verification(
                 yield finish(CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
                                          "Skipped: the connection could not be set up.", tier=spec.tier,
                                          model=spec.model))
-        yield VerificationDone(tuple(results.values()) + extra_rows, (time.perf_counter() - started) * 1000)
+        yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000)
         return
     by_id = {s.id: s for s in specs}
     v1_base = bool(target.url and target.url.ends_in_v1)
@@ -649,9 +658,7 @@ async def run_verification(
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await runner
-    for row in extra_rows:
-        results.setdefault(row.id, row)
-    yield VerificationDone(tuple(results.values()), (time.perf_counter() - started) * 1000)
+    yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000)
 
 
 def merge_results(previous: VerificationDone | None, rerun: VerificationDone) -> VerificationDone:

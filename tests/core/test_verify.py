@@ -153,3 +153,15 @@ async def test_key_never_in_results(gateway):
     done = await verify(make_target(gateway))
     blob = repr(done) + "".join(str(r.to_json()) for r in done.results)
     assert DEMO_KEY not in blob
+
+
+async def test_results_are_listed_in_plan_order_not_finishing_order(gateway):
+    """Reports read the same on every run: slow prompts finish after the quick count_tokens and beta probes, but
+    the summary lists every check where the checklist shows it."""
+    gateway.faults.ttft_ms = 300  # streams and replies wait; count_tokens does not
+    events = [e async for e in run_verification(make_target(gateway))]
+    planned = [s.id for s in events[0].checks]
+    finished = [e.check_id for e in events if isinstance(e, CheckFinished)]
+    assert finished != planned  # the run really finished out of order, or this test shows nothing
+    done = events[-1]
+    assert [r.id for r in done.results] == planned
