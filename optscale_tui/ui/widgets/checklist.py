@@ -33,12 +33,15 @@ from optscale_tui.core.verify import CheckResult, CheckSpec, CheckStatus
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 WORD = {**STATUS_WORD, CheckStatus.PENDING: "WAIT", CheckStatus.RUNNING: "RUN "}
 # Theme variables only: light and dark themes both work; NO_COLOR drops them and the words remain.
+# The status words are badges: plain text on the status colour, muted, so they stay readable on the
+# highlighted row too, where a bare colour sat on the cursor's background (✗ FAIL in $text-error on the light theme's
+# blue cursor was 1.0:1). Now at least 9:1 in both themes, focused or not; tests/ui/test_checklist_contrast.py.
 STYLE = {
-    CheckStatus.PASS: "$text-success",
-    CheckStatus.WARN: "$text-warning",
-    CheckStatus.FAIL: "$text-error",
+    CheckStatus.PASS: "$text on $success-muted",
+    CheckStatus.WARN: "$text on $warning-muted",
+    CheckStatus.FAIL: "$text on $error-muted",
     CheckStatus.SKIP: "$text-muted",
-    CheckStatus.RUNNING: "$text-accent",
+    CheckStatus.RUNNING: "$text on $accent-muted",
     CheckStatus.PENDING: "$text-muted",
 }
 INDENT = " " * 8  # under the title: "✓ PASS  "
@@ -192,7 +195,7 @@ class Checklist(OptionList):
                 lines.extend(self._wrapped(result.message, ""))
             if result.cause:
                 lines.append(Content.assemble(INDENT, ("cause: ", "$text-muted"),
-                                              (result.cause.value, f"bold {STYLE[result.status]}")))
+                                              (result.cause.value, "bold")))
             fix = self.fix_formatter(result)
             if fix and result.status is not CheckStatus.SKIP:
                 lines.extend(self._wrapped(f"fix: {fix}", ""))
