@@ -76,10 +76,27 @@ async def test_without_a_horizontal_scrollbar_a_cut_line_shows_an_ellipsis() -> 
         assert cut.scrollable_content_region.height == cut.region.height  # no row goes to a scrollbar
         cut.scroll_to(x=10, animate=False, immediate=True)
         await pilot.pause()
-        assert row(cut, 6) == "…" + ("+" + "0123456789" * 10)[11:10 + width - 1] + "…"  # cut on both sides
+        assert row(cut, 6) == "+…" + ("+" + "0123456789" * 10)[12:10 + width - 1] + "…"  # cut on both sides
         cut.scroll_to(x=cut.max_scroll_x, animate=False, immediate=True)
         await pilot.pause()
-        assert row(cut, 6).rstrip().endswith("0123456789") and row(cut, 6).startswith("…")  # the end is readable
+        assert row(cut, 6).rstrip().endswith("0123456789") and row(cut, 6).startswith("+…")  # the end is readable
+
+
+async def test_scrolled_sideways_an_added_line_keeps_its_sign() -> None:
+    # Without colour the + / - column is the only sign of what a line is; it must not scroll away.
+    app = LongApp()
+    async with app.run_test(size=(40, 24)) as pilot:
+        await pilot.pause()
+        for view in (app.query_one("#bar", DiffView), app.query_one("#cut", DiffView)):
+            view.scroll_to(x=10, animate=False, immediate=True)
+            await pilot.pause()
+            assert row(view, 6).startswith("+"), view.id
+            assert row(view, 3).strip() == ""  # " a" is shorter than the offset: a context line stays blank
+            line = "+" + "0123456789" * 10
+            if view.marks_cuts:
+                assert row(view, 6).startswith("+…" + line[12:20])  # cut: the sign, then "…", then from column 12
+            else:
+                assert row(view, 6).startswith("+" + line[11:20])  # cropped under a scrollbar
 
 
 class ShortApp(App):

@@ -190,10 +190,16 @@ class DiffView(ScrollView, can_focus=True):
         # crop_extend pads with the line's style: its background runs across the view, like a diff in an editor.
         length = cell_len(text)
         strip = Strip([Segment(text, style)], length).crop_extend(scroll_x, scroll_x + width, style)
+        # Scrolled sideways, an added or removed line keeps its +/- in the first column: without colour (NO_COLOR, a
+        # screen reader) it is the only sign of what the line is.
+        sign = text[:1] if scroll_x > 0 and kind in ("diff--added", "diff--removed") else ""
+        cut_left = 0 < scroll_x < length
         if self.marks_cuts and width > 2:
-            mark = Strip([Segment("…", style)], 1)
             if length > scroll_x + width:
-                strip = Strip.join([strip.crop(0, width - 1), mark])
-            if 0 < scroll_x < length:
-                strip = Strip.join([mark, strip.crop(1, width)])
+                strip = Strip.join([strip.crop(0, width - 1), Strip([Segment("…", style)], 1)])
+            if cut_left or sign:
+                lead = sign + ("…" if cut_left else "")
+                strip = Strip.join([Strip([Segment(lead, style)], len(lead)), strip.crop(len(lead), width)])
+        elif sign and width > 1:
+            strip = Strip.join([Strip([Segment(sign, style)], 1), strip.crop(1, width)])
         return strip.apply_offsets(scroll_x, index)
