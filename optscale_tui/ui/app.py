@@ -343,11 +343,12 @@ class OptScaleApp(App[None]):
             else:
                 yield command
 
-    def open_fixes(self, causes: tuple = ()) -> None:
-        """Offer the mechanical fixes for the doctor's findings (plus `causes` found by a verification)."""
+    def open_fixes(self, causes: tuple = (), config=None) -> None:
+        """Offer the mechanical fixes for the doctor's findings (plus `causes` found by a verification; `config` is
+        that verification's view of the settings when it was not the settings in effect)."""
         from optscale_tui.ui.screens.fix import FixScreen
 
-        fixes = self.state.fixes(causes)
+        fixes = self.state.fixes(causes, config)
         fixes.sort(key=lambda fix: fix.cause not in causes)  # what the verification just found comes first
         if not fixes:
             self.notify("No automatic fix applies here; each finding lists what to do.", title="Fix it")

@@ -84,16 +84,18 @@ class WizardState:
             return None
         return plan_apply(self.document, values)
 
-    def fixes(self, causes=()) -> list:
+    def fixes(self, causes=(), config=None) -> list:
         """The fix-its core offers for the doctor's findings plus `causes`; tiers are filled from the gateway's
-        catalog when one was fetched for this connection (else core can only borrow a mapped tier's model)."""
+        catalog when one was fetched for this connection (else core can only borrow a mapped tier's model).
+        `config` replaces the settings in effect, e.g. with a run's view of unsaved values as saved."""
         from optscale_tui.core.fixes import fixes_for
 
-        if self.config is None:
+        config = config or self.config
+        if config is None:
             return []
         catalog = self.catalog
         models = [(m.id, m.display_name) for m in catalog.models] if catalog and catalog.probe.ok else []
-        return fixes_for(self.config, causes, catalog=models)
+        return fixes_for(config, causes, catalog=models)
 
     @property
     def has_unsaved_changes(self) -> bool:

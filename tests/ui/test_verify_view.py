@@ -659,6 +659,34 @@ async def test_fix_it_shows_when_the_results_have_a_fix(ui_sandbox, gw):
         assert "Fix it" in footer_text(app)
 
 
+async def test_an_all_pass_run_of_unsaved_values_offers_no_fix_for_the_file_on_disk(ui_sandbox, gw):
+    # On disk only Sonnet is mapped (Fix it would map the rest); the unsaved mapping maps every tier and passes.
+    # Saving is the fix; offering to map the tiers again was a second, confusing way to the same end.
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await open_verify(app, pilot)
+        await wait_idle(app, pilot)
+        assert [f.cause for f in app.state.fixes()] == [Cause.TIER_UNMAPPED]  # the file on disk has one to offer
+        app.state.tiers = TierMapping(haiku=TIERS["ANTHROPIC_DEFAULT_HAIKU_MODEL"],
+                                      sonnet=TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"],
+                                      opus=TIERS["ANTHROPIC_DEFAULT_OPUS_MODEL"])  # as if mapped on Models
+        app.broadcast("tiers")
+        await pilot.pause()
+        await pilot.press("u")
+        await wait_idle(app, pilot)
+        assert view.target is not None and view.target.source == "unsaved values"
+        assert view.done is not None and view.done.ok
+        assert "Fix it" not in footer_text(app)
+        await pilot.press("u")  # back to the settings in effect: they still need the fix
+        await wait_idle(app, pilot)
+        assert view.target.source != "unsaved values" and "Fix it" in footer_text(app)
+        await pilot.press("u")  # and the unsaved values again
+        await wait_idle(app, pilot)
+        assert view.target.source == "unsaved values" and "Fix it" not in footer_text(app)
+
+
 async def test_a_cause_shared_by_many_checks_is_explained_once(ui_sandbox, gw):
     seed(ui_sandbox, gw, key=WRONG_KEY)
     app = OptScaleApp()

@@ -92,19 +92,28 @@ class VerifyView(StepView):
     def _causes(self) -> tuple:
         return tuple(r.cause for r in self.done.results if r.cause) if self.done is not None else ()
 
+    def _fix_config(self):
+        """The configuration the results were judged against: for a run of unsaved values, those values as saved.
+        Judged against the file on disk, an all-pass run of unsaved values would offer to "fix" what saving them
+        fixes anyway (e.g. map the Opus tier the unsaved mapping already maps)."""
+        if self.target is not None and self._target_unsaved:
+            return self.target.config
+        return None
+
     def _fixes(self) -> list:
         """The automatic fixes the app's Fix it would offer for these results (core decides which apply)."""
         if self.done is None:
             return []
-        return self.state.fixes(self._causes())
+        return self.state.fixes(self._causes(), self._fix_config())
 
     def action_fix(self) -> None:
-        self.wizard.open_fixes(self._causes())
+        self.wizard.open_fixes(self._causes(), self._fix_config())
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.source = EFFECTIVE
         self.target: VerificationTarget | None = None
+        self._target_unsaved = False  # whether `target` is the unsaved values (the source may switch after the run)
         self.done: VerificationDone | None = None
         self._run = 0  # generation: events of a superseded run are ignored
         self._partial = False
@@ -331,6 +340,7 @@ class VerifyView(StepView):
         if run != self._run:
             return
         self.target = target
+        self._target_unsaved = self.source == UNSAVED
         self._show_source()
         extra: tuple = ()
         if self.source != UNSAVED and not target.problems:
