@@ -39,8 +39,10 @@ class ActionsProvider(Provider):
     def _save_settings(self) -> None:
         self.wizard.action_step("review")
         view = self._view("review")
-        if view is not None:  # ReviewView's save flow (confirm, write, backup) when it offers one
-            self.app.call_later(self.app.run_action, "save", view)
+        if view is not None:
+            # ReviewView's save flow (confirm, write, backup), called directly: run_action would skip it while the
+            # pane's key is dimmed, and a user who asked to write is told why nothing can be written.
+            self.app.call_later(view.action_save)
 
     def _verify(self, action: str) -> None:
         self.wizard.action_step("verify")

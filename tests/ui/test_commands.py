@@ -128,3 +128,17 @@ async def test_theme_opens_the_theme_picker(ui_sandbox):
         await pilot.pause(0.3)
         assert isinstance(app.screen, CommandPalette)
         assert any("textual-light" in option for option in palette_options(app))
+
+
+async def test_write_settings_with_nothing_to_write_says_why(ui_sandbox):
+    # The file already has these values: Review's key is dimmed, and the palette's Write must not just beep.
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": parse_base_url("https://gw.example/llm_proxy/org/v1").anthropic_base,
+                             "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await run_command(app, pilot, "write")
+        await pilot.pause()
+        assert app.current_pane == "review" and not isinstance(app.screen, ConfirmScreen)
+        messages = [n.message for n in app._notifications]
+        assert any("No changes: ~/.claude/settings.json already has these values" in m for m in messages), messages

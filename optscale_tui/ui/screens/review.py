@@ -330,6 +330,16 @@ class ReviewView(StepView):
         plan = self._plan
         return plan if plan is not None and plan.has_changes else None
 
+    def _why_not_savable(self) -> str:
+        state = self.query_one("#review-state", ContentSwitcher).current
+        if state == "review-refused":
+            return "The settings file cannot be written as it is; the Review pane says why and how to reload."
+        if state == "review-missing":
+            return str(self.query_one("#review-missing-text", Static).content)
+        if state == "review-loading":
+            return "The settings file is still being read."
+        return f"No changes: {display_path(self.state.target.path)} already has these values."
+
     def focus_first(self) -> None:
         current = self.query_one("#review-state", ContentSwitcher).current
         target = {"review-missing": "#review-goto", "review-refused": "#review-reload"}.get(current)
@@ -344,7 +354,8 @@ class ReviewView(StepView):
     def action_save(self) -> None:
         plan = self._savable_plan()
         if plan is None:
-            self.app.bell()
+            # Reached from the palette (the key is dimmed then): say why, as the pane does, not just beep.
+            self.notify(self._why_not_savable(), title="Nothing written", severity="warning")
             return
         path = display_path(plan.document.path)
         count = len(plan.changes)
