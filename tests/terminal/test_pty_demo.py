@@ -111,3 +111,17 @@ def test_quit_asks_when_values_are_unsaved(demo):
     demo.wait_for("Quit optscale-tui?", timeout=60)
     demo.press("y")
     assert demo.wait_exit(timeout=60) == 0
+
+
+def test_a_key_sent_in_one_burst_with_the_enter_before_it_lands_in_the_key_field(demo):
+    # tmux send-keys, a paste over SSH, or a fast typist: Enter and the key arrive before the app has handled the
+    # Enter. The Base URL field used to get the key (in clear, until a rescue moved it and said so).
+    demo.wait_for("/anthropic", timeout=60)
+    demo.settle()
+    url_line = next(line for line in demo.text().splitlines() if "/llm_proxy/" in line and "/v1" in line)
+    demo.type("\r" + DEMO_KEY)
+    demo.wait_for("•" * 8, timeout=60)
+    demo.settle()
+    screen = demo.text()
+    assert url_line in screen.splitlines()  # the Base URL field is as it was
+    assert DEMO_KEY not in screen and "was in the Base URL" not in screen, screen

@@ -46,6 +46,24 @@ WHERE_TO_FIND = (
 )
 
 
+class AdvancingInput(Input):
+    """An Input whose Enter moves the focus to the next field at once, in the app's key order.
+
+    A plain Input's Enter is handled in the Input's own queue, and keys that arrive before that (a burst typed or sent
+    over SSH right after Enter) have already been queued for it: the key would land in the Base URL, in clear. A
+    priority binding runs in the app's task, before the next key is forwarded, so those keys go to the next field."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "advance", show=False, priority=True)]
+
+    def __init__(self, *args, next_field: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.next_field = next_field
+
+    async def action_advance(self) -> None:
+        self.screen.set_focus(self.screen.query_one(self.next_field))
+        await self.action_submit()  # Submitted, as a plain Input's Enter posts it
+
+
 class ConnectView(StepView):
     """Pane "connect": Base URL + API key, validated locally by core as the user types."""
 
@@ -67,7 +85,8 @@ class ConnectView(StepView):
     def compose(self) -> ComposeResult:
         yield Static("Paste the Base URL and API key OptScale Chat shows (OPENAI-COMPATIBLE tab).",
                      classes="step-intro", markup=False)
-        url_input = Input(placeholder=URL_PLACEHOLDER, id="base-url", select_on_focus=False)
+        url_input = AdvancingInput(placeholder=URL_PLACEHOLDER, id="base-url", select_on_focus=False,
+                                   next_field="#api-key")
         url_input.border_title = "Base URL"
         yield url_input
         yield Static("", id="url-derived", markup=False)
