@@ -339,9 +339,26 @@ class OptScaleApp(App[None]):
                 yield command._replace(help="Leave optscale-tui (asks first when something is unsaved or running)",
                                        callback=self.action_request_quit)
             elif command.title == "Theme":
-                yield command._replace(help="Choose the colour theme (light, dark, high contrast…)")
+                yield command._replace(help="Choose the colour theme: textual-dark, textual-light, nord, solarized…")
             else:
                 yield command
+
+    def copy_and_say(self, text: str, said: str) -> None:
+        """Copy `text` over OSC 52 and toast `said` (masked words, never the text), or, inside a tmux that drops
+        OSC 52, say that and how to turn it on. Reading tmux's option runs in a thread (a subprocess)."""
+        self.copy_to_clipboard(text)
+        self._say_copied(said)
+
+    @work(thread=True, group="clipboard")
+    def _say_copied(self, said: str) -> None:
+        from optscale_tui.ui.clipboard import tmux_clipboard_problem
+
+        problem = tmux_clipboard_problem()
+        if problem is None:
+            self.call_from_thread(self.notify, said)
+        else:
+            self.call_from_thread(self.notify, f"{said.rstrip('.')}, but {problem}", title="Sent with OSC 52",
+                                  severity="warning", timeout=10)
 
     def open_fixes(self, causes: tuple = (), config=None) -> None:
         """Offer the mechanical fixes for the doctor's findings (plus `causes` found by a verification; `config` is

@@ -354,3 +354,41 @@ async def test_a_key_that_does_not_look_like_a_virtual_key_gets_no_green_tick(ui
         await pilot.press("tab")
         await settle(pilot)
         assert text_of(app, "#key-status").startswith("✓ Key: sk-bf-…")
+
+
+async def test_a_url_longer_than_the_field_shows_its_start_once_the_focus_leaves(ui_sandbox) -> None:
+    # An OptScale URL with its org id on a longer host does not fit the 72 cells the field has at 80 columns; it
+    # stayed scrolled to its end ("ttps://optscale.example…"), which reads like a typo.
+    long_url = f"https://optscale.example.com/llm_proxy/{ORG}/v1"
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await paste(pilot, "#base-url", long_url)
+        field = app.query_one("#base-url", Input)
+        await pilot.press("space", "backspace")  # typing at the end: the view follows the cursor
+        assert field.value == long_url and field.scroll_x > 0
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is not field
+        assert field.scroll_x == 0 and "https://optscale.example.com" in screen_text(app)
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is field and field.scroll_x > 0  # back in it, the cursor (at the end) is in view
+
+
+async def test_while_a_key_is_typed_the_status_does_not_say_there_is_none(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert text_of(app, "#key-status").startswith("No key yet")
+        app.query_one("#api-key", Input).focus()
+        await pilot.press(*"sk-bf-typing")
+        assert "being entered" in text_of(app, "#key-status")
+        await pilot.press(*"-0123456789abcdef", "enter")
+        await pilot.pause()
+        assert text_of(app, "#key-status").startswith("✓ Key: sk-bf-…")
+        app.query_one("#api-key", Input).focus()
+        await pilot.pause()
+        await pilot.press(*"sk-bf-second")  # a second key typed over the accepted one: said again
+        assert "being entered" in text_of(app, "#key-status")

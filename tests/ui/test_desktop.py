@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from textual.widgets import Footer
 
 from optscale_tui.core.connection import ApiKey
@@ -47,6 +49,8 @@ async def test_four_values_shown_with_the_key_masked_and_copied_for_real(ui_sand
 
         await pilot.press("2")
         assert app.clipboard == DEMO_KEY
+        await app.workers.wait_for_complete()  # the toast waits for the tmux check (a thread)
+        await pilot.pause()
         assert f"Copied the API key ({masked})." in notes(app)
         assert DEMO_KEY not in screen_text(app)  # not in the toast either
         await pilot.press("1")
@@ -127,3 +131,31 @@ async def test_footer_fits_80_columns_with_quit_and_help_and_help_lists_each_cop
         help_text = " ".join(t.render().plain for t in app.screen.query(".help-what"))
         for description in ("Copy URL", "Copy key", "Copy model", "Copy name", "Next model"):
             assert description in help_text
+
+
+FAKE_TMUX = """#!/bin/sh
+# show-options -gv set-clipboard, as tmux answers with its default
+echo external
+"""
+
+
+async def test_inside_a_tmux_that_drops_osc_52_the_toast_says_so_and_how_to_fix_it(ui_sandbox, tmp_path,
+                                                                                   monkeypatch):
+    # tmux's default set-clipboard is "external": an application's OSC 52 never reaches the clipboard, and a
+    # plain "Copied" was a lie.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tmux").write_text(FAKE_TMUX)
+    (bin_dir / "tmux").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_desktop(app, pilot)
+        await pilot.press("2")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        said = " ".join(notes(app))
+        assert "set -g set-clipboard on" in said and "“external” now" in said, said
+        assert "Copied the API key" in said and DEMO_KEY not in said

@@ -211,6 +211,8 @@ async def test_copy_report_masks_the_key(ui_sandbox, gw):
     async with app.run_test(size=(80, 24)) as pilot:
         await run_all(app, pilot)
         await pilot.press("c")
+        await app.workers.wait_for_complete()  # the toast waits for the tmux check (a thread)
+        await pilot.pause()
         assert app.clipboard.startswith("# optscale-tui verification report")
         assert "Connection verified" in app.clipboard and "req_demo_" in app.clipboard
         assert DEMO_KEY not in app.clipboard and ApiKey(DEMO_KEY).masked in app.clipboard

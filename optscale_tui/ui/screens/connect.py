@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.geometry import Region
 from textual.widgets import Button, Input, Static
 
 from optscale_tui.core.causes import Cause
@@ -63,6 +65,19 @@ class AdvancingInput(Input):
         self.screen.set_focus(self.screen.query_one(self.next_field))
         await self.action_submit()  # Submitted, as a plain Input's Enter posts it
 
+    # A URL one cell longer than the field (an OptScale URL with its org id is 73 characters; the field has 72 at
+    # 80 columns) stayed scrolled to its end after the focus left: "ttps://…" reads like a typo. Left alone, the
+    # field shows the start; back in it, the view follows the cursor again.
+    def on_blur(self) -> None:
+        self.scroll_to(x=0, animate=False, immediate=True)
+
+    def on_focus(self) -> None:
+        self.call_after_refresh(self._show_cursor)
+
+    def _show_cursor(self) -> None:
+        cursor = cell_len(self.value[: self.cursor_position])
+        self.scroll_to_region(Region(cursor, 0, 1, 1), force=True, animate=False, immediate=True)
+
 
 class ConnectView(StepView):
     """Pane "connect": Base URL + API key, validated locally by core as the user types."""
@@ -77,6 +92,7 @@ class ConnectView(StepView):
         self._url: GatewayUrl | None = None
         self._url_error: InputError | None = None
         self._key_error: InputError | None = None
+        self._key_typing = False  # the key field holds text not yet accepted
         # The key accepted on this pane (the app holds the same value in state.key once ConnectionEdited arrives).
         self._key: ApiKey | None = None
 
@@ -169,6 +185,10 @@ class ConnectView(StepView):
         if self._key_error is not None:
             status.update(f"✗ {self._key_error.reason}")
             status.add_class("error-text")
+        elif key_input.value.strip():
+            # Typed but not yet accepted: "No key yet" was untrue, and the key above it is not the one in use.
+            status.update("A new key is being entered: Enter (or leaving the field) accepts it.")
+            status.add_class("muted")
         elif self._rejected_by_gateway():
             masked = self._key.masked if self._key else mask_secret(state.stored_key or "")
             status.update(f"✗ Key {masked} was rejected by the gateway: paste the right key from OptScale Chat.")
@@ -248,9 +268,12 @@ class ConnectView(StepView):
         self.query_one("#api-key", Input).focus()
 
     @on(Input.Changed, "#api-key")
-    def _key_typed(self) -> None:
-        if self._key_error is not None:
+    def _key_typed(self, event: Input.Changed) -> None:
+        typing = bool(event.value.strip())
+        if self._key_error is not None or typing != self._key_typing:
+            # Only when the line's meaning changes (not on every key: each update redraws the status line).
             self._key_error = None
+            self._key_typing = typing
             self._show_key()
 
     @on(Input.Blurred, "#api-key")
@@ -280,6 +303,7 @@ class ConnectView(StepView):
         key_input = self.query_one("#api-key", Input)
         with key_input.prevent(Input.Changed):
             key_input.clear()
+        self._key_typing = False
         key_input.password = True
         self._update_reveal_label()
         self._key_error = None

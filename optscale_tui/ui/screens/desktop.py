@@ -179,10 +179,9 @@ class DesktopView(StepView):
         if value.copy is None:
             self.notify(f"No {value.label} yet: {value.missing}.", severity="warning")
             return
-        self.app.copy_to_clipboard(value.copy)
         shown = f" ({value.display})" if value.id != "url" else ""
         label = "the API key" if value.id == "key" else f"the {value.label}"
-        self.notify(f"Copied {label}{shown}.")
+        self.wizard.copy_and_say(value.copy, f"Copied {label}{shown}.")
 
     def action_next_model(self) -> None:
         models = self._models()

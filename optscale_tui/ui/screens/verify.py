@@ -489,8 +489,7 @@ class VerifyView(StepView):
         if text is None:
             self.notify("Nothing to copy yet: run the verification first (r).", severity="warning")
             return
-        self.app.copy_to_clipboard(text)
-        self.notify("Copied the verification report (key masked).")
+        self.wizard.copy_and_say(text, "Copied the verification report (key masked).")
 
     def action_save_report(self) -> None:
         if self.done is None:
