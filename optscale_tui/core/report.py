@@ -151,6 +151,8 @@ def target_lines(target: VerificationTarget) -> list[str]:
         f"  Base URL: {s['anthropic_base_url'] or '(none)'}",
         f"  API key:  {s['api_key'] or '(none)'}",
         f"  Tiers:    {tiers}",
+        *([f"  Main model:     {target.tiers.main_model}"] if target.tiers.main_model else []),
+        *([f"  Subagent model: {target.tiers.subagent_model}"] if target.tiers.subagent_model else []),
     ]
 
 
@@ -176,6 +178,8 @@ def to_markdown(done: VerificationDone, target: VerificationTarget | None = None
             f"- API key: `{s['api_key']}`",
             *(f"- {t.capitalize()} tier: `{m}`" if m else f"- {t.capitalize()} tier: unmapped"
               for t, m in target.tiers.tiers().items()),
+            *([f"- Main model: `{target.tiers.main_model}`"] if target.tiers.main_model else []),
+            *([f"- Subagent model: `{target.tiers.subagent_model}`"] if target.tiers.subagent_model else []),
         ]
     out += ["", f"**{verdict_line(done)}**", "", "| | Check | Status | Cause | Timings |", "|---|---|---|---|---|"]
     for r in done.results:
