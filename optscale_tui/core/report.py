@@ -46,6 +46,8 @@ def to_json(done: VerificationDone, target: VerificationTarget | None = None) ->
         "ok": done.ok,
         "checks": [r.to_json() for r in done.results],
         "elapsed_ms": round(done.elapsed_ms, 1),
+        **({"rerun_elapsed_ms": round(done.rerun_ms, 1), "rerun_checks": done.rerun_checks}
+           if done.rerun_ms is not None else {}),
         "version": __version__,
     }
     if target is not None:
@@ -140,6 +142,9 @@ def verdict_line(done: VerificationDone, shown: Collection[str] | None = None) -
     if counts[CheckStatus.SKIP]:  # e.g. the real-client check without a `claude` CLI: say so, do not hide it
         summary += f", {counts[CheckStatus.SKIP]} skipped"
     word = "Connection verified" if done.ok else "Verification failed"
+    if done.rerun_ms is not None:  # a full run updated by a partial re-run: say which time is which
+        return (f"{word}: {summary} (full run {done.elapsed_ms / 1000:.1f} s; re-ran "
+                f"{plural(done.rerun_checks, 'check')} in {done.rerun_ms / 1000:.1f} s).")
     return f"{word}: {summary} in {done.elapsed_ms / 1000:.1f} s."
 
 

@@ -125,7 +125,10 @@ class CheckFinished:
 @dataclass(frozen=True, slots=True)
 class VerificationDone:
     results: tuple[CheckResult, ...]
-    elapsed_ms: float
+    elapsed_ms: float  # the run that produced the results; after a partial re-run, the full run's
+    # Set by `merge_results`: how many checks the latest partial re-run asked for, and how long it took.
+    rerun_checks: int = 0
+    rerun_ms: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -768,13 +771,16 @@ async def run_verification(
 
 def merge_results(previous: VerificationDone | None, rerun: VerificationDone) -> VerificationDone:
     """A full run updated with a partial re-run (`VerifyOptions.only`): re-run checks replace their earlier results
-    in place, new ones are appended; `elapsed_ms` is the re-run's."""
+    in place, new ones are appended. `elapsed_ms` stays the full run's (the re-run's alone would pass for the time
+    of every check); the re-run's own time and size are in `rerun_ms` and `rerun_checks`."""
     if previous is None:
         return rerun
     fresh = {r.id: r for r in rerun.results}
     merged = [fresh.pop(r.id, r) for r in previous.results]
     merged.extend(fresh.values())
-    return VerificationDone(tuple(merged), rerun.elapsed_ms)
+    # "config" and "connect" always run along with the check asked for: count them only when they were the ask.
+    asked = [r.id for r in rerun.results if r.id not in ("config", "connect")]
+    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms)
 
 
 async def verify(target: VerificationTarget, options: VerifyOptions | None = None, **kwargs) -> VerificationDone:

@@ -123,6 +123,9 @@ async def test_rerun_one_check_only_sends_that_request(ui_sandbox, gw):
         assert statuses(app)["prompt.sonnet"] is CheckStatus.PASS
         assert len(view.done.results) == len(checklist.check_ids)  # merged into the full run
         assert app.query_one(StreamLog).text.count("▸ Sonnet") == 2  # the re-run's reply is appended
+        # The summary keeps the full run's time and names the re-run's as such (it said "… in 0.0 s").
+        status = str(app.query_one("#verify-status").render())
+        assert "re-ran 1 check in" in status and "full run" in status, status
         # enter on a row does the same
         checklist.focus()
         checklist.highlighted = checklist.check_ids.index("tools.haiku")
