@@ -110,6 +110,9 @@ def result_details(result: CheckResult, seen: set[tuple[object, str]] | None = N
         lines.append(f"    {result.message}")
     if result.cause:
         lines.append(f"    cause: {result.cause.value}")
+    if result.request_ids and result.status in (CheckStatus.FAIL, CheckStatus.WARN):
+        # What a fix like "look the request id up in OptScale Traces" needs, next to the error it is about.
+        lines.append(f"    request id: {', '.join(dict.fromkeys(result.request_ids.values()))}")
     if result.fix and result.status in (CheckStatus.FAIL, CheckStatus.WARN):
         lines.append(f"    fix:   {result.fix}")
         if result.fix_command:
