@@ -94,7 +94,8 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
     ),
     Cause.PROVIDER_NOT_ALLOWED: (
         "Provider not allowed for this key",
-        "The key is valid, but its provider is not among the providers allowed for you.",
+        "The key is valid, but it may not use this model's provider: the model's provider is not among the "
+        "providers allowed for this key.",
         "Pick a model from an allowed provider, or ask your OptScale admin to allow this provider in AI Access.",
     ),
     Cause.MODEL_NOT_ALLOWED: (
@@ -137,7 +138,7 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
     Cause.SERVER_ERROR: (
         "Gateway error",
         "The gateway or the provider behind it failed (5xx).",
-        "Retry in a moment; if it persists, look the request id up in OptScale Traces and tell your admin.",
+        "Retry in a moment; if it persists, look the check's request id up in OptScale Traces and tell your admin.",
     ),
     Cause.BAD_RESPONSE: (
         "Not an Anthropic API response",

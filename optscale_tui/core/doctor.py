@@ -565,13 +565,16 @@ def unmapped_tiers(config: EffectiveConfig) -> tuple[str, ...]:
 
 def _check_tiers(b: _Builder, config: EffectiveConfig) -> None:
     gateway = _set(config, "ANTHROPIC_BASE_URL") is not None
+    if not gateway:
+        # Claude Code talks to Anthropic directly, where its built-in model names are the right ones.
+        return
     missing = unmapped_tiers(config)
     detail_lines = [
         f"{t}: {TIER_VARIABLES[t]} not set → `--model {t}` sends {CLAUDE_CODE_BUILTIN_MODELS[t]}" for t in missing
     ]
     detail = ("Unmapped tiers: " + ", ".join(missing) + ".\n" + "\n".join(detail_lines)) if missing else ""
     sent, builtin_tier = _resolve_model(config, None)
-    unknown = ", which the gateway does not know" if gateway else ""
+    unknown = ", which the gateway does not know"
     if builtin_tier is not None:
         main = _model_source(config)
         var = TIER_VARIABLES[builtin_tier]
@@ -590,8 +593,8 @@ def _check_tiers(b: _Builder, config: EffectiveConfig) -> None:
                 f"session sends Claude Code's built-in name {sent}{unknown}."
             )
             fix = describe(Cause.TIER_UNMAPPED).fix
-        b.finding(Cause.TIER_UNMAPPED, "fail" if gateway else "warn", message, fix, detail)
-    elif missing and gateway:
+        b.finding(Cause.TIER_UNMAPPED, "fail", message, fix, detail)
+    elif missing:
         tiers = ", ".join(missing)
         sends = []
         for t in missing:

@@ -46,6 +46,8 @@ def to_json(done: VerificationDone, target: VerificationTarget | None = None) ->
         "ok": done.ok,
         "checks": [r.to_json() for r in done.results],
         "elapsed_ms": round(done.elapsed_ms, 1),
+        **({"rerun_elapsed_ms": round(done.rerun_ms, 1), "rerun_checks": done.rerun_checks}
+           if done.rerun_ms is not None else {}),
         "version": __version__,
     }
     if target is not None:
@@ -108,6 +110,9 @@ def result_details(result: CheckResult, seen: set[tuple[object, str]] | None = N
         lines.append(f"    {result.message}")
     if result.cause:
         lines.append(f"    cause: {result.cause.value}")
+    if result.request_ids and result.status in (CheckStatus.FAIL, CheckStatus.WARN):
+        # What a fix like "look the request id up in OptScale Traces" needs, next to the error it is about.
+        lines.append(f"    request id: {', '.join(dict.fromkeys(result.request_ids.values()))}")
     if result.fix and result.status in (CheckStatus.FAIL, CheckStatus.WARN):
         lines.append(f"    fix:   {result.fix}")
         if result.fix_command:
@@ -140,6 +145,9 @@ def verdict_line(done: VerificationDone, shown: Collection[str] | None = None) -
     if counts[CheckStatus.SKIP]:  # e.g. the real-client check without a `claude` CLI: say so, do not hide it
         summary += f", {counts[CheckStatus.SKIP]} skipped"
     word = "Connection verified" if done.ok else "Verification failed"
+    if done.rerun_ms is not None:  # a full run updated by a partial re-run: say which time is which
+        return (f"{word}: {summary} (full run {done.elapsed_ms / 1000:.1f} s; re-ran "
+                f"{plural(done.rerun_checks, 'check')} in {done.rerun_ms / 1000:.1f} s).")
     return f"{word}: {summary} in {done.elapsed_ms / 1000:.1f} s."
 
 
@@ -151,6 +159,8 @@ def target_lines(target: VerificationTarget) -> list[str]:
         f"  Base URL: {s['anthropic_base_url'] or '(none)'}",
         f"  API key:  {s['api_key'] or '(none)'}",
         f"  Tiers:    {tiers}",
+        *([f"  Main model:     {target.tiers.main_model}"] if target.tiers.main_model else []),
+        *([f"  Subagent model: {target.tiers.subagent_model}"] if target.tiers.subagent_model else []),
     ]
 
 
@@ -176,6 +186,8 @@ def to_markdown(done: VerificationDone, target: VerificationTarget | None = None
             f"- API key: `{s['api_key']}`",
             *(f"- {t.capitalize()} tier: `{m}`" if m else f"- {t.capitalize()} tier: unmapped"
               for t, m in target.tiers.tiers().items()),
+            *([f"- Main model: `{target.tiers.main_model}`"] if target.tiers.main_model else []),
+            *([f"- Subagent model: `{target.tiers.subagent_model}`"] if target.tiers.subagent_model else []),
         ]
     out += ["", f"**{verdict_line(done)}**", "", "| | Check | Status | Cause | Timings |", "|---|---|---|---|---|"]
     for r in done.results:

@@ -29,7 +29,7 @@ from optscale_tui.core.connection import (
 
 if TYPE_CHECKING:
     from optscale_tui.core.doctor import EffectiveConfig
-    from optscale_tui.core.gateway import GatewayClient, ProbeResult
+    from optscale_tui.core.gateway import Catalog, GatewayClient, ProbeResult
     from optscale_tui.core.settings_file import SettingsPlan
 
 VERIFY_PROMPT = "Reply with one short sentence: the connection from optscale-tui works."
@@ -125,7 +125,10 @@ class CheckFinished:
 @dataclass(frozen=True, slots=True)
 class VerificationDone:
     results: tuple[CheckResult, ...]
-    elapsed_ms: float
+    elapsed_ms: float  # the run that produced the results; after a partial re-run, the full run's
+    # Set by `merge_results`: how many checks the latest partial re-run asked for, and how long it took.
+    rerun_checks: int = 0
+    rerun_ms: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -157,6 +160,8 @@ class VerificationTarget:
             "anthropic_base_url": self.url.anthropic_base if self.url else None,
             "api_key": self.key.masked if self.key else None,
             "tiers": self.tiers.tiers(),
+            **({"main_model": self.tiers.main_model} if self.tiers.main_model else {}),
+            **({"subagent_model": self.tiers.subagent_model} if self.tiers.subagent_model else {}),
         }
 
 
@@ -168,6 +173,9 @@ def _problem(check_id: str, title: str, cause: Cause | None, message: str, fix: 
 # Writing the connection (no Base URL or no key in effect): what to do, and the CLI command that does it.
 WRITE_CONNECTION_FIX = "Enter the Base URL and the API key from OptScale Chat, and save them."
 WRITE_CONNECTION_COMMAND = "optscale-tui apply --base-url URL --api-key-stdin"
+# The catalog lists none of some mapped models (the TUI words it as the place in the app: see its tui_fix).
+CATALOG_FIX = "Pick models from the catalog this key sees, or ask your OptScale admin to allow these models."
+CATALOG_COMMAND = "optscale-tui models --base-url URL --api-key-stdin"
 
 
 def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
@@ -217,6 +225,8 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
         haiku=config.get("ANTHROPIC_DEFAULT_HAIKU_MODEL") or None,
         sonnet=config.get("ANTHROPIC_DEFAULT_SONNET_MODEL") or None,
         opus=config.get("ANTHROPIC_DEFAULT_OPUS_MODEL") or None,
+        main_model=_main_model(config),
+        subagent_model=(config.get("CLAUDE_CODE_SUBAGENT_MODEL") or "").strip() or None,
     )
     betas_off = (config.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") or "").strip().lower() in ("1", "true", "yes")
     where = str(config.user_settings)
@@ -229,6 +239,18 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
         disable_experimental_betas=betas_off,
         problems=tuple(problems),
     )
+
+
+def _main_model(config: EffectiveConfig) -> str | None:
+    """The main-model setting Claude Code uses: ANTHROPIC_MODEL over the top-level `model`."""
+    value = (config.get("ANTHROPIC_MODEL") or "").strip()
+    if value:
+        return value
+    top = config.top_level.get("model")
+    raw = getattr(top, "value", top)
+    if isinstance(raw, str) and raw.strip() and not raw.strip().startswith(("{", "[")):
+        return raw.strip()
+    return None
 
 
 def target_from_values(values: ConnectionValues, config: EffectiveConfig | None = None) -> VerificationTarget:
@@ -338,6 +360,8 @@ def plan_checks(target: VerificationTarget, options: VerifyOptions) -> tuple[Che
     specs.append(CheckSpec("catalog", "API key accepted; mapped models in the catalog"))
     for tier, model in target.tiers.mapped().items():
         specs.append(CheckSpec(f"prompt.{tier}", f"{tier.capitalize()} tier answers a streamed prompt", tier, model))
+    for role, model in extra_models(target.tiers).items():
+        specs.append(CheckSpec(f"prompt.{role}", EXTRA_MODEL_TITLES[role], role, model))
     if options.tool_probe:
         for tier, model in target.tiers.mapped().items():
             specs.append(CheckSpec(f"tools.{tier}", f"{tier.capitalize()} tier calls a tool", tier, model))
@@ -366,7 +390,9 @@ def agreement_result(results: Mapping[str, CheckResult], target: VerificationTar
         if not check_id.startswith("claude.") or real.status is CheckStatus.SKIP:
             continue
         alias = check_id.split(".", 1)[1]
-        direct = results.get(f"prompt.{'opus' if alias == 'default' else alias}")
+        direct = results.get(f"prompt.{alias}")
+        if alias == "default":  # the default session sends the main model when one is set, else the Opus tier's
+            direct = results.get("prompt.main") or results.get("prompt.opus")
         if direct is None:  # the default session on an unmapped Opus tier: the doctor's verdict stands for it
             predicted_fail = any(f.cause is Cause.TIER_UNMAPPED and f.severity == "fail" for f in findings)
             predicted = describe(Cause.TIER_UNMAPPED).title if predicted_fail else "works"
@@ -406,12 +432,45 @@ def _select(specs: list[CheckSpec], only: frozenset[str] | None) -> tuple[CheckS
     return tuple(s for s in specs if s.id in only or s.id == "config" or (network and s.id == "connect"))
 
 
-def _probe_model(target: VerificationTarget) -> str | None:
+# A main or subagent model set to one of these names resolves to a tier (or, for subagents, to the main model), which
+# the tier checks already probe; an unmapped tier behind an alias is the doctor's tier_unmapped finding.
+MODEL_ALIASES = frozenset({"haiku", "sonnet", "opus", "default", "inherit", "opusplan", "best"})
+EXTRA_MODEL_TITLES = {
+    "main": "Main model (`model` / ANTHROPIC_MODEL) answers a streamed prompt",
+    "subagent": "Subagent model (CLAUDE_CODE_SUBAGENT_MODEL) answers a streamed prompt",
+}
+
+
+def extra_models(tiers: TierMapping) -> dict[str, str]:
+    """The main and subagent models ("main"/"subagent" -> model) that no tier maps: Claude Code sends them too, so
+    each gets its own prompt check. One that names a tier's model (or an alias for a tier) is already probed."""
+    probed = {strip_context_suffix(m.strip()) for m in tiers.mapped().values()}
+    extra: dict[str, str] = {}
+    for role, raw in (("main", tiers.main_model), ("subagent", tiers.subagent_model)):
+        name = strip_context_suffix((raw or "").strip())
+        if not name or name.lower() in MODEL_ALIASES or name in probed:
+            continue
+        probed.add(name)
+        extra[role] = name
+    return extra
+
+
+def _probe_models(target: VerificationTarget) -> list[str]:
+    """Every model Claude Code sends, distinct, in the order the count_tokens and beta probes try them: the default
+    session's model first (the main model, else the Opus tier), then the other tiers, then the subagent model."""
     mapped = target.tiers.mapped()
-    for tier in ("opus", "sonnet", "haiku"):  # the default session follows the Opus tier
-        if tier in mapped:
-            return strip_context_suffix(mapped[tier])
-    return None
+    extra = extra_models(target.tiers)
+    ordered = [extra.get("main"), *(mapped.get(t) for t in ("opus", "sonnet", "haiku")), extra.get("subagent")]
+    return list(dict.fromkeys(strip_context_suffix(m) for m in ordered if m))
+
+
+def _probe_model(target: VerificationTarget) -> str | None:
+    models = _probe_models(target)
+    return models[0] if models else None
+
+
+# Refusals about the model itself, not the request: another model may work with the same key.
+MODEL_CAUSES = frozenset({Cause.MODEL_NOT_ALLOWED, Cause.PROVIDER_NOT_ALLOWED, Cause.MODEL_UNKNOWN})
 
 
 def _config_result(target: VerificationTarget) -> CheckResult:
@@ -539,9 +598,18 @@ async def run_verification(
         probe = await client.reachability()
         return _from_probe(spec, probe, ok_message=f"Reached {target.url.origin if target.url else ''}.")
 
+    catalog_task: asyncio.Future[Catalog] | None = None
+
+    def get_catalog() -> asyncio.Future[Catalog]:
+        """The key's catalog, fetched once per run: the catalog check and the choice of a probe model share it."""
+        nonlocal catalog_task
+        if catalog_task is None:
+            catalog_task = asyncio.ensure_future(client.list_models())
+        return catalog_task
+
     async def check_catalog() -> CheckResult:
         spec = by_id["catalog"]
-        catalog = await client.list_models()
+        catalog = await asyncio.shield(get_catalog())
         if not catalog.probe.ok:
             if catalog.probe.cause in (Cause.PATH_NOT_FOUND, Cause.BAD_RESPONSE) and not v1_base:
                 # OptScale may not expose a model list; the prompt checks prove the key and models instead.
@@ -549,13 +617,14 @@ async def run_verification(
                                message="The gateway has no model list here; the prompt checks verify the models.")
             return _from_probe(spec, catalog.probe)
         ids = {m.id for m in catalog.models}
-        missing = [m for m in target.tiers.mapped().values() if strip_context_suffix(m) not in ids]
+        wanted = [*target.tiers.mapped().values(), *extra_models(target.tiers).values()]
+        missing = list(dict.fromkeys(m for m in wanted if strip_context_suffix(m) not in ids))
         if missing:
             return CheckResult(
                 spec.id, spec.title, CheckStatus.WARN, None,
                 f"API key accepted, but the catalog for this key does not list: {', '.join(missing)}.",
-                "Pick models from the catalog (optscale-tui models) or check the key's allowed models.",
-                _timings(catalog.probe), dict(catalog.probe.request_ids),
+                CATALOG_FIX, _timings(catalog.probe), dict(catalog.probe.request_ids),
+                fix_command=CATALOG_COMMAND,
             )
         return _from_probe(spec, catalog.probe,
                            ok_message=f"API key accepted; {len(ids)} models listed, every mapped model among them.")
@@ -577,17 +646,52 @@ async def run_verification(
             return _from_probe(spec, probe, ok_message="Returned a tool_use block.")
         return run
 
+    async def probe_candidates() -> tuple[list[str], str]:
+        """The models the count_tokens and beta probes may use, best first, and why there is none when empty.
+        These probes test the gateway, not a model: a model this key may not use would fail them for the prompt
+        check's reason. So they take the mapped models the key's catalog lists; without a catalog, every mapped
+        model (a refusal of one then moves on to the next)."""
+        models = _probe_models(target)
+        try:
+            catalog = await asyncio.shield(get_catalog())
+        except Exception:  # the catalog check reports it; here it only narrows the choice
+            return models, ""
+        if not catalog.probe.ok:
+            return models, ""
+        ids = {m.id for m in catalog.models}
+        listed = [m for m in models if m in ids]
+        return listed, "" if listed else "none of the mapped models is in this key's catalog"
+
+    async def with_usable_model(spec: CheckSpec, probe_fn: Callable[[str], Awaitable[ProbeResult]]
+                                ) -> tuple[str, ProbeResult] | CheckResult:
+        """Run `probe_fn` with the first model the key may use; a SKIP result when there is none."""
+        candidates, why = await probe_candidates()
+        refused: list[str] = []
+        for model in candidates:
+            probe = await probe_fn(model)
+            if probe.cause not in MODEL_CAUSES:
+                return model, probe
+            refused.append(model)
+        why = why or (f"this key may not use {', '.join(refused)}" if refused else "no model is mapped")
+        return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
+                           f"Skipped: no model to send it with ({why}); the prompt checks say why.",
+                           tier=spec.tier, model=spec.model)
+
     async def check_count_tokens() -> CheckResult:
         spec = by_id["count_tokens"]
-        assert spec.model
-        probe = await client.count_tokens(spec.model)
-        return _from_probe(spec, probe, warn_only=True, ok_message="count_tokens answered.")
+        chosen = await with_usable_model(spec, client.count_tokens)
+        if isinstance(chosen, CheckResult):
+            return chosen
+        model, probe = chosen
+        return _from_probe(replace(spec, model=model), probe, warn_only=True, ok_message="count_tokens answered.")
 
     async def check_betas() -> CheckResult:
-        spec = by_id["betas"]
-        assert spec.model
         betas = REDUCED_BETAS if target.disable_experimental_betas else None
-        probe = await client.beta_probe(spec.model, betas=betas)
+        chosen = await with_usable_model(by_id["betas"], lambda m: client.beta_probe(m, betas=betas))
+        if isinstance(chosen, CheckResult):
+            return chosen
+        model, probe = chosen
+        spec = replace(by_id["betas"], model=model)
         note = " (reduced list: CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1)" if betas else ""
         if probe.cause is Cause.BETA_REJECTED and betas is None:
             # Measured with 2.1.332: after such a 400 Claude Code retries with fewer betas, down to the stable
@@ -643,6 +747,10 @@ async def run_verification(
                     emit(CheckStarted(AGREEMENT))
                     emit(finish(agreement_result(results, target)))
         finally:
+            if catalog_task is not None:  # shared, so a check's timeout never cancels it: end it with the run
+                catalog_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await catalog_task
             queue.put_nowait(None)
 
     runner = asyncio.create_task(run_all())
@@ -663,13 +771,16 @@ async def run_verification(
 
 def merge_results(previous: VerificationDone | None, rerun: VerificationDone) -> VerificationDone:
     """A full run updated with a partial re-run (`VerifyOptions.only`): re-run checks replace their earlier results
-    in place, new ones are appended; `elapsed_ms` is the re-run's."""
+    in place, new ones are appended. `elapsed_ms` stays the full run's (the re-run's alone would pass for the time
+    of every check); the re-run's own time and size are in `rerun_ms` and `rerun_checks`."""
     if previous is None:
         return rerun
     fresh = {r.id: r for r in rerun.results}
     merged = [fresh.pop(r.id, r) for r in previous.results]
     merged.extend(fresh.values())
-    return VerificationDone(tuple(merged), rerun.elapsed_ms)
+    # "config" and "connect" always run along with the check asked for: count them only when they were the ask.
+    asked = [r.id for r in rerun.results if r.id not in ("config", "connect")]
+    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms)
 
 
 async def verify(target: VerificationTarget, options: VerifyOptions | None = None, **kwargs) -> VerificationDone:

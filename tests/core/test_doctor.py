@@ -140,11 +140,11 @@ def test_good_user_setup_has_no_findings(sb: Sandbox) -> None:
     assert claude_resolved_model(config) == OPUS
 
 
-def test_absent_files_and_empty_env_report_nothing_but_unmapped_default(sb: Sandbox) -> None:
+def test_absent_files_and_empty_env_report_nothing(sb: Sandbox) -> None:
     config = sb.inspect()
     assert config.variables == {}
-    # No gateway configured at all: the built-in default is only a warning (nothing would reject it yet).
-    assert [(f.cause, f.severity) for f in config.findings] == [(Cause.TIER_UNMAPPED, "warn")]
+    # No gateway configured at all: Claude Code talks to Anthropic, where its built-in model names are right.
+    assert config.findings == ()
 
 
 # ------------------------------------------------------------------------------------------------- precedence
@@ -195,7 +195,7 @@ def test_managed_dropins_apply_after_the_base_file_in_alphabetical_order(sb: San
     assert x.value == "late" and x.source is Layer.MANAGED and x.source_path == sb.dropin_dir / "20-late.json"
     assert x.overridden == ((Layer.MANAGED, sb.dropin_dir / "10-early.json"), (Layer.MANAGED, sb.managed_file))
     assert config.get("Y_POLICY") == "early"
-    assert config.findings[0].cause is Cause.TIER_UNMAPPED  # the .txt file was not read as settings
+    assert causes(config) == []  # the .txt file was not read as settings
     assert Cause.SETTINGS_INVALID not in causes(config)
 
 
@@ -450,9 +450,13 @@ def test_only_haiku_mapped_with_a_gateway_fails_and_lists_the_unmapped_tiers(sb:
     assert "sonnet" in finding.detail and "opus" in finding.detail and "haiku:" not in finding.detail
 
 
-def test_unmapped_default_without_a_gateway_is_only_a_warning(sb: Sandbox) -> None:
-    sb.write(sb.user_file, {"env": {"ANTHROPIC_AUTH_TOKEN": TOKEN}})
-    assert only(sb.inspect(), Cause.TIER_UNMAPPED).severity == "warn"
+def test_unmapped_tiers_without_a_gateway_are_no_finding(sb: Sandbox) -> None:
+    """No ANTHROPIC_BASE_URL: Claude Code talks to Anthropic directly, so its built-in names (claude-opus-5-5…) are
+    the right ones; Doctor and Verify warned `tier_unmapped` on an empty config."""
+    sb.write(sb.user_file, {"env": {"ANTHROPIC_AUTH_TOKEN": TOKEN}, "model": "sonnet"})
+    assert Cause.TIER_UNMAPPED not in causes(sb.inspect())
+    sb.write(sb.user_file, {"env": {"ANTHROPIC_DEFAULT_HAIKU_MODEL": HAIKU}})
+    assert Cause.TIER_UNMAPPED not in causes(sb.inspect())
 
 
 def test_model_alias_pointing_at_an_unmapped_tier_is_a_finding(sb: Sandbox) -> None:

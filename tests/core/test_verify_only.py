@@ -70,5 +70,19 @@ def test_merge_results_replaces_in_place_and_appends_new_rows():
     rerun = VerificationDone((_result("config"), _result("connect"), _result("prompt.opus"), _result("extra")), 40.0)
     merged = merge_results(full, rerun)
     assert [r.id for r in merged.results] == ["config", "connect", "prompt.opus", "extra"]
-    assert merged.ok and merged.elapsed_ms == 40.0
+    assert merged.ok
     assert merge_results(None, rerun) is rerun
+
+
+def test_merge_results_keeps_the_full_runs_time_and_tells_the_reruns_apart():
+    """Re-running one check after a full run said "11 passed … in 0.0 s": the re-run's time, as if for every check."""
+    from optscale_tui.core.report import to_json, verdict_line
+
+    full = VerificationDone((_result("config"), _result("connect"), _result("prompt.opus")), 4200.0)
+    rerun = VerificationDone((_result("config"), _result("connect"), _result("prompt.opus")), 400.0)
+    merged = merge_results(full, rerun)
+    assert merged.elapsed_ms == 4200.0 and merged.rerun_ms == 400.0 and merged.rerun_checks == 1
+    assert verdict_line(merged) == "Connection verified: 3 passed, 0 warnings, 0 failed (full run 4.2 s; re-ran 1 check " \
+                                   "in 0.4 s)."
+    assert to_json(merged)["elapsed_ms"] == 4200.0 and to_json(merged)["rerun_elapsed_ms"] == 400.0
+    assert verdict_line(full).endswith("in 4.2 s.")

@@ -47,8 +47,10 @@ async def test_unsaved_values_are_checked_as_saved(tmp_path: Path) -> None:
     before = sb.user_file.read_text()
     plan = plan_apply(load_settings(sb.user_file), VALUES)
 
-    # What the engine was given before: the file as it is on disk, where no tier is mapped.
-    on_disk = target_from_values(VALUES, sb.inspect(**where(sb)))
+    # What the engine was given before: the file as it is on disk, where no tier is mapped. (With no gateway there,
+    # that is no finding: Claude Code talks to Anthropic. With the gateway URL alone, it is.)
+    url_only = {**SEED, "env": {**SEED["env"], "ANTHROPIC_BASE_URL": BASE}}
+    on_disk = target_from_values(VALUES, sb.inspect(**where(sb), pending={sb.user_file: url_only}))
     assert Cause.TIER_UNMAPPED in {f.cause for f in on_disk.config.findings}
 
     target = target_from_unsaved(VALUES, plan, **where(sb))

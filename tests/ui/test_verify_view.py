@@ -100,7 +100,9 @@ async def test_wrong_key_shows_the_cause_and_the_fix(ui_sandbox, gw):
         assert rows["prompt.opus"] is CheckStatus.FAIL and rows["catalog"] is CheckStatus.FAIL
         text = screen_text(app)
         assert "✗ FAIL" in text and "cause: auth_invalid_key" in text
-        fix_start = describe(Cause.AUTH_INVALID_KEY).fix[:40]
+        from optscale_tui.ui.screens.verify import TUI_FIXES
+
+        fix_start = TUI_FIXES[Cause.AUTH_INVALID_KEY][:40]  # in the app's words: paste it on Connect (F2)
         assert fix_start in " ".join(text.split())
         assert "Verification failed" in text
         assert WRONG_KEY not in text
@@ -123,6 +125,9 @@ async def test_rerun_one_check_only_sends_that_request(ui_sandbox, gw):
         assert statuses(app)["prompt.sonnet"] is CheckStatus.PASS
         assert len(view.done.results) == len(checklist.check_ids)  # merged into the full run
         assert app.query_one(StreamLog).text.count("▸ Sonnet") == 2  # the re-run's reply is appended
+        # The summary keeps the full run's time and names the re-run's as such (it said "… in 0.0 s").
+        status = str(app.query_one("#verify-status").render())
+        assert "re-ran 1 check in" in status and "full run" in status, status
         # enter on a row does the same
         checklist.focus()
         checklist.highlighted = checklist.check_ids.index("tools.haiku")
@@ -719,3 +724,41 @@ async def test_missing_connection_fix_says_where_to_go_in_the_app(ui_sandbox):
         text = " ".join(screen_text(app).split())
         assert "Go to step 1, Connect (F2)" in text
         assert "optscale-tui apply" not in text
+
+
+def test_every_fix_says_where_in_the_app_instead_of_a_cli_command():
+    """Inside the app a fix names the place (Models (F3), Connect (F2)), not `optscale-tui models` or a CLI flag."""
+    from optscale_tui.core.verify import CATALOG_FIX, CheckResult
+    from optscale_tui.ui.screens.verify import tui_fix
+
+    catalog = CheckResult("catalog", "Catalog", CheckStatus.WARN, None, "not listed", CATALOG_FIX)
+    assert "Models (F3)" in tui_fix(catalog) and "optscale-tui" not in tui_fix(catalog)
+    for cause in Cause:
+        fix = tui_fix(CheckResult("x", "x", CheckStatus.FAIL, cause, "", describe(cause).fix))
+        assert "optscale-tui models" not in fix and "raise the timeout" not in fix, (cause, fix)
+        if "--" in fix:  # a flag only the app's start-up takes
+            assert "start optscale-tui" in fix, (cause, fix)
+    for cause in (Cause.MODEL_NOT_ALLOWED, Cause.PROVIDER_NOT_ALLOWED, Cause.MODEL_UNKNOWN, Cause.TIER_UNMAPPED,
+                  Cause.BETA_REJECTED):
+        assert "Models (F3)" in tui_fix(CheckResult("x", "x", CheckStatus.FAIL, cause, "", describe(cause).fix))
+    assert "Connect (F2)" in tui_fix(CheckResult("x", "x", CheckStatus.FAIL, Cause.AUTH_INVALID_KEY, "",
+                                                 describe(Cause.AUTH_INVALID_KEY).fix))
+    server = tui_fix(CheckResult("x", "x", CheckStatus.FAIL, Cause.SERVER_ERROR, "", describe(Cause.SERVER_ERROR).fix))
+    assert "Find it in OptScale Traces" in server  # where this screen lists the request ids
+    # A fix written for its case (not the generic one) is left alone.
+    custom = CheckResult("betas", "b", CheckStatus.FAIL, Cause.BETA_REJECTED, "", "Ask your admin.")
+    assert tui_fix(custom) == "Ask your admin."
+
+
+async def test_a_model_the_key_may_not_use_points_to_models_f3(ui_sandbox, gw):
+    from optscale_tui.demo.server import DEMO_KEY_LIMITED
+
+    seed(ui_sandbox, gw, key=DEMO_KEY_LIMITED)  # Opus is mapped to a model this key may not use
+    app = OptScaleApp()
+    async with app.run_test(size=(120, 60)) as pilot:
+        view = await run_all(app, pilot)
+        results = {r.id: r for r in view.done.results}
+        assert results["prompt.opus"].cause is Cause.MODEL_NOT_ALLOWED
+        assert results["betas"].status is CheckStatus.PASS  # not "same cause as above (model_not_allowed)"
+        text = " ".join(screen_text(app).split())
+        assert "Models (F3)" in text and "optscale-tui models" not in text

@@ -26,7 +26,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, OptionList, Select, Static
 
 from optscale_tui.core import report
+from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.verify import (
+    CATALOG_FIX,
     WRITE_CONNECTION_FIX,
     CheckFinished,
     CheckProgress,
@@ -59,11 +61,45 @@ WIDE = 110  # columns from which the checklist sits beside the log
 EFFECTIVE, UNSAVED = "effective", "unsaved"
 
 
+CONNECT = "Go to step 1, Connect (F2)"
+MODELS = "Go to step 2, Models (F3)"
+# The plain-words fixes of core (causes.py, verify.py) as this app says them: where in the app to do it instead of a
+# CLI command or flag. Only a result carrying the generic fix is reworded; a fix written for its case stays.
+TUI_FIXES: dict[Cause, str] = {
+    Cause.TIMEOUT: "Try again (r, or . for this check); if it keeps happening, check the gateway's health in OptScale.",
+    Cause.TLS_UNTRUSTED: "Install your organisation's CA in the system store, or quit and start optscale-tui "
+                         "--ca-bundle PATH; for Claude Code also export NODE_EXTRA_CA_CERTS=PATH in your shell (it is "
+                         "ignored in settings.json).",
+    Cause.TLS_EXPIRED: "Ask the cluster administrator to renew the certificate; check this machine's clock.",
+    Cause.AUTH_INVALID_KEY: f"{CONNECT}, and paste the API key again from OptScale Chat → Connect this model to "
+                            "external tools → OPENAI-COMPATIBLE, or ask your admin to re-issue it in AI Access.",
+    Cause.PROVIDER_NOT_ALLOWED: f"{MODELS}, and pick a model from a provider this key may use, or ask your OptScale "
+                                "admin to allow this provider in AI Access.",
+    Cause.MODEL_NOT_ALLOWED: f"{MODELS}, and map the tier to a model from the catalog this key sees, or ask your admin "
+                             "to allow the model.",
+    Cause.MODEL_UNKNOWN: f"{MODELS}, and pick the exact model name from the gateway catalog.",
+    Cause.PATH_NOT_FOUND: f"{CONNECT}, and paste the Base URL from OptScale Chat (…/llm_proxy/<org-id>/v1; it is "
+                          "saved with /anthropic).",
+    Cause.BASE_URL_V1: "Press f (Fix it) to replace the trailing /v1 with /anthropic, or enter the Base URL again on "
+                       "step 1, Connect (F2).",
+    Cause.BETA_REJECTED: f"{MODELS}, and tick “Turn off experimental betas”, or ask the admin to forward anthropic-beta.",
+    Cause.SERVER_ERROR: "Retry in a moment (. re-runs this check); if it persists, look its request id up in OptScale "
+                        "Traces (the ids are listed under “Find it in OptScale Traces”; t shows them on a narrow "
+                        "screen) and tell your admin.",
+    Cause.TIER_UNMAPPED: f"{MODELS}, and map the Opus tier (and ideally all three) to models from the gateway catalog.",
+    Cause.CLAUDE_LOGIN_PRESENT: "In a terminal, run `claude auth logout` (the gateway keys in settings.json stay).",
+}
+
+
 def tui_fix(result: CheckResult) -> str:
     """A fix in the app's words: where to go here rather than the CLI command."""
     if result.fix == WRITE_CONNECTION_FIX:
         return ("Go to step 1, Connect (F2): paste the Base URL and the API key from OptScale Chat, then write them on "
                 "step 3, Review (F4).")
+    if result.fix == CATALOG_FIX:
+        return f"{MODELS}, and pick models from the catalog this key sees, or ask your OptScale admin to allow them."
+    if result.cause in TUI_FIXES and result.fix == describe(result.cause).fix:
+        return TUI_FIXES[result.cause]
     return result.fix
 
 

@@ -13,6 +13,7 @@ wrong key fails eight checks for one reason.
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -53,6 +54,7 @@ class _Row:
     status: CheckStatus = CheckStatus.PENDING
     result: CheckResult | None = None
     note: str = ""  # progress while running, "Cancelled" after a cancel
+    started: float | None = None  # when it started running (the checklist's clock), for the seconds waited so far
 
 
 class Checklist(OptionList):
@@ -72,6 +74,7 @@ class Checklist(OptionList):
         self._repeated: set[str] = set()
         self.timing_formatter = timing_formatter
         self.fix_formatter = fix_formatter  # the front end's words for a fix (where to do it in the app)
+        self.clock: Callable[[], float] = time.monotonic  # injectable for tests
 
     # --- data ---------------------------------------------------------------------------------------------------
 
@@ -114,7 +117,7 @@ class Checklist(OptionList):
             if row is None:
                 self._rows[spec.id] = _Row(spec)
             else:
-                row.status, row.result, row.note = CheckStatus.PENDING, None, ""
+                row.status, row.result, row.note, row.started = CheckStatus.PENDING, None, "", None
         self._rebuild()
 
     def mark(self, check_id: str, status: CheckStatus, note: str = "") -> None:
@@ -122,8 +125,11 @@ class Checklist(OptionList):
         if row is None:
             row = self._rows[check_id] = _Row(CheckSpec(check_id, check_id))
             row.status, row.note = status, note
+            row.started = self.clock() if status is CheckStatus.RUNNING else None
             self._rebuild()
             return
+        if status is CheckStatus.RUNNING and row.status is not CheckStatus.RUNNING:
+            row.started = self.clock()  # progress notes keep the first start
         row.status, row.note = status, note
         self._update(check_id)
 
@@ -158,7 +164,7 @@ class Checklist(OptionList):
         return count
 
     def tick(self) -> None:
-        """Advance the spinner of the running rows."""
+        """Advance the spinner of the running rows (and the seconds they have waited, drawn with it)."""
         self._frame = (self._frame + 1) % len(SPINNER)
         for check_id, row in self._rows.items():
             if row.status is CheckStatus.RUNNING:
@@ -178,6 +184,9 @@ class Checklist(OptionList):
         head = Content.assemble((f"{mark} {WORD[status]}", f"bold {STYLE[status]}"), "  ", title)
         lines: list[Content] = []
         timing = self.timing_formatter(row.result) if row.result else ""
+        if status is CheckStatus.RUNNING and row.started is not None:
+            # The seconds waited so far (a prompt may wait long for its first token); redrawn on the spinner's tick.
+            timing = f"{max(0.0, self.clock() - row.started):.1f} s"
         if timing and head.cell_length + 2 + cell_len(timing) <= width:
             pad = width - head.cell_length - cell_len(timing)
             head = head + Content(" " * pad) + Content.styled(timing, "$text-muted")
