@@ -40,7 +40,16 @@ from json.decoder import scanstring
 from pathlib import Path
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.connection import TIERS, ConnectionValues, mask_secret
+from optscale_tui.core.connection import (
+    TIERS,
+    ConnectionValues,
+    GatewayUrl,
+    InputError,
+    TierMapping,
+    mask_secret,
+    parse_anthropic_base_url,
+    parse_model_name,
+)
 
 OWNED_ENV_KEYS: tuple[str, ...] = (
     "ANTHROPIC_BASE_URL",
@@ -733,6 +742,63 @@ def plan_apply(doc: SettingsDocument, values: ConnectionValues) -> SettingsPlan:
     # Keep OWNED_ENV_KEYS order for keys that will be appended.
     e.env_set = {k: e.env_set[k] for k in OWNED_ENV_KEYS if k in e.env_set}
     return _build_plan(doc, e)
+
+
+# Each value the app edits and the settings key plan_apply saves it in ("name.<tier>": the tier's /model label).
+SAVED_AS: dict[str, str] = {
+    "url": "env.ANTHROPIC_BASE_URL",
+    "key": "env.ANTHROPIC_AUTH_TOKEN",
+    **{tier: f"env.ANTHROPIC_DEFAULT_{tier.upper()}_MODEL" for tier in TIERS},
+    "main_model": "model",
+    "subagent_model": "env.CLAUDE_CODE_SUBAGENT_MODEL",
+    "disable_experimental_betas": "env.CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
+    **{f"name.{tier}": f"env.ANTHROPIC_DEFAULT_{tier.upper()}_MODEL_NAME" for tier in TIERS},
+}
+
+
+@dataclass(frozen=True)
+class StoredValues:
+    """Our values as a settings file holds them, read back the way plan_apply writes them: what an editor of the
+    file starts from. Unusable values (a URL or model name core would refuse) read as absent."""
+
+    base_url_text: str | None = None  # ANTHROPIC_BASE_URL as written
+    url: GatewayUrl | None = None
+    key: str | None = field(default=None, repr=False)  # ANTHROPIC_AUTH_TOKEN (a secret: never shown as is)
+    tiers: TierMapping = field(default_factory=TierMapping)  # tiers + subagent; main_model: None
+    model: str | None = None  # the top-level `model`: Claude Code's own setting as much as ours
+    disable_experimental_betas: bool | None = None  # None: the file does not say
+    display_names: dict[str, str] = field(default_factory=dict)
+
+
+def stored_values(doc: SettingsDocument) -> StoredValues:
+    env = doc.env
+
+    def text(name: str) -> str | None:
+        value = env.get(name)
+        return value if isinstance(value, str) and value else None
+
+    def model(value: object) -> str | None:
+        try:
+            return parse_model_name(value) if isinstance(value, str) else None
+        except InputError:
+            return None
+
+    raw_url = text("ANTHROPIC_BASE_URL")
+    try:
+        url = parse_anthropic_base_url(raw_url) if raw_url else None
+    except InputError:
+        url = None
+    betas = env.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS")
+    return StoredValues(
+        base_url_text=raw_url,
+        url=url,
+        key=text("ANTHROPIC_AUTH_TOKEN"),
+        tiers=TierMapping(**{t: model(env.get(f"ANTHROPIC_DEFAULT_{t.upper()}_MODEL")) for t in TIERS},
+                          subagent_model=model(env.get("CLAUDE_CODE_SUBAGENT_MODEL"))),
+        model=model(doc.data.get("model")),
+        disable_experimental_betas=None if betas is None else str(betas).strip() in ("1", "true"),
+        display_names={t: name for t in TIERS if (name := text(f"ANTHROPIC_DEFAULT_{t.upper()}_MODEL_NAME"))},
+    )
 
 
 def plan_remove(doc: SettingsDocument) -> SettingsPlan:

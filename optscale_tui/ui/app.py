@@ -162,8 +162,9 @@ class OptScaleApp(App[None]):
             view.post_message(StateChanged(what))
 
     @work(thread=True, exclusive=True, group="settings")
-    def load_settings(self) -> None:
-        """Read the settings file and the effective configuration (file I/O: a worker thread)."""
+    def load_settings(self, adopt: tuple[str, ...] | None = ()) -> None:
+        """Read the settings file and the effective configuration (file I/O: a worker thread). `adopt`: the settings
+        keys a save just wrote to it (None: all of them), taken as the edited values once read (WizardState.adopt)."""
         from optscale_tui.core.doctor import inspect_environment
         from optscale_tui.core.settings_file import SettingsError, load_settings
 
@@ -177,43 +178,24 @@ class OptScaleApp(App[None]):
                                          user_settings=state.target.path if state.target.scope is Scope.USER else None)
         except Exception:  # the doctor must never stop the app from starting
             config = None
-        self.call_from_thread(self._settings_loaded, document, error, config)
+        self.call_from_thread(self._settings_loaded, document, error, config, adopt)
 
-    def _settings_loaded(self, document, error, config) -> None:
-        from optscale_tui.core.connection import InputError, parse_anthropic_base_url, parse_model_name
-        from optscale_tui.core.connection import TierMapping as Tiers
+    def _settings_loaded(self, document, error, config, adopt: tuple[str, ...] | None = ()) -> None:
+        from optscale_tui.core.settings_file import stored_values
 
         state = self.state
         first_load = state.document is None and state.load_error is None
+        adopted = state.adopt(document, adopt) if document is not None and adopt != () else set()
         state.document, state.load_error, state.config = document, error, config
         if first_load and document is not None:
-            # Prefill from the file in effect when it already has our keys.
-            env = document.env
-            raw_url = env.get("ANTHROPIC_BASE_URL")
-            if isinstance(raw_url, str) and raw_url and not state.base_url_text:
-                state.base_url_text = raw_url
-                try:
-                    state.url = parse_anthropic_base_url(raw_url)
-                except InputError:
-                    state.url = None
-
-            def model(name: str) -> str | None:
-                value = env.get(name)
-                try:
-                    return parse_model_name(value) if isinstance(value, str) else None
-                except InputError:
-                    return None
-
+            # Prefill from the file in effect when it already has our keys (what was entered meanwhile stays).
+            stored = stored_values(document)
+            if stored.base_url_text and not state.base_url_text:
+                state.base_url_text, state.url = stored.base_url_text, stored.url
             if not state.tiers.any_tier:
-                state.tiers = Tiers(
-                    haiku=model("ANTHROPIC_DEFAULT_HAIKU_MODEL"),
-                    sonnet=model("ANTHROPIC_DEFAULT_SONNET_MODEL"),
-                    opus=model("ANTHROPIC_DEFAULT_OPUS_MODEL"),
-                    subagent_model=model("CLAUDE_CODE_SUBAGENT_MODEL"),
-                )
-            betas = env.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS")
-            if betas is not None and state.disable_experimental_betas is None:
-                state.disable_experimental_betas = str(betas).strip() in ("1", "true")
+                state.tiers = stored.tiers
+            if state.disable_experimental_betas is None:
+                state.disable_experimental_betas = stored.disable_experimental_betas
         if self.demo is not None and first_load and not state.base_url_text:
             from optscale_tui.core.connection import parse_base_url
 
@@ -221,6 +203,8 @@ class OptScaleApp(App[None]):
             state.url = parse_base_url(self.demo.base_url)
         self.post_message(SettingsLoaded())
         self.broadcast("settings")
+        if adopted:
+            self.broadcast("adopted")  # the edited values changed to the file's: fields showing them follow
 
     @on(ConnectionEdited)
     def _connection_edited(self, event: ConnectionEdited) -> None:
@@ -243,8 +227,13 @@ class OptScaleApp(App[None]):
 
     @on(SettingsSaved)
     def _settings_saved(self, event: SettingsSaved) -> None:
-        self.state.last_save = event.result
-        self.load_settings()  # the new file becomes the baseline for the next plan
+        state = self.state
+        state.last_save = event.result
+        # The new file becomes the baseline for the next plan. Written to the file the app edits (a save, a fix, a
+        # restore), what it wrote becomes the edited values too; another file (a project fix) only changes what is
+        # shown about the configuration.
+        ours = os.path.realpath(event.result.path) == os.path.realpath(state.target.path)
+        self.load_settings(adopt=event.saved if ours else ())
         self.broadcast("saved")
 
     @on(StepRequested)
@@ -371,13 +360,16 @@ class OptScaleApp(App[None]):
             self.notify("No automatic fix applies here; each finding lists what to do.", title="Fix it")
             return
 
+        screen = FixScreen(fixes)
+
         def done(result) -> None:
             if result is not None:
                 backup = f" Backup: {result.backup}" if result.backup else ""
                 self.notify(f"Saved {result.path}.{backup}", title="Fix applied")
-                self.post_message(SettingsSaved(result))
+                plan = screen.plan  # the plan just saved: a fix is a save of exactly these keys
+                self.post_message(SettingsSaved(result, [c.key for c in plan.changes] if plan else ()))
 
-        self.push_screen(FixScreen(fixes), done)
+        self.push_screen(screen, done)
 
     def action_help(self) -> None:
         from optscale_tui.ui.screens.help import HelpScreen

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from optscale_tui.core.connection import ApiKey, GatewayUrl, TierMapping
     from optscale_tui.core.settings_file import SaveResult
 
@@ -46,9 +48,14 @@ class StateChanged(Message):
 
 
 class SettingsSaved(Message):
-    def __init__(self, result: SaveResult) -> None:
+    """A file was written (a save, a fix-it or a restore). `saved` are the settings keys it changed
+    (PlannedChange.key); None means the whole file was replaced (a restore). When it is the file the app edits, the
+    app takes what was written as the edited values (WizardState.adopt)."""
+
+    def __init__(self, result: SaveResult, saved: Iterable[str] | None = ()) -> None:
         super().__init__()
         self.result = result
+        self.saved = None if saved is None else tuple(saved)
 
 
 class StepRequested(Message):

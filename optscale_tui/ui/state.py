@@ -6,7 +6,8 @@ this state and change it through the app (never each other), and the app posts m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,6 +97,59 @@ class WizardState:
         catalog = self.catalog
         models = [(m.id, m.display_name) for m in catalog.models] if catalog and catalog.probe.ok else []
         return fixes_for(config, causes, catalog=models)
+
+    def adopt(self, document: SettingsDocument, saved: Iterable[str] | None = None) -> set[str]:
+        """Make `document`, the file a save, fix or restore just wrote, the baseline, and take what it wrote as the
+        edited values: after a save, what it set is what the app holds.
+
+        `saved` are the settings keys the save changed (PlannedChange.key: "env.NAME", "model"); None means the whole
+        file was replaced (a restore): every value is read from it again, as at start-up. A value the save did not
+        touch stays as edited (the user's other unsaved edits), and so does one the file already agrees with (a
+        Review save changes nothing here). Returns the values that changed (core's SAVED_AS names)."""
+        from optscale_tui.core.settings_file import SAVED_AS, stored_values
+
+        stored = stored_values(document)
+        keys = None if saved is None else set(saved)
+        wanted = [name for name, key in SAVED_AS.items() if keys is None or key in keys]
+        connection = (self.url.anthropic_base if self.url else None, self.effective_key)
+        changed: set[str] = set()
+        tiers = self.tiers
+        for name in wanted:
+            if name == "url":
+                agrees = self.url is not None and stored.url is not None and (
+                    self.url.anthropic_base == stored.url.anthropic_base)
+                if stored.base_url_text is not None and not agrees:  # a file without one keeps what was entered
+                    self.base_url_text, self.url = stored.base_url_text, stored.url
+                    changed.add(name)
+            elif name == "key":
+                if self.key is not None and self.key.value != stored.key:
+                    self.key = None  # the file's key is the one in use (as at start-up: never copied into memory)
+                    changed.add(name)
+            elif name == "main_model":
+                if tiers.main_model is not None and tiers.main_model != stored.model:
+                    tiers = replace(tiers, main_model=None)  # as at start-up: the file's `model` is left as it is
+                    changed.add(name)
+            elif name == "disable_experimental_betas":
+                in_file = stored.disable_experimental_betas
+                # Ticked: the file has it on. Unticked: the file has no such key. None: the file does not turn it on.
+                agrees = {True: in_file is True, False: in_file is None, None: in_file is not True}
+                if not agrees[self.disable_experimental_betas] and self.disable_experimental_betas != in_file:
+                    self.disable_experimental_betas = in_file
+                    changed.add(name)
+            elif name.startswith("name."):
+                tier = name.removeprefix("name.")
+                label = self.display_names.get(tier)
+                if label is not None and (keys is None or label.strip() != stored.display_names.get(tier, "")):
+                    del self.display_names[tier]  # left alone: the file's label stays
+                    changed.add(name)
+            elif getattr(tiers, name) != getattr(stored.tiers, name):
+                tiers = replace(tiers, **{name: getattr(stored.tiers, name)})
+                changed.add(name)
+        self.tiers = tiers
+        self.document = document
+        if (self.url.anthropic_base if self.url else None, self.effective_key) != connection:
+            self.catalog = None  # the catalog belongs to a URL + key
+        return changed
 
     @property
     def has_unsaved_changes(self) -> bool:

@@ -594,3 +594,20 @@ def test_the_beta_reason_says_what_the_user_chose_not_what_the_gateway_does(tmp_
     turned_off = load_settings(write(tmp_path, '{"env": {"CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1"}}'))
     back_on = change(plan_apply(turned_off, values(disable_experimental_betas=False)), key)
     assert back_on is not None and back_on.reason == "you turned experimental betas back on"
+
+
+def test_stored_values_read_back_what_plan_apply_writes(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text("{}")
+    values = ConnectionValues(
+        url=parse_base_url("https://gw.example.com/llm_proxy/org/v1"), key=ApiKey("sk-bf-stored-values-0123456789"),
+        tiers=TierMapping(opus="a/opus", subagent_model="a/sub", main_model="a/main"),
+        disable_experimental_betas=True, display_names={"opus": "Opus via OptScale"})
+    settings_file.save_plan(settings_file.plan_apply(settings_file.load_settings(path), values))
+    stored = settings_file.stored_values(settings_file.load_settings(path))
+    assert stored.url is not None and stored.url.anthropic_base == values.url.anthropic_base
+    assert stored.key == values.key.value and "sk-bf-stored" not in repr(stored)
+    assert stored.tiers == TierMapping(opus="a/opus", subagent_model="a/sub") and stored.model == "a/main"
+    assert stored.disable_experimental_betas is True
+    assert stored.display_names == {"opus": "Opus via OptScale"}
+    assert set(settings_file.SAVED_AS.values()) == {f"env.{k}" for k in settings_file.OWNED_ENV_KEYS} | {"model"}

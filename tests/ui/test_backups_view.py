@@ -161,3 +161,47 @@ async def test_no_backups_leaves_no_focus_on_the_hidden_table_and_a_new_backup_b
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_restore_makes_the_restored_values_the_edited_ones(ui_sandbox) -> None:
+    """A restore is a save of the whole file: afterwards every pane holds the file's values and nothing is unsaved
+    (the values in memory before it would otherwise be saved back by the next w, undoing the restore)."""
+    path = ui_sandbox.seed()
+    first_key, second_key = KEY, "sk-bf-BACKUPS-SECOND-0123456789wxyz"
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await save_through_the_ui(app, pilot, "a/first")  # KEY, Opus a/first
+        app.post_message(ConnectionEdited(BASE_URL, parse_base_url(BASE_URL), ApiKey(second_key)))
+        app.post_message(TiersEdited(TierMapping(opus="a/second"), disable_experimental_betas=True))
+        await pilot.pause()
+        await pilot.press("f4", "w", "y")
+        await settle(pilot)
+        assert json.loads(path.read_text())["env"]["ANTHROPIC_AUTH_TOKEN"] == second_key
+        await pilot.press("f7")
+        await settle(pilot)
+        app.query_one("#backups-table", DataTable).focus()
+        assert app.query_one(BackupsView).selected.created  # the newest backup: the file after the first save
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        env = json.loads(path.read_text())["env"]
+        assert env["ANTHROPIC_AUTH_TOKEN"] == first_key and env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "a/first"
+        assert "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS" not in env
+
+        assert not app.state.has_unsaved_changes
+        assert app.state.effective_key == ApiKey(first_key)
+        await pilot.press("f2")
+        await settle(pilot)
+        text = screen_text(app)
+        assert mask_secret(first_key) in text and mask_secret(second_key) not in text
+        assert "in memory until saved" not in text
+        await pilot.press("f3")
+        await settle(pilot)
+        assert "a/first" in screen_text(app) and "a/second" not in screen_text(app)
+        assert app.query_one("#no-betas").value is False
+        await pilot.press("f4")
+        await settle(pilot)
+        assert "No changes" in screen_text(app)
+        assert not app.query_one("#review-save").display

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+from textual.widgets import Checkbox
+
 from optscale_tui.core.causes import Cause
-from optscale_tui.demo.server import DEMO_KEY
+from optscale_tui.core.connection import ApiKey
+from optscale_tui.demo.server import DEMO_KEY, DEMO_KEY_LIMITED
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.screens.fix import FixScreen
 from optscale_tui.ui.widgets.diff_view import DiffView
-from tests.ui.screen import press_and_wait, run_all_checks
+from tests.ui.screen import paste, press_and_wait, run_all_checks, screen_text, settle
 
 URL = "https://gw.example.com/llm_proxy/00000000-0000-0000-0000-000000000000/anthropic"
 
@@ -79,3 +82,103 @@ async def test_verify_pane_offers_the_beta_fix_after_a_run(ui_sandbox):
             assert "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS" in app.screen.query_one("#fix-diff", DiffView).text
             await press_and_wait(pilot, "y")
         assert json.loads(path.read_text())["env"]["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] == "1"
+
+
+def seed_for_beta_fix(ui_sandbox, gw):
+    return ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                    "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-haiku-4-5",
+                                    "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6",
+                                    "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}})
+
+
+async def apply_beta_fix(app: OptScaleApp, pilot) -> None:
+    await run_all_checks(pilot)
+    await press_and_wait(pilot, "f")
+    assert isinstance(app.screen, FixScreen)
+    await press_and_wait(pilot, "y")
+    await settle(pilot)
+
+
+async def test_a_fix_to_the_edited_file_shows_in_models_and_leaves_nothing_unsaved(ui_sandbox):
+    """The beta fix writes CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1: Models ticks its checkbox, as a fresh start
+    would, and there is nothing to save (the next w must not revert the fix)."""
+    from optscale_tui.demo.server import DemoGateway
+
+    with DemoGateway() as gw:
+        gw.faults.reject_beta = True
+        path = seed_for_beta_fix(ui_sandbox, gw)
+        app = OptScaleApp()
+        async with app.run_test(size=(100, 32)) as pilot:
+            await app.workers.wait_for_complete()
+            await apply_beta_fix(app, pilot)
+            assert json.loads(path.read_text())["env"]["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] == "1"
+            await pilot.press("f3")
+            await settle(pilot)
+            assert app.query_one("#no-betas", Checkbox).value is True
+            assert not app.state.has_unsaved_changes
+
+
+async def test_a_fix_overrides_an_earlier_toggle_but_keeps_other_unsaved_edits(ui_sandbox):
+    """The checkbox was toggled on and off earlier (unticked: "remove the key") and a new key typed but not saved:
+    after the fix the checkbox shows the fix's value, and Review offers only the new key, not a revert of the fix."""
+    from optscale_tui.demo.server import DemoGateway
+
+    with DemoGateway() as gw:
+        gw.faults.reject_beta = True
+        path = seed_for_beta_fix(ui_sandbox, gw)
+        app = OptScaleApp()
+        async with app.run_test(size=(100, 32)) as pilot:
+            await app.workers.wait_for_complete()
+            await paste(pilot, "#api-key", DEMO_KEY_LIMITED)
+            await pilot.press("tab")
+            await pilot.pause()
+            assert app.state.key == ApiKey(DEMO_KEY_LIMITED)
+            await pilot.press("f3")
+            await settle(pilot)
+            app.query_one("#no-betas").focus()
+            await pilot.press("space", "space")
+            await pilot.pause()
+            assert app.state.disable_experimental_betas is False
+            await apply_beta_fix(app, pilot)  # verifies the settings in effect (the file), fixes the file
+            assert json.loads(path.read_text())["env"]["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] == "1"
+            assert json.loads(path.read_text())["env"]["ANTHROPIC_AUTH_TOKEN"] == DEMO_KEY
+            await pilot.press("f3")
+            await settle(pilot)
+            assert app.query_one("#no-betas", Checkbox).value is True
+            assert app.state.key == ApiKey(DEMO_KEY_LIMITED)  # still an unsaved edit
+            await pilot.press("f4")
+            await settle(pilot)
+            text = screen_text(app)
+            assert "~ change env.ANTHROPIC_AUTH_TOKEN" in text
+            assert "env.CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS" not in text
+
+
+async def test_a_fix_to_a_project_file_keeps_the_edited_values_and_reloads_the_configuration(ui_sandbox):
+    """A fix that edits another file (the project's settings) is no save of the file the app edits: the values being
+    edited stay as they are (an unsaved new key stays unsaved), while the doctor's view is read again."""
+    path = seed_sonnet_only(ui_sandbox)
+    project = ui_sandbox.cwd / ".claude" / "settings.json"
+    project.parent.mkdir()
+    project.write_text(json.dumps({"env": {"ANTHROPIC_AUTH_TOKEN": "sk-bf-project-stale-key-00009999"}}))
+    before = path.read_bytes()
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        assert Cause.PROJECT_OVERRIDE in {f.cause for f in app.state.config.findings}
+        await paste(pilot, "#api-key", DEMO_KEY_LIMITED)
+        await pilot.press("tab")
+        await pilot.pause()
+        await open_doctor_fix(app, pilot)
+        assert isinstance(app.screen, FixScreen)
+        for _ in app.screen.fixes:
+            if app.screen.selected.cause is Cause.PROJECT_OVERRIDE:
+                break
+            await press_and_wait(pilot, "down")  # the fixes' list has the focus
+        assert app.screen.selected.path == project
+        await press_and_wait(pilot, "y")
+        await settle(pilot)
+        assert "ANTHROPIC_AUTH_TOKEN" not in json.loads(project.read_text()).get("env", {})
+        assert path.read_bytes() == before
+        assert Cause.PROJECT_OVERRIDE not in {f.cause for f in app.state.config.findings}
+        assert app.state.key == ApiKey(DEMO_KEY_LIMITED)
+        assert app.state.has_unsaved_changes

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from optscale_tui.ui.format import display_path
+from optscale_tui.ui.messages import SettingsSaved
 from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.step import StepView
@@ -252,5 +253,6 @@ class BackupsView(StepView):
         where = (f" The file it replaced was saved as {display_path(result.backup)}." if result.backup
                  else " There was no file to back up.")
         self.notify(f"Restored {label} to {display_path(result.path)}.{where}", title="Backup restored", timeout=10)
-        self.wizard.load_settings()
-        self.action_reload()
+        # A restore is a save of the whole file: the app re-reads it and takes its values as the edited ones (as at
+        # start-up), and this list reloads on the "saved" broadcast.
+        self.post_message(SettingsSaved(result, None))

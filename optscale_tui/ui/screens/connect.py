@@ -151,6 +151,8 @@ class ConnectView(StepView):
         url_input = self.query_one("#base-url", Input)
         if what in ("all", "settings") and not url_input.value and state.base_url_text:
             url_input.value = state.base_url_text  # prefill from the file / the demo; Changed validates it
+        elif what == "adopted" and url_input.value != state.base_url_text:
+            url_input.value = state.base_url_text  # a restore or a fix wrote another URL: the field shows the file's
         if not url_input.value:
             self._show_url()
         self._show_key()

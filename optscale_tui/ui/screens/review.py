@@ -384,7 +384,8 @@ class ReviewView(StepView):
         except SettingsError as exc:
             self.post_message(self.SaveRefused(exc))
             return
-        self.post_message(SettingsSaved(result))  # bubbles on to the app, which reloads and broadcasts "saved"
+        # Bubbles on to the app, which reloads, takes what was saved as the edited values and broadcasts "saved".
+        self.post_message(SettingsSaved(result, [change.key for change in plan.changes]))
 
     @on(SettingsSaved)
     def _saved(self, event: SettingsSaved) -> None:

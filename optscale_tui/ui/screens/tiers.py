@@ -144,7 +144,9 @@ class TiersView(StepView):
 
     def refresh_from_state(self, what: str) -> None:
         state = self.state
-        if what in ("all", "settings", "tiers"):
+        if what == "adopted" and not state.display_names:
+            self._names_touched = False  # a restore or a fix rewrote the file: its labels are the values again
+        if what in ("all", "settings", "tiers", "adopted"):
             # The app's state is the source of truth: a file load, a fix-it or the palette may change the mapping.
             # Our own edits come back here too (via TiersEdited → app → StateChanged), so this converges on them.
             self._tiers = state.tiers
