@@ -364,8 +364,10 @@ class OptScaleApp(App[None]):
 
         def done(result) -> None:
             if result is not None:
-                backup = f" Backup: {result.backup}" if result.backup else ""
-                self.notify(f"Saved {result.path}.{backup}", title="Fix applied")
+                from optscale_tui.ui.format import display_path
+
+                backup = f" Backup: {display_path(result.backup)}" if result.backup else ""
+                self.notify(f"Saved {display_path(result.path)}.{backup}", title="Fix applied")
                 plan = screen.plan  # the plan just saved: a fix is a save of exactly these keys
                 self.post_message(SettingsSaved(result, [c.key for c in plan.changes] if plan else ()))
 

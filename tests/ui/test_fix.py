@@ -45,6 +45,8 @@ async def test_doctor_offers_the_tier_fix_shows_the_diff_and_saves_on_confirm(ui
         env = json.loads(path.read_text())["env"]
         assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "anthropic/claude-sonnet-4-6"
         assert json.loads(path.read_text())["theme"] == "dark"
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("Saved ~/.claude/settings.json. Backup: ~/.claude/") for m in said), said
         assert any((ui_sandbox.config_dir / "optscale-tui-backups").iterdir())
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -182,3 +184,20 @@ async def test_a_fix_to_a_project_file_keeps_the_edited_values_and_reloads_the_c
         assert Cause.PROJECT_OVERRIDE not in {f.cause for f in app.state.config.findings}
         assert app.state.key == ApiKey(DEMO_KEY_LIMITED)
         assert app.state.has_unsaved_changes
+
+
+async def test_the_dialog_fits_80x24_with_its_buttons_and_keys_in_view(ui_sandbox):
+    # The diff and the shell command used to push the buttons off the screen and cover the Footer's y / esc.
+    seed_sonnet_only(ui_sandbox)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor_fix(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, FixScreen)
+        apply = screen.query_one("#fix-apply")
+        assert not apply.disabled and apply.region.bottom <= 23  # above the Footer row
+        footer = screen_text(app).splitlines()[-1]
+        assert "Apply" in footer and "Cancel" in footer
+        diff = screen.query_one("#fix-diff", DiffView)
+        shown = "\n".join(diff.render_line(y).text for y in range(diff.scrollable_content_region.height))
+        assert '+    "ANTHROPIC_DEFAULT_OPUS_MODEL"' in shown  # the change itself is in view, not only headers

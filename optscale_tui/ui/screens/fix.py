@@ -12,12 +12,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from optscale_tui.core.settings_file import SaveResult
 from optscale_tui.ui.format import display_path
+from optscale_tui.ui.modals import Dialog
 from optscale_tui.ui.widgets.diff_view import DiffView
 
 if TYPE_CHECKING:
@@ -25,8 +25,13 @@ if TYPE_CHECKING:
     from optscale_tui.core.settings_file import SettingsPlan
 
 
-class FixScreen(ModalScreen[SaveResult | None]):
-    """Pick a fix (when there are several), read its diff, apply it or not. Dismisses with the SaveResult."""
+class FixScreen(Dialog[SaveResult | None]):
+    """Pick a fix (when there are several), read its diff, apply it or not. Dismisses with the SaveResult.
+
+    At 80×24 everything must fit above the Footer: the dialog is capped at the screen's height and the diff (the
+    only part that can be long) takes what is left, scrolling inside; the command line is cut to one line (rules in
+    app.tcss, which outranks DEFAULT_CSS)."""
+
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="fix.cancel"),
@@ -50,8 +55,8 @@ class FixScreen(ModalScreen[SaveResult | None]):
             yield Static(id="fix-command", classes="muted", markup=False)
             yield Static(id="fix-error", classes="error-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Apply (y)", id="fix-apply", variant="primary", disabled=True)
-                yield Button("Cancel (esc)", id="fix-cancel")
+                yield Button("Apply (y)", id="fix-apply", variant="primary", disabled=True, compact=True)
+                yield Button("Cancel (esc)", id="fix-cancel", compact=True)
 
     def on_mount(self) -> None:
         self._show(self.selected)
@@ -92,7 +97,9 @@ class FixScreen(ModalScreen[SaveResult | None]):
         if not plan.has_changes:
             self.query_one("#fix-error", Static).update("Nothing to change: the file already has this.")
             return
-        self.query_one("#fix-diff", DiffView).set_diff(plan.diff())
+        diff = self.query_one("#fix-diff", DiffView)
+        diff.set_diff(plan.diff())
+        diff.scroll_to_first_change()  # the changed lines in view, even in the few rows 80×24 leaves
         self.query_one("#fix-apply", Button).disabled = False
 
     def action_apply(self) -> None:
