@@ -475,3 +475,18 @@ async def test_without_a_model_list_the_models_are_said_to_be_unchecked(ui_sandb
         assert "✓" not in coverage and "could not be checked against the gateway: no model list" in coverage
         assert model_cell(app, "opus") == OPUS  # nothing to mark without a catalog
 
+
+
+async def test_the_hint_without_a_catalog_points_nowhere_it_cannot(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")  # no connection: names are typed by hand
+        await settle(pilot)
+        hint = app.query_one("#model-hint", Static)
+        words = str(hint.render()).split()
+        assert "above" not in words  # nothing is above the field but the status line
+        assert "OptScale" in words and "anthropic/claude-sonnet-4-6." in words
+        drawn = screen_text(app)
+        lines = drawn.splitlines()[hint.region.y:hint.region.bottom]
+        assert " ".join(" ".join(line[hint.region.x:hint.region.right].split()) for line in lines).split() == words

@@ -29,6 +29,8 @@ TYPED_PREFIX = "typed:"
 # Short enough for the field at 80 columns (27 cells inside its border), where a longer one was cut mid-word.
 FILTER_PLACEHOLDER = "Filter, or type a name"
 TYPE_PLACEHOLDER = "Type a model name"
+# Under the field, where the list would be; it wraps at word ends in the picker's 31 cells at 80 columns.
+NO_CATALOG_HINT = "Type the Model name from OptScale Chat, e.g. anthropic/claude-sonnet-4-6."
 
 
 class ModelList(OptionList):
@@ -181,8 +183,7 @@ class ModelPicker(Vertical):
         if not options:
             if not hint:
                 hint = ("No model matches; clear the filter (ctrl+u) or type the full name."
-                        if self._have_catalog else
-                        "Type the Model name from OptScale Chat above (e.g. anthropic/claude-sonnet-4-6).")
+                        if self._have_catalog else NO_CATALOG_HINT)
         elif previous is not None:
             ids = [o.id for o in options]
             option_list.highlighted = ids.index(previous) if previous in ids else 0
