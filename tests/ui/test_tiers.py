@@ -476,6 +476,56 @@ async def test_without_a_model_list_the_models_are_said_to_be_unchecked(ui_sandb
         assert model_cell(app, "opus") == OPUS  # nothing to mark without a catalog
 
 
+# --- type-to-filter ----------------------------------------------------------------------------------------------
+
+
+async def test_typing_in_the_list_goes_to_the_filter_and_the_assign_keys_still_work(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        field = app.query_one("#model-filter", Input)
+        assert isinstance(app.focused, ModelList)
+        await pilot.press("g", "p", "t")
+        await pilot.pause()
+        assert field.value == "gpt" and app.focused is field
+        assert [i for i in option_ids(app) if not i.startswith("typed:")] == ["openai/gpt-4.1", "openai/gpt-5"]
+        # Back in the list, h s o m a assign; the filter keeps its text.
+        await pilot.press("down")
+        await pilot.pause()
+        assert isinstance(app.focused, ModelList)
+        for key in "hsoma":
+            await pilot.press(key)
+            await pilot.pause()
+        tiers = app.state.tiers
+        assert {tiers.haiku, tiers.sonnet, tiers.opus, tiers.main_model, tiers.subagent_model} == {"openai/gpt-4.1"}
+        assert field.value == "gpt"
+        # A key the app binds keeps its meaning in the list: ? opens Help, it is not typed.
+        from optscale_tui.ui.screens.help import HelpScreen
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and field.value == "gpt"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.focused, ModelList)
+        # Digits and signs go to the filter too, appended.
+        await pilot.press("full_stop", "1")
+        await pilot.pause()
+        assert field.value == "gpt.1" and app.focused is field
+
+
+async def test_a_burst_typed_in_the_list_reaches_the_filter_in_order(ui_sandbox, gateway) -> None:
+    """tmux send-keys delivers "claude" at once: the keys queued for the list must not overtake each other."""
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        assert isinstance(app.focused, ModelList)
+        for char in "claude":
+            app.post_message(events.Key(char, char))
+        await settle(pilot)
+        assert app.query_one("#model-filter", Input).value == "claude"
+        assert {i for i in option_ids(app) if not i.startswith("typed:")} == {HAIKU, SONNET, OPUS}
+
 
 async def test_the_hint_without_a_catalog_points_nowhere_it_cannot(ui_sandbox) -> None:
     app = OptScaleApp()
