@@ -393,3 +393,33 @@ def suggest_tier_models(
             if fallback:
                 suggestions[tier] = TierSuggestion(tier, fallback, matches_family=False)
     return {t: suggestions[t] for t in ("opus", "sonnet", "haiku") if t in suggestions}
+
+
+# --- which mapped models the key's catalog lists -----------------------------------------------------------------
+
+# The names Claude Code resolves itself (to a tier's model) when they are the main or subagent model: not gateway ids.
+CLAUDE_CODE_MODEL_ALIASES = frozenset({*TIERS, "default", "opusplan"})
+MAPPED_TARGETS = ("haiku", "sonnet", "opus", "main_model", "subagent_model")
+
+
+def models_not_in_catalog(tiers: TierMapping, catalog: Iterable[str]) -> dict[str, str]:
+    """The mapped targets (tiers, main model, subagent model) whose model the catalog does not list: target → model.
+
+    `catalog` is the model ids the gateway listed for the key. A `[1m]` suffix is ignored (Claude Code strips it
+    before sending), and a Claude Code alias as the main or subagent model ("opus", "sonnet[1m]", "default"…) is
+    left out: it resolves to a tier, which is checked itself. An empty catalog lists nothing, so every mapped model
+    is returned; a caller without a catalog must not call this (there is nothing to check against).
+    """
+    ids = set(catalog)
+    missing: dict[str, str] = {}
+    for target in MAPPED_TARGETS:
+        model = getattr(tiers, target)
+        if not model:
+            continue
+        sent = strip_context_suffix(model)
+        if sent in ids:
+            continue
+        if target in ("main_model", "subagent_model") and sent.lower() in CLAUDE_CODE_MODEL_ALIASES:
+            continue
+        missing[target] = model
+    return missing

@@ -62,3 +62,16 @@ async def test_question_mark_opens_help_outside_text_fields(ui_sandbox) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_help_tells_that_typing_in_the_models_list_filters_it(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        while len(app.query(StepView)) < len(PANES):
+            await pilot.pause(0.02)
+        await pilot.press("f1")
+        await pilot.pause()
+        text = help_text(app)
+        models = text[text.index("Keys on Models"):]
+        assert "Filter as you type" in models and "goes to the filter (h s o m a / r q ? are keys" in models
+        assert models.index("use the highlighted model for Opus") < models.index("Filter as you type")

@@ -388,3 +388,155 @@ async def test_mapping_changed_elsewhere_shows_up_in_the_models_pane(ui_sandbox)
         await pilot.pause()
         text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert any("Opus " in line and "anthropic/claude-opus-4-6" in line for line in text.splitlines()), text
+
+
+# --- models the key's catalog does not list ------------------------------------------------------------------------
+
+FILE_TIERS = {"env": {"ANTHROPIC_DEFAULT_HAIKU_MODEL": HAIKU, "ANTHROPIC_DEFAULT_SONNET_MODEL": SONNET,
+                      "ANTHROPIC_DEFAULT_OPUS_MODEL": OPUS}}
+
+
+def model_cell(app: OptScaleApp, target: str) -> str:
+    return str(app.query_one(MappingTable).get_cell(target, "model"))
+
+
+async def test_tiers_from_the_file_that_the_key_cannot_use_get_a_mark_and_no_check(ui_sandbox, gateway) -> None:
+    """The reviewer's case: an OpenAI-only key, Anthropic tiers from the file; the pane said ✓ for all three."""
+    from optscale_tui.demo.server import DEMO_KEY_OPENAI_ONLY
+
+    ui_sandbox.seed(FILE_TIERS)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY_OPENAI_ONLY)
+        assert text_of(app, "#catalog-status").startswith("✓ 2 models")
+        for target, model in (("haiku", HAIKU), ("sonnet", SONNET), ("opus", OPUS)):
+            assert model_cell(app, target) == f"! {model}"
+        coverage = text_of(app, "#coverage")
+        assert "✓" not in coverage and coverage.startswith("! ")
+        assert (f"Haiku → {HAIKU}, Sonnet → {SONNET} and Opus → {OPUS} are not in this key's catalog: the gateway "
+                "will refuse them.") in " ".join(coverage.split())
+        text = screen_text(app)
+        for model in (HAIKU, SONNET, OPUS):  # the mark is drawn, not scrolled off the 80 columns
+            assert f"! {model}" in text, text
+        assert app.query_one(MappingTable).max_scroll_x == 0
+        # Replacing the tiers with models the key may use clears the marks and earns the ✓ ... unless a model is
+        # not named for its tier (gpt-5 for all three), which is said as before.
+        for key in "hso":
+            await filter_to(app, pilot, "openai/gpt-5")
+            await pilot.press(key)
+            await pilot.pause()
+        assert model_cell(app, "opus") == "openai/gpt-5"
+        assert "not in this key's catalog" not in text_of(app, "#coverage")
+
+
+async def test_a_typed_name_the_key_lacks_is_kept_but_marked(ui_sandbox, gateway) -> None:
+    from optscale_tui.demo.server import DEMO_KEY_LIMITED
+
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY_LIMITED)
+        await pilot.press("f")  # Haiku and Sonnet from the catalog (Opus borrows Sonnet's)
+        await pilot.pause()
+        await filter_to(app, pilot, OPUS)
+        assert option_ids(app) == [f"typed:{OPUS}"]
+        await pilot.press("o")
+        await filter_to(app, pilot, "openai/gpt-5")
+        await pilot.press("a")
+        await pilot.pause()
+        tiers = app.state.tiers
+        assert (tiers.haiku, tiers.sonnet, tiers.opus, tiers.subagent_model) == (HAIKU, SONNET, OPUS, "openai/gpt-5")
+        assert (model_cell(app, "haiku"), model_cell(app, "sonnet")) == (HAIKU, SONNET)
+        assert model_cell(app, "opus") == f"! {OPUS}"
+        assert model_cell(app, "subagent_model") == "! openai/gpt-5"
+        coverage = " ".join(text_of(app, "#coverage").split())
+        assert coverage == (f"! Opus → {OPUS} and Subagents → openai/gpt-5 are not in this key's catalog: the "
+                            "gateway will refuse them.")
+        # An alias as the main model resolves to a tier: it is not a gateway id, so it is not marked.
+        await filter_to(app, pilot, "sonnet")
+        app.query_one(ModelList).highlighted = option_ids(app).index("typed:sonnet")
+        await pilot.press("m")
+        await pilot.pause()
+        assert model_cell(app, "main_model") == "sonnet"
+
+
+async def test_without_a_model_list_the_models_are_said_to_be_unchecked(ui_sandbox, gateway) -> None:
+    ui_sandbox.seed(FILE_TIERS)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")  # no connection yet
+        await settle(pilot)
+        coverage = " ".join(text_of(app, "#coverage").split())
+        assert "✓" not in coverage and coverage.startswith("! ")
+        assert "could not be checked against the gateway: no connection yet" in coverage
+        await pilot.press("f2")
+        await connect(app, pilot, gateway.base_url, WRONG_KEY)
+        coverage = " ".join(text_of(app, "#coverage").split())
+        assert "✓" not in coverage and "could not be checked against the gateway: no model list" in coverage
+        assert model_cell(app, "opus") == OPUS  # nothing to mark without a catalog
+
+
+# --- type-to-filter ----------------------------------------------------------------------------------------------
+
+
+async def test_typing_in_the_list_goes_to_the_filter_and_the_assign_keys_still_work(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        field = app.query_one("#model-filter", Input)
+        assert isinstance(app.focused, ModelList)
+        await pilot.press("g", "p", "t")
+        await pilot.pause()
+        assert field.value == "gpt" and app.focused is field
+        assert [i for i in option_ids(app) if not i.startswith("typed:")] == ["openai/gpt-4.1", "openai/gpt-5"]
+        # Back in the list, h s o m a assign; the filter keeps its text.
+        await pilot.press("down")
+        await pilot.pause()
+        assert isinstance(app.focused, ModelList)
+        for key in "hsoma":
+            await pilot.press(key)
+            await pilot.pause()
+        tiers = app.state.tiers
+        assert {tiers.haiku, tiers.sonnet, tiers.opus, tiers.main_model, tiers.subagent_model} == {"openai/gpt-4.1"}
+        assert field.value == "gpt"
+        # A key the app binds keeps its meaning in the list: ? opens Help, it is not typed.
+        from optscale_tui.ui.screens.help import HelpScreen
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and field.value == "gpt"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.focused, ModelList)
+        # Digits and signs go to the filter too, appended.
+        await pilot.press("full_stop", "1")
+        await pilot.pause()
+        assert field.value == "gpt.1" and app.focused is field
+
+
+async def test_a_burst_typed_in_the_list_reaches_the_filter_in_order(ui_sandbox, gateway) -> None:
+    """tmux send-keys delivers "claude" at once: the keys queued for the list must not overtake each other."""
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        assert isinstance(app.focused, ModelList)
+        for char in "claude":
+            app.post_message(events.Key(char, char))
+        await settle(pilot)
+        assert app.query_one("#model-filter", Input).value == "claude"
+        assert {i for i in option_ids(app) if not i.startswith("typed:")} == {HAIKU, SONNET, OPUS}
+
+
+async def test_the_hint_without_a_catalog_points_nowhere_it_cannot(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")  # no connection: names are typed by hand
+        await settle(pilot)
+        hint = app.query_one("#model-hint", Static)
+        words = str(hint.render()).split()
+        assert "above" not in words  # nothing is above the field but the status line
+        assert "OptScale" in words and "anthropic/claude-sonnet-4-6." in words
+        drawn = screen_text(app)
+        lines = drawn.splitlines()[hint.region.y:hint.region.bottom]
+        assert " ".join(" ".join(line[hint.region.x:hint.region.right].split()) for line in lines).split() == words

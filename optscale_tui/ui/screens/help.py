@@ -1,7 +1,7 @@
 """Help (F1 or ?): the keys, the four steps, where the values come from, and what gets written.
 
 The key lists are read from the bindings themselves (the app's and each pane's), so they cannot drift from what the
-keys really do.
+keys really do; a widget that handles keys without a binding (the Models list's type-to-filter) adds rows in HELP_KEYS.
 """
 
 from __future__ import annotations
@@ -137,7 +137,9 @@ class HelpScreen(Dialog[None]):
                 if cls.__module__.startswith("optscale_tui.") and cls not in classes:
                     classes.append(cls)
             bindings = [b for cls in classes for b in _unique_bindings(cls.__dict__.get("BINDINGS", ()))]
-            rows = self._key_rows(bindings, skip=app_keys)
+            # Keys that are no binding (type-to-filter) are told by the widget that handles them, after its bindings.
+            rows = self._key_rows(bindings, skip=app_keys) + [row for cls in classes
+                                                               for row in cls.__dict__.get("HELP_KEYS", ())]
             if rows:
                 sections.append((labels.get(pane, pane), rows))
         return sections

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,6 +26,7 @@ from optscale_tui.core.connection import (
     TierMapping,
     TierSuggestion,
     model_family,
+    models_not_in_catalog,
     suggest_tier_models,
 )
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
@@ -44,6 +46,7 @@ TARGETS: tuple[tuple[str, str, str], ...] = (
 LABELS = {target: label for target, label, _ in TARGETS}
 KEYS = {"haiku": "h", "sonnet": "s", "opus": "o", "main_model": "m", "subagent_model": "a"}  # as in ModelList
 NAME_SUFFIX = " via OptScale"
+MAPPING_WIDTH = 42  # cells, as in tiers.tcss (#mapping-col)
 
 
 class MappingTable(DataTable):
@@ -227,8 +230,18 @@ class TiersView(StepView):
     def _show_mapping(self) -> None:
         table = self.query_one(MappingTable)
         tiers = self._tiers
+        missing = self._not_in_catalog()
+        widths = {"target": max(cell_len(label) for label in ("Use for", *LABELS.values())), "model": cell_len("Model")}
         for target, _, unset in TARGETS:
-            table.update_cell(target, "model", getattr(tiers, target) or unset, update_width=True)
+            model = getattr(tiers, target)
+            # "!" before a model the key's catalog does not list: the gateway will refuse it (said in words below).
+            shown = f"! {model}" if target in missing else model or unset
+            table.update_cell(target, "model", shown, update_width=True)
+            widths["model"] = max(widths["model"], cell_len(shown))
+        # The mapping widens for a row's "!" (or a long name) rather than scroll it out of sight: 42 fits the demo
+        # catalog's names unmarked, and the models list beside it gives up the cells.
+        needed = sum(widths.values()) + 2 * table.cell_padding * len(widths)
+        self.query_one("#mapping-col").styles.width = max(MAPPING_WIDTH, needed)
         # Each model's tag is the keys of the targets using it, one position per target ("H", " S", "HSO"): short
         # enough for 80 columns, and the letter is the key that assigns it.
         tags: dict[str, str] = {}
@@ -252,6 +265,35 @@ class TiersView(StepView):
         return [f"{LABELS[t]} → {m}" for t, m in self._tiers.mapped().items()
                 if model_family(m, self.picker.display_name(m)) != t]
 
+    def _catalog_ids(self) -> list[str] | None:
+        """The ids the gateway listed for this connection's key, or None when there is no such list to check against
+        (no connection, not loaded yet, loading, or the gateway did not return one)."""
+        catalog = self.state.catalog
+        if self._loading or catalog is None or not catalog.probe.ok:
+            return None
+        return [m.id for m in catalog.models]
+
+    def _not_in_catalog(self) -> dict[str, str]:
+        """Mapped targets whose model the key's catalog does not list (core's rule); {} without a catalog."""
+        ids = self._catalog_ids()
+        return {} if ids is None else models_not_in_catalog(self._tiers, ids)
+
+    @staticmethod
+    def _missing_line(missing: dict[str, str]) -> str:
+        pairs = [f"{LABELS[t]} → {m}" for t, m in missing.items()]
+        names = pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
+        verb, it = ("is", "it") if len(pairs) == 1 else ("are", "them")
+        return f"! {names} {verb} not in this key's catalog: the gateway will refuse {it}."
+
+    def _unchecked_line(self) -> tuple[str, str]:
+        """(coverage, class) when every tier has a model but there is no catalog to check them against."""
+        if self._loading:
+            return "⋯ Haiku, Sonnet and Opus each have a model; checking them against the gateway…", "muted"
+        why = ("no connection yet (F2)" if self.state.url is None or self.state.effective_key is None
+               else "no model list for this key")
+        return (f"! Haiku, Sonnet and Opus each have a model, but the models could not be checked against the "
+                f"gateway: {why}.", "warn-text")
+
     def _show_coverage(self) -> None:
         coverage = self.query_one("#coverage", Static)
         detail = self.query_one("#coverage-detail", Static)
@@ -259,22 +301,32 @@ class TiersView(StepView):
         unmapped = self._unmapped()
         suggestions = self._suggestions() if unmapped else {}
         odd = self._not_named_for()
-        if not unmapped and odd:
-            coverage.update("! Each tier has a gateway model, but not all are named for their tier:")
-            coverage.set_classes("warn-text")
-            detail.update(", ".join(odd) + ". Fine if intended; else highlight a model and press h, s or o.")
-            detail.display = True
-        elif not unmapped:
-            coverage.update("✓ Haiku, Sonnet and Opus each have a gateway model.")
-            coverage.set_classes("ok-text")
-            detail.display = False
-        else:
+        missing = self._not_in_catalog()
+        # Never a ✓ while a mapped model is not in the key's catalog, or when there is no catalog to check against.
+        lines: list[str] = [self._missing_line(missing)] if missing else []
+        details: list[str] = []
+        style = "warn-text"
+        if unmapped:
             sends = ", ".join(f"{LABELS[t]} → {CLAUDE_CODE_BUILTIN_MODELS[t]}" for t in unmapped)
-            coverage.update(f"! Unmapped; Claude Code would send: {sends}")
-            coverage.set_classes("warn-text")
-            detail.update(describe(Cause.TIER_UNMAPPED).message if "opus" in unmapped else
-                          "The gateway does not know built-in names; map every tier you use.")
-            detail.display = True
+            lines.append(f"! Unmapped; Claude Code would send: {sends}")
+            details.append(describe(Cause.TIER_UNMAPPED).message if "opus" in unmapped else
+                           "The gateway does not know built-in names; map every tier you use.")
+        elif odd:
+            lines.append("! Each tier has a gateway model, but not all are named for their tier:")
+            details.append(", ".join(odd) + ". Fine if intended; else highlight a model and press h, s or o.")
+        elif not missing and self._catalog_ids() is None:
+            line, style = self._unchecked_line()
+            lines.append(line)
+        elif not missing:
+            lines.append("✓ Haiku, Sonnet and Opus each have a gateway model.")
+            style = "ok-text"
+        if missing:
+            details.append("Highlight a model from the list and press its key (h, s, o; m main, a subagents) to "
+                           "replace each row marked !.")
+        coverage.update("\n".join(lines))
+        coverage.set_classes(style)
+        detail.update(" ".join(details))
+        detail.display = bool(details)
         fix.display = bool(suggestions)
         if suggestions:
             fix.label = "f: map " + ", ".join(
@@ -409,6 +461,7 @@ class TiersView(StepView):
             return
         self._loading, self._load_error = True, None
         self._show_catalog()
+        self._show_mapping()  # the coverage says the models are being checked, not that they could not be
         try:
             async with GatewayClient(url, key, ca_bundle=state.ca_bundle) as client:
                 catalog = await client.list_models()

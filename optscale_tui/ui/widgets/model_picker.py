@@ -29,6 +29,8 @@ TYPED_PREFIX = "typed:"
 # Short enough for the field at 80 columns (27 cells inside its border), where a longer one was cut mid-word.
 FILTER_PLACEHOLDER = "Filter, or type a name"
 TYPE_PLACEHOLDER = "Type a model name"
+# Under the field, where the list would be; it wraps at word ends in the picker's 31 cells at 80 columns.
+NO_CATALOG_HINT = "Type the Model name from OptScale Chat, e.g. anthropic/claude-sonnet-4-6."
 
 
 class ModelList(OptionList):
@@ -49,6 +51,12 @@ class ModelList(OptionList):
                 id="models.pick"),
         Binding("slash", "filter", "Filter", show=False, tooltip="back to the filter field", id="models.filter"),
     ]
+
+    # Help rows for keys that are no binding (read by the Help screen next to the bindings).
+    HELP_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("other keys", "Filter as you type — in the list, a letter, digit or sign that is no key there goes to the "
+                       "filter (h s o m a / r q ? are keys, and f while it offers a fix)"),
+    )
 
     class Assign(Message):
         """Assign `model` to `target` ("haiku", "sonnet", "opus", "main_model", "subagent_model")."""
@@ -95,6 +103,26 @@ class ModelList(OptionList):
         picker = self._picker()
         if picker is not None:
             picker.query_one("#model-filter", Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Type-to-filter: a printable character that no key binding claims here (h s o m a and / are the list's, r,
+        # f, q and ? the pane's and the app's) goes to the filter, appended, and the filter takes the focus.
+        char = event.character
+        if not event.is_printable or not char or char.isspace():
+            return
+        active = self.screen.active_bindings.get(event.key)
+        if active is not None and active.enabled:
+            return
+        picker = self._picker()
+        if picker is None:
+            return
+        event.stop()
+        event.prevent_default()
+        field = picker.query_one("#model-filter", Input)
+        field.value += char
+        field.cursor_position = len(field.value)
+        # At once, not via focus() (a callback later): the next key of a burst then lands in the field, after this one.
+        self.screen.set_focus(field)
 
     def _picker(self) -> ModelPicker | None:
         return next((a for a in self.ancestors if isinstance(a, ModelPicker)), None)
@@ -181,8 +209,7 @@ class ModelPicker(Vertical):
         if not options:
             if not hint:
                 hint = ("No model matches; clear the filter (ctrl+u) or type the full name."
-                        if self._have_catalog else
-                        "Type the Model name from OptScale Chat above (e.g. anthropic/claude-sonnet-4-6).")
+                        if self._have_catalog else NO_CATALOG_HINT)
         elif previous is not None:
             ids = [o.id for o in options]
             option_list.highlighted = ids.index(previous) if previous in ids else 0
