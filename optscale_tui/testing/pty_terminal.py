@@ -92,12 +92,15 @@ class PtyTerminal:
     def text(self) -> str:
         return "\n".join(self.screen.display)
 
-    def cursor_on(self, text: str) -> bool:
-        """Whether a text field draws its cursor on the first cell of `text` (e.g. a placeholder): Textual draws the
-        cursor itself, as a cell whose background differs from the next one's, so this is how a test sees which
-        field has the focus before it types."""
+    def cursor_on(self, text: str, *, after: bool = False) -> bool:
+        """Whether a text field draws its cursor on the first cell of `text` (e.g. a placeholder), or with
+        `after=True` on the cell just after it (the end of a value): Textual draws the cursor itself, as a cell whose
+        background differs from the next one's, so this is how a test sees which field has the focus before it
+        types."""
         for row, line in enumerate(self.screen.display):
             col = line.find(text)
+            if col >= 0 and after:
+                col += len(text)
             if col >= 0 and col + 1 < self.cols:
                 cells = self.screen.buffer[row]
                 return cells[col].bg != cells[col + 1].bg or cells[col].reverse != cells[col + 1].reverse

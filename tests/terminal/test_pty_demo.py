@@ -118,10 +118,17 @@ def test_a_key_sent_in_one_burst_with_the_enter_before_it_lands_in_the_key_field
     # Enter. The Base URL field used to get the key (in clear, until a rescue moved it and said so).
     demo.wait_for("/anthropic", timeout=60)
     demo.settle()
-    url_line = next(line for line in demo.text().splitlines() if "/llm_proxy/" in line and "/v1" in line)
+    def derived_url(screen: str) -> str | None:  # the prefilled URL, once read from the settings and derived
+        return next((w for w in screen.split() if w.startswith("http") and w.endswith("/anthropic")), None)
+
+    demo.wait_for(derived_url, timeout=60)
+    derived = derived_url(demo.text())
+    assert derived is not None
+    base_url = derived.removesuffix("/anthropic") + "/v1"  # as the field holds it
+    demo.wait_for(lambda _screen: demo.cursor_on("/v1", after=True), timeout=60)  # the Base URL field has the focus
     demo.type("\r" + DEMO_KEY)
     demo.wait_for("•" * 8, timeout=60)
     demo.settle()
     screen = demo.text()
-    assert url_line in screen.splitlines()  # the Base URL field is as it was
+    assert f"▊  {base_url}" in screen, screen  # the Base URL field holds the URL alone, shown from its start
     assert DEMO_KEY not in screen and "was in the Base URL" not in screen, screen

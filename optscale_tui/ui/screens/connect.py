@@ -74,6 +74,12 @@ class AdvancingInput(Input):
     def on_focus(self) -> None:
         self.call_after_refresh(self._show_cursor)
 
+    def on_input_changed(self) -> None:
+        # Textual does not scroll to the cursor for a field's first value: the prefilled URL left the cursor just
+        # past the right edge, so the focused field showed no cursor at all. (The message still bubbles up.)
+        if self.has_focus:
+            self.call_after_refresh(self._show_cursor)
+
     def _show_cursor(self) -> None:
         cursor = cell_len(self.value[: self.cursor_position])
         self.scroll_to_region(Region(cursor, 0, 1, 1), force=True, animate=False, immediate=True)
