@@ -48,6 +48,8 @@ async def test_every_line_kind_is_readable(theme: str) -> None:
 
 
 LONG = "--- a/x\n+++ b/x\n@@ -1,3 +1,4 @@\n a\n b\n c\n+" + "0123456789" * 10 + "\n d"
+# A context line whose text has a "-" where the sign column would be once scrolled ("sk-bf-…" at offset 10).
+CONTEXT = "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n" + '     "TOKEN": "sk-bf-…a001",' + " " * 60 + "x\n-old\n+new"
 
 
 class LongApp(App):
@@ -156,3 +158,22 @@ async def test_once_the_reader_has_the_diff_a_resize_leaves_their_place_alone() 
         view.styles.height = 4
         await pilot.pause()
         assert view.scroll_y == 0  # no jump under them
+
+
+class ContextApp(App):
+    CSS = "#cut { scrollbar-size-horizontal: 0; }"
+
+    def compose(self) -> ComposeResult:
+        yield DiffView(CONTEXT, id="cut")
+
+
+async def test_scrolled_sideways_a_context_line_keeps_a_blank_sign_column() -> None:
+    app = ContextApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        view = app.query_one(DiffView)
+        line = CONTEXT.splitlines()[3]
+        offset = line.index("-bf")  # the view starts at the "-" of "sk-bf-"
+        view.scroll_to(x=offset, animate=False, immediate=True)
+        await pilot.pause()
+        assert row(view, 3).startswith(" …") and not row(view, 3).lstrip().startswith("-")
+        assert row(view, 4).startswith("-")  # a removed line still says so

@@ -190,9 +190,11 @@ class DiffView(ScrollView, can_focus=True):
         # crop_extend pads with the line's style: its background runs across the view, like a diff in an editor.
         length = cell_len(text)
         strip = Strip([Segment(text, style)], length).crop_extend(scroll_x, scroll_x + width, style)
-        # Scrolled sideways, an added or removed line keeps its +/- in the first column: without colour (NO_COLOR, a
-        # screen reader) it is the only sign of what the line is.
-        sign = text[:1] if scroll_x > 0 and kind in ("diff--added", "diff--removed") else ""
+        # Scrolled sideways, a body line keeps its sign column (+, - or a blank for context): without colour
+        # (NO_COLOR, a screen reader) it is the only sign of what the line is, and a context line must not show a
+        # "-" of its text (e.g. "sk-bf-…") where the sign would be.
+        body = kind in ("diff--added", "diff--removed", "diff--context") and bool(self._lines)
+        sign = text[:1] if scroll_x > 0 and body and text else ""
         cut_left = 0 < scroll_x < length
         if self.marks_cuts and width > 2:
             if length > scroll_x + width:
