@@ -129,6 +129,8 @@ class VerificationDone:
     # Set by `merge_results`: how many checks the latest partial re-run asked for, and how long it took.
     rerun_checks: int = 0
     rerun_ms: float | None = None
+    # Whether the re-run also ran "connect" (it runs first for any network check) without being asked for it.
+    rerun_connect: bool = False
 
     @property
     def ok(self) -> bool:
@@ -795,7 +797,8 @@ def merge_results(previous: VerificationDone | None, rerun: VerificationDone) ->
     merged.extend(fresh.values())
     # "config" and "connect" always run along with the check asked for: count them only when they were the ask.
     asked = [r.id for r in rerun.results if r.id not in ("config", "connect")]
-    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms)
+    with_connect = bool(asked) and any(r.id == "connect" for r in rerun.results)
+    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms, with_connect)
 
 
 async def verify(target: VerificationTarget, options: VerifyOptions | None = None, **kwargs) -> VerificationDone:

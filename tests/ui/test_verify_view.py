@@ -127,7 +127,9 @@ async def test_rerun_one_check_only_sends_that_request(ui_sandbox, gw):
         assert app.query_one(StreamLog).text.count("▸ Sonnet") == 2  # the re-run's reply is appended
         # The summary keeps the full run's time and names the re-run's as such (it said "… in 0.0 s").
         status = str(app.query_one("#verify-status").render())
-        assert "re-ran 1 check in" in status and "full run" in status, status
+        # And "Gateway reachable" ran again with it (it runs first for any network check): the words say so.
+        assert "re-ran 1 check, plus the reachability check it needs, in" in status and "full run" in status, status
+        assert statuses(app)["connect"] is CheckStatus.PASS
         # enter on a row does the same
         checklist.focus()
         checklist.highlighted = checklist.check_ids.index("tools.haiku")
