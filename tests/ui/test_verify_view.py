@@ -764,3 +764,25 @@ async def test_a_model_the_key_may_not_use_points_to_models_f3(ui_sandbox, gw):
         assert results["betas"].status is CheckStatus.PASS  # not "same cause as above (model_not_allowed)"
         text = " ".join(screen_text(app).split())
         assert "Models (F3)" in text and "optscale-tui models" not in text
+
+
+async def test_fix_it_follows_the_file_the_run_read_not_the_apps_stored_view(ui_sandbox, gw):
+    # ANTHROPIC_API_KEY added to the env block outside the app, then r: the row said "cause: shell_api_key" but Fix
+    # it was not offered, as the fixes were computed from the configuration the app loaded at start-up.
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await run_all(app, pilot)
+        assert "Fix it" not in footer_text(app)
+        ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                 "ANTHROPIC_API_KEY": "sk-ant-elsewhere-0000", **TIERS}})
+        await pilot.press("r")
+        await wait_idle(app, pilot)
+        assert any(r.cause is Cause.SHELL_API_KEY for r in view.done.results)
+        assert [f.cause for f in view._fixes()] == [Cause.SHELL_API_KEY]
+        assert "Fix it" in footer_text(app)
+        await pilot.press("f")
+        await pilot.pause()
+        from optscale_tui.ui.screens.fix import FixScreen
+
+        assert isinstance(app.screen, FixScreen)

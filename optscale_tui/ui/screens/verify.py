@@ -129,10 +129,11 @@ class VerifyView(StepView):
         return tuple(r.cause for r in self.done.results if r.cause) if self.done is not None else ()
 
     def _fix_config(self):
-        """The configuration the results were judged against: for a run of unsaved values, those values as saved.
-        Judged against the file on disk, an all-pass run of unsaved values would offer to "fix" what saving them
-        fixes anyway (e.g. map the Opus tier the unsaved mapping already maps)."""
-        if self.target is not None and self._target_unsaved:
+        """The configuration the results were judged against, as the run read it: for the settings in effect, the
+        files as they were on disk then (the app's stored view may be older: a file edited outside the app showed
+        "cause: shell_api_key" with no Fix it); for a run of unsaved values, those values as saved (judged against
+        the file on disk, an all-pass run would offer to "fix" what saving them fixes anyway)."""
+        if self.target is not None:
             return self.target.config
         return None
 
