@@ -766,6 +766,61 @@ async def test_a_model_the_key_may_not_use_points_to_models_f3(ui_sandbox, gw):
         assert "Models (F3)" in text and "optscale-tui models" not in text
 
 
+def trace_rows(app) -> dict[str, set[str]]:
+    """The traces table: check id -> the request ids listed for it."""
+    table = app.query_one("#verify-traces")
+    rows: dict[str, set[str]] = {}
+    for index in range(table.row_count):
+        check_id, request_id, _ = table.get_row_at(index)
+        if check_id != "—":
+            rows.setdefault(check_id, set()).add(request_id)
+    return rows
+
+
+async def wait_until_running(app, pilot, check_id: str) -> None:
+    for _ in range(150):
+        await pilot.pause(0.02)
+        if statuses(app).get(check_id) is CheckStatus.RUNNING:
+            return
+    raise AssertionError(f"{check_id} never ran")
+
+
+async def test_traces_show_the_running_verification_not_the_previous_one(ui_sandbox, gw):
+    # The table kept "connect req_demo_000027 325 ms" of the previous run while a new run showed other timings.
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await run_all(app, pilot)
+        first = trace_rows(app)
+        old_ids = set().union(*first.values())
+        assert {"connect", "prompt.opus", "prompt.sonnet"} <= set(first)
+        gw.faults.ttft_ms = 1_500
+        await start_and_wait_until_opus_runs(app, pilot)
+        for _ in range(100):  # filled as the new run's checks finish
+            if "connect" in trace_rows(app):
+                break
+            await pilot.pause(0.02)
+        during = trace_rows(app)
+        assert "connect" in during and "prompt.opus" not in during, during
+        assert not set().union(*during.values()) & old_ids
+        await wait_idle(app, pilot)
+        second = trace_rows(app)
+        assert set(second) == set(first) and not set().union(*second.values()) & old_ids
+        # A re-run of one check keeps the other rows and replaces the re-run ones (and connect, which ran with it).
+        checklist = app.query_one(Checklist)
+        checklist.focus()
+        checklist.highlighted = checklist.check_ids.index("prompt.sonnet")
+        await pilot.press("full_stop")
+        await wait_until_running(app, pilot, "prompt.sonnet")
+        during = trace_rows(app)
+        assert "prompt.sonnet" not in during and during["prompt.opus"] == second["prompt.opus"], during
+        await wait_idle(app, pilot)
+        third = trace_rows(app)
+        assert set(third) == set(first) and third["prompt.opus"] == second["prompt.opus"]
+        assert third["prompt.sonnet"].isdisjoint(second["prompt.sonnet"])
+        assert third["connect"].isdisjoint(second["connect"])
+
+
 async def test_fix_it_follows_the_file_the_run_read_not_the_apps_stored_view(ui_sandbox, gw):
     # ANTHROPIC_API_KEY added to the env block outside the app, then r: the row said "cause: shell_api_key" but Fix
     # it was not offered, as the fixes were computed from the configuration the app loaded at start-up.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -329,6 +330,8 @@ class VerifyView(StepView):
             self._run += 1  # a late event of the old source's run must not fill the cleared checklist
             self.query_one(StreamLog).clear()
             self.query_one(Checklist).show_empty("Nothing verified yet: press r to run every check.")
+            self._finished = {}
+            self._fill_traces()
             self._set_status("The source changed: press r to verify it.")
             self._run_on_show = True
         self.refresh_bindings()
@@ -348,6 +351,7 @@ class VerifyView(StepView):
             self.done = None  # copy, save and fix must not act on the results this run replaces
             log.clear()
             self.query_one(Checklist).show_empty("Reading the settings…")
+            self._fill_traces()  # the previous run's request ids must not pass for this run's
         self._set_status("Reading the settings…")
         self._verify(self._run, only)
 
@@ -427,11 +431,14 @@ class VerifyView(StepView):
             self._finished[event.check_id] = event.result
             checklist.finish(event.result)
             self._progress_status()
+            if event.result.request_ids:
+                self._fill_traces()
         elif isinstance(event, VerificationPlanned):
             checklist.plan(event.checks, keep=self._partial)
             self._specs = {s.id: s for s in event.checks}
             self._stream_order = [s.id for s in event.checks if s.id.startswith("prompt.")]
             self._progress_status()
+            self._fill_traces()
         elif isinstance(event, VerificationDone):
             self._flush()
             previous = self.done if self._partial else None
@@ -439,7 +446,7 @@ class VerifyView(StepView):
             # Count the rows the checklist shows: the doctor's findings are summed up in its "config" row.
             shown = self.query_one(Checklist).check_ids
             self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done, shown))
-            self._fill_traces()
+            self._fill_traces(self.done.results)
             self.refresh_bindings()  # "Fix it" shows only when the results have something to fix
 
     def _progress_status(self) -> None:
@@ -507,10 +514,21 @@ class VerifyView(StepView):
         # The checklist holds the message and the fix; the log only says how the reply ended.
         return f"{mark} {report.STATUS_WORD[result.status].strip()}{cause}" if replied else f"{mark} no reply{cause}"
 
-    def _fill_traces(self) -> None:
+    def _trace_results(self) -> list[CheckResult]:
+        """The results whose request ids the traces table lists: the finished run's; while one runs, what has
+        finished so far (a partial re-run: over the earlier results, its checks replacing theirs), in plan order."""
+        results: dict[str, CheckResult] = {}
+        if self.done is not None and self._partial:  # the re-run's checks drop their earlier ids until they finish
+            results = {r.id: r for r in self.done.results if r.id not in self._specs}
+        results.update(self._finished)
+        order = {check_id: index for index, check_id in enumerate(self.query_one(Checklist).check_ids)}
+        return sorted(results.values(), key=lambda r: order.get(r.id, len(order)))
+
+    def _fill_traces(self, results: Iterable[CheckResult] | None = None) -> None:
+        """List the request ids of `results` (default: the run's so far, see `_trace_results`)."""
         table = self.query_one("#verify-traces", DataTable)
         table.clear()
-        rows = report.traces_rows(self.done.results) if self.done else []
+        rows = report.traces_rows(self._trace_results() if results is None else results)
         for check_id, request_id, took in rows:
             table.add_row(check_id, request_id, took)
         if not rows:
