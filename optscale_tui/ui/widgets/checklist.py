@@ -181,17 +181,19 @@ class Checklist(OptionList):
         status = row.status
         mark = SPINNER[self._frame] if status is CheckStatus.RUNNING else STATUS_MARK[status]
         title = row.result.title if row.result else row.spec.title
-        head = Content.assemble((f"{mark} {WORD[status]}", f"bold {STYLE[status]}"), "  ", title)
-        lines: list[Content] = []
+        # A title longer than the line wraps under itself (as messages do), not back at column 1 (OptionList's wrap).
+        titles = textwrap.wrap(title, max(20, width - len(INDENT)), break_on_hyphens=False) or [""]
+        lines: list[Content] = [Content.assemble((f"{mark} {WORD[status]}", f"bold {STYLE[status]}"), "  ", titles[0])]
+        lines.extend(Content(INDENT + line) for line in titles[1:])
         timing = self.timing_formatter(row.result) if row.result else ""
         if status is CheckStatus.RUNNING and row.started is not None:
             # The seconds waited so far (a prompt may wait long for its first token); redrawn on the spinner's tick.
             timing = f"{max(0.0, self.clock() - row.started):.1f} s"
+        head = lines[-1]
         if timing and head.cell_length + 2 + cell_len(timing) <= width:
             pad = width - head.cell_length - cell_len(timing)
-            head = head + Content(" " * pad) + Content.styled(timing, "$text-muted")
+            lines[-1] = head + Content(" " * pad) + Content.styled(timing, "$text-muted")
             timing = ""
-        lines.append(head)
         if timing:
             lines.append(Content.styled(INDENT + timing, "$text-muted"))
         result = row.result
