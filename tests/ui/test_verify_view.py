@@ -841,3 +841,54 @@ async def test_fix_it_follows_the_file_the_run_read_not_the_apps_stored_view(ui_
         from optscale_tui.ui.screens.fix import FixScreen
 
         assert isinstance(app.screen, FixScreen)
+
+
+async def test_the_checklist_names_places_in_the_app_and_home_relative_paths(ui_sandbox, gw):
+    # The config row said "(+1 more finding; see doctor)", and paths were the sandbox's absolute ones
+    # ("/tmp/optscale-tui-demo-…/.claude/settings.json") where the rest of the app says "~/.claude/settings.json".
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                             "ANTHROPIC_API_KEY": "sk-ant-elsewhere-0000",
+                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 60)) as pilot:
+        view = await run_all(app, pilot)
+        config = next(r for r in view.done.results if r.id == "config")
+        assert "; see doctor)" in config.message  # core's words, kept by the CLI
+        checklist = app.query_one(Checklist)
+        rows = " ".join(str(checklist.get_option(check_id).prompt) for check_id in checklist.check_ids)
+        rows = " ".join(rows.split())
+        assert "see Doctor (F6))" in rows and "see doctor" not in rows
+        assert "Press f (Fix it)" in rows
+        # Only the ANTHROPIC_API_KEY finding: the config row is its message, which names the file.
+        ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                 "ANTHROPIC_API_KEY": "sk-ant-elsewhere-0000", **TIERS}})
+        await pilot.press("r")
+        await wait_idle(app, pilot)
+        config = next(r for r in view.done.results if r.id == "config")
+        home = str(ui_sandbox.home) + "/"
+        assert config.cause is Cause.SHELL_API_KEY and home in config.message and home in config.fix  # core's words
+        row = " ".join(str(checklist.get_option("config").prompt).split())
+        assert home not in row and "env block of ~/.claude/settings.json" in row, row
+        assert "fix: Press f (Fix it) to remove ANTHROPIC_API_KEY from the env block of ~/.claude/settings.json" in row
+
+
+def test_fixes_name_the_place_in_the_app_for_the_base_url_and_the_fix_its():
+    from optscale_tui.core.verify import BETA_WARN_FIX, CheckResult
+    from optscale_tui.ui.screens.verify import tui_fix, tui_message
+
+    def fix(cause, text=None):
+        return tui_fix(CheckResult("x", "x", CheckStatus.FAIL, cause, "", text or describe(cause).fix))
+
+    warn = tui_fix(CheckResult("betas", "b", CheckStatus.WARN, Cause.BETA_REJECTED, "", BETA_WARN_FIX))
+    assert "Press f (Fix it)" in warn and "Models (F3)" in warn and "to the env block" not in warn
+    for cause in Cause:  # a fix about the Base URL says where it is entered
+        if "Base URL" in describe(cause).fix:
+            assert "Connect (F2)" in fix(cause), (cause, fix(cause))
+    assert "Check the host and port in the Base URL" in describe(Cause.CONNECT).fix  # the CLI keeps its words
+    # Where the app has an automatic fix for the cause, its text names f (Fix it).
+    for cause in (Cause.BASE_URL_V1, Cause.SHELL_API_KEY, Cause.BETA_REJECTED, Cause.PROJECT_OVERRIDE,
+                  Cause.TIER_UNMAPPED):
+        assert "f (Fix it)" in fix(cause), (cause, fix(cause))
+    config = CheckResult("config", "c", CheckStatus.WARN, Cause.TIER_UNMAPPED, "Opus unmapped (+2 more findings; see "
+                         "doctor)", "")
+    assert tui_message(config) == "Opus unmapped (+2 more findings; see Doctor (F6))"

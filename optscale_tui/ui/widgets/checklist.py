@@ -66,7 +66,8 @@ class Checklist(OptionList):
 
     def __init__(self, *, id: str | None = None, empty: str = "No checks yet.",
                  timing_formatter: Callable[[CheckResult], str] = format_timings,
-                 fix_formatter: Callable[[CheckResult], str] = lambda result: result.fix) -> None:
+                 fix_formatter: Callable[[CheckResult], str] = lambda result: result.fix,
+                 message_formatter: Callable[[CheckResult], str] = lambda result: result.message) -> None:
         super().__init__(id=id, compact=True)
         self._rows: dict[str, _Row] = {}
         self._frame = 0
@@ -74,6 +75,7 @@ class Checklist(OptionList):
         self._repeated: set[str] = set()
         self.timing_formatter = timing_formatter
         self.fix_formatter = fix_formatter  # the front end's words for a fix (where to do it in the app)
+        self.message_formatter = message_formatter  # and for a message (e.g. paths as ~/…)
         self.clock: Callable[[], float] = time.monotonic  # injectable for tests
 
     # --- data ---------------------------------------------------------------------------------------------------
@@ -202,8 +204,9 @@ class Checklist(OptionList):
         if result is not None and result.id in self._repeated:
             lines.extend(self._wrapped(same_cause_line(result), "$text-muted"))
         elif result is not None and result.status in (CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.SKIP):
-            if result.message:
-                lines.extend(self._wrapped(result.message, ""))
+            message = self.message_formatter(result)
+            if message:
+                lines.extend(self._wrapped(message, ""))
             if result.cause:
                 lines.append(Content.assemble(INDENT, ("cause: ", "$text-muted"),
                                               (result.cause.value, "bold")))
