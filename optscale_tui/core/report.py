@@ -146,8 +146,11 @@ def verdict_line(done: VerificationDone, shown: Collection[str] | None = None) -
         summary += f", {counts[CheckStatus.SKIP]} skipped"
     word = "Connection verified" if done.ok else "Verification failed"
     if done.rerun_ms is not None:  # a full run updated by a partial re-run: say which time is which
+        # Say so when the reachability check ran again too: "re-ran 1 check" alone was not what happened.
+        need = "it needs" if done.rerun_checks == 1 else "they need"
+        also = f", plus the reachability check {need}," if done.rerun_connect else ""
         return (f"{word}: {summary} (full run {done.elapsed_ms / 1000:.1f} s; re-ran "
-                f"{plural(done.rerun_checks, 'check')} in {done.rerun_ms / 1000:.1f} s).")
+                f"{plural(done.rerun_checks, 'check')}{also} in {done.rerun_ms / 1000:.1f} s).")
     return f"{word}: {summary} in {done.elapsed_ms / 1000:.1f} s."
 
 

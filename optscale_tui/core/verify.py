@@ -129,6 +129,8 @@ class VerificationDone:
     # Set by `merge_results`: how many checks the latest partial re-run asked for, and how long it took.
     rerun_checks: int = 0
     rerun_ms: float | None = None
+    # Whether the re-run also ran "connect" (it runs first for any network check) without being asked for it.
+    rerun_connect: bool = False
 
     @property
     def ok(self) -> bool:
@@ -176,6 +178,9 @@ WRITE_CONNECTION_COMMAND = "optscale-tui apply --base-url URL --api-key-stdin"
 # The catalog lists none of some mapped models (the TUI words it as the place in the app: see its tui_fix).
 CATALOG_FIX = "Pick models from the catalog this key sees, or ask your OptScale admin to allow these models."
 CATALOG_COMMAND = "optscale-tui models --base-url URL --api-key-stdin"
+# The gateway rejects the experimental betas but takes the reduced list (the TUI words it as Fix it / Models).
+BETA_WARN_FIX = ("Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 to the env block so Claude Code sends only the betas "
+                 "this gateway accepts.")
 
 
 def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
@@ -471,6 +476,10 @@ def _probe_model(target: VerificationTarget) -> str | None:
 
 # Refusals about the model itself, not the request: another model may work with the same key.
 MODEL_CAUSES = frozenset({Cause.MODEL_NOT_ALLOWED, Cause.PROVIDER_NOT_ALLOWED, Cause.MODEL_UNKNOWN})
+# Refusals of the key itself: every request with it fails the same way, so a probe of the gateway (count_tokens, the
+# beta header) sent with it could only repeat the catalog's verdict as if it were a problem of its own.
+KEY_CAUSES = frozenset({Cause.AUTH_INVALID_KEY, Cause.BUDGET_EXCEEDED, Cause.RATE_LIMITED})
+_KEY_REFUSED = "the key was refused"
 
 
 def _config_result(target: VerificationTarget) -> CheckResult:
@@ -650,12 +659,14 @@ async def run_verification(
         """The models the count_tokens and beta probes may use, best first, and why there is none when empty.
         These probes test the gateway, not a model: a model this key may not use would fail them for the prompt
         check's reason. So they take the mapped models the key's catalog lists; without a catalog, every mapped
-        model (a refusal of one then moves on to the next)."""
+        model (a refusal of one then moves on to the next). None at all when the catalog refused the key."""
         models = _probe_models(target)
         try:
             catalog = await asyncio.shield(get_catalog())
         except Exception:  # the catalog check reports it; here it only narrows the choice
             return models, ""
+        if catalog.probe.cause in KEY_CAUSES:
+            return [], _KEY_REFUSED
         if not catalog.probe.ok:
             return models, ""
         ids = {m.id for m in catalog.models}
@@ -669,9 +680,16 @@ async def run_verification(
         refused: list[str] = []
         for model in candidates:
             probe = await probe_fn(model)
+            if probe.cause is Cause.AUTH_INVALID_KEY:  # no catalog said so first: the probe itself found out
+                why = _KEY_REFUSED
+                break
             if probe.cause not in MODEL_CAUSES:
                 return model, probe
             refused.append(model)
+        if why == _KEY_REFUSED:
+            return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
+                               "Skipped: the key was refused; see the catalog check.", tier=spec.tier,
+                               model=spec.model)
         why = why or (f"this key may not use {', '.join(refused)}" if refused else "no model is mapped")
         return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
                            f"Skipped: no model to send it with ({why}); the prompt checks say why.",
@@ -702,8 +720,7 @@ async def run_verification(
                     spec.id, spec.title, CheckStatus.WARN, Cause.BETA_REJECTED,
                     "The gateway rejects Claude Code's experimental betas. Claude Code recovers by retrying with "
                     "fewer betas, so it works, but its first requests fail and are repeated.",
-                    "Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 to the env block so Claude Code sends only the "
-                    "betas this gateway accepts.",
+                    BETA_WARN_FIX,
                     _timings(reduced), dict(probe.request_ids) | dict(reduced.request_ids), spec.tier, spec.model,
                 )
         if probe.cause is Cause.BETA_REJECTED:
@@ -780,7 +797,8 @@ def merge_results(previous: VerificationDone | None, rerun: VerificationDone) ->
     merged.extend(fresh.values())
     # "config" and "connect" always run along with the check asked for: count them only when they were the ask.
     asked = [r.id for r in rerun.results if r.id not in ("config", "connect")]
-    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms)
+    with_connect = bool(asked) and any(r.id == "connect" for r in rerun.results)
+    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms, with_connect)
 
 
 async def verify(target: VerificationTarget, options: VerifyOptions | None = None, **kwargs) -> VerificationDone:

@@ -88,6 +88,22 @@ async def test_wrong_key(gateway):
     assert fails == {Cause.AUTH_INVALID_KEY}
 
 
+@pytest.mark.parametrize(("key", "kind", "cause"), [("sk-bf-not-a-real-key-000000", None, Cause.AUTH_INVALID_KEY),
+                                                    (DEMO_KEY, "rate", Cause.RATE_LIMITED),
+                                                    (DEMO_KEY, "budget", Cause.BUDGET_EXCEEDED)])
+async def test_a_refused_key_skips_the_gateway_probes_instead_of_failing_them(gateway, key, kind, cause):
+    # A wrong key also failed the beta check ("same cause as above") and warned on count_tokens: "8 failed" for one
+    # problem the catalog check already names. The gateway probes say why they did not run instead.
+    gateway.faults.force_kind = kind
+    done = await verify(make_target(gateway, key=key))
+    results = by_id(done)
+    assert results["catalog"].status is CheckStatus.FAIL and results["catalog"].cause is cause
+    for check_id in ("betas", "count_tokens"):
+        assert results[check_id].status is CheckStatus.SKIP, results[check_id]
+        assert results[check_id].cause is None
+        assert results[check_id].message == "Skipped: the key was refused; see the catalog check."
+
+
 async def test_unknown_model_vs_wrong_path(gateway):
     done = await verify(make_target(gateway, tiers=TierMapping(opus="anthropic/claude-nonexistent-9")))
     assert by_id(done)["prompt.opus"].cause is Cause.MODEL_UNKNOWN

@@ -82,7 +82,21 @@ def test_merge_results_keeps_the_full_runs_time_and_tells_the_reruns_apart():
     rerun = VerificationDone((_result("config"), _result("connect"), _result("prompt.opus")), 400.0)
     merged = merge_results(full, rerun)
     assert merged.elapsed_ms == 4200.0 and merged.rerun_ms == 400.0 and merged.rerun_checks == 1
-    assert verdict_line(merged) == "Connection verified: 3 passed, 0 warnings, 0 failed (full run 4.2 s; re-ran 1 check " \
-                                   "in 0.4 s)."
+    # "connect" ran again too (it runs first for any network check): the words say so, not just "re-ran 1 check".
+    assert verdict_line(merged) == "Connection verified: 3 passed, 0 warnings, 0 failed (full run 4.2 s; re-ran 1 check, " \
+                                   "plus the reachability check it needs, in 0.4 s)."
     assert to_json(merged)["elapsed_ms"] == 4200.0 and to_json(merged)["rerun_elapsed_ms"] == 400.0
     assert verdict_line(full).endswith("in 4.2 s.")
+
+
+def test_a_rerun_without_the_reachability_check_does_not_claim_it():
+    from optscale_tui.core.report import verdict_line
+
+    full = VerificationDone((_result("config"), _result("connect"), _result("doctor.tier_unmapped")), 4200.0)
+    network_free = merge_results(full, VerificationDone((_result("config"), _result("doctor.tier_unmapped")), 5.0))
+    assert not network_free.rerun_connect
+    assert verdict_line(network_free).endswith("(full run 4.2 s; re-ran 1 check in 0.0 s).")
+    connect_only = merge_results(full, VerificationDone((_result("config"), _result("connect")), 50.0))
+    assert not connect_only.rerun_connect  # it was the check asked for
+    two = merge_results(full, VerificationDone((_result("config"), _result("connect"), _result("a"), _result("b")), 9.0))
+    assert "re-ran 2 checks, plus the reachability check they need, in" in verdict_line(two)

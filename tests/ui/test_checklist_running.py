@@ -40,3 +40,26 @@ async def test_running_rows_show_the_seconds_waited_so_far():
         # Finished: the result's own timings, no waiting time.
         checklist.finish(CheckResult("prompt.opus", "Opus tier answers a streamed prompt", CheckStatus.PASS))
         assert not re.search(r"\d\.\d s", row_text(checklist, "prompt.opus"))
+
+
+async def test_a_long_title_wraps_under_itself_not_at_column_one():
+    # At 80x24 the running subagent row broke as "…answers a streamed" with "prompt" at column 1 of the next line.
+    title = "Subagent model (CLAUDE_CODE_SUBAGENT_MODEL) answers a streamed prompt"
+    app = _Host()
+    async with app.run_test(size=(70, 10)) as pilot:
+        checklist = app.query_one(Checklist)
+        checklist.clock = lambda: 100.0
+        checklist.plan([CheckSpec("prompt.subagent", title, "subagent", "m")])
+        checklist.mark("prompt.subagent", CheckStatus.RUNNING)
+        await pilot.pause()
+        width = checklist.scrollable_content_region.width
+        for status in (CheckStatus.RUNNING, CheckStatus.PASS):
+            if status is CheckStatus.PASS:
+                checklist.finish(CheckResult("prompt.subagent", title, CheckStatus.PASS,
+                                             timings={"ttfb_ms": 5, "total_ms": 9}))
+            lines = row_text(checklist, "prompt.subagent").splitlines()
+            assert all(len(line) <= width for line in lines), (width, lines)
+            # The rest of the title under its first letter, not at column 1.
+            assert len(lines) >= 2 and lines[1].startswith(" " * 8) and not lines[1][8].isspace(), lines
+            assert "prompt" in lines[1], lines
+            assert " ".join(" ".join(lines).split()).count(title) == 1, lines

@@ -127,7 +127,9 @@ async def test_rerun_one_check_only_sends_that_request(ui_sandbox, gw):
         assert app.query_one(StreamLog).text.count("▸ Sonnet") == 2  # the re-run's reply is appended
         # The summary keeps the full run's time and names the re-run's as such (it said "… in 0.0 s").
         status = str(app.query_one("#verify-status").render())
-        assert "re-ran 1 check in" in status and "full run" in status, status
+        # And "Gateway reachable" ran again with it (it runs first for any network check): the words say so.
+        assert "re-ran 1 check, plus the reachability check it needs, in" in status and "full run" in status, status
+        assert statuses(app)["connect"] is CheckStatus.PASS
         # enter on a row does the same
         checklist.focus()
         checklist.highlighted = checklist.check_ids.index("tools.haiku")
@@ -762,3 +764,131 @@ async def test_a_model_the_key_may_not_use_points_to_models_f3(ui_sandbox, gw):
         assert results["betas"].status is CheckStatus.PASS  # not "same cause as above (model_not_allowed)"
         text = " ".join(screen_text(app).split())
         assert "Models (F3)" in text and "optscale-tui models" not in text
+
+
+def trace_rows(app) -> dict[str, set[str]]:
+    """The traces table: check id -> the request ids listed for it."""
+    table = app.query_one("#verify-traces")
+    rows: dict[str, set[str]] = {}
+    for index in range(table.row_count):
+        check_id, request_id, _ = table.get_row_at(index)
+        if check_id != "—":
+            rows.setdefault(check_id, set()).add(request_id)
+    return rows
+
+
+async def wait_until_running(app, pilot, check_id: str) -> None:
+    for _ in range(150):
+        await pilot.pause(0.02)
+        if statuses(app).get(check_id) is CheckStatus.RUNNING:
+            return
+    raise AssertionError(f"{check_id} never ran")
+
+
+async def test_traces_show_the_running_verification_not_the_previous_one(ui_sandbox, gw):
+    # The table kept "connect req_demo_000027 325 ms" of the previous run while a new run showed other timings.
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await run_all(app, pilot)
+        first = trace_rows(app)
+        old_ids = set().union(*first.values())
+        assert {"connect", "prompt.opus", "prompt.sonnet"} <= set(first)
+        gw.faults.ttft_ms = 1_500
+        await start_and_wait_until_opus_runs(app, pilot)
+        for _ in range(100):  # filled as the new run's checks finish
+            if "connect" in trace_rows(app):
+                break
+            await pilot.pause(0.02)
+        during = trace_rows(app)
+        assert "connect" in during and "prompt.opus" not in during, during
+        assert not set().union(*during.values()) & old_ids
+        await wait_idle(app, pilot)
+        second = trace_rows(app)
+        assert set(second) == set(first) and not set().union(*second.values()) & old_ids
+        # A re-run of one check keeps the other rows and replaces the re-run ones (and connect, which ran with it).
+        checklist = app.query_one(Checklist)
+        checklist.focus()
+        checklist.highlighted = checklist.check_ids.index("prompt.sonnet")
+        await pilot.press("full_stop")
+        await wait_until_running(app, pilot, "prompt.sonnet")
+        during = trace_rows(app)
+        assert "prompt.sonnet" not in during and during["prompt.opus"] == second["prompt.opus"], during
+        await wait_idle(app, pilot)
+        third = trace_rows(app)
+        assert set(third) == set(first) and third["prompt.opus"] == second["prompt.opus"]
+        assert third["prompt.sonnet"].isdisjoint(second["prompt.sonnet"])
+        assert third["connect"].isdisjoint(second["connect"])
+
+
+async def test_fix_it_follows_the_file_the_run_read_not_the_apps_stored_view(ui_sandbox, gw):
+    # ANTHROPIC_API_KEY added to the env block outside the app, then r: the row said "cause: shell_api_key" but Fix
+    # it was not offered, as the fixes were computed from the configuration the app loaded at start-up.
+    seed(ui_sandbox, gw)
+    app = OptScaleApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await run_all(app, pilot)
+        assert "Fix it" not in footer_text(app)
+        ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                 "ANTHROPIC_API_KEY": "sk-ant-elsewhere-0000", **TIERS}})
+        await pilot.press("r")
+        await wait_idle(app, pilot)
+        assert any(r.cause is Cause.SHELL_API_KEY for r in view.done.results)
+        assert [f.cause for f in view._fixes()] == [Cause.SHELL_API_KEY]
+        assert "Fix it" in footer_text(app)
+        await pilot.press("f")
+        await pilot.pause()
+        from optscale_tui.ui.screens.fix import FixScreen
+
+        assert isinstance(app.screen, FixScreen)
+
+
+async def test_the_checklist_names_places_in_the_app_and_home_relative_paths(ui_sandbox, gw):
+    # The config row said "(+1 more finding; see doctor)", and paths were the sandbox's absolute ones
+    # ("/tmp/optscale-tui-demo-…/.claude/settings.json") where the rest of the app says "~/.claude/settings.json".
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                             "ANTHROPIC_API_KEY": "sk-ant-elsewhere-0000",
+                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 60)) as pilot:
+        view = await run_all(app, pilot)
+        config = next(r for r in view.done.results if r.id == "config")
+        assert "; see doctor)" in config.message  # core's words, kept by the CLI
+        checklist = app.query_one(Checklist)
+        rows = " ".join(str(checklist.get_option(check_id).prompt) for check_id in checklist.check_ids)
+        rows = " ".join(rows.split())
+        assert "see Doctor (F6))" in rows and "see doctor" not in rows
+        assert "Press f (Fix it)" in rows
+        # Only the ANTHROPIC_API_KEY finding: the config row is its message, which names the file.
+        ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                 "ANTHROPIC_API_KEY": "sk-ant-elsewhere-0000", **TIERS}})
+        await pilot.press("r")
+        await wait_idle(app, pilot)
+        config = next(r for r in view.done.results if r.id == "config")
+        home = str(ui_sandbox.home) + "/"
+        assert config.cause is Cause.SHELL_API_KEY and home in config.message and home in config.fix  # core's words
+        row = " ".join(str(checklist.get_option("config").prompt).split())
+        assert home not in row and "env block of ~/.claude/settings.json" in row, row
+        assert "fix: Press f (Fix it) to remove ANTHROPIC_API_KEY from the env block of ~/.claude/settings.json" in row
+
+
+def test_fixes_name_the_place_in_the_app_for_the_base_url_and_the_fix_its():
+    from optscale_tui.core.verify import BETA_WARN_FIX, CheckResult
+    from optscale_tui.ui.screens.verify import tui_fix, tui_message
+
+    def fix(cause, text=None):
+        return tui_fix(CheckResult("x", "x", CheckStatus.FAIL, cause, "", text or describe(cause).fix))
+
+    warn = tui_fix(CheckResult("betas", "b", CheckStatus.WARN, Cause.BETA_REJECTED, "", BETA_WARN_FIX))
+    assert "Press f (Fix it)" in warn and "Models (F3)" in warn and "to the env block" not in warn
+    for cause in Cause:  # a fix about the Base URL says where it is entered
+        if "Base URL" in describe(cause).fix:
+            assert "Connect (F2)" in fix(cause), (cause, fix(cause))
+    assert "Check the host and port in the Base URL" in describe(Cause.CONNECT).fix  # the CLI keeps its words
+    # Where the app has an automatic fix for the cause, its text names f (Fix it).
+    for cause in (Cause.BASE_URL_V1, Cause.SHELL_API_KEY, Cause.BETA_REJECTED, Cause.PROJECT_OVERRIDE,
+                  Cause.TIER_UNMAPPED):
+        assert "f (Fix it)" in fix(cause), (cause, fix(cause))
+    config = CheckResult("config", "c", CheckStatus.WARN, Cause.TIER_UNMAPPED, "Opus unmapped (+2 more findings; see "
+                         "doctor)", "")
+    assert tui_message(config) == "Opus unmapped (+2 more findings; see Doctor (F6))"

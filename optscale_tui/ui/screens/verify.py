@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -28,6 +29,7 @@ from textual.widgets import Button, DataTable, Input, OptionList, Select, Static
 from optscale_tui.core import report
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.verify import (
+    BETA_WARN_FIX,
     CATALOG_FIX,
     WRITE_CONNECTION_FIX,
     CheckFinished,
@@ -50,6 +52,7 @@ from optscale_tui.core.verify import (
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.modals import Dialog
 from optscale_tui.ui.widgets.checklist import Checklist
+from optscale_tui.ui.widgets.findings import home_relative
 from optscale_tui.ui.widgets.step import StepView
 from optscale_tui.ui.widgets.stream_log import StreamLog
 
@@ -65,7 +68,26 @@ CONNECT = "Go to step 1, Connect (F2)"
 MODELS = "Go to step 2, Models (F3)"
 # The plain-words fixes of core (causes.py, verify.py) as this app says them: where in the app to do it instead of a
 # CLI command or flag. Only a result carrying the generic fix is reworded; a fix written for its case stays.
+FIX_IT = "Press f (Fix it) to"
 TUI_FIXES: dict[Cause, str] = {
+    Cause.DNS: f"{CONNECT}, and check the host in the Base URL for typos; on a VPN-only cluster, connect the VPN first.",
+    Cause.CONNECT: f"{CONNECT}, and check the host and port in the Base URL; also that a firewall or proxy lets this "
+                   "machine reach it (HTTPS_PROXY / NO_PROXY are honoured).",
+    Cause.TLS_HOSTNAME: f"{CONNECT}, and use the exact host name shown in OptScale Chat, not an IP address or an alias.",
+    Cause.INSECURE_HTTP: f"{CONNECT}, and paste the https:// Base URL from OptScale Chat. Plain http:// is only "
+                         "accepted for 127.0.0.1/localhost.",
+    Cause.BAD_RESPONSE: f"{CONNECT}, and check the Base URL points at the OptScale gateway (…/llm_proxy/<org-id>/v1) "
+                        "and not at a login page or a corporate proxy.",
+    Cause.RATE_LIMITED: "Wait a minute and retry (. re-runs this check); if it persists, ask the admin about the key's "
+                        "request and token limits.",
+    Cause.STREAM_CUT: "Retry (. re-runs this check); if it repeats, ask the admin to disable response buffering and "
+                      "idle timeouts for SSE on the gateway.",
+    Cause.SHELL_API_KEY: "If it is in a settings file's env block, press f (Fix it) to remove it; if your shell exports "
+                         "it, unset it in your shell profile.",
+    Cause.PROJECT_OVERRIDE: f"{FIX_IT} remove the gateway keys from the project file, or quit and start optscale-tui "
+                            "--scope project (or local) to write the connection there instead.",
+    Cause.SETTINGS_INVALID: "Correct the JSON at the line and column shown in an editor, then run the checks again (r); "
+                            "optscale-tui never rewrites a file it cannot parse.",
     Cause.TIMEOUT: "Try again (r, or . for this check); if it keeps happening, check the gateway's health in OptScale.",
     Cause.TLS_UNTRUSTED: "Install your organisation's CA in the system store, or quit and start optscale-tui "
                          "--ca-bundle PATH; for Claude Code also export NODE_EXTRA_CA_CERTS=PATH in your shell (it is "
@@ -82,11 +104,13 @@ TUI_FIXES: dict[Cause, str] = {
                           "saved with /anthropic).",
     Cause.BASE_URL_V1: "Press f (Fix it) to replace the trailing /v1 with /anthropic, or enter the Base URL again on "
                        "step 1, Connect (F2).",
-    Cause.BETA_REJECTED: f"{MODELS}, and tick “Turn off experimental betas”, or ask the admin to forward anthropic-beta.",
+    Cause.BETA_REJECTED: f"{FIX_IT} add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1, or tick “Turn off experimental "
+                         f"betas” on step 2, Models (F3); or ask the admin to forward anthropic-beta.",
     Cause.SERVER_ERROR: "Retry in a moment (. re-runs this check); if it persists, look its request id up in OptScale "
                         "Traces (the ids are listed under “Find it in OptScale Traces”; t shows them on a narrow "
                         "screen) and tell your admin.",
-    Cause.TIER_UNMAPPED: f"{MODELS}, and map the Opus tier (and ideally all three) to models from the gateway catalog.",
+    Cause.TIER_UNMAPPED: f"{FIX_IT} map the unmapped tiers, or go to step 2, Models (F3), and map the Opus tier (and "
+                         "ideally all three) to models from the gateway catalog.",
     Cause.CLAUDE_LOGIN_PRESENT: "In a terminal, run `claude auth logout` (the gateway keys in settings.json stay).",
 }
 
@@ -98,9 +122,19 @@ def tui_fix(result: CheckResult) -> str:
                 "step 3, Review (F4).")
     if result.fix == CATALOG_FIX:
         return f"{MODELS}, and pick models from the catalog this key sees, or ask your OptScale admin to allow them."
+    if result.fix == BETA_WARN_FIX:
+        return (f"{FIX_IT} add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1, or tick “Turn off experimental betas” on "
+                "step 2, Models (F3), so Claude Code sends only the betas this gateway accepts.")
+    if result.cause is Cause.SHELL_API_KEY and result.fix.startswith("Remove ANTHROPIC_API_KEY from the env block"):
+        return home_relative(f"{FIX_IT} remove{result.fix.removeprefix('Remove')}")  # the doctor's, naming the file
     if result.cause in TUI_FIXES and result.fix == describe(result.cause).fix:
-        return TUI_FIXES[result.cause]
-    return result.fix
+        return home_relative(TUI_FIXES[result.cause])
+    return home_relative(result.fix)
+
+
+def tui_message(result: CheckResult) -> str:
+    """A message in the app's words: paths as ~/…, and the config row's other findings where this app shows them."""
+    return home_relative(result.message).replace("; see doctor)", "; see Doctor (F6))")
 
 
 class VerifyView(StepView):
@@ -129,10 +163,11 @@ class VerifyView(StepView):
         return tuple(r.cause for r in self.done.results if r.cause) if self.done is not None else ()
 
     def _fix_config(self):
-        """The configuration the results were judged against: for a run of unsaved values, those values as saved.
-        Judged against the file on disk, an all-pass run of unsaved values would offer to "fix" what saving them
-        fixes anyway (e.g. map the Opus tier the unsaved mapping already maps)."""
-        if self.target is not None and self._target_unsaved:
+        """The configuration the results were judged against, as the run read it: for the settings in effect, the
+        files as they were on disk then (the app's stored view may be older: a file edited outside the app showed
+        "cause: shell_api_key" with no Fix it); for a run of unsaved values, those values as saved (judged against
+        the file on disk, an all-pass run would offer to "fix" what saving them fixes anyway)."""
+        if self.target is not None:
             return self.target.config
         return None
 
@@ -168,7 +203,7 @@ class VerifyView(StepView):
         yield Static(id="verify-status", markup=False)
         with Horizontal(id="verify-body"):
             yield Checklist(id="verify-checklist", empty="Nothing verified yet: press r to run every check.",
-                            fix_formatter=tui_fix)
+                            fix_formatter=tui_fix, message_formatter=tui_message)
             with Vertical(id="verify-output"):
                 yield Static(LOG_TITLE, id="verify-log-title", markup=False)
                 yield StreamLog(id="verify-log")
@@ -328,6 +363,8 @@ class VerifyView(StepView):
             self._run += 1  # a late event of the old source's run must not fill the cleared checklist
             self.query_one(StreamLog).clear()
             self.query_one(Checklist).show_empty("Nothing verified yet: press r to run every check.")
+            self._finished = {}
+            self._fill_traces()
             self._set_status("The source changed: press r to verify it.")
             self._run_on_show = True
         self.refresh_bindings()
@@ -347,6 +384,7 @@ class VerifyView(StepView):
             self.done = None  # copy, save and fix must not act on the results this run replaces
             log.clear()
             self.query_one(Checklist).show_empty("Reading the settings…")
+            self._fill_traces()  # the previous run's request ids must not pass for this run's
         self._set_status("Reading the settings…")
         self._verify(self._run, only)
 
@@ -426,11 +464,14 @@ class VerifyView(StepView):
             self._finished[event.check_id] = event.result
             checklist.finish(event.result)
             self._progress_status()
+            if event.result.request_ids:
+                self._fill_traces()
         elif isinstance(event, VerificationPlanned):
             checklist.plan(event.checks, keep=self._partial)
             self._specs = {s.id: s for s in event.checks}
             self._stream_order = [s.id for s in event.checks if s.id.startswith("prompt.")]
             self._progress_status()
+            self._fill_traces()
         elif isinstance(event, VerificationDone):
             self._flush()
             previous = self.done if self._partial else None
@@ -438,7 +479,7 @@ class VerifyView(StepView):
             # Count the rows the checklist shows: the doctor's findings are summed up in its "config" row.
             shown = self.query_one(Checklist).check_ids
             self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done, shown))
-            self._fill_traces()
+            self._fill_traces(self.done.results)
             self.refresh_bindings()  # "Fix it" shows only when the results have something to fix
 
     def _progress_status(self) -> None:
@@ -506,10 +547,21 @@ class VerifyView(StepView):
         # The checklist holds the message and the fix; the log only says how the reply ended.
         return f"{mark} {report.STATUS_WORD[result.status].strip()}{cause}" if replied else f"{mark} no reply{cause}"
 
-    def _fill_traces(self) -> None:
+    def _trace_results(self) -> list[CheckResult]:
+        """The results whose request ids the traces table lists: the finished run's; while one runs, what has
+        finished so far (a partial re-run: over the earlier results, its checks replacing theirs), in plan order."""
+        results: dict[str, CheckResult] = {}
+        if self.done is not None and self._partial:  # the re-run's checks drop their earlier ids until they finish
+            results = {r.id: r for r in self.done.results if r.id not in self._specs}
+        results.update(self._finished)
+        order = {check_id: index for index, check_id in enumerate(self.query_one(Checklist).check_ids)}
+        return sorted(results.values(), key=lambda r: order.get(r.id, len(order)))
+
+    def _fill_traces(self, results: Iterable[CheckResult] | None = None) -> None:
+        """List the request ids of `results` (default: the run's so far, see `_trace_results`)."""
         table = self.query_one("#verify-traces", DataTable)
         table.clear()
-        rows = report.traces_rows(self.done.results) if self.done else []
+        rows = report.traces_rows(self._trace_results() if results is None else results)
         for check_id, request_id, took in rows:
             table.add_row(check_id, request_id, took)
         if not rows:

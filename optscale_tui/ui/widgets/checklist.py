@@ -66,7 +66,8 @@ class Checklist(OptionList):
 
     def __init__(self, *, id: str | None = None, empty: str = "No checks yet.",
                  timing_formatter: Callable[[CheckResult], str] = format_timings,
-                 fix_formatter: Callable[[CheckResult], str] = lambda result: result.fix) -> None:
+                 fix_formatter: Callable[[CheckResult], str] = lambda result: result.fix,
+                 message_formatter: Callable[[CheckResult], str] = lambda result: result.message) -> None:
         super().__init__(id=id, compact=True)
         self._rows: dict[str, _Row] = {}
         self._frame = 0
@@ -74,6 +75,7 @@ class Checklist(OptionList):
         self._repeated: set[str] = set()
         self.timing_formatter = timing_formatter
         self.fix_formatter = fix_formatter  # the front end's words for a fix (where to do it in the app)
+        self.message_formatter = message_formatter  # and for a message (e.g. paths as ~/…)
         self.clock: Callable[[], float] = time.monotonic  # injectable for tests
 
     # --- data ---------------------------------------------------------------------------------------------------
@@ -181,17 +183,19 @@ class Checklist(OptionList):
         status = row.status
         mark = SPINNER[self._frame] if status is CheckStatus.RUNNING else STATUS_MARK[status]
         title = row.result.title if row.result else row.spec.title
-        head = Content.assemble((f"{mark} {WORD[status]}", f"bold {STYLE[status]}"), "  ", title)
-        lines: list[Content] = []
+        # A title longer than the line wraps under itself (as messages do), not back at column 1 (OptionList's wrap).
+        titles = textwrap.wrap(title, max(20, width - len(INDENT)), break_on_hyphens=False) or [""]
+        lines: list[Content] = [Content.assemble((f"{mark} {WORD[status]}", f"bold {STYLE[status]}"), "  ", titles[0])]
+        lines.extend(Content(INDENT + line) for line in titles[1:])
         timing = self.timing_formatter(row.result) if row.result else ""
         if status is CheckStatus.RUNNING and row.started is not None:
             # The seconds waited so far (a prompt may wait long for its first token); redrawn on the spinner's tick.
             timing = f"{max(0.0, self.clock() - row.started):.1f} s"
+        head = lines[-1]
         if timing and head.cell_length + 2 + cell_len(timing) <= width:
             pad = width - head.cell_length - cell_len(timing)
-            head = head + Content(" " * pad) + Content.styled(timing, "$text-muted")
+            lines[-1] = head + Content(" " * pad) + Content.styled(timing, "$text-muted")
             timing = ""
-        lines.append(head)
         if timing:
             lines.append(Content.styled(INDENT + timing, "$text-muted"))
         result = row.result
@@ -200,8 +204,9 @@ class Checklist(OptionList):
         if result is not None and result.id in self._repeated:
             lines.extend(self._wrapped(same_cause_line(result), "$text-muted"))
         elif result is not None and result.status in (CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.SKIP):
-            if result.message:
-                lines.extend(self._wrapped(result.message, ""))
+            message = self.message_formatter(result)
+            if message:
+                lines.extend(self._wrapped(message, ""))
             if result.cause:
                 lines.append(Content.assemble(INDENT, ("cause: ", "$text-muted"),
                                               (result.cause.value, "bold")))
