@@ -116,9 +116,16 @@ class WizardState:
         tiers = self.tiers
         for name in wanted:
             if name == "url":
+                if stored.base_url_text is None:
+                    # The file has none (a restore of an older file, a fix that removed it): the field empties, so
+                    # Connect, Review and the file agree. Keeping the old URL made it an unsaved edit nobody made.
+                    if self.url is not None or self.base_url_text:
+                        self.base_url_text, self.url = "", None
+                        changed.add(name)
+                    continue
                 agrees = self.url is not None and stored.url is not None and (
                     self.url.anthropic_base == stored.url.anthropic_base)
-                if stored.base_url_text is not None and not agrees:  # a file without one keeps what was entered
+                if not agrees:
                     self.base_url_text, self.url = stored.base_url_text, stored.url
                     changed.add(name)
             elif name == "key":

@@ -246,3 +246,33 @@ async def test_restore_with_unsaved_edits_says_they_are_lost_and_names_them(ui_s
         assert "unsaved edits are lost" in text
         assert "Unsaved: Haiku → openai/gpt-5" in text
         assert DEMO_KEY not in text
+
+
+async def test_restoring_a_file_without_a_base_url_empties_the_field(ui_sandbox) -> None:
+    """After a restore the edited values are the file's: no ANTHROPIC_BASE_URL means an empty Base URL field with its
+    hint, not the old URL kept as an unsaved edit (Connect, Review and the file disagreed)."""
+    path = ui_sandbox.seed()  # no ANTHROPIC_BASE_URL
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await save_through_the_ui(app, pilot, "a/first")
+        assert "ANTHROPIC_BASE_URL" in path.read_text()
+        await pilot.press("f7")
+        await settle(pilot)
+        app.query_one("#backups-table", DataTable).focus()
+        await pilot.press("down")  # the original
+        await settle(pilot)
+        assert app.query_one(BackupsView).selected.is_original
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert "ANTHROPIC_BASE_URL" not in path.read_text()
+        assert app.state.url is None and app.state.base_url_text == ""
+        assert not app.state.has_unsaved_changes
+        await pilot.press("f2")
+        await settle(pilot)
+        assert app.query_one("#base-url").value == ""
+        text = screen_text(app)
+        assert "Claude Code will use: …/anthropic" in text  # the empty field's hint
+        assert "7f1c5a52" not in text
