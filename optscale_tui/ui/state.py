@@ -41,6 +41,7 @@ class WizardState:
     catalog: Catalog | None = None
     last_save: SaveResult | None = None
     results: dict[str, CheckResult] = field(default_factory=dict)
+    restores: int = 0  # restores adopted so far: a pane that starts over after one (the Models filter) compares it
 
     @property
     def stored_key(self) -> str | None:
@@ -154,6 +155,8 @@ class WizardState:
                 changed.add(name)
         self.tiers = tiers
         self.document = document
+        if saved is None:
+            self.restores += 1
         if (self.url.anthropic_base if self.url else None, self.effective_key) != connection:
             self.catalog = None  # the catalog belongs to a URL + key
         return changed
