@@ -41,6 +41,7 @@ class WizardState:
     catalog: Catalog | None = None
     last_save: SaveResult | None = None
     results: dict[str, CheckResult] = field(default_factory=dict)
+    restores: int = 0  # restores adopted so far: a pane that starts over after one (the Models filter) compares it
 
     @property
     def stored_key(self) -> str | None:
@@ -116,9 +117,16 @@ class WizardState:
         tiers = self.tiers
         for name in wanted:
             if name == "url":
+                if stored.base_url_text is None:
+                    # The file has none (a restore of an older file, a fix that removed it): the field empties, so
+                    # Connect, Review and the file agree. Keeping the old URL made it an unsaved edit nobody made.
+                    if self.url is not None or self.base_url_text:
+                        self.base_url_text, self.url = "", None
+                        changed.add(name)
+                    continue
                 agrees = self.url is not None and stored.url is not None and (
                     self.url.anthropic_base == stored.url.anthropic_base)
-                if stored.base_url_text is not None and not agrees:  # a file without one keeps what was entered
+                if not agrees:
                     self.base_url_text, self.url = stored.base_url_text, stored.url
                     changed.add(name)
             elif name == "key":
@@ -147,6 +155,8 @@ class WizardState:
                 changed.add(name)
         self.tiers = tiers
         self.document = document
+        if saved is None:
+            self.restores += 1
         if (self.url.anthropic_base if self.url else None, self.effective_key) != connection:
             self.catalog = None  # the catalog belongs to a URL + key
         return changed

@@ -205,3 +205,74 @@ async def test_restore_makes_the_restored_values_the_edited_ones(ui_sandbox) -> 
         await settle(pilot)
         assert "No changes" in screen_text(app)
         assert not app.query_one("#review-save").display
+
+
+async def test_restore_with_unsaved_edits_says_they_are_lost_and_names_them(ui_sandbox, gateway) -> None:
+    """A restore takes the file's values as the edited ones: an unsaved edit is in no backup, so the question says
+    it will be lost, and which it is (the key never unmasked)."""
+    from optscale_tui.demo.server import DEMO_KEY
+    from tests.ui.test_tiers import HAIKU, OPUS, connect, filter_to
+
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        for name, key in ((HAIKU, "h"), (OPUS, "o")):
+            await filter_to(app, pilot, name)
+            await pilot.press(key)
+        await pilot.press("f4", "w", "y")
+        await settle(pilot)
+        assert not app.state.has_unsaved_changes
+        await pilot.press("f7")
+        await settle(pilot)
+        app.query_one("#backups-table", DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Unsaved" not in screen_text(app)  # nothing to lose: no warning
+        await pilot.press("n")
+        await pilot.press("f3")
+        await filter_to(app, pilot, "openai/gpt-5")
+        await pilot.press("h")  # an unsaved edit
+        await pilot.pause()
+        assert app.state.has_unsaved_changes
+        await pilot.press("f7")
+        await settle(pilot)
+        app.query_one("#backups-table", DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        text = screen_text(app)
+        assert "unsaved edits are lost" in text
+        assert "Unsaved: Haiku → openai/gpt-5" in text
+        assert DEMO_KEY not in text
+
+
+async def test_restoring_a_file_without_a_base_url_empties_the_field(ui_sandbox) -> None:
+    """After a restore the edited values are the file's: no ANTHROPIC_BASE_URL means an empty Base URL field with its
+    hint, not the old URL kept as an unsaved edit (Connect, Review and the file disagreed)."""
+    path = ui_sandbox.seed()  # no ANTHROPIC_BASE_URL
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await save_through_the_ui(app, pilot, "a/first")
+        assert "ANTHROPIC_BASE_URL" in path.read_text()
+        await pilot.press("f7")
+        await settle(pilot)
+        app.query_one("#backups-table", DataTable).focus()
+        await pilot.press("down")  # the original
+        await settle(pilot)
+        assert app.query_one(BackupsView).selected.is_original
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert "ANTHROPIC_BASE_URL" not in path.read_text()
+        assert app.state.url is None and app.state.base_url_text == ""
+        assert not app.state.has_unsaved_changes
+        await pilot.press("f2")
+        await settle(pilot)
+        assert app.query_one("#base-url").value == ""
+        text = screen_text(app)
+        assert "Claude Code will use: …/anthropic" in text  # the empty field's hint
+        assert "7f1c5a52" not in text

@@ -160,3 +160,22 @@ async def test_fix_it_is_in_the_footer_only_while_a_fix_applies(ui_sandbox) -> N
         app.clear_notifications()
         await press_and_wait(pilot, "f")
         assert not isinstance(app.screen, FixScreen) and not app._notifications
+
+
+async def test_the_table_is_laid_out_again_for_every_new_size(ui_sandbox) -> None:
+    """A resize refills the table; it was painted with the headers' widths ("ANTHROPI  user  http:") until r."""
+    ui_sandbox.seed({"env": {**GATEWAY, "BASH_DEFAULT_TIMEOUT_MS": "120000"}})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        for size in ((200, 50), (80, 24), (100, 30), (200, 50)):
+            await pilot.resize_terminal(*size)
+            await settle(pilot)
+            lines = screen_text(app).splitlines()
+            url = next((line for line in lines if " user " in line and "http" in line), "")
+            assert "ANTHROPIC_BASE_URL " in url, (size, url)
+            assert "BASH_DEFAULT_TIMEOUT_MS " in screen_text(app) and " 120000" in screen_text(app), size
+            if size[0] == 200:
+                assert GATEWAY["ANTHROPIC_BASE_URL"] in url, url  # the whole value fits at 200 columns
+            else:
+                assert url.rstrip().endswith("…"), url

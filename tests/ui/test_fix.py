@@ -201,3 +201,74 @@ async def test_the_dialog_fits_80x24_with_its_buttons_and_keys_in_view(ui_sandbo
         diff = screen.query_one("#fix-diff", DiffView)
         shown = "\n".join(diff.render_line(y).text for y in range(diff.scrollable_content_region.height))
         assert '+    "ANTHROPIC_DEFAULT_OPUS_MODEL"' in shown  # the change itself is in view, not only headers
+
+
+V1_URL = URL.removesuffix("/anthropic") + "/v1"
+
+
+def seed_three_fixes(ui_sandbox):
+    """A /v1 base URL, Opus unmapped and ANTHROPIC_API_KEY in the file: three fixes at once."""
+    return ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": V1_URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                    "ANTHROPIC_API_KEY": "sk-ant-FILE-KEY-0123456789",
+                                    "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6"}})
+
+
+async def test_on_a_big_screen_the_dialog_is_as_tall_as_its_content_and_centred(ui_sandbox):
+    # The diff was 1fr: the auto-height dialog took all 49 rows, its buttons mid-screen over ~23 empty rows.
+    seed_sonnet_only(ui_sandbox)
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await open_doctor_fix(app, pilot)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, FixScreen)
+        dialog = screen.query_one("#fix-dialog").region
+        buttons = screen.query_one(".dialog-buttons").region
+        diff = screen.query_one("#fix-diff", DiffView)
+        assert diff.region.height == diff.virtual_size.height  # the whole diff, no empty rows under it
+        assert buttons.bottom >= dialog.bottom - 2  # the buttons end the dialog
+        assert dialog.height < 40
+        assert abs(dialog.y - (49 - dialog.bottom)) <= 1  # centred above the Footer
+
+
+async def test_several_fixes_are_counted_and_three_are_in_view_at_80x24(ui_sandbox):
+    seed_three_fixes(ui_sandbox)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor_fix(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, FixScreen) and len(screen.fixes) == 3
+        text = screen_text(app)
+        assert "3 fixes" in text
+        choices = [line for line in text.splitlines() if any(f"{f.cause.value}: " in line for f in screen.fixes)]
+        assert len(choices) == 3  # one line each, all three in view without ↓
+        assert all(line.rstrip(" █▎").endswith("…") for line in choices if len(line.rstrip()) >= 76)
+        apply = screen.query_one("#fix-apply")
+        assert not apply.disabled and apply.region.bottom <= 23  # still above the Footer
+        assert "Apply" in text.splitlines()[-1]
+
+
+async def test_the_shell_command_is_whole_on_a_wide_screen_and_c_copies_it(ui_sandbox):
+    seed_three_fixes(ui_sandbox)
+    app = OptScaleApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await open_doctor_fix(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, FixScreen)
+        await pilot.press("down")  # the /v1 fix: its command carries the whole base URL
+        await settle(pilot)
+        command = screen.selected.command
+        assert command and "--base-url" in command
+        line = screen.query_one("#fix-command")
+        assert str(line.render()).replace("\n", " ") == f"Same from a shell: {command}"  # not cut…
+        assert line.region.height <= 2 and command.split()[-1] in screen_text(app)  # …and on screen
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor_fix(app, pilot)
+        screen = app.screen
+        await pilot.press("down")
+        await settle(pilot)
+        assert isinstance(screen, FixScreen) and screen.query_one("#fix-command").region.height <= 2
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == screen.selected.command

@@ -540,3 +540,58 @@ async def test_the_hint_without_a_catalog_points_nowhere_it_cannot(ui_sandbox) -
         drawn = screen_text(app)
         lines = drawn.splitlines()[hint.region.y:hint.region.bottom]
         assert " ".join(" ".join(line[hint.region.x:hint.region.right].split()) for line in lines).split() == words
+
+
+async def test_a_new_key_s_catalog_starts_with_an_empty_filter(ui_sandbox, gateway) -> None:
+    """The filter typed for one key's list hid all but one model of the next key's list."""
+    from optscale_tui.demo.server import DEMO_KEY_LIMITED
+
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await filter_to(app, pilot, "opus")
+        assert [i for i in option_ids(app) if not i.startswith("typed:")] == [OPUS]
+        await pilot.press("f2")
+        await settle(pilot)
+        await paste(pilot, "#api-key", DEMO_KEY_LIMITED)
+        await pilot.press("enter")  # on to Models: the catalog is fetched for the new key
+        await settle(pilot)
+        assert active(app) == "tiers" and app.state.catalog is not None
+        assert app.query_one("#model-filter", Input).value == ""
+        assert set(option_ids(app)) == {m.id for m in app.state.catalog.models}
+        assert len(option_ids(app)) > 1
+        # r (a retry for the same key) keeps what is typed.
+        await filter_to(app, pilot, "opus")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert app.query_one("#model-filter", Input).value == "opus"
+
+
+async def test_after_a_restore_the_filter_is_empty(ui_sandbox, gateway) -> None:
+    from textual.widgets import DataTable
+
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await filter_to(app, pilot, OPUS)
+        await pilot.press("o", "f4", "w", "y")
+        await settle(pilot)
+        await pilot.press("f3")
+        await filter_to(app, pilot, HAIKU)
+        await pilot.press("h", "f4", "w", "y")
+        await settle(pilot)
+        await pilot.press("f3")
+        await filter_to(app, pilot, "opus")
+        await pilot.press("f7")
+        await settle(pilot)
+        app.query_one("#backups-table", DataTable).focus()  # the newest backup: the file after the first save
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.state.tiers.haiku is None and app.state.catalog is not None  # same connection, same list
+        await pilot.press("f3")
+        await settle(pilot)
+        assert app.query_one("#model-filter", Input).value == ""
+        assert len([i for i in option_ids(app) if not i.startswith("typed:")]) > 1

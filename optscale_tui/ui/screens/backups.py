@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from optscale_tui.ui.format import display_path
+from optscale_tui.ui.format import changes_summary, display_path
 from optscale_tui.ui.messages import SettingsSaved
 from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.widgets.diff_view import DiffView
@@ -224,13 +224,17 @@ class BackupsView(StepView):
             if yes:
                 self._restore(self.state.target.path, backup.id)
 
+        body = (f"{path} gets this backup's content. The current file is backed up first, so this can be undone "
+                "from this list.")
+        # A restore makes the file's values the edited ones (WizardState.adopt): unsaved edits are in no backup and
+        # could not be brought back, so the question names them.
+        plan = self.state.plan()
+        if plan is not None and plan.has_changes:
+            body += (f"\n\n! Your unsaved edits are lost (they are in no backup).\n"
+                     f"Unsaved: {changes_summary(plan.changes)}")
         self.app.clear_notifications()  # an earlier toast (e.g. "Settings saved") must not cover the dialog
-        self.app.push_screen(
-            ConfirmScreen(f"Restore {backup_label(backup)}?",
-                          f"{path} gets this backup's content. The current file is backed up first, so this can "
-                          "be undone from this list.", yes="Restore", no="Cancel"),
-            answered,
-        )
+        self.app.push_screen(ConfirmScreen(f"Restore {backup_label(backup)}?", body, yes="Restore", no="Cancel"),
+                             answered)
 
     @work(thread=True, exclusive=True, group="backups-restore")
     def _restore(self, path, backup_id: str) -> None:

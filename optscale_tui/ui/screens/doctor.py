@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -83,13 +84,12 @@ class DoctorView(StepView):
         self._add_columns(self.query_one("#doctor-table", DataTable))
 
     @staticmethod
-    def _add_columns(table: DataTable) -> None:
+    def _add_columns(table: DataTable, widths: tuple[int, int, int, int] | None = None) -> None:
         # Source and Overrides are what this pane is for: they come before the value, which is the column that
         # gets ellipsized to what is left of the width (the detail line shows it in full).
-        table.add_column("Variable", key="name")
-        table.add_column("Source", key="source")
-        table.add_column("Overrides", key="overrides")
-        table.add_column("Value", key="value")
+        names = (("Variable", "name"), ("Source", "source"), ("Overrides", "overrides"), ("Value", "value"))
+        for index, (label, key) in enumerate(names):
+            table.add_column(label, key=key, width=widths[index] if widths else None)
 
     def on_resize(self) -> None:
         if self.state.config is not None:
@@ -116,25 +116,36 @@ class DoctorView(StepView):
         cursor = table.cursor_row
         # Columns too: a column keeps the widest width it ever had, and the values are narrower after a resize.
         table.clear(columns=True)
-        self._add_columns(table)
         if config is None:
+            self._add_columns(table)
             return
         rows = [*config.variables.values(), *config.top_level.values()]
         cells = [(var.name if var.name in config.variables else f"{var.name} (top level)",
                   layer_name(var.source), overrides_text(var), var.display) for var in rows]
         width = self._value_width(cells)
+        cells = [(name, layer, overrides, ellipsize(value, width)) for name, layer, overrides, value in cells]
+        # Every column gets its width now, not measured from the cells when the table is next idle: a table cleared
+        # and refilled on a resize is painted before that, with the headers' widths, and DataTable keeps those lines
+        # cached (same update count, same size) until something else changes: every row read "ANTHROPI  user".
+        self._add_columns(table, self._column_widths(cells))
         for name, layer, overrides, value in cells:
-            table.add_row(name, layer, overrides, ellipsize(value, width), key=name)
+            table.add_row(name, layer, overrides, value, key=name)
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    @staticmethod
+    def _column_widths(cells: list[tuple[str, str, str, str]]) -> tuple[int, int, int, int]:
+        """Each column's content width: its widest cell or its header."""
+        header = ("Variable", "Source", "Overrides", "Value")
+        widths = [max(cell_len(row[column]) for row in [header, *cells]) for column in range(4)]
+        return widths[0], widths[1], widths[2], widths[3]
 
     def _value_width(self, cells: list[tuple[str, str, str, str]]) -> int:
         """What the other columns leave of the pane's width for the Value column."""
         available = self.scrollable_content_region.width
         if not available:
             return VALUE_WIDTH
-        used = sum(max(len(row[column]) for row in [("Variable", "Source", "Overrides", ""), *cells]) + CELL_PADDING
-                   for column in range(3))
+        used = sum(self._column_widths(cells)[:3]) + 3 * CELL_PADDING
         return max(MIN_VALUE_WIDTH, available - used - CELL_PADDING)
 
     @on(DataTable.RowHighlighted, "#doctor-table")

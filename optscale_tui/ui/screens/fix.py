@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, OptionList, Static
+from textual.css.scalar import Scalar
+from textual.widgets import Button, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from optscale_tui.core.settings_file import SaveResult
@@ -24,18 +27,24 @@ if TYPE_CHECKING:
     from optscale_tui.core.fixes import FixIt
     from optscale_tui.core.settings_file import SettingsPlan
 
+DIFF_MIN_HEIGHT = 3
+DIFF_MAX_HEIGHT = 16  # rows; DiffView's own cap
+COMMAND_LINES = 2
+
 
 class FixScreen(Dialog[SaveResult | None]):
     """Pick a fix (when there are several), read its diff, apply it or not. Dismisses with the SaveResult.
 
-    At 80×24 everything must fit above the Footer: the dialog is capped at the screen's height and the diff (the
-    only part that can be long) takes what is left, scrolling inside; the command line is cut to one line (rules in
-    app.tcss, which outranks DEFAULT_CSS)."""
-
+    The dialog is as tall as its content, centred; at 80×24 everything must fit above the Footer: the diff (the only
+    part that can be long) gets the rows the rest leaves (`_fit`), up to its maximum, and scrolls inside. Each choice
+    is one line, cut with …; the shell command takes up to two lines, cut with … (rules in app.tcss, which outranks
+    DEFAULT_CSS)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="fix.cancel"),
         Binding("y", "apply", "Apply", id="fix.apply"),
+        Binding("c", "copy_command", "Copy command", id="fix.copy_command",
+                tooltip="Copy the same fix as a shell command (OSC 52)"),
     ]
 
     def __init__(self, fixes: list[FixIt]) -> None:
@@ -46,8 +55,10 @@ class FixScreen(Dialog[SaveResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="fix-dialog", classes="dialog"):
-            yield Static("Fix it", classes="dialog-title")
-            if len(self.fixes) > 1:
+            count = len(self.fixes)
+            yield Static("Fix it" if count == 1 else f"Fix it: {count} fixes apply (↑↓ picks one)",
+                         classes="dialog-title", id="fix-title")
+            if count > 1:
                 yield OptionList(*(Option(f"{f.cause.value}: {f.title}", id=str(i)) for i, f in enumerate(self.fixes)),
                                  id="fix-choices")
             yield Static(id="fix-what", markup=False)
@@ -61,6 +72,49 @@ class FixScreen(Dialog[SaveResult | None]):
     def on_mount(self) -> None:
         self._show(self.selected)
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """Give the diff the rows the rest of the dialog leaves above the Footer, up to DIFF_MAX_HEIGHT: with a
+        `1fr` diff an auto-height dialog grew to the whole screen, its buttons mid-screen over empty rows."""
+        dialog = self.query_one("#fix-dialog")
+        diff = self.query_one("#fix-diff", DiffView)
+        if not self.size.height:
+            return
+        footer = sum(child.outer_size.height for child in self.query_children(Footer))
+        others = dialog.styles.gutter.height + sum(
+            child.outer_size.height + child.styles.margin.height
+            for child in dialog.children if child is not diff and child.display)
+        left = self.size.height - footer - others - diff.styles.margin.height
+        height = max(DIFF_MIN_HEIGHT, min(DIFF_MAX_HEIGHT, left))
+        if diff.styles.max_height != Scalar.from_number(height):
+            diff.styles.max_height = height
+        self._fit_command()
+
+    def _fit_command(self) -> None:
+        """The shell command in at most COMMAND_LINES lines (wrapped as the Static wraps it), the last cut with …
+        when it is longer; c copies it whole."""
+        command = self.query_one("#fix-command", Static)
+        text = f"Same from a shell: {self.selected.command}" if self.selected.command else ""
+        width = command.content_region.width
+        if width and text:
+            lines = Text(text).wrap(self.app.console, width)
+            if len(lines) > COMMAND_LINES:
+                last = lines[COMMAND_LINES - 1].plain.rstrip()
+                last = set_cell_size(last, min(cell_len(last), width - 1)) + "…"
+                text = "\n".join([*(line.plain.rstrip() for line in lines[: COMMAND_LINES - 1]), last])
+        command.update(text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_command":
+            return bool(self.selected.command)
+        return True
+
+    def action_copy_command(self) -> None:
+        if self.selected.command:
+            self.app.copy_and_say(self.selected.command, "Shell command copied.")
+
     @on(OptionList.OptionHighlighted, "#fix-choices")
     def _choice(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None:
@@ -71,7 +125,8 @@ class FixScreen(Dialog[SaveResult | None]):
         self.plan = None
         self.query_one("#fix-apply", Button).disabled = True
         self.query_one("#fix-what", Static).update(f"{fix.title}\nin {display_path(fix.path)}")
-        self.query_one("#fix-command", Static).update(f"Same from a shell: {fix.command}" if fix.command else "")
+        self._fit_command()
+        self.refresh_bindings()  # c: only a fix with a shell twin
         self.query_one("#fix-error", Static).update("")
         self.query_one("#fix-diff", DiffView).set_diff("")
         self._plan(fix)
@@ -99,6 +154,7 @@ class FixScreen(Dialog[SaveResult | None]):
             return
         diff = self.query_one("#fix-diff", DiffView)
         diff.set_diff(plan.diff())
+        self.call_after_refresh(self._fit)
         diff.scroll_to_first_change()  # the changed lines in view, even in the few rows 80×24 leaves
         self.query_one("#fix-apply", Button).disabled = False
 

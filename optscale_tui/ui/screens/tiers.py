@@ -90,6 +90,11 @@ class TiersView(StepView):
         self._load_error: str | None = None  # the client could not even be created (e.g. an unusable CA file)
         self._loading = False
         self._failed = False  # no usable catalog although there is a connection: ctrl+r retries
+        # The filter belongs to a list: the connection (URL, key) the catalog was last fetched for, and the restores
+        # seen. Another connection's list or a restored file starts with an empty filter: a filter kept from before
+        # showed one model (or none) of the new list.
+        self._fetched_for: tuple[str, object] | None = None
+        self._restores_seen = 0
 
     # --- layout ---------------------------------------------------------------------------------------------
 
@@ -147,6 +152,9 @@ class TiersView(StepView):
 
     def refresh_from_state(self, what: str) -> None:
         state = self.state
+        if state.restores != self._restores_seen:
+            self._restores_seen = state.restores
+            self.picker.clear_filter()
         if what == "adopted" and not state.display_names:
             self._names_touched = False  # a restore or a fix rewrote the file: its labels are the values again
         if what in ("all", "settings", "tiers", "adopted"):
@@ -459,6 +467,9 @@ class TiersView(StepView):
         if url is None or key is None:
             self._show_catalog()
             return
+        if (url.anthropic_base, key) != self._fetched_for:
+            self._fetched_for = (url.anthropic_base, key)
+            self.picker.clear_filter()
         self._loading, self._load_error = True, None
         self._show_catalog()
         self._show_mapping()  # the coverage says the models are being checked, not that they could not be

@@ -223,6 +223,12 @@ class ModelPicker(Vertical):
     def _tag(self, model: str, width: int) -> Text:
         return Text(f"{self._tags.get(model, ''):<{width}} ", "bold") if width else Text()
 
+    def clear_filter(self) -> None:
+        """Empty the filter (the list shows every model again): it was typed for another list."""
+        field = self.query_one("#model-filter", Input)
+        if field.value:
+            field.value = ""  # Changed rebuilds the list
+
     @on(Input.Changed, "#model-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
