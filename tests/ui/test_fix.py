@@ -186,6 +186,14 @@ async def test_a_fix_to_a_project_file_keeps_the_edited_values_and_reloads_the_c
         assert app.state.has_unsaved_changes
 
 
+def assert_apply_above_the_footer(app, screen) -> None:
+    """At 80×24: Apply is enabled and drawn above the Footer row, and the Footer lists the dialog's keys."""
+    apply = screen.query_one("#fix-apply")
+    assert not apply.disabled and apply.region.bottom <= 23
+    footer = screen_text(app).splitlines()[-1]
+    assert "Apply" in footer and "Cancel" in footer
+
+
 async def test_the_dialog_fits_80x24_with_its_buttons_and_keys_in_view(ui_sandbox):
     # The diff and the shell command used to push the buttons off the screen and cover the Footer's y / esc.
     seed_sonnet_only(ui_sandbox)
@@ -194,10 +202,7 @@ async def test_the_dialog_fits_80x24_with_its_buttons_and_keys_in_view(ui_sandbo
         await open_doctor_fix(app, pilot)
         screen = app.screen
         assert isinstance(screen, FixScreen)
-        apply = screen.query_one("#fix-apply")
-        assert not apply.disabled and apply.region.bottom <= 23  # above the Footer row
-        footer = screen_text(app).splitlines()[-1]
-        assert "Apply" in footer and "Cancel" in footer
+        assert_apply_above_the_footer(app, screen)
         diff = screen.query_one("#fix-diff", DiffView)
         shown = "\n".join(diff.render_line(y).text for y in range(diff.scrollable_content_region.height))
         assert '+    "ANTHROPIC_DEFAULT_OPUS_MODEL"' in shown  # the change itself is in view, not only headers
@@ -243,9 +248,7 @@ async def test_several_fixes_are_counted_and_three_are_in_view_at_80x24(ui_sandb
         choices = [line for line in text.splitlines() if any(f"{f.cause.value}: " in line for f in screen.fixes)]
         assert len(choices) == 3  # one line each, all three in view without ↓
         assert all(line.rstrip(" █▎").endswith("…") for line in choices if len(line.rstrip()) >= 76)
-        apply = screen.query_one("#fix-apply")
-        assert not apply.disabled and apply.region.bottom <= 23  # still above the Footer
-        assert "Apply" in text.splitlines()[-1]
+        assert_apply_above_the_footer(app, screen)
 
 
 async def test_the_shell_command_is_whole_on_a_wide_screen_and_c_copies_it(ui_sandbox):

@@ -397,6 +397,14 @@ def shown(app) -> dict[CheckStatus, int]:
                                                          CheckStatus.SKIP)}
 
 
+def map_every_tier_unsaved(app) -> None:
+    """Every tier mapped, as if on the Models pane, and not saved."""
+    app.state.tiers = TierMapping(haiku=TIERS["ANTHROPIC_DEFAULT_HAIKU_MODEL"],
+                                  sonnet=TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"],
+                                  opus=TIERS["ANTHROPIC_DEFAULT_OPUS_MODEL"])
+    app.broadcast("tiers")
+
+
 async def test_unsaved_values_are_checked_as_they_will_be_saved_not_against_the_file(ui_sandbox, gw):
     # The review's case: a settings file without the gateway (as in --demo), every tier mapped but not saved, `u`.
     # The configuration check used to read the file as it is on disk and warn that the Opus tier is unmapped.
@@ -406,10 +414,7 @@ async def test_unsaved_values_are_checked_as_they_will_be_saved_not_against_the_
         view = await open_verify(app, pilot)
         app.state.url, app.state.key = parse_base_url(gw.base_url), ApiKey(DEMO_KEY)  # as if typed on Connect
         app.broadcast("connection")
-        app.state.tiers = TierMapping(haiku=TIERS["ANTHROPIC_DEFAULT_HAIKU_MODEL"],
-                                      sonnet=TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"],
-                                      opus=TIERS["ANTHROPIC_DEFAULT_OPUS_MODEL"])  # as if mapped on Models
-        app.broadcast("tiers")
+        map_every_tier_unsaved(app)
         await pilot.pause()
         await pilot.press("u")
         await wait_idle(app, pilot)
@@ -678,10 +683,7 @@ async def test_an_all_pass_run_of_unsaved_values_offers_no_fix_for_the_file_on_d
         view = await open_verify(app, pilot)
         await wait_idle(app, pilot)
         assert [f.cause for f in app.state.fixes()] == [Cause.TIER_UNMAPPED]  # the file on disk has one to offer
-        app.state.tiers = TierMapping(haiku=TIERS["ANTHROPIC_DEFAULT_HAIKU_MODEL"],
-                                      sonnet=TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"],
-                                      opus=TIERS["ANTHROPIC_DEFAULT_OPUS_MODEL"])  # as if mapped on Models
-        app.broadcast("tiers")
+        map_every_tier_unsaved(app)
         await pilot.pause()
         await pilot.press("u")
         await wait_idle(app, pilot)
