@@ -51,6 +51,22 @@ def _settings_flag(path: Path, user_settings: Path) -> str:
     return "" if path == user_settings else f" --settings {_quote(path)}"
 
 
+def _apply_would_run(path: Path, *, url: str | None = None, adds_tiers: bool = False) -> bool:
+    """Whether `optscale-tui apply` on `path` succeeds and changes only what the fix changes: it needs a key and a
+    mapped tier there (flags left out keep the file's), and it writes ANTHROPIC_BASE_URL, so a file that does not
+    already hold the URL it would be given (`url`) would gain an override. A fix whose command would fail or do
+    more gets none: "Same from a shell" must be the same change."""
+    try:
+        env = load_settings(path).env
+    except SettingsError:
+        return False
+    has_tier = any(isinstance(env.get(f"ANTHROPIC_DEFAULT_{t}_MODEL"), str) and env.get(f"ANTHROPIC_DEFAULT_{t}_MODEL")
+                   for t in ("HAIKU", "SONNET", "OPUS"))
+    if not env.get("ANTHROPIC_AUTH_TOKEN") or not (has_tier or adds_tiers):
+        return False
+    return url is None or env.get("ANTHROPIC_BASE_URL") == url
+
+
 def fixes_for(
     config: EffectiveConfig,
     causes: Iterable[Cause] = (),
@@ -87,7 +103,8 @@ def fixes_for(
                     f"{t} → {s.model}" + (f" ({s.note})" if s.note else "") for t, s in suggested.items()),
                 path,
                 set_env={tier_vars[t]: m for t, m in assign.items()},
-                command=f"optscale-tui apply --base-url {_quote(base_url)} {flags}{_settings_flag(path, user)} --yes",
+                command=(f"optscale-tui apply --base-url {_quote(base_url)} {flags}{_settings_flag(path, user)} --yes"
+                         if _apply_would_run(path, url=base_url, adds_tiers=True) else ""),
             ))
 
     if Cause.BASE_URL_V1 in wanted and base_url:
@@ -102,7 +119,8 @@ def fixes_for(
                 "Replace the trailing /v1 with /anthropic in ANTHROPIC_BASE_URL",
                 origin[1],
                 set_env={"ANTHROPIC_BASE_URL": fixed},
-                command=f"optscale-tui apply --base-url {_quote(base_url)}{_settings_flag(origin[1], user)} --yes",
+                command=(f"optscale-tui apply --base-url {_quote(base_url)}{_settings_flag(origin[1], user)} --yes"
+                         if _apply_would_run(origin[1], url=base_url) else ""),
             ))
 
     if Cause.SHELL_API_KEY in wanted:
@@ -114,7 +132,7 @@ def fixes_for(
                 origin[1],
                 remove_env=("ANTHROPIC_API_KEY",),
                 command=(f"optscale-tui apply --base-url {_quote(base_url)}{_settings_flag(origin[1], user)} --yes"
-                         if base_url else ""),
+                         if base_url and _apply_would_run(origin[1], url=base_url) else ""),
             ))
 
     if Cause.BETA_REJECTED in wanted and config.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") != "1" and base_url:
@@ -123,7 +141,8 @@ def fixes_for(
             "Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 (send only the betas the gateway accepts)",
             user,
             set_env={"CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1"},
-            command=f"optscale-tui apply --base-url {_quote(base_url)} --disable-experimental-betas --yes",
+            command=(f"optscale-tui apply --base-url {_quote(base_url)} --disable-experimental-betas --yes"
+                     if _apply_would_run(user, url=base_url) else ""),
         ))
 
     if Cause.PROJECT_OVERRIDE in wanted:

@@ -130,3 +130,38 @@ def test_a_clean_setup_needs_no_fix(world):
     write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN, "ANTHROPIC_DEFAULT_HAIKU_MODEL": "a/h",
            "ANTHROPIC_DEFAULT_SONNET_MODEL": "a/s", "ANTHROPIC_DEFAULT_OPUS_MODEL": "a/o"})
     assert fixes_for(inspect()) == []
+
+
+def run_command(command: str, home: Path, cwd: Path) -> subprocess.CompletedProcess:
+    argv = shlex.split(command)
+    assert argv[0] == "optscale-tui"
+    return subprocess.run([sys.executable, "-m", "optscale_tui", *argv[1:]], cwd=cwd, capture_output=True, text=True,
+                          env={"HOME": str(home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+
+
+def test_the_shell_command_of_a_fix_makes_the_same_change_for_real(world):
+    home, cwd, write, inspect = world
+    path = write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN, "ANTHROPIC_API_KEY": "sk-ant-x-0000000000",
+                  "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"})
+    fix = by_cause(fixes_for(inspect()))[Cause.SHELL_API_KEY]
+    assert fix.command
+    out = run_command(fix.command, home, cwd)
+    assert out.returncode == 0, out.stderr
+    env = load_settings(path).env
+    assert "ANTHROPIC_API_KEY" not in env and env["ANTHROPIC_BASE_URL"] == URL and env["ANTHROPIC_AUTH_TOKEN"] == TOKEN
+
+
+def test_no_shell_command_where_apply_would_fail_or_add_an_override(world):
+    # A local settings file with only a /v1 URL and an ANTHROPIC_API_KEY: `apply --settings it` exits 2 ("Map at least
+    # one tier"), and for the key it would also write a URL override into the file it means to clean.
+    _home, cwd, write, inspect = world
+    write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN,
+           "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"})
+    local = write({"ANTHROPIC_BASE_URL": URL.replace("/anthropic", "/v1"), "ANTHROPIC_API_KEY": "sk-old-key-123456"},
+                  path=cwd / ".claude" / "settings.local.json")
+    fixes = by_cause(fixes_for(inspect()))
+    for cause in (Cause.BASE_URL_V1, Cause.SHELL_API_KEY):
+        assert cause in fixes and fixes[cause].path == local, cause
+        assert fixes[cause].command == "", (cause, fixes[cause].command)
+        shown = fixes[cause].plan()  # the fix itself (the settings change) is still offered
+        assert shown.has_changes
