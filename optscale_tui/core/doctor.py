@@ -724,7 +724,8 @@ def _check_project(
         b.finding(
             Cause.PROJECT_OVERRIDE,
             "warn",
-            f"{f.path} sets {listed}, which win over your settings ({config.user_settings}) whenever Claude Code runs "
+            f"{f.path} sets {listed}, which {'wins' if len(keys) == 1 else 'win'} over your settings "
+            f"({config.user_settings}) whenever Claude Code runs "
             f"in {cwd}.",
             f"Remove {listed} from {f.path}, or apply the connection to that scope instead.",
             "\n".join(details),

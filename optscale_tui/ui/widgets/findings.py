@@ -6,6 +6,7 @@ the same id the CLI and the reports print. The left border carries the colour, t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +29,8 @@ def home_relative(text: str) -> str:
         return text
     if len(home) <= 1:
         return text
-    return text.replace(home + "/", "~/").replace(home + "\\", "~\\")
+    # The home folder itself too ("runs in /home/me."), not only paths under it; never a longer name (/home/me2).
+    return re.sub(re.escape(home) + r"(?=[/\\\s.,;:)'\"]|$)", "~", text)
 
 
 def finding_content(finding: Finding) -> Content:
