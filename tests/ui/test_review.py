@@ -422,3 +422,27 @@ async def test_each_state_shows_its_action_above_the_footer_at_80x24(ui_sandbox,
         assert not view.query_one("#review-save").display and not view.query_one("#review-diff").display
         others = {"#review-reload", "#review-goto"} - {button}
         assert not any(view.query_one(s).display for s in others)
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("sk-bf-demo-anthropic-only-d3e0a002",  # Sonnet and Haiku only
+     "! Opus → anthropic/claude-opus-4-6 is not in this key's catalog: the gateway will refuse it."),
+    ("sk-bf-not-a-real-key-00000000", "! The gateway rejected this API key (auth_invalid_key)"),
+])
+async def test_review_repeats_what_the_gateway_said_about_these_values(ui_sandbox, key, said) -> None:
+    # Saving stays possible, but the user should not learn only from Verify that the key or a model will not work.
+    from optscale_tui.demo.server import DemoGateway
+
+    with DemoGateway() as gateway:
+        ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gateway.anthropic_url, "ANTHROPIC_AUTH_TOKEN": key,
+                                 "ANTHROPIC_DEFAULT_OPUS_MODEL": OPUS}})
+        app = OptScaleApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.press("f3")  # the Models pane asks the gateway for this key's catalog
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            app.post_message(TiersEdited(TierMapping(opus=OPUS, sonnet="anthropic/claude-sonnet-4-6")))
+            view = await open_review(app, pilot)
+            assert view.query_one("#review-save").display  # still savable
+            assert said in pane_text(app)

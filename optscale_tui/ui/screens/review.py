@@ -82,6 +82,25 @@ def unmapped_text(tiers: TierMapping) -> str:
     return f"! Unmapped; Claude Code would send: {', '.join(sends)}" if sends else ""
 
 
+def gateway_text(state) -> str:
+    """What the gateway already said about these values (the Models pane's catalog for this URL and key): a refused
+    key, or mapped models the key's catalog lacks. Saving stays possible; the user should not learn it only from
+    Verify. "" when the gateway has not been asked or had nothing against them."""
+    from optscale_tui.core.causes import Cause
+    from optscale_tui.core.connection import models_not_in_catalog
+    from optscale_tui.ui.screens.tiers import not_in_catalog_line
+
+    catalog = state.catalog
+    if catalog is None:
+        return ""
+    if not catalog.probe.ok:
+        if catalog.probe.cause is Cause.AUTH_INVALID_KEY:
+            return "! The gateway rejected this API key (auth_invalid_key): Claude Code will fail until it is replaced."
+        return ""
+    missing = models_not_in_catalog(state.tiers, [m.id for m in catalog.models])
+    return not_in_catalog_line(missing) if missing else ""
+
+
 def change_line(change: PlannedChange) -> str:
     if change.new is None:
         verb = "- remove"
@@ -266,7 +285,7 @@ class ReviewView(StepView):
         notices_widget.update("\n".join(f"! {home_relative(n)}" for n in notices))
         notices_widget.display = bool(notices)
         tiers = self.query_one("#review-tiers", Static)
-        tiers.update(unmapped_text(state.tiers))
+        tiers.update("\n".join(line for line in (unmapped_text(state.tiers), gateway_text(state)) if line))
         tiers.display = bool(tiers.content)
 
     def _show_diff(self, text: str) -> None:

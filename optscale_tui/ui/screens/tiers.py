@@ -44,6 +44,14 @@ TARGETS: tuple[tuple[str, str, str], ...] = (
     ("subagent_model", "Subagents", "— not set"),
 )
 LABELS = {target: label for target, label, _ in TARGETS}
+
+
+def not_in_catalog_line(missing: dict[str, str]) -> str:
+    """Core's `models_not_in_catalog` in one line (the Models pane and Review both say it)."""
+    pairs = [f"{LABELS[t]} → {m}" for t, m in missing.items()]
+    names = pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
+    verb, it = ("is", "it") if len(pairs) == 1 else ("are", "them")
+    return f"! {names} {verb} not in this key's catalog: the gateway will refuse {it}."
 KEYS = {"haiku": "h", "sonnet": "s", "opus": "o", "main_model": "m", "subagent_model": "a"}  # as in ModelList
 NAME_SUFFIX = " via OptScale"
 MAPPING_WIDTH = 42  # cells, as in tiers.tcss (#mapping-col)
@@ -286,12 +294,6 @@ class TiersView(StepView):
         ids = self._catalog_ids()
         return {} if ids is None else models_not_in_catalog(self._tiers, ids)
 
-    @staticmethod
-    def _missing_line(missing: dict[str, str]) -> str:
-        pairs = [f"{LABELS[t]} → {m}" for t, m in missing.items()]
-        names = pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
-        verb, it = ("is", "it") if len(pairs) == 1 else ("are", "them")
-        return f"! {names} {verb} not in this key's catalog: the gateway will refuse {it}."
 
     def _unchecked_line(self) -> tuple[str, str]:
         """(coverage, class) when every tier has a model but there is no catalog to check them against."""
@@ -311,7 +313,7 @@ class TiersView(StepView):
         odd = self._not_named_for()
         missing = self._not_in_catalog()
         # Never a ✓ while a mapped model is not in the key's catalog, or when there is no catalog to check against.
-        lines: list[str] = [self._missing_line(missing)] if missing else []
+        lines: list[str] = [not_in_catalog_line(missing)] if missing else []
         details: list[str] = []
         style = "warn-text"
         if unmapped:
@@ -484,6 +486,8 @@ class TiersView(StepView):
             return  # the connection changed meanwhile: this catalog belongs to the old one
         if catalog is not None:
             state.catalog = catalog  # the app drops it again when the connection changes
+            # Connect (a rejected key) and Review (models the key cannot use) say what the gateway answered.
+            self.wizard.broadcast("catalog")
         self._show_catalog()
         self._show_mapping()
         picker = self.picker
