@@ -894,3 +894,15 @@ def test_fixes_name_the_place_in_the_app_for_the_base_url_and_the_fix_its():
     config = CheckResult("config", "c", CheckStatus.WARN, Cause.TIER_UNMAPPED, "Opus unmapped (+2 more findings; see "
                          "doctor)", "")
     assert tui_message(config) == "Opus unmapped (+2 more findings; see Doctor (F6))"
+
+
+async def test_with_a_settings_file_that_does_not_parse_the_first_fix_is_to_correct_it(ui_sandbox):
+    # "Enter the values on Connect and write them on Review" cannot be done while the file does not parse.
+    ui_sandbox.seed(text='{"env": {,}\n')
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await run_all(app, pilot)
+        text = " ".join(screen_text(app).split())
+        assert "settings_invalid" in text
+        assert "First correct the settings file" in text, text
+        assert "Go to step 1, Connect (F2): paste the Base URL" not in text

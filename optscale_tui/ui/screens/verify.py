@@ -159,6 +159,17 @@ class VerifyView(StepView):
                 tooltip="Show the diff of the automatic fix for what failed, and apply it"),
     ]
 
+    def _fix_words(self, result: CheckResult) -> str:
+        """tui_fix, except that "enter the values and save them" cannot come first while the settings file does not
+        parse: nothing can be written to it until it is corrected."""
+        config = self.target.config if self.target is not None else None
+        if result.fix == WRITE_CONNECTION_FIX and config is not None and any(
+                f.cause is Cause.SETTINGS_INVALID for f in config.findings):
+            return ("First correct the settings file (the configuration check above says where) and press r; then "
+                    "enter the Base URL and the API key on step 1, Connect (F2), and write them on step 3, Review "
+                    "(F4).")
+        return tui_fix(result)
+
     def _causes(self) -> tuple:
         return tuple(r.cause for r in self.done.results if r.cause) if self.done is not None else ()
 
@@ -203,7 +214,7 @@ class VerifyView(StepView):
         yield Static(id="verify-status", markup=False)
         with Horizontal(id="verify-body"):
             yield Checklist(id="verify-checklist", empty="Nothing verified yet: press r to run every check.",
-                            fix_formatter=tui_fix, message_formatter=tui_message)
+                            fix_formatter=self._fix_words, message_formatter=tui_message)
             with Vertical(id="verify-output"):
                 yield Static(LOG_TITLE, id="verify-log-title", markup=False)
                 yield StreamLog(id="verify-log")
