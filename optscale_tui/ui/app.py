@@ -387,18 +387,28 @@ class OptScaleApp(App[None]):
         """Every way out (q, ctrl+q, the palette's Quit) asks first when something would be lost."""
         self.action_request_quit()
 
-    def _quit_reasons(self, unsaved: bool | None = None) -> list[str]:
-        """What quitting now would lose (`unsaved`: the unsaved-changes answer when already known)."""
+    def _unsaved_text(self) -> str | None:
+        """What is unsaved, named as the restore dialog names it (None when nothing is)."""
+        from optscale_tui.ui.format import changes_summary
+
+        if not self.state.has_unsaved_changes:
+            return None
+        plan = self.state.plan()
+        summary = changes_summary(plan.changes) if plan is not None and plan.changes else ""
+        return f"Not saved: {summary}." if summary else "The settings have changes that are not saved."
+
+    def _quit_reasons(self, unsaved: str | None = None) -> list[str]:
+        """What quitting now would lose (`unsaved`: `_unsaved_text()`, worked out by the caller)."""
         reasons = []
-        if self.state.has_unsaved_changes if unsaved is None else unsaved:
-            reasons.append("The settings have changes that are not saved.")
+        if unsaved:
+            reasons.append(unsaved)
         if self.verification_running:
             reasons.append("A verification is running; it will be cancelled.")
         return reasons
 
     def action_request_quit(self) -> None:
         state = self.state
-        seen = [state.document, state.has_unsaved_changes]
+        seen = [state.document, self._unsaved_text()]
         reasons = self._quit_reasons(seen[1])
         if not reasons:
             self.exit()
@@ -413,7 +423,7 @@ class OptScaleApp(App[None]):
             # Nothing can be edited behind the dialog, so the plan (not free for a big file) is only worked out
             # again when the settings file was read again (after a save).
             if state.document is not seen[0]:
-                seen[:] = [state.document, state.has_unsaved_changes]
+                seen[:] = [state.document, self._unsaved_text()]
             now = self._quit_reasons(seen[1])
             dialog.update_body("\n".join(now) if now else QUIT_NOTHING_LOST)
 

@@ -195,8 +195,8 @@ async def test_quit_dialog_follows_the_verification_ending(ui_sandbox, gw, unsav
         assert not app.verification_running and isinstance(app.screen, ConfirmScreen)
         text = body.render().plain
         assert "verification" not in text
-        if unsaved:
-            assert text == "The settings have changes that are not saved."
+        if unsaved:  # the edit named, its key masked
+            assert text == f"Not saved: API key → {ApiKey(DEMO_KEY + 'x').masked}."
         else:
             assert text == "Nothing is unsaved or running any more: quitting now loses nothing."
         await pilot.press("n")  # still the user's answer: Stay stays
@@ -206,7 +206,7 @@ async def test_quit_dialog_follows_the_verification_ending(ui_sandbox, gw, unsav
         await pilot.pause()
         if unsaved:  # the question again, now only about what is still true
             assert app.screen.query_one("#confirm-body").render().plain == \
-                "The settings have changes that are not saved."
+                f"Not saved: API key → {ApiKey(DEMO_KEY + 'x').masked}."
             await pilot.press("y")
             await pilot.pause()
         assert not app.is_running
