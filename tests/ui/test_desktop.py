@@ -159,3 +159,23 @@ async def test_inside_a_tmux_that_drops_osc_52_the_toast_says_so_and_how_to_fix_
         said = " ".join(notes(app))
         assert "set -g set-clipboard on" in said and "“external” now" in said, said
         assert "Copied the API key" in said and DEMO_KEY not in said
+
+
+async def test_not_set_rows_are_readable_when_highlighted_in_both_themes(ui_sandbox):
+    from textual.widgets import OptionList
+
+    from tests.ui.test_diff_view import contrast
+
+    ui_sandbox.seed()  # no gateway yet: every value is "not set yet"
+    for theme in ("textual-light", "textual-dark"):
+        app = OptScaleApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.theme = theme
+            await open_desktop(app, pilot)
+            values = app.query_one("#desktop-view").query_one(OptionList)
+            values.focus()
+            values.highlighted = 0
+            await pilot.pause()
+            ratios = [contrast(seg.style.color, seg.style.bgcolor)
+                      for y in range(values.region.height) for seg in values.render_line(y) if "not set" in seg.text]
+            assert len(ratios) == 4 and min(ratios) >= 4.5, (theme, ratios)  # was ~1.5:1 on the light cursor

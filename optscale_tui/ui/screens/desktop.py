@@ -145,7 +145,9 @@ class DesktopView(StepView):
     def _prompt(self, value: DesktopValue, width: int) -> Content:
         room = max(20, width - LABEL_WIDTH)
         if value.copy is None:
-            text, style = f"! not set yet — {value.missing}", "$text-warning"
+            # Plain text on the warning's muted colour, as the checklist's badges: a bare $text-warning sat on the
+            # highlighted row's cursor colour (about 1.5:1 in the light theme).
+            text, style = f"! not set yet — {value.missing}", "$text on $warning-muted"
         else:
             text, style = value.display + (f"  ({value.note})" if value.note else ""), ""
         # Long values (the URL) wrap under the value column, never under the label.
