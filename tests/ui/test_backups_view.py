@@ -39,6 +39,17 @@ def table_rows(app: OptScaleApp) -> list[list[str]]:
     return [[str(c) for c in table.get_row(key)] for key in table.rows]
 
 
+
+async def ask_to_restore_the_highlighted_backup(app, pilot) -> None:
+    """Backups (F7), Enter on the highlighted backup: the restore question is open."""
+    await pilot.press("f7")
+    await settle(pilot)
+    app.query_one("#backups-table", DataTable).focus()
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmScreen)
+
+
 async def test_after_two_saves_the_list_has_both_backups_and_the_original(ui_sandbox) -> None:
     path = ui_sandbox.seed()
     seeded = path.read_text()
@@ -110,12 +121,7 @@ async def test_cancel_keeps_the_current_file(ui_sandbox) -> None:
         await settle(pilot)
         await save_through_the_ui(app, pilot, "a/first")
         saved = path.read_bytes()
-        await pilot.press("f7")
-        await settle(pilot)
-        app.query_one("#backups-table", DataTable).focus()
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await ask_to_restore_the_highlighted_backup(app, pilot)
         await pilot.press("n")
         await settle(pilot)
         assert path.read_bytes() == saved
@@ -223,12 +229,7 @@ async def test_restore_with_unsaved_edits_says_they_are_lost_and_names_them(ui_s
         await pilot.press("f4", "w", "y")
         await settle(pilot)
         assert not app.state.has_unsaved_changes
-        await pilot.press("f7")
-        await settle(pilot)
-        app.query_one("#backups-table", DataTable).focus()
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await ask_to_restore_the_highlighted_backup(app, pilot)
         assert "Unsaved" not in screen_text(app)  # nothing to lose: no warning
         await pilot.press("n")
         await pilot.press("f3")
@@ -236,12 +237,7 @@ async def test_restore_with_unsaved_edits_says_they_are_lost_and_names_them(ui_s
         await pilot.press("h")  # an unsaved edit
         await pilot.pause()
         assert app.state.has_unsaved_changes
-        await pilot.press("f7")
-        await settle(pilot)
-        app.query_one("#backups-table", DataTable).focus()
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await ask_to_restore_the_highlighted_backup(app, pilot)
         text = screen_text(app)
         assert "unsaved edits are lost" in text
         assert "Unsaved: Haiku → openai/gpt-5" in text

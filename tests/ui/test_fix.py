@@ -30,6 +30,13 @@ async def open_doctor_fix(app: OptScaleApp, pilot) -> None:
     await press_and_wait(pilot, "f")
 
 
+async def open_fix_screen(app: OptScaleApp, pilot) -> FixScreen:
+    """Doctor's f, and the Fix it dialog it opens."""
+    await open_doctor_fix(app, pilot)
+    assert isinstance(app.screen, FixScreen)
+    return app.screen
+
+
 async def test_doctor_offers_the_tier_fix_shows_the_diff_and_saves_on_confirm(ui_sandbox):
     path = seed_sonnet_only(ui_sandbox)
     app = OptScaleApp()
@@ -199,9 +206,7 @@ async def test_the_dialog_fits_80x24_with_its_buttons_and_keys_in_view(ui_sandbo
     seed_sonnet_only(ui_sandbox)
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_doctor_fix(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, FixScreen)
+        screen = await open_fix_screen(app, pilot)
         assert_apply_above_the_footer(app, screen)
         diff = screen.query_one("#fix-diff", DiffView)
         shown = "\n".join(diff.render_line(y).text for y in range(diff.scrollable_content_region.height))
@@ -255,9 +260,7 @@ async def test_the_shell_command_is_whole_on_a_wide_screen_and_c_copies_it(ui_sa
     seed_three_fixes(ui_sandbox)
     app = OptScaleApp()
     async with app.run_test(size=(200, 50)) as pilot:
-        await open_doctor_fix(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, FixScreen)
+        screen = await open_fix_screen(app, pilot)
         await pilot.press("down")  # the /v1 fix: its command carries the whole base URL
         await settle(pilot)
         command = screen.selected.command
