@@ -123,6 +123,19 @@ class PtyTerminal:
                                    f"{self.text()}")
         raise TimeoutError(f"screen did not match within {timeout} s:\n{self.text()}")
 
+    def wait_until_steady(self, predicate: Callable[[str], bool], hold: float = 0.7, timeout: float = 60.0) -> None:
+        """Wait until `predicate` stays true for `hold` seconds: longer than a cursor blink (0.5 s), so that "the
+        field no longer draws its cursor" is not mistaken for a blink's off phase."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            self.wait_for(predicate, timeout=max(0.1, deadline - time.perf_counter()))
+            held_until = time.perf_counter() + hold
+            while time.perf_counter() < held_until and predicate(self.text()):
+                self._pump(0.05)
+            if predicate(self.text()):
+                return
+        raise TimeoutError(f"screen did not stay matched for {hold} s within {timeout} s:\n{self.text()}")
+
     def settle(self, quiet: float = 0.3, timeout: float = 5.0) -> None:
         """Read until nothing new arrives for `quiet` seconds."""
         deadline = time.perf_counter() + timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,46 @@ def wait_for_cursor_in_key_field(demo) -> None:
     demo.wait_for(lambda _screen: demo.cursor_on("sk-bf-… (paste"), timeout=60)
 
 
+def list_row_highlighted(demo, model: str) -> bool:
+    """Whether the Models list (the left half) highlights `model`: its row's background differs from the row
+    under it (the "✎ … (as typed)" row a filter always adds)."""
+    for row, line in enumerate(demo.screen.display[:-1]):
+        col = line.find(model)
+        if 0 <= col < 38:
+            return demo.screen.buffer[row][col].bg != demo.screen.buffer[row + 1][col].bg
+    return False
+
+
+FILTER_PLACEHOLDER = "Filter, or type a name"
+
+
+def clear_the_filter(demo, timeout: float = 60) -> None:
+    """Until the Models filter has the focus (its cursor on the placeholder) and stays empty for longer than a blink:
+    a "/" that reached the list just before the focus moved is typed into the filter a moment later, and a person
+    clears that too before typing the name."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            demo.wait_for(lambda _screen: demo.cursor_on(FILTER_PLACEHOLDER), timeout=3)  # focused (cursor seen)
+            demo.wait_until_steady(lambda screen: FILTER_PLACEHOLDER in screen, timeout=3)  # and stays empty
+            return
+        except TimeoutError:
+            demo.press("ctrl+u")
+    raise TimeoutError(f"the filter did not become empty and focused:\n{demo.text()}")
+
+
+def model_of(screen: str, label: str) -> str | None:
+    """The model the mapping table shows for a tier ("Haiku", "Sonnet", "Opus")."""
+    for line in screen.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[-2] == label:
+            return words[-1]
+    return None
+
+
+name_of = {"h": "Haiku", "o": "Opus", "s": "Sonnet"}
+
+
 def test_demo_full_flow_by_keys(demo, tmp_path):
     """Paste the key, map the tiers, review the masked diff, save, watch verification pass, quit."""
     demo.wait_for("Base URL", timeout=60)
@@ -50,12 +91,19 @@ def test_demo_full_flow_by_keys(demo, tmp_path):
     # Filter to each model and assign it, one key at a time as a person types. `/` puts the cursor in the filter
     # (or types a "/" there, which ctrl+u clears), Enter moves into the list, then h / o / s assign.
     for name, key in (("haiku-4-5", "h"), ("opus-4-6", "o"), ("sonnet-4-6", "s")):
+        model = f"anthropic/claude-{name}"
         for step in ("/", "ctrl+u", name, "enter", key):
             if step == name:
                 demo.type(step)
             else:
                 demo.press(step)
             demo.settle(quiet=0.2)
+            if step == "ctrl+u":  # as a person looks: the filter has the cursor and is empty before typing into it
+                clear_the_filter(demo)
+            if step == "enter":  # as a person looks: the filter's cursor has gone, the model is highlighted
+                demo.wait_until_steady(lambda _screen, typed=name, wanted=model: not demo.cursor_on(typed, after=True)
+                                       and list_row_highlighted(demo, wanted))
+        demo.wait_for(lambda screen, wanted=model, tier=name_of[key]: model_of(screen, tier) == wanted, timeout=60)
     def mapped(screen: str) -> bool:
         rows = {line.split()[-2]: line.split()[-1] for line in screen.splitlines()
                 if len(line.split()) >= 2 and line.split()[-2] in ("Haiku", "Sonnet", "Opus")}

@@ -163,6 +163,8 @@ class TiersView(StepView):
         if state.restores != self._restores_seen:
             self._restores_seen = state.restores
             self.picker.clear_filter()
+        if what == "catalog":
+            return  # our own news: the catalog was shown when it arrived
         if what == "adopted" and not state.display_names:
             self._names_touched = False  # a restore or a fix rewrote the file: its labels are the values again
         if what in ("all", "settings", "tiers", "adopted"):
@@ -491,5 +493,8 @@ class TiersView(StepView):
         self._show_catalog()
         self._show_mapping()
         picker = self.picker
-        if self.screen.focused is picker.query_one("#model-filter") and not picker.filter_text:
-            self.focus_first()  # the list arrived: h/s/o work at once (/ goes back to the filter)
+        if self.screen.focused is picker.query_one("#model-filter") and not picker.filter_text and \
+                picker.model_list.option_count:
+            # The list arrived: h/s/o work at once (/ goes back to the filter). At once, not with focus() (run
+            # later, after the list is drawn): a key pressed on seeing the list would land in the filter.
+            self.screen.set_focus(picker.model_list)

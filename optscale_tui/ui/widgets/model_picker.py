@@ -141,7 +141,7 @@ class ModelPicker(Vertical):
         super().__init__(id=id, classes=classes)
         self._models: tuple[ModelInfo, ...] = ()
         self._tags: dict[str, str] = {}
-        self._have_catalog = False
+        self._have_catalog: bool | None = None  # None: nothing shown yet, so the first set_models draws
 
     def compose(self) -> ComposeResult:
         filter_input = Input(placeholder=FILTER_PLACEHOLDER, id="model-filter", select_on_focus=False)
@@ -160,6 +160,10 @@ class ModelPicker(Vertical):
 
     def set_models(self, models: Sequence[ModelInfo], *, have_catalog: bool) -> None:
         """Show these catalog models (`have_catalog` False: there is no catalog, names are typed by hand)."""
+        if tuple(models) == self._models and have_catalog == self._have_catalog:
+            # Nothing new (a state broadcast re-showing the same catalog): rebuilding the list would reset its
+            # highlight under a user who has just filtered and is about to press h / s / o.
+            return
         self._models = tuple(models)
         self._have_catalog = have_catalog
         self.query_one("#model-filter", Input).placeholder = FILTER_PLACEHOLDER if have_catalog else TYPE_PLACEHOLDER
@@ -238,7 +242,9 @@ class ModelPicker(Vertical):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self.model_list.option_count:
-            self.model_list.focus()
+            # At once, not with focus() (a callback run later): an h / s / o pressed right after Enter belongs to the
+            # list, and would otherwise be typed into the filter.
+            self.screen.set_focus(self.model_list)
 
     def on_key(self, event: events.Key) -> None:
         # Down from the filter goes into the list, as in a combo box.
