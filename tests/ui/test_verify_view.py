@@ -42,6 +42,12 @@ def seed(sandbox, gateway: DemoGateway, key: str = DEMO_KEY, url: str | None = N
     sandbox.seed({"env": {"ANTHROPIC_BASE_URL": url or gateway.anthropic_url, "ANTHROPIC_AUTH_TOKEN": key, **TIERS}})
 
 
+def seed_sonnet_only(sandbox, gateway: DemoGateway) -> None:
+    """The gateway and key, but only the Sonnet tier mapped: the doctor finds tier_unmapped, and Fix it maps the rest."""
+    sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gateway.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                          "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+
+
 
 async def open_verify(app, pilot) -> VerifyView:
     await pilot.pause()
@@ -432,8 +438,7 @@ async def test_unsaved_values_are_checked_as_they_will_be_saved_not_against_the_
 async def test_the_verdict_counts_the_rows_the_checklist_shows(ui_sandbox, gw):
     # An unmapped Opus tier: the doctor's finding is in the "config" row, and also in the results as a
     # doctor.tier_unmapped row (for --json) that the checklist does not show; the verdict must not count it twice.
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
-                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    seed_sonnet_only(ui_sandbox, gw)
     app = OptScaleApp()
     async with app.run_test(size=(200, 50)) as pilot:
         view = await run_all(app, pilot)
@@ -663,9 +668,7 @@ async def test_footer_fits_80_columns_and_fix_it_shows_only_with_something_to_fi
 
 
 async def test_fix_it_shows_when_the_results_have_a_fix(ui_sandbox, gw):
-    seed(ui_sandbox, gw)
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
-                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    seed_sonnet_only(ui_sandbox, gw)
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         view = await run_all(app, pilot)
@@ -676,8 +679,7 @@ async def test_fix_it_shows_when_the_results_have_a_fix(ui_sandbox, gw):
 async def test_an_all_pass_run_of_unsaved_values_offers_no_fix_for_the_file_on_disk(ui_sandbox, gw):
     # On disk only Sonnet is mapped (Fix it would map the rest); the unsaved mapping maps every tier and passes.
     # Saving is the fix; offering to map the tiers again was a second, confusing way to the same end.
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
-                             "ANTHROPIC_DEFAULT_SONNET_MODEL": TIERS["ANTHROPIC_DEFAULT_SONNET_MODEL"]}})
+    seed_sonnet_only(ui_sandbox, gw)
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         view = await open_verify(app, pilot)
