@@ -34,3 +34,12 @@ def test_the_settings_fixtures_are_part_of_the_clone(settings_fixtures: Path) ->
     names = {p.name for p in settings_fixtures.glob("*.json")}
     assert {"rich-user-settings.json", "minimal.json", "bom-utf8.json"} <= names
     assert len(list((settings_fixtures / "invalid").glob("*.json"))) >= 5
+
+
+def test_the_license_is_declared_in_the_spdx_form() -> None:
+    import tomllib
+
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    # The table form ({text = …}) makes every `pip install` print a deprecation warning, twice.
+    assert meta["project"]["license"] == "Apache-2.0"
+    assert any(req.replace(" ", "") == "setuptools>=77" for req in meta["build-system"]["requires"])
