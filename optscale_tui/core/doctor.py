@@ -421,8 +421,11 @@ def inspect_environment(
         managed_paths = managed_settings_paths(platform)
     managed = [b.load(Layer.MANAGED, p) for p in _managed_files(managed_paths)]
     files: list[_LoadedFile] = list(reversed(managed))
-    files.append(b.load(Layer.LOCAL, local_path))
-    if not _same_file(project_path, user_path):  # cwd == home: the "project" file is the user file
+    # Working in the home folder (or wherever <cwd>/.claude is the user's own folder): there is no project layer.
+    # The "project" file is the user file, so it can neither override it nor be removed as an override.
+    user_dirs = (user_path.parent, real_user_file.parent, default_dir)
+    if not any(_same_file(project_path.parent, d) for d in user_dirs):
+        files.append(b.load(Layer.LOCAL, local_path))
         files.append(b.load(Layer.PROJECT, project_path))
     files.append(b.load(Layer.USER, user_path))
     b.sources.sort(key=lambda s: PRECEDENCE.index(s.layer))

@@ -567,3 +567,25 @@ def test_config_dir_pointing_at_the_default_folder_is_not_an_override(tmp_path):
 def test_no_cause_fix_starts_with_fix() -> None:
     # Every screen and report prints a fix after "Fix: "; a fix that starts with "Fix" again reads "Fix: Fix …".
     assert [cause for cause, info in CAUSES.items() if info.fix.lower().startswith("fix")] == []
+
+
+def test_checking_another_file_from_home_has_no_project_layer(sb: Sandbox, tmp_path: Path) -> None:
+    """`cd ~ && verify --settings /tmp/other.json`: ~/.claude/settings.json is the user's own file, never a project
+    override to remove (the fix it offered, `remove --scope project`, would have emptied it)."""
+    sb.write(sb.user_file, {"env": {**good_env(), "ANTHROPIC_BASE_URL": "https://other.example.com/anthropic"}})
+    sb.write(sb.home / ".claude" / "settings.local.json", {"env": {"ANTHROPIC_DEFAULT_OPUS_MODEL": "x/opus"}})
+    other = sb.write(tmp_path / "other.json", {"env": good_env()})
+    config = sb.inspect(cwd=sb.home, user_settings=other)
+    assert Cause.PROJECT_OVERRIDE not in causes(config)
+    assert {s.layer for s in config.sources} <= {Layer.USER, Layer.MANAGED}
+    assert config.variables["ANTHROPIC_BASE_URL"].value == BASE
+    assert config.variables["ANTHROPIC_DEFAULT_OPUS_MODEL"].value == OPUS
+
+
+def test_a_symlinked_project_folder_that_is_the_user_folder_is_no_project_layer(sb: Sandbox) -> None:
+    sb.write(sb.user_file, {"env": good_env()})
+    link = sb.root / "work" / "home-link"
+    link.symlink_to(sb.home)
+    config = sb.inspect(cwd=link)
+    assert config.findings == ()
+    assert config.variables["ANTHROPIC_AUTH_TOKEN"].overridden == ()
