@@ -123,6 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_target(restore)
     restore.add_argument("--yes", "-y", action="store_true")
 
+    fix = sub.add_parser("fix", help="make one fix-it change (the commands verify and doctor print)",
+                         description="Redo the doctor's inspection, build the fix-it for CAUSE, show its diff and "
+                                     "save it (atomically, with a backup). verify, doctor and apply print the exact "
+                                     "command for each fix they offer.")
+    fix.add_argument("cause", metavar="CAUSE", help="the cause id the fix is for, e.g. base_url_v1, tier_unmapped")
+    fix.add_argument("--settings", type=Path, metavar="PATH",
+                     help="user settings file, as given to verify or doctor (default: as Claude Code resolves it)")
+    fix.add_argument("--file", type=Path, metavar="PATH",
+                     help="only the fix for this settings file (when the cause is found in more than one)")
+    fix.add_argument("--haiku", metavar="MODEL", help="tier_unmapped: the model for the Haiku tier")
+    fix.add_argument("--sonnet", metavar="MODEL", help="tier_unmapped: the model for the Sonnet tier")
+    fix.add_argument("--opus", metavar="MODEL", help="tier_unmapped: the model for the Opus tier")
+    fix.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    fix.add_argument("--yes", "-y", action="store_true", help="write without asking")
+
     remove = sub.add_parser("remove", help="take the gateway keys out of the settings again")
     add_target(remove)
     remove.add_argument("--dry-run", action="store_true")
@@ -189,8 +204,9 @@ def _confirm(question: str, assume_yes: bool) -> bool:
     return answer in ("y", "yes")
 
 
-def _print_plan(plan, target) -> None:
-    _out(f"Settings file: {plan.document.path} ({target.scope.value} scope{'; ' + target.reason if target.reason else ''})")
+def _print_plan(plan, target=None) -> None:
+    where = f" ({target.scope.value} scope{'; ' + target.reason if target.reason else ''})" if target else ""
+    _out(f"Settings file: {plan.document.path}{where}")
     for notice in plan.notices:
         _out(f"  note: {notice}")
     if not plan.has_changes:
@@ -252,8 +268,7 @@ def _print_fixes(fixes, *, stream=None) -> None:
     write("Fix-it commands (each shows the diff and keeps a backup):")
     for fix in fixes:
         write(f"  {fix.title}")
-        if fix.command:
-            write(f"    $ {fix.command}")
+        write(f"    $ {fix.command}")
 
 
 # --- commands -----------------------------------------------------------------------------------------------
@@ -335,6 +350,52 @@ def _report_overrides(target) -> None:
         _out(f"  {'✗' if f.severity == 'fail' else '!'} {f.message}")
         _out(f"      fix: {f.fix}")
     _print_fixes(fixes_for(config))
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from optscale_tui.core.causes import Cause
+    from optscale_tui.core.connection import InputError, parse_model_name
+    from optscale_tui.core.fixes import fixes_for
+
+    try:
+        cause = Cause(args.cause)
+    except ValueError:
+        raise UsageError(f"Unknown cause id {args.cause!r}: use one that verify or doctor printed.") from None
+    try:
+        tiers = {t: parse_model_name(m) for t in ("haiku", "sonnet", "opus") if (m := getattr(args, t))}
+    except InputError as exc:
+        raise UsageError(exc.reason) from None
+    if args.settings is not None and args.settings.exists():
+        _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
+    config = _inspect(args.settings)
+    fixes = [f for f in fixes_for(config, [cause], tier_models=tiers or None)
+             if f.cause is cause and (args.file is None or _same_path(f.path, args.file))]
+    if not fixes:
+        _out(f"No fix-it for {cause.value} applies to these settings now: nothing to change.")
+        return EXIT_OK
+    status = EXIT_OK
+    for fix in fixes:
+        _out(fix.title)
+        doc = _load(fix.path)
+        plan = fix.plan()
+        _print_plan(plan)
+        if not plan.has_changes:
+            continue
+        if args.dry_run:
+            _out("\nDry run: nothing was written.")
+            continue
+        if not _confirm(f"Write {doc.path}?", args.yes):
+            _out("Nothing was written.")
+            continue
+        status = max(status, _save(plan))
+    return status
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -572,7 +633,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     done = done_box[0]
     from optscale_tui.core.fixes import fixes_for
 
-    fixes = fixes_for(config, [r.cause for r in done.results if r.cause])
+    fixes = fixes_for(config, [r.cause for r in done.results if r.cause], catalog=done.catalog)
     if args.json:
         payload = report.to_json(done, target)
         payload["fixes"] = _fix_rows(fixes)
@@ -589,6 +650,7 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "restore": cmd_restore,
     "remove": cmd_remove,
+    "fix": cmd_fix,
 }
 
 

@@ -171,6 +171,9 @@ class EffectiveConfig:
     findings: tuple[Finding, ...] = ()
     notes: tuple[str, ...] = ()  # facts worth showing that have no cause id (Bedrock/Vertex, apiKeyHelper …)
     sources: tuple[SettingsSource, ...] = ()  # every settings file considered, high → low precedence
+    # Another file was named to stand in for the user layer (`--settings`): commands that redo this inspection
+    # (the fix-its) must name it again.
+    user_settings_named: bool = False
 
     def get(self, name: str) -> str | None:
         """The raw effective value of an env variable ("" when a settings file cancels it), None when unset."""
@@ -430,7 +433,8 @@ def inspect_environment(
     files.append(b.load(Layer.USER, user_path))
     b.sources.sort(key=lambda s: PRECEDENCE.index(s.layer))
 
-    if user_settings is not None and not _same_file(user_path, real_user_file):
+    named_user_file = user_settings is not None and not _same_file(user_path, real_user_file)
+    if named_user_file:
         b.note(f"Inspecting {user_path} as the user settings; Claude Code itself reads {real_user_file}.")
 
     names: list[str] = list(VARIABLES_OF_INTEREST)
@@ -453,6 +457,7 @@ def inspect_environment(
         user_settings=user_path,
         config_dir_override=config_dir_override,
         top_level=top_level,
+        user_settings_named=named_user_file,
     )
 
     _check_base_url(b, config)
@@ -478,6 +483,7 @@ def inspect_environment(
         user_settings=user_path,
         config_dir_override=config_dir_override,
         top_level=top_level,
+        user_settings_named=named_user_file,
         findings=findings,
         notes=tuple(b.notes),
         sources=tuple(b.sources),

@@ -131,6 +131,9 @@ class VerificationDone:
     rerun_ms: float | None = None
     # Whether the re-run also ran "connect" (it runs first for any network check) without being asked for it.
     rerun_connect: bool = False
+    # The model ids of the key's catalog as this run fetched it (empty when it did not, or it failed): the fix-its
+    # suggest models from it, not from a guess.
+    catalog: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -235,11 +238,15 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
     )
     betas_off = (config.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") or "").strip().lower() in ("1", "true", "yes")
     where = str(config.user_settings)
+    source = f"settings in effect ({where})"
+    if config.user_settings_named:  # say plainly that the other layers still count, and which file Code reads
+        source = (f"the settings in effect, with {where} in place of the user settings "
+                  f"(project, local, managed and shell values still apply)")
     return VerificationTarget(
         url=url,
         key=key,
         tiers=tiers,
-        source=f"settings in effect ({where})",
+        source=source,
         config=config,
         disable_experimental_betas=betas_off,
         problems=tuple(problems),
@@ -783,7 +790,8 @@ async def run_verification(
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await runner
-    yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000)
+    yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000,
+                           catalog=_fetched_catalog(catalog_task))
 
 
 def merge_results(previous: VerificationDone | None, rerun: VerificationDone) -> VerificationDone:
@@ -798,7 +806,16 @@ def merge_results(previous: VerificationDone | None, rerun: VerificationDone) ->
     # "config" and "connect" always run along with the check asked for: count them only when they were the ask.
     asked = [r.id for r in rerun.results if r.id not in ("config", "connect")]
     with_connect = bool(asked) and any(r.id == "connect" for r in rerun.results)
-    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms, with_connect)
+    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms, with_connect,
+                            rerun.catalog or previous.catalog)
+
+
+def _fetched_catalog(task: asyncio.Future | None) -> tuple[str, ...]:
+    """The model ids of a catalog fetch that finished and succeeded; () otherwise (never raises)."""
+    if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+        return ()
+    catalog = task.result()
+    return tuple(m.id for m in catalog.models) if catalog.probe.ok else ()
 
 
 async def verify(target: VerificationTarget, options: VerifyOptions | None = None, **kwargs) -> VerificationDone:
