@@ -311,7 +311,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise UsageError("Map at least one tier: --haiku, --sonnet or --opus with a model name from the gateway "
                          "(see `optscale-tui models`).")
     key = _read_key(args)
-    if key is None and not doc.env.get("ANTHROPIC_AUTH_TOKEN"):
+    if key is None and not doc.env.get("ANTHROPIC_AUTH_TOKEN") and not doc.data.get("apiKeyHelper"):
         raise UsageError("No API key: pass --api-key-env VAR or --api-key-stdin (the file has none to keep).")
     values = ConnectionValues(url=url, key=key, tiers=tiers,
                               disable_experimental_betas=args.disable_experimental_betas)
@@ -566,7 +566,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.settings is not None and args.settings.exists():
         _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
     config = _inspect(args.settings)
-    target = target_from_effective(config)
+    target = target_from_effective(config, cwd=Path.cwd())
     extra = ()
     if not args.no_claude_cli and not target.problems:
         from optscale_tui.core.claude_cli import real_client_checks

@@ -37,6 +37,9 @@ class Cause(StrEnum):
     MANAGED_LOGIN_REQUIRED = "managed_login_required"
     CLAUDE_LOGIN_PRESENT = "claude_login_present"
     SETTINGS_INVALID = "settings_invalid"
+    API_KEY_HELPER_FAILED = "api_key_helper_failed"
+    API_KEY_HELPER_EMPTY = "api_key_helper_empty"
+    KEY_WHITESPACE = "key_whitespace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,24 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
         "Settings file does not parse",
         "Claude Code silently ignores a settings file that is not valid JSON, and then says \"Not logged in\".",
         "Correct the JSON at the line and column shown; optscale-tui never rewrites a file it cannot parse.",
+    ),
+    Cause.API_KEY_HELPER_FAILED: (
+        "apiKeyHelper failed",
+        "The apiKeyHelper command in the settings failed, so Claude Code has no key to send to the gateway.",
+        "Run the apiKeyHelper command yourself and fix what it reports, or save the API key from OptScale Chat "
+        "as ANTHROPIC_AUTH_TOKEN instead.",
+    ),
+    Cause.API_KEY_HELPER_EMPTY: (
+        "apiKeyHelper printed no key",
+        "The apiKeyHelper command ran but printed nothing, so Claude Code has no key to send to the gateway.",
+        "Make the apiKeyHelper command print the API key from OptScale Chat, or save the key as "
+        "ANTHROPIC_AUTH_TOKEN instead.",
+    ),
+    Cause.KEY_WHITESPACE: (
+        "Spaces around the stored key",
+        "The stored API key has spaces or a line break before or after it. The gateway sees it trimmed, so it works, "
+        "but other tools reading the same value may send it as it is.",
+        "Trim the stored key (optscale-tui fix key_whitespace).",
     ),
 }
 

@@ -651,6 +651,16 @@ def _check_credentials(
             f"sends it as x-api-key. ANTHROPIC_AUTH_TOKEN avoids the interactive approval prompt and the "
             f"first-run connectivity check, so applying the connection writes that instead."
         )
+    for var in (token, api_key):
+        if var is not None and var.value and var.value != var.value.strip() and var.value.strip():
+            b.finding(
+                Cause.KEY_WHITESPACE,
+                "warn",
+                f"{var.name} ({var.display}, from {var.where}) has spaces or a line break around it. Claude Code "
+                f"connects anyway (the gateway reads the header trimmed), and verification sends it trimmed too.",
+                describe(Cause.KEY_WHITESPACE).fix if var.source_path is not None and var.source is not Layer.MANAGED
+                else f"Remove the spaces around {var.name} where it is set ({var.where}).",
+            )
     if helper is not None:
         also = (
             " ANTHROPIC_AUTH_TOKEN / ANTHROPIC_API_KEY take precedence over it, so it only matters if they are removed."

@@ -133,6 +133,20 @@ def fixes_for(
                 command=fix_command(config, Cause.SHELL_API_KEY, origin[1]),
             ))
 
+    if Cause.KEY_WHITESPACE in wanted:
+        for name in ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"):
+            var = config.variables.get(name)
+            if (var is None or not var.value or var.value == var.value.strip() or var.source_path is None
+                    or var.source is Layer.MANAGED):
+                continue
+            fixes.append(FixIt(
+                Cause.KEY_WHITESPACE,
+                f"Trim the spaces around {name} in {var.source_path.name}",
+                var.source_path,
+                set_env={name: var.value.strip()},
+                command=fix_command(config, Cause.KEY_WHITESPACE, var.source_path),
+            ))
+
     if Cause.BETA_REJECTED in wanted and config.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") != "1" and base_url:
         fixes.append(FixIt(
             Cause.BETA_REJECTED,

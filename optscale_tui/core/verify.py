@@ -26,6 +26,7 @@ from optscale_tui.core.connection import (
     parse_anthropic_base_url,
     strip_context_suffix,
 )
+from optscale_tui.core.key_helper import HelperOutcome, run_api_key_helper
 
 if TYPE_CHECKING:
     from optscale_tui.core.doctor import EffectiveConfig
@@ -157,6 +158,7 @@ class VerificationTarget:
     config: EffectiveConfig | None = None
     disable_experimental_betas: bool = False
     problems: tuple[CheckResult, ...] = ()  # what prevents probing at all (no URL, no key…)
+    key_source: str = ""  # where the key came from when not from the env (e.g. "apiKeyHelper in ~/.claude/…")
 
     @property
     def summary(self) -> dict[str, object]:
@@ -186,8 +188,14 @@ BETA_WARN_FIX = ("Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 to the env block 
                  "this gateway accepts.")
 
 
-def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
-    """Build the target from the configuration Claude Code resolves (doctor's view of every layer)."""
+def target_from_effective(
+    config: EffectiveConfig,
+    *,
+    cwd: Path | None = None,
+    run_helper: Callable[..., HelperOutcome] = run_api_key_helper,
+) -> VerificationTarget:
+    """Build the target from the configuration Claude Code resolves (doctor's view of every layer). With no token
+    in effect but an apiKeyHelper, the helper runs (in `cwd`, as Claude Code started there would) for the key."""
     problems: list[CheckResult] = []
     url: GatewayUrl | None = None
     raw_url = config.get("ANTHROPIC_BASE_URL")
@@ -216,9 +224,22 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
                     describe(cause).fix if cause else "Use the Base URL from OptScale Chat with /v1 replaced by /anthropic.",
                 )
             )
-    key_value = config.get("ANTHROPIC_AUTH_TOKEN") or config.get("ANTHROPIC_API_KEY")
+    # Sent trimmed: the gateway reads the header without the spaces (doctor warns about them: key_whitespace).
+    key_value = (config.get("ANTHROPIC_AUTH_TOKEN") or config.get("ANTHROPIC_API_KEY") or "").strip()
     key = ApiKey(key_value) if key_value else None
-    if key is None:
+    key_source = ""
+    helper = config.top_level.get("apiKeyHelper")
+    if key is None and helper is not None and (helper.value or "").strip():
+        # As Claude Code does when no token is in effect: run the helper; its output is the key.
+        outcome = run_helper(helper.value.strip(), cwd=cwd)
+        key_source = f"apiKeyHelper in {helper.where}"
+        if outcome.key is None:
+            cause = outcome.cause
+            problems.append(_problem("config.api_key", "API key configured", cause,
+                                     f"{outcome.message} (apiKeyHelper from {helper.where})",
+                                     describe(cause).fix if cause else WRITE_CONNECTION_FIX))
+        key = outcome.key
+    elif key is None:
         problems.append(
             _problem(
                 "config.api_key",
@@ -248,6 +269,7 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
         tiers=tiers,
         source=source,
         config=config,
+        key_source=key_source,
         disable_experimental_betas=betas_off,
         problems=tuple(problems),
     )

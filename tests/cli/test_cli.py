@@ -345,3 +345,28 @@ def test_verify_settings_says_what_it_checks_and_shows_the_named_files_values(sa
     assert DEMO_KEY not in result.stdout + result.stderr
     plain = sandbox.run("verify", "--no-claude-cli").stdout.split("\n\n")[0]
     assert "in place of" not in plain and "holds:" not in plain
+
+
+@pytest.mark.parametrize("how", ["helper", "spaces"])
+def test_verify_connects_where_claude_code_does(sandbox, gateway, how):
+    """Claude Code 2.1.332 connects with an apiKeyHelper and no token, and with spaces around the stored key; verify
+    said "no key" and `connect` for these."""
+    sandbox.config_dir.mkdir()
+    env = {"ANTHROPIC_BASE_URL": gateway.anthropic_url, **dict(zip(("ANTHROPIC_DEFAULT_HAIKU_MODEL",
+           "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL"), (HAIKU, SONNET, OPUS), strict=True))}
+    data: dict = {"env": env}
+    if how == "helper":
+        script = sandbox.home / "get-key.sh"
+        script.write_text(f"#!/bin/sh\necho {DEMO_KEY}\n")
+        script.chmod(0o700)
+        data["apiKeyHelper"] = str(script)
+    else:
+        env["ANTHROPIC_AUTH_TOKEN"] = f"{DEMO_KEY} "
+    sandbox.settings.write_text(json.dumps(data, indent=2))
+    result = sandbox.run("verify", "--no-claude-cli")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert DEMO_KEY not in result.stdout + result.stderr
+    if how == "helper":
+        assert "(from apiKeyHelper in " in result.stdout
+    else:
+        assert "key_whitespace" in result.stdout and "$ optscale-tui fix key_whitespace --yes" in result.stdout

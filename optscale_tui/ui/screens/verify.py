@@ -412,7 +412,7 @@ class VerifyView(StepView):
                 # The configuration check sees these values as saved, over every other layer as it is now.
                 return target_from_unsaved(replace(values, key=state.effective_key), plan, cwd=state.cwd,
                                            user_settings=user)
-        return target_from_effective(inspect_environment(cwd=state.cwd, user_settings=user))
+        return target_from_effective(inspect_environment(cwd=state.cwd, user_settings=user), cwd=state.cwd)
 
     @work(exclusive=True, group="verify")
     async def _verify(self, run: int, only: frozenset[str] | None) -> None:
