@@ -49,6 +49,23 @@ def _err(text: str) -> None:
 
 # --- parser -------------------------------------------------------------------------------------------------
 
+# --timeout bounds, in seconds: Claude Code's own API request timeout is 10 minutes.
+MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 600.0
+
+
+def _timeout_seconds(text: str) -> float:
+    """--timeout: a finite number of seconds in [MIN_TIMEOUT, MAX_TIMEOUT]. 0, negative, nan and inf would make a
+    healthy gateway time out or a hostile one hold the command forever."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}, "
+                                         "not text") from None
+    if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} "
+                                         f"(got {value:g})")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -104,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="print one JSON object (format in the README)")
     verify.add_argument("--no-claude-cli", action="store_true", help="skip the real-client check")
     verify.add_argument("--ca-bundle", type=Path, metavar="PATH", help="extra CA certificates (PEM) to trust")
-    verify.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per-check timeout (default 30)")
+    verify.add_argument("--timeout", type=_timeout_seconds, default=30.0, metavar="SECONDS",
+                        help=f"per-check time limit, {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} (default 30)")
     verify.add_argument("--quiet", action="store_true", help="do not stream the model's replies")
 
     models = sub.add_parser("models", help="list the models the gateway offers for this key")
@@ -112,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_key(models, required=True)
     models.add_argument("--json", action="store_true")
     models.add_argument("--ca-bundle", type=Path, metavar="PATH")
+    models.add_argument("--timeout", type=_timeout_seconds, default=30.0, metavar="SECONDS",
+                        help=f"time limit for the whole listing, {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} (default 30)")
 
     doctor = sub.add_parser("doctor", help="show what Claude Code will really use, and what overrides what")
     doctor.add_argument("--settings", type=Path, metavar="PATH", help="user settings file (default: as resolved)")
@@ -466,7 +486,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     assert key is not None
 
     try:
-        client = GatewayClient(url, key, ca_bundle=args.ca_bundle)
+        client = GatewayClient(url, key, ca_bundle=args.ca_bundle, timeout=args.timeout)
     except InputError as exc:  # an unreadable CA file
         raise UsageError(exc.reason) from None
 

@@ -30,6 +30,7 @@ class Cause(StrEnum):
     SERVER_ERROR = "server_error"
     BAD_RESPONSE = "bad_response"
     STREAM_CUT = "stream_cut"
+    RESPONSE_TOO_LARGE = "response_too_large"
     TIER_UNMAPPED = "tier_unmapped"
     SHELL_API_KEY = "shell_api_key"
     PROJECT_OVERRIDE = "project_override"
@@ -153,6 +154,13 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
         "Stream ended early",
         "The streamed reply stopped before message_stop; a proxy or load balancer may be cutting long responses.",
         "Retry; if it repeats, ask the admin to disable response buffering and idle timeouts for SSE on the gateway.",
+    ),
+    Cause.RESPONSE_TOO_LARGE: (
+        "Answer too large",
+        "The gateway's answer went past the size optscale-tui reads for it (after decompression), so it stopped "
+        "reading: a model catalog over 32 MiB, a reply that never ends, or a compressed \"bomb\".",
+        "If the key's model catalog really is this large, ask your OptScale admin to limit the models it may use; "
+        "otherwise what answers at this address is not behaving like the OptScale gateway.",
     ),
     Cause.TIER_UNMAPPED: (
         "A Claude Code tier has no model",
