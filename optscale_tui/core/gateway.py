@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -81,7 +81,7 @@ MAX_SERVER_WORDS = 240  # the server's own message inside it
 MAX_ERROR_BODY_BYTES = 64 * 1024  # an error body is read this far (decoded) and classified on that
 # Decoded-size caps (see bounded_body): what a hostile or broken gateway can make us hold in memory.
 MAX_CATALOG_BYTES = 32 * 1024 * 1024  # all pages of a catalog; 100,000 models are about 8 MiB of JSON
-MAX_STREAM_BYTES = 8 * 1024 * 1024  # one streamed reply; ours ask for at most 128 tokens (a few KiB)
+MAX_STREAM_BYTES = 2 * 1024 * 1024  # one streamed reply; ours ask for at most 128 tokens (a few KiB)
 MAX_MESSAGE_BYTES = 1024 * 1024  # a non-streamed JSON answer (a message, count_tokens)
 MAX_TITLE_SNIFF = 16 * 1024  # where an HTML error page's <title> is looked for
 MAX_TEXT_CHARS = 16 * 1024
@@ -148,7 +148,7 @@ class ProbeResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a catalog can hold 100,000 of them
 class ModelInfo:
     id: str
     display_name: str | None = None
@@ -767,7 +767,7 @@ class GatewayClient:
         """A failed ProbeResult, or (models, ok ProbeResult). All pages together are read up to MAX_CATALOG_BYTES
         (decoded): a real catalog is big, but not without end."""
         exchange = _Exchange("models", t0=t0)
-        models: list[ModelInfo] = []
+        models: dict[str, ModelInfo] = {}  # by id, the first listing wins: duplicates cost no memory
         pages = 0
         budget = MAX_CATALOG_BYTES
         try:
@@ -788,7 +788,7 @@ class GatewayClient:
                     except BodyTooLarge:
                         raise BodyTooLarge(MAX_CATALOG_BYTES) from None  # the cap is for all pages together
                 budget -= len(body)
-                data = _parse_json(body)
+                data = _parse_catalog_json(body)
                 parsed = _parse_catalog(data)
                 if parsed is None:
                     ct = response.headers.get("content-type")
@@ -801,14 +801,17 @@ class GatewayClient:
                         detail=f"GET {_short(url)} answered {status} but not with a model list: {what}",
                         extra={"non_json": data is None},
                     )
-                models.extend(parsed)
+                for model in parsed:
+                    models.setdefault(model.id, model)
                 last_id = data.get("last_id") if isinstance(data, dict) else None
-                if not (isinstance(data, dict) and data.get("has_more") and last_id and pages < 20):
+                more = isinstance(data, dict) and data.get("has_more") and last_id and pages < 20
+                del data, parsed, body  # freed before the next page arrives
+                if not more:
                     break
                 params = {**(params or {}), "after_id": str(last_id)}
         except _TRANSPORT_ERRORS as exc:
             return self._exception_result(exchange, exc, where=f"GET {_short(url)}")
-        return models, self._result(exchange, ok=True)
+        return list(models.values()), self._result(exchange, ok=True)
 
     def _catalog_result(
         self, got: ProbeResult | tuple[list[ModelInfo], ProbeResult], url: str, t0: float, *, fallback: bool
@@ -1192,6 +1195,31 @@ def _catalog_fallback(result: ProbeResult) -> bool:
     return result.status == 404 or result.status == 405 or bool(result.extra.get("non_json"))
 
 
+class _CatalogEntry(NamedTuple):
+    """A model object of a catalog as parsed: only what ModelInfo keeps."""
+
+    id: str
+    display_name: object
+    owned_by: object
+
+
+def _catalog_object(pairs: list[tuple[str, Any]]) -> Any:
+    """JSON object hook for a catalog: a model object becomes a small tuple. As dicts, a catalog of 30 MiB of tiny
+    objects took about twenty times its size in memory."""
+    fields = dict(pairs)
+    model_id = fields.get("id")
+    if isinstance(model_id, str) and "data" not in fields and "models" not in fields:
+        return _CatalogEntry(model_id, fields.get("display_name"), fields.get("owned_by"))
+    return fields
+
+
+def _parse_catalog_json(body: bytes) -> Any:
+    try:
+        return json.loads(body, object_pairs_hook=_catalog_object)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
 def _parse_catalog(data: Any) -> list[ModelInfo] | None:
     items: Any
     if isinstance(data, dict):
@@ -1206,6 +1234,14 @@ def _parse_catalog(data: Any) -> list[ModelInfo] | None:
     for item in items:
         if isinstance(item, str) and item:
             models.append(ModelInfo(item))
+        elif isinstance(item, _CatalogEntry) and item.id:
+            models.append(
+                ModelInfo(
+                    item.id,
+                    display_name=str(item.display_name) if item.display_name else None,
+                    owned_by=str(item.owned_by) if item.owned_by else None,
+                )
+            )
         elif isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
             display = item.get("display_name")
             owner = item.get("owned_by")

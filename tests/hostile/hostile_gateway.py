@@ -29,7 +29,7 @@ ORG = "00000000-0000-4000-8000-0000000bad00"
 MODEL = "anthropic/claude-hostile-1"
 HUGE_CATALOG_MODELS = 100_000
 BOMB_DECODED_BYTES = 1 << 30  # what the gzip / deflate bombs inflate to: 1 GiB from about 1 MiB on the wire
-TOO_LARGE_CATALOG_BYTES = 48 << 20  # a valid catalog over the client's decoded-body cap
+NEAR_CAP_CATALOG_BYTES = 31 << 20  # a valid catalog just under the client's decoded-body cap (32 MiB)
 DRIP_INTERVAL = 0.05  # seconds between bytes in the slow modes
 
 
@@ -248,6 +248,19 @@ def _huge_catalog(conn: _Conn, req: Request) -> None:
                                "Content-Length": str(len(body)), "Connection": "close"}) + body)
 
 
+def _near_cap_catalog(conn: _Conn, req: Request) -> None:
+    """A valid catalog just under the client's 32 MiB cap: the most a catalog can make the client parse."""
+    if req.route != "models":
+        return _healthy(conn, req)
+    conn.send(_head("200 OK", {"Content-Type": "application/json", "Content-Encoding": "gzip", "Connection": "close"}))
+    comp = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    conn.send(comp.compress(b'{"object": "list", "data": ['))
+    unit = b"".join(b'{"id": "v/m-%07d"}, ' % i for i in range(1000))
+    for _ in range(NEAR_CAP_CATALOG_BYTES // len(unit)):
+        conn.send(comp.compress(unit))
+    conn.send(comp.compress(b'{"id": "v/last"}]}') + comp.flush())
+
+
 def _reset_mid_body(conn: _Conn, req: Request) -> None:
     conn.send(_head("200 OK", {"Content-Type": "application/json", "Content-Length": "100000"}) + b'{"data": [')
     conn.pause(0.05)
@@ -421,6 +434,7 @@ MODES: dict[str, Handler] = {
     "gzip_bomb_catalog": _bomb("gzip", "200 OK", "application/json",
                                b'{"id": "vendor/model-x", "object": "model"}, ' * 16384, prefix=b'{"data": ['),
     "huge_catalog": _huge_catalog,
+    "near_cap_catalog": _near_cap_catalog,
     "reset_mid_body": _reset_mid_body,
     "short_body": _short_body,
     "bad_chunked": _bad_chunked,
