@@ -146,7 +146,7 @@ def _healthy(conn: _Conn, req: Request) -> None:
 # --- compressed bodies ----------------------------------------------------------------------------------------
 
 
-def _bomb_blocks(unit: bytes, decoded: int, *, wbits: int) -> Iterator[bytes]:
+def bomb_blocks(unit: bytes, decoded: int, *, wbits: int) -> Iterator[bytes]:
     """A compressed stream inflating to `decoded` bytes of `unit` repeats, made cheaply: after a full flush the
     compressor starts afresh, so the block for one `unit` is the same bytes every time and is sent over and over.
     The stream has no valid trailer: a client that inflated all of it would only then find out."""
@@ -231,9 +231,9 @@ def _bomb(encoding: str, status: str, content_type: str, unit: bytes, prefix: by
         if prefix:
             comp = zlib.compressobj(9, zlib.DEFLATED, wbits)
             conn.send(comp.compress(prefix) + comp.flush(zlib.Z_FULL_FLUSH))
-            blocks = _bomb_blocks(unit, BOMB_DECODED_BYTES, wbits=-zlib.MAX_WBITS)  # continues the same stream
+            blocks = bomb_blocks(unit, BOMB_DECODED_BYTES, wbits=-zlib.MAX_WBITS)  # continues the same stream
         else:
-            blocks = _bomb_blocks(unit, BOMB_DECODED_BYTES, wbits=wbits)
+            blocks = bomb_blocks(unit, BOMB_DECODED_BYTES, wbits=wbits)
         for block in blocks:
             conn.send(block)
 
