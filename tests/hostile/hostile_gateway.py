@@ -37,8 +37,8 @@ DRIP_INTERVAL = 0.05  # seconds between bytes in the slow modes
 class Request:
     method: str
     path: str
-    headers: dict[str, str]
-    body: bytes
+    headers: dict[str, str] = field(repr=False)  # holds the Authorization header: never in a failure report
+    body: bytes = field(repr=False)
 
     @property
     def mode(self) -> str:
@@ -480,7 +480,7 @@ class HostileGateway:
     connection_limit: float = 30.0
     max_connections: int = 64
     port: int = 0
-    requests: list[Request] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._stopping = threading.Event()
