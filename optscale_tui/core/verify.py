@@ -224,12 +224,19 @@ def target_from_effective(
                     describe(cause).fix if cause else "Use the Base URL from OptScale Chat with /v1 replaced by /anthropic.",
                 )
             )
+    elsewhere = next((f for f in config.findings if f.cause is Cause.KEY_SENT_ELSEWHERE), None)
+    if elsewhere is not None and not problems:
+        # Probing would send the key where the finding says it must not go: the run stops before any network.
+        problems.append(_problem("config.base_url", "Base URL configured", Cause.KEY_SENT_ELSEWHERE,
+                                 elsewhere.message, elsewhere.fix))
     # Sent trimmed: the gateway reads the header without the spaces (doctor warns about them: key_whitespace).
     key_value = (config.get("ANTHROPIC_AUTH_TOKEN") or config.get("ANTHROPIC_API_KEY") or "").strip()
     key = ApiKey(key_value) if key_value else None
     key_source = ""
     helper = config.top_level.get("apiKeyHelper")
-    if key is None and helper is not None and (helper.value or "").strip():
+    if key is None and helper is not None and (helper.value or "").strip() and elsewhere is not None:
+        key_source = f"apiKeyHelper in {helper.where} (not run: its key would go to another host)"
+    elif key is None and helper is not None and (helper.value or "").strip():
         # As Claude Code does when no token is in effect: run the helper; its output is the key.
         outcome = run_helper(helper.value.strip(), cwd=cwd)
         key_source = f"apiKeyHelper in {helper.where}"

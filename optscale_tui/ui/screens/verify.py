@@ -112,6 +112,9 @@ TUI_FIXES: dict[Cause, str] = {
     Cause.TIER_UNMAPPED: f"{FIX_IT} map the unmapped tiers, or go to step 2, Models (F3), and map the Opus tier (and "
                          "ideally all three) to models from the gateway catalog.",
     Cause.CLAUDE_LOGIN_PRESENT: "In a terminal, run `claude auth logout` (the gateway keys in settings.json stay).",
+    Cause.KEY_SENT_ELSEWHERE: f"{FIX_IT} remove the gateway keys from the project file that points your key at "
+                              "another host; if that host is right, quit and start optscale-tui --scope project (or "
+                              "local) to save the key there too.",
 }
 
 
