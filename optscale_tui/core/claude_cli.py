@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import mask_secret
+from optscale_tui.core.doctor import shown_origin, url_origin
 
 if TYPE_CHECKING:
     from optscale_tui.core.verify import CheckResult, CheckSpec, VerificationEvent, VerificationTarget
@@ -85,7 +87,9 @@ class ClaudeRun:
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and self.is_error is False
+        # One session answers every tier, so its exit code says whether any of them failed: each prompt's own
+        # verdict is its result event.
+        return self.is_error is False and not self.timed_out and self.spawn_error is None
 
     @property
     def label(self) -> str:
@@ -143,89 +147,255 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
+# --- the folder and the flags the check runs `claude` with ----------------------------------------------------
+
+# What the check copies from the project's .claude/settings.json and settings.local.json: only what decides the
+# connection (where requests go, with which credential, for which model, through which proxy and trust). Everything
+# else stays behind: `hooks`, `statusLine`, `apiKeyHelper`, `otelHeadersHelper`, `awsAuthRefresh`… are commands a
+# cloned repository could use to run code on this machine, and `permissions`, MCP and plugin settings change what
+# the session may do, not where it connects. apiKeyHelper is only consulted when no ANTHROPIC_AUTH_TOKEN /
+# ANTHROPIC_API_KEY is in effect, and then there is no key to verify and the check does not run at all.
+CONNECTION_TOP_LEVEL_KEYS = ("model", "forceLoginMethod", "forceLoginOrgUUID")
+CONNECTION_ENV_PREFIXES = ("ANTHROPIC_",)
+CONNECTION_ENV_KEYS = frozenset({
+    "CLAUDE_CODE_SUBAGENT_MODEL", "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX", "API_TIMEOUT_MS", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+    "NO_PROXY", "no_proxy", "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED",
+})
+# Settings given with --settings, which Claude Code ranks above user, project and local settings (below managed
+# ones): no hook of any layer runs, no auto-memory folder is made, and no settings file can undo the two knobs that
+# make the verdict fast and private (a settings env beats the process env, measured with 2.1.332).
+CHECK_SETTINGS = {
+    "disableAllHooks": True,
+    "autoMemoryEnabled": False,
+    "env": {"CLAUDE_CODE_MAX_RETRIES": "0", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"},
+}
+# --no-session-persistence: no transcript in ~/.claude/projects (the user's `claude --resume` list stays clean).
+# --safe-mode: no CLAUDE.md, skills, plugins, hooks or MCP servers of the user or the project start (managed ones
+# still apply); auth, model selection and settings env work as in a normal session. Both measured with 2.1.332.
+SESSION_FLAGS = ("--no-session-persistence", "--safe-mode")
+
+
+def connection_settings(data: object) -> dict[str, Any] | None:
+    """The part of one settings file that decides the connection (None when nothing is left)."""
+    if not isinstance(data, dict):
+        return None
+    kept: dict[str, Any] = {k: data[k] for k in CONNECTION_TOP_LEVEL_KEYS if k in data}
+    env = data.get("env")
+    if isinstance(env, dict):
+        env = {k: v for k, v in env.items()
+               if isinstance(k, str) and (k in CONNECTION_ENV_KEYS or k.startswith(CONNECTION_ENV_PREFIXES))}
+        if env:
+            kept["env"] = env
+    return kept or None
+
+
 def prepare_workdir(cwd: Path) -> Path:
-    """A temporary working folder that carries the project's own .claude settings (they override the user file),
-    so the run sees what a session in `cwd` would see, without leaving session files in the user's project."""
+    """A temporary working folder carrying the connection settings of the project's own .claude files (they
+    override the user file), so the run sees what a session in `cwd` would connect with, without the project's
+    hooks or other commands, and without leaving session files in the user's project. A file that does not parse
+    is left out, as Claude Code ignores it too."""
     work = Path(tempfile.mkdtemp(prefix="optscale-tui-claude-"))
     source = cwd / ".claude"
-    if source.is_dir():
-        (work / ".claude").mkdir()
-        for name in ("settings.json", "settings.local.json"):
-            if (source / name).is_file():
-                shutil.copy2(source / name, work / ".claude" / name)
+    for name in ("settings.json", "settings.local.json"):
+        try:
+            if not (source / name).is_file():
+                continue
+            data = json.loads((source / name).read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError, RecursionError):
+            continue
+        kept = connection_settings(data)
+        if kept is None:
+            continue
+        (work / ".claude").mkdir(exist_ok=True, mode=0o700)
+        fd = os.open(work / ".claude" / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # may hold a key
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(kept, out)
     return work
 
 
-async def run_claude(
+def session_args(binary: Path) -> list[str]:
+    """One `claude -p` that answers several prompts (stream-json in and out), each tier switched with set_model."""
+    return [str(binary), "-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose",
+            "--include-partial-messages", *SESSION_FLAGS, "--settings", json.dumps(CHECK_SETTINGS)]
+
+
+@dataclass
+class ClaudeSession:
+    """What one `claude` session told us: a run per alias, and the ANTHROPIC_BASE_URL Claude Code resolved."""
+
+    runs: dict[str | None, ClaudeRun]
+    seen_url: str = ""
+    # Set when the session was stopped before any prompt because Claude Code resolved another host than the one
+    # verified (the key would have gone there): the host it resolved.
+    blocked_host: str | None = None
+
+
+class _Turn:
+    """Routes the events of one prompt (or of a /clear in between, when run is None) and says when it ended."""
+
+    def __init__(self, run: ClaudeRun | None, on_event: Callable[[str, dict[str, Any]], None] | None) -> None:
+        self.run = run
+        self.on_event = on_event
+        self.started = time.perf_counter()
+        self.done = asyncio.Event()
+
+
+async def run_session(
     binary: Path,
+    aliases: tuple[str | None, ...],
     *,
-    alias: str | None = None,
     prompt: str = DEFAULT_PROMPT,
     cwd: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 60.0,
-    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    on_event: Callable[[str | None, str, dict[str, Any]], None] | None = None,
     secrets: tuple[str, ...] = (),
-) -> ClaudeRun:
-    """Run `claude -p` once and stream its events to `on_event(kind, event)`.
+    expected_url: str | None = None,
+) -> ClaudeSession:
+    """Ask Claude Code once per alias (None: the default session, then `set_model` per tier, after a /clear so each
+    prompt starts fresh), in one process: one start-up instead of one per tier. `on_event(alias, kind, event)` gets
+    "init", "retry", "text" (event["text"] is a streamed piece of the reply) and "result" as they come.
 
-    kind is "init", "retry", "text" (event["text"] holds a streamed piece of the reply) or "result".
-    """
-    run = ClaudeRun(alias=alias)
-    args = [str(binary), "-p", prompt, "--output-format", "stream-json", "--verbose", "--include-partial-messages"]
-    if alias:
-        args += ["--model", alias]
+    Before any prompt, Claude Code is asked which settings it resolved (`get_settings`); when its
+    ANTHROPIC_BASE_URL goes to another host than `expected_url`, the session ends there and no prompt (so no key)
+    is sent. `timeout` bounds the whole session."""
+    session = ClaudeSession({alias: ClaudeRun(alias=alias) for alias in aliases})
     work = prepare_workdir(cwd)
+    run_env = claude_env(env)
     started = time.perf_counter()
+    turn: _Turn | None = None
+    settings_reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    model_set: dict[str, asyncio.Event] = {}
+    proc = None
     try:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *args, cwd=work, env=claude_env(env), stdin=asyncio.subprocess.DEVNULL,
+                *session_args(binary), cwd=work, env=run_env, stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
                 limit=16 * 1024 * 1024,
             )
         except OSError as exc:
-            run.spawn_error = f"could not start {binary}: {exc.strerror or exc}"
-            return run
+            for run in session.runs.values():
+                run.spawn_error = f"could not start {binary}: {exc.strerror or exc}"
+            return session
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        stdin, stdout, stderr = proc.stdin, proc.stdout, proc.stderr
+
+        def forward(kind: str, event: dict[str, Any]) -> None:
+            if on_event is not None and turn is not None and turn.run is not None:
+                on_event(turn.run.alias, kind, event)
 
         async def read_stdout() -> None:
-            assert proc.stdout is not None
-            async for raw in proc.stdout:
+            async for raw in stdout:
                 try:
                     event = json.loads(raw)
                 except ValueError:
                     continue
-                _absorb(run, event, started, on_event)
+                if not isinstance(event, dict):
+                    continue
+                if event.get("type") == "control_response":
+                    response = event.get("response") or {}
+                    request_id = response.get("request_id")
+                    if request_id == "settings" and not settings_reply.done():
+                        settings_reply.set_result(response)  # holds the key: read the URL from it, keep nothing
+                    elif request_id in model_set:
+                        model_set[request_id].set()
+                    continue
+                if turn is None:
+                    continue
+                if turn.run is not None:
+                    _absorb(turn.run, event, turn.started, forward)
+                if event.get("type") == "result":
+                    turn.done.set()
 
         async def read_stderr() -> bytes:
-            assert proc.stderr is not None
-            return await proc.stderr.read()
+            return await stderr.read()
+
+        def send(message: dict[str, Any]) -> None:
+            stdin.write((json.dumps(message) + "\n").encode())
+
+        async def ask(text: str, run: ClaudeRun | None) -> None:
+            nonlocal turn
+            turn = _Turn(run, on_event)
+            send({"type": "user", "message": {"role": "user", "content": text}, "parent_tool_use_id": None,
+                  "session_id": ""})
+            await stdin.drain()
+            await turn.done.wait()
+            if run is not None:
+                run.duration_ms = (time.perf_counter() - turn.started) * 1000
+
+        async def converse() -> None:
+            send({"type": "control_request", "request_id": "settings", "request": {"subtype": "get_settings"}})
+            await stdin.drain()
+            response = await settings_reply
+            effective = ((response.get("response") or {}).get("effective") or {}) if isinstance(response, dict) else {}
+            effective_env = effective.get("env") if isinstance(effective.get("env"), dict) else {}
+            if response.get("subtype") == "success":
+                # A settings env beats the process env; without either Claude Code talks to Anthropic's API.
+                seen = effective_env.get("ANTHROPIC_BASE_URL", run_env.get("ANTHROPIC_BASE_URL", ""))
+                session.seen_url = str(seen or "")
+                if expected_url is not None and url_origin(session.seen_url) != url_origin(expected_url):
+                    origin = url_origin(session.seen_url)
+                    session.blocked_host = shown_origin(origin) if origin else session.seen_url
+                    return
+            for index, alias in enumerate(aliases):
+                run = session.runs[alias]
+                if index:
+                    await ask("/clear", None)  # the next prompt starts a fresh conversation, as a new `claude -p`
+                if alias is not None:
+                    request_id = f"model-{index}"
+                    model_set[request_id] = asyncio.Event()
+                    send({"type": "control_request", "request_id": request_id,
+                          "request": {"subtype": "set_model", "model": alias}})
+                    await stdin.drain()
+                    await model_set[request_id].wait()
+                await ask(prompt, run)
 
         reader = asyncio.ensure_future(asyncio.gather(read_stdout(), read_stderr()))
+        talker = asyncio.ensure_future(converse())
         try:
             async with asyncio.timeout(timeout):
-                _, err = await reader
-                run.exit_code = await proc.wait()
+                # The reader ends when Claude Code exits (early: a crash); the talker when every prompt is answered.
+                await asyncio.wait({reader, talker}, return_when=asyncio.FIRST_COMPLETED)
+                if talker.done():
+                    talker.result()
+                    stdin.close()
+                    await reader
+                await proc.wait()
         except TimeoutError:
-            run.timed_out = True
+            pending = [run for run in session.runs.values() if run.is_error is None]
+            for run in pending[:1]:
+                run.timed_out = True
+        except (OSError, ConnectionError):  # Claude Code closed its stdin: it exited; what it said is below
+            pass
         finally:
+            talker.cancel()
+            with contextlib.suppress(BaseException):
+                await talker
             if proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 with contextlib.suppress(Exception):
                     await proc.wait()
-            if not reader.done():
+            err = b""
+            if reader.done():
+                with contextlib.suppress(BaseException):
+                    _, err = reader.result()
+            else:
                 reader.cancel()
                 with contextlib.suppress(BaseException):
                     await reader
-            else:
-                with contextlib.suppress(BaseException):
-                    _, err = reader.result()
-                    run.stderr_tail = _scrub(err.decode(errors="replace")[-2000:], secrets)
-        run.result = _scrub(run.result, secrets)
-        return run
+            tail = _scrub(err.decode(errors="replace")[-2000:], secrets)
+            for run in session.runs.values():
+                run.exit_code = proc.returncode
+                run.stderr_tail = tail
+                run.result = _scrub(run.result, secrets)
+        return session
     finally:
-        run.duration_ms = (time.perf_counter() - started) * 1000
+        for run in session.runs.values():
+            if not run.duration_ms:
+                run.duration_ms = (time.perf_counter() - started) * 1000
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -259,35 +429,6 @@ def _absorb(run: ClaudeRun, event: dict[str, Any], started: float,
             on_event("result", event)
 
 
-async def auth_status(binary: Path, *, cwd: Path, env: Mapping[str, str] | None = None,
-                      timeout: float = 15.0) -> dict[str, str]:
-    """`claude auth status --text`, parsed ("Anthropic base URL", "Auth token"…). Offline and instant."""
-    work = prepare_workdir(cwd)
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            str(binary), "auth", "status", "--text", cwd=work, env=claude_env(env),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            async with asyncio.timeout(timeout):
-                out, _ = await proc.communicate()
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            return {}
-    except OSError:
-        return {}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    fields: dict[str, str] = {}
-    for line in out.decode(errors="replace").splitlines():
-        name, sep, value = line.partition(":")
-        if sep and name.strip() and value.strip():
-            fields[name.strip()] = value.strip()
-    return fields
-
-
 # --- the check, plugged into the verification engine -------------------------------------------------------
 
 
@@ -302,9 +443,10 @@ def real_client_checks(
     """Checks that run the real `claude` for the default session and for each other mapped tier.
 
     The default session follows the Opus tier (or Claude Code's built-in name when it is unmapped), so it stands
-    for Opus; Haiku and Sonnet get their own run with `--model haiku|sonnet`. Runs are concurrent (~1 s each).
+    for Opus; Haiku and Sonnet are asked after it with `set_model haiku|sonnet` (what `--model haiku|sonnet` does).
+    All of them share one `claude` process (see `run_session`): the check costs one start-up of Claude Code, not
+    one per tier plus `claude auth status`. The session starts when the first of these checks starts.
     """
-    from optscale_tui.core.causes import describe
     from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
     from optscale_tui.core.verify import CheckProgress, CheckResult, CheckSpec, CheckStatus, TokenChunk
 
@@ -320,57 +462,105 @@ def real_client_checks(
         return [(spec, skipped)]
 
     mapped = target.tiers.mapped()
-    aliases: list[str | None] = [None, *(t for t in ("haiku", "sonnet") if t in mapped)]
+    aliases: tuple[str | None, ...] = (None, *(t for t in ("haiku", "sonnet") if t in mapped))
     secrets = (target.key.value,) if target.key else ()
     builtin = tuple(CLAUDE_CODE_BUILTIN_MODELS.values())
-    checks = []
-    for alias in aliases:
-        check_id = f"claude.{alias or 'default'}"
-        label = f"--model {alias}" if alias else "default session"
-        spec = CheckSpec(check_id, f"Claude Code itself ({label})", alias or "opus", mapped.get(alias or "opus"))
+    specs = {alias: CheckSpec(f"claude.{alias or 'default'}",
+                              f"Claude Code itself ({f'--model {alias}' if alias else 'default session'})",
+                              alias or "opus", mapped.get(alias or "opus"))
+             for alias in aliases}
+    elsewhere = next((f for f in (target.config.findings if target.config else ())
+                      if f.cause is Cause.KEY_SENT_ELSEWHERE), None)
+    session_task: asyncio.Future[ClaudeSession] | None = None
+    emitters: dict[str | None, Callable[[VerificationEvent], None]] = {}
 
-        def factory(emit: Callable[[VerificationEvent], None], *, spec: CheckSpec = spec,
-                    alias: str | None = alias) -> Awaitable[CheckResult]:
-            return _run_check(emit, spec, alias)
+    def on_event(alias: str | None, kind: str, event: dict[str, Any]) -> None:
+        emit, check_id = emitters.get(alias), specs[alias].id
+        if emit is None:
+            return
+        if kind == "init":
+            emit(CheckProgress(check_id, f"Claude Code {event.get('claude_code_version', '?')}: model "
+                                         f"{event.get('model')}, apiKeySource {event.get('apiKeySource')}"))
+        elif kind == "retry":
+            emit(CheckProgress(check_id, f"api_retry: HTTP {event.get('error_status')} ({event.get('error')})"))
+        elif kind == "text":
+            emit(TokenChunk(check_id, event["text"]))
 
-        checks.append((spec, factory))
+    def session() -> asyncio.Future[ClaudeSession]:
+        nonlocal session_task
+        if session_task is None:
+            session_task = asyncio.ensure_future(run_session(
+                binary, aliases, cwd=cwd, env=env, timeout=timeout, on_event=on_event, secrets=secrets,
+                expected_url=target.url.anthropic_base if target.url else None))
+        return session_task
 
-    async def _run_check(emit: Callable[[VerificationEvent], None], spec: CheckSpec, alias: str | None) -> CheckResult:
-        def on_event(kind: str, event: dict[str, Any]) -> None:
-            if kind == "init":
-                emit(CheckProgress(spec.id, f"Claude Code {event.get('claude_code_version', '?')}: model "
-                                            f"{event.get('model')}, apiKeySource {event.get('apiKeySource')}"))
-            elif kind == "retry":
-                emit(CheckProgress(spec.id, f"api_retry: HTTP {event.get('error_status')} ({event.get('error')})"))
-            elif kind == "text":
-                emit(TokenChunk(spec.id, event["text"]))
+    async def check(emit: Callable[[VerificationEvent], None], alias: str | None) -> CheckResult:
+        spec = specs[alias]
+        if elsewhere is not None:  # never start Claude Code with settings that send the key to another host
+            return CheckResult(spec.id, spec.title, CheckStatus.FAIL, Cause.KEY_SENT_ELSEWHERE,
+                               f"Not run: {elsewhere.message}", elsewhere.fix, tier=spec.tier, model=spec.model)
+        emitters[alias] = emit
+        # Shielded: one check's timeout must not end the session the other tiers are waiting for.
+        result = await asyncio.shield(session())
+        return _session_result(result, alias, spec, timeout, builtin)
 
-        auth_task = asyncio.ensure_future(auth_status(binary, cwd=cwd, env=env)) if alias is None else None
-        run = await run_claude(binary, alias=alias, cwd=cwd, env=env, timeout=timeout, on_event=on_event,
-                               secrets=secrets)
-        seen_url = ""
-        if auth_task is not None:
-            fields = await auth_task
-            seen_url = fields.get("Anthropic base URL", "")
-            if seen_url:
-                emit(CheckProgress(spec.id, f"claude auth status: Anthropic base URL {seen_url}"))
-        timings = {"total_ms": round(run.duration_ms, 1),
-                   "ttft_ms": round(run.ttft_ms, 1) if run.ttft_ms is not None else None}
-        if run.spawn_error:
-            return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None, run.spawn_error,
-                               f"Reinstall the CLI: {INSTALL_HINT}", timings)
-        cause = classify_run(run, builtin_models=builtin)
-        where = f" (Claude Code sees ANTHROPIC_BASE_URL={seen_url})" if seen_url else ""
-        if cause is None:
-            return CheckResult(spec.id, spec.title, CheckStatus.PASS, None,
-                               f"claude -p answered with {run.model or 'the mapped model'}{where}.", "", timings,
-                               tier=spec.tier, model=run.model, text=run.text or run.result)
-        said_text = run.result or (run.stderr_tail.strip().splitlines() or ["no output"])[-1]
-        if run.timed_out:
-            said_text = f"no verdict within {timeout:.0f} s"
-        info = describe(cause)
-        return CheckResult(spec.id, spec.title, CheckStatus.FAIL, cause,
-                           f"Claude Code says: {said_text}{where}", info.fix, timings, tier=spec.tier,
-                           model=run.model, text=run.text)
+    def factory(emit: Callable[[VerificationEvent], None], *, alias: str | None) -> Awaitable[CheckResult]:
+        return check(emit, alias)
 
-    return checks
+    return [(specs[alias], functools.partial(factory, alias=alias)) for alias in aliases]
+
+
+def _session_result(session: ClaudeSession, alias: str | None, spec: CheckSpec, timeout: float,
+                    builtin: tuple[str, ...]) -> CheckResult:
+    from optscale_tui.core.causes import describe
+    from optscale_tui.core.verify import CheckResult, CheckStatus
+
+    run = session.runs[alias]
+    seen_url = session.seen_url
+    timings = {"total_ms": round(run.duration_ms, 1),
+               "ttft_ms": round(run.ttft_ms, 1) if run.ttft_ms is not None else None}
+    if run.spawn_error:
+        return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None, run.spawn_error,
+                           f"Reinstall the CLI: {INSTALL_HINT}", timings)
+    if session.blocked_host is not None:
+        info = describe(Cause.KEY_SENT_ELSEWHERE)
+        return CheckResult(spec.id, spec.title, CheckStatus.FAIL, Cause.KEY_SENT_ELSEWHERE,
+                           f"Not asked: Claude Code resolves ANTHROPIC_BASE_URL={seen_url or '(none)'}, so it would "
+                           f"send your key to {session.blocked_host}, not to the gateway verified here. No prompt "
+                           f"was sent.", info.fix, tier=spec.tier, model=spec.model)
+    unsupported = _UNKNOWN_OPTION.search(run.stderr_tail)
+    if run.is_error is None and unsupported:
+        return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
+                           f"This claude does not know {unsupported.group(1)}, which the check needs to run it "
+                           f"without hooks or session files; the real-client check was skipped.",
+                           f"Update Claude Code to add this check: {INSTALL_HINT}", timings)
+    if run.is_error is None and not run.timed_out and _earlier_unanswered(session, alias):
+        return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
+                           "Not asked: the Claude Code session ended before this prompt (see the first "
+                           "claude check).", "", timings, tier=spec.tier, model=spec.model)
+    cause = classify_run(run, builtin_models=builtin)
+    where = f" (Claude Code sees ANTHROPIC_BASE_URL={seen_url})" if seen_url else ""
+    if cause is None:
+        return CheckResult(spec.id, spec.title, CheckStatus.PASS, None,
+                           f"claude -p answered with {run.model or 'the mapped model'}{where}.", "", timings,
+                           tier=spec.tier, model=run.model, text=run.text or run.result)
+    said_text = run.result or (run.stderr_tail.strip().splitlines() or ["no output"])[-1]
+    if run.timed_out:
+        said_text = f"no verdict within {timeout:.0f} s"
+    info = describe(cause)
+    return CheckResult(spec.id, spec.title, CheckStatus.FAIL, cause,
+                       f"Claude Code says: {said_text}{where}", info.fix, timings, tier=spec.tier,
+                       model=run.model, text=run.text)
+
+
+_UNKNOWN_OPTION = re.compile(r"unknown option '?(--[a-z-]+)")
+
+
+def _earlier_unanswered(session: ClaudeSession, alias: str | None) -> bool:
+    """Whether a prompt asked before this one got no answer: then this one was never asked (the session ended)."""
+    for other, run in session.runs.items():
+        if other == alias:
+            return False
+        if run.is_error is None:
+            return True
+    return False

@@ -758,7 +758,7 @@ ANTHROPIC_API_ORIGIN = ("https", "api.anthropic.com", 443)
 FOLDER_LAYERS = frozenset({Layer.PROJECT, Layer.LOCAL})
 
 
-def _origin(url: str) -> tuple[str, str, int] | None:
+def url_origin(url: str) -> tuple[str, str, int] | None:
     """(scheme, host, port) of a URL: where a request with the key really goes. None: not a usable URL."""
     if not url.strip():
         return ANTHROPIC_API_ORIGIN
@@ -773,7 +773,7 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     return scheme, parts.hostname.lower().rstrip("."), port or (80 if scheme == "http" else 443)
 
 
-def _shown_origin(origin: tuple[str, str, int]) -> str:
+def shown_origin(origin: tuple[str, str, int]) -> str:
     scheme, host, port = origin
     default = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
     return host if default else f"{host}:{port}"
@@ -816,10 +816,10 @@ def _check_key_destination(
     if url is not None and url.source is key.source and url.source_path == key.source_path:
         return  # saved together: whatever host it is, the key was meant for it
     home_url, home_where = key_home_url(key, files, env)
-    sent_to, saved_for = _origin(url.value or "" if url else ""), _origin(home_url)
+    sent_to, saved_for = url_origin(url.value or "" if url else ""), url_origin(home_url)
     if sent_to is None or saved_for is None or sent_to == saved_for:
         return
-    host = _shown_origin(sent_to)
+    host = shown_origin(sent_to)
     cancelled = config.variables.get("ANTHROPIC_BASE_URL") if url is None else None
     url_where = url.where if url is not None else (cancelled.where if cancelled else "Claude Code's default")
     if url is None:
@@ -837,10 +837,10 @@ def _check_key_destination(
         "fail",
         f"{'ANTHROPIC_BASE_URL from' if url is not None else 'An empty ANTHROPIC_BASE_URL in'} {url_where} sends "
         f"requests to {host}, but the API key {key.name} "
-        f"({key.display}) comes from {key.where} and was saved for {_shown_origin(saved_for)} (the URL from "
+        f"({key.display}) comes from {key.where} and was saved for {shown_origin(saved_for)} (the URL from "
         f"{home_where}). Claude Code started in {cwd} would send your key to {host}; optscale-tui does not send it.",
         fix,
-        f"URL: {url_where} → {host}\nKey: {key.where} → saved for {_shown_origin(saved_for)}",
+        f"URL: {url_where} → {host}\nKey: {key.where} → saved for {shown_origin(saved_for)}",
     )
 
 

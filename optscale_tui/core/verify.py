@@ -791,11 +791,11 @@ async def run_verification(
                     work.append(guarded(by_id["count_tokens"], check_count_tokens))
                 if "betas" in by_id:
                     work.append(guarded(by_id["betas"], check_betas))
-                for spec, factory_fn in options.extra_checks:
-                    if spec.id not in by_id:
-                        continue
-                    work.append(guarded(spec, lambda f=factory_fn: f(emit)))
                 await asyncio.gather(*work)
+                # The extra checks (the real client: a `claude` process) start once the direct probes are done, so
+                # the probes' timings describe the gateway, not a machine busy starting Claude Code (issue 14).
+                await asyncio.gather(*(guarded(spec, lambda f=factory_fn: f(emit))
+                                       for spec, factory_fn in options.extra_checks if spec.id in by_id))
                 if AGREEMENT in by_id:
                     emit(CheckStarted(AGREEMENT))
                     emit(finish(agreement_result(results, target)))
