@@ -315,9 +315,11 @@ async def run_session(
         def send(message: dict[str, Any]) -> None:
             stdin.write((json.dumps(message) + "\n").encode())
 
-        async def ask(text: str, run: ClaudeRun | None) -> None:
+        async def ask(text: str, run: ClaudeRun | None, *, since: float | None = None) -> None:
             nonlocal turn
             turn = _Turn(run, on_event)
+            if since is not None:
+                turn.started = since
             send({"type": "user", "message": {"role": "user", "content": text}, "parent_tool_use_id": None,
                   "session_id": ""})
             await stdin.drain()
@@ -350,7 +352,9 @@ async def run_session(
                           "request": {"subtype": "set_model", "model": alias}})
                     await stdin.drain()
                     await model_set[request_id].wait()
-                await ask(prompt, run)
+                # The default session's figures count from Claude Code's start, as a plain `claude -p` would show;
+                # the tiers asked after it from their own prompt.
+                await ask(prompt, run, since=None if index else started)
 
         reader = asyncio.ensure_future(asyncio.gather(read_stdout(), read_stderr()))
         talker = asyncio.ensure_future(converse())
