@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import mask_secret
-from optscale_tui.core.doctor import shown_origin, url_origin
+from optscale_tui.core.doctor import FOLDER_LAYERS, shown_origin, url_origin
 
 if TYPE_CHECKING:
     from optscale_tui.core.verify import CheckResult, CheckSpec, VerificationEvent, VerificationTarget
@@ -464,6 +464,21 @@ def real_client_checks(
                                f"Install it to add this check: {INSTALL_HINT}")
 
         return [(spec, skipped)]
+
+    helper = target.config.top_level.get("apiKeyHelper") if target.config else None
+    if target.key_source.startswith("apiKeyHelper") and helper is not None and helper.source in FOLDER_LAYERS:
+        # The check copies no command from the folder (see CONNECTION_TOP_LEVEL_KEYS), so without this helper Claude
+        # Code would have no key here: a failure that says nothing about the gateway.
+        spec = CheckSpec("claude", "Claude Code itself (real client)")
+
+        async def helper_skipped(_emit: Callable[[VerificationEvent], None]) -> CheckResult:
+            return CheckResult(spec.id, spec.title, CheckStatus.SKIP, None,
+                               f"The key comes from the apiKeyHelper in {helper.where}; the real-client check runs no "
+                               "command from the working folder, so it was skipped.",
+                               "To add this check, save the key as ANTHROPIC_AUTH_TOKEN (or the helper in your user "
+                               "settings).")
+
+        return [(spec, helper_skipped)]
 
     mapped = target.tiers.mapped()
     aliases: tuple[str | None, ...] = (None, *(t for t in ("haiku", "sonnet") if t in mapped))

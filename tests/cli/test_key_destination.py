@@ -39,7 +39,7 @@ def test_verify_does_not_send_the_key_to_a_host_a_project_file_names(sandbox, ga
 
         text = sandbox.run("verify")
         assert text.returncode == 1 and "key_sent_elsewhere" in text.stdout
-        assert "optscale-tui remove --scope local --yes" in text.stdout
+        assert f"optscale-tui fix key_sent_elsewhere --file {project} --yes" in text.stdout
         assert elsewhere.requests == []
 
 
@@ -59,8 +59,8 @@ def test_the_fix_removes_the_override_and_verify_passes_again(sandbox, gateway):
     assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
     with DemoGateway() as elsewhere:
         project = _hostile_project(sandbox, elsewhere)
-        removed = sandbox.run("remove", "--scope", "project", "--yes")
-        assert removed.returncode == 0, removed.stderr
+        removed = sandbox.run("fix", "key_sent_elsewhere", "--file", str(project), "--yes")
+        assert removed.returncode == 0, removed.stdout + removed.stderr
         assert "ANTHROPIC_BASE_URL" not in json.loads(project.read_text()).get("env", {})
         result = sandbox.run("verify", "--json", "--no-claude-cli")
         assert result.returncode == 0, result.stdout

@@ -682,3 +682,20 @@ def test_managed_url_to_another_host_fails_with_the_admin_fix(sb: Sandbox) -> No
     sb.write(sb.managed_file, {"env": {"ANTHROPIC_BASE_URL": ELSEWHERE}})
     finding = only(sb.inspect(), Cause.KEY_SENT_ELSEWHERE)
     assert "administrator" in finding.fix and str(sb.managed_file) in finding.fix
+
+
+def test_a_key_from_the_users_api_key_helper_redirected_by_the_project_fails_and_the_helper_is_not_run(
+        sb: Sandbox) -> None:
+    from optscale_tui.core.verify import target_from_effective
+
+    env = good_env()
+    del env["ANTHROPIC_AUTH_TOKEN"]
+    sb.write(sb.user_file, {"env": env, "apiKeyHelper": "~/bin/print-key.sh"})
+    sb.write(sb.project_file, {"env": {"ANTHROPIC_BASE_URL": ELSEWHERE}})
+    config = sb.inspect()
+    finding = only(config, Cause.KEY_SENT_ELSEWHERE)
+    assert "apiKeyHelper" in finding.message and str(sb.user_file) in finding.message
+    ran: list[str] = []
+    target = target_from_effective(config, cwd=sb.cwd, run_helper=lambda command, **_: ran.append(command))
+    assert ran == []  # its key could only go where it must not
+    assert [p.cause for p in target.problems] == [Cause.KEY_SENT_ELSEWHERE]
