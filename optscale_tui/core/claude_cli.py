@@ -234,11 +234,226 @@ class ClaudeSession:
 class _Turn:
     """Routes the events of one prompt (or of a /clear in between, when run is None) and says when it ended."""
 
-    def __init__(self, run: ClaudeRun | None, on_event: Callable[[str, dict[str, Any]], None] | None) -> None:
+    def __init__(self, run: ClaudeRun | None) -> None:
         self.run = run
-        self.on_event = on_event
         self.started = time.perf_counter()
         self.done = asyncio.Event()
+
+
+class ClaudeProcess:
+    """One `claude` session process, in three steps: `start` (spawn it and ask which settings it resolved: then it
+    has finished starting and waits, idle, for a prompt), `converse` (one prompt per alias) and `close` (let it exit,
+    clean up). `run_session` does all three; the verification engine starts it early (see `RealClient`)."""
+
+    def __init__(self, binary: Path, aliases: tuple[str | None, ...], *, cwd: Path,
+                 env: Mapping[str, str] | None = None, prompt: str = DEFAULT_PROMPT,
+                 on_event: Callable[[str | None, str, dict[str, Any]], None] | None = None,
+                 secrets: tuple[str, ...] = (), expected_url: str | None = None) -> None:
+        self.binary, self.aliases, self.cwd, self.prompt = binary, aliases, cwd, prompt
+        self.on_event, self.secrets, self.expected_url = on_event, secrets, expected_url
+        self.env = claude_env(env)
+        self.session = ClaudeSession({alias: ClaudeRun(alias=alias) for alias in aliases})
+        self.started = 0.0
+        self.ready = False  # answered get_settings (and did not resolve another host)
+        self._work: Path | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Future[Any] | None = None
+        self._turn: _Turn | None = None
+        self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._closed = False
+        self._starting: asyncio.Future[None] | None = None
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write((json.dumps(message) + "\n").encode())
+
+    async def _control(self, request_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        reply = self._replies[request_id] = asyncio.get_running_loop().create_future()
+        self._send({"type": "control_request", "request_id": request_id, "request": request})
+        assert self._proc is not None and self._proc.stdin is not None
+        await self._proc.stdin.drain()
+        return await self._wait(reply)
+
+    async def _wait(self, awaitable: Awaitable[Any]) -> Any:
+        """Wait for `awaitable` unless Claude Code exits first (then raise EOFError: what it said is in stderr)."""
+        assert self._reader is not None
+        task = asyncio.ensure_future(awaitable)
+        await asyncio.wait({task, self._reader}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            task.cancel()
+            raise EOFError
+        return task.result()
+
+    def _forward(self, kind: str, event: dict[str, Any]) -> None:
+        turn = self._turn
+        if self.on_event is not None and turn is not None and turn.run is not None:
+            self.on_event(turn.run.alias, kind, event)
+
+    async def _read_stdout(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        async for raw in self._proc.stdout:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(event, dict):
+                continue
+            if event.get("type") == "control_response":
+                response = event.get("response") or {}
+                reply = self._replies.get(str(response.get("request_id")))
+                if reply is not None and not reply.done():
+                    reply.set_result(response)  # get_settings' holds the key: the URL is read, nothing is kept
+                continue
+            turn = self._turn
+            if turn is None:
+                continue
+            if turn.run is not None:
+                _absorb(turn.run, event, turn.started, self._forward)
+            if event.get("type") == "result":
+                turn.done.set()
+
+    async def _read_stderr(self) -> bytes:
+        assert self._proc is not None and self._proc.stderr is not None
+        return await self._proc.stderr.read()
+
+    async def _ask(self, text: str, run: ClaudeRun | None, *, since: float | None = None) -> None:
+        turn = self._turn = _Turn(run)
+        if since is not None:
+            turn.started = since
+        self._send({"type": "user", "message": {"role": "user", "content": text}, "parent_tool_use_id": None,
+                    "session_id": ""})
+        assert self._proc is not None and self._proc.stdin is not None
+        await self._proc.stdin.drain()
+        await self._wait(turn.done.wait())
+        if run is not None:
+            run.duration_ms = (time.perf_counter() - turn.started) * 1000
+
+    # --- the three steps ------------------------------------------------------------------------------------
+
+    def begin(self) -> asyncio.Future[None]:
+        """`start`, once, however many callers ask (the warm-up and the checks share it)."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self.start())
+        return self._starting
+
+    async def run(self, timeout: float) -> ClaudeSession:
+        """start (unless begun already), converse and close, all within `timeout` s."""
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(self.begin())
+                    await self.converse()
+            except TimeoutError:
+                unanswered = [run for run in self.session.runs.values() if run.is_error is None]
+                if unanswered:
+                    unanswered[0].timed_out = True
+        except BaseException:  # cancelled: end it now, then still clean up below
+            self.kill()
+            await self.close(grace=1.0)
+            raise
+        return await self.close()
+
+    async def start(self) -> None:
+        """Spawn Claude Code and ask which ANTHROPIC_BASE_URL it resolved. When that goes to another host than
+        `expected_url`, nothing more is asked (`session.blocked_host`): no prompt, so no key, is ever sent."""
+        self._work = prepare_workdir(self.cwd)
+        self.started = time.perf_counter()
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *session_args(self.binary), cwd=self._work, env=self.env, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+                limit=16 * 1024 * 1024,
+            )
+        except OSError as exc:
+            for run in self.session.runs.values():
+                run.spawn_error = f"could not start {self.binary}: {exc.strerror or exc}"
+            return
+        self._reader = asyncio.ensure_future(asyncio.gather(self._read_stdout(), self._read_stderr()))
+        try:
+            response = await self._control("settings", {"subtype": "get_settings"})
+        except (EOFError, OSError, ConnectionError):
+            return  # it exited: close() collects what it said
+        effective = (response.get("response") or {}).get("effective") or {}
+        effective_env = effective.get("env") if isinstance(effective.get("env"), dict) else {}
+        if response.get("subtype") == "success":
+            # A settings env beats the process env; without either Claude Code talks to Anthropic's API.
+            seen = effective_env.get("ANTHROPIC_BASE_URL", self.env.get("ANTHROPIC_BASE_URL", ""))
+            self.session.seen_url = str(seen or "")
+            if self.expected_url is not None and url_origin(self.session.seen_url) != url_origin(self.expected_url):
+                origin = url_origin(self.session.seen_url)
+                self.session.blocked_host = shown_origin(origin) if origin else self.session.seen_url
+                return
+        self.ready = True
+
+    async def converse(self) -> None:
+        """One prompt per alias: the default session first, then `set_model` per tier after a /clear, so each
+        prompt starts a fresh conversation as a new `claude -p` would."""
+        if not self.ready:
+            return
+        try:
+            for index, alias in enumerate(self.aliases):
+                run = self.session.runs[alias]
+                if index:
+                    await self._ask("/clear", None)
+                if alias is not None:
+                    await self._control(f"model-{index}", {"subtype": "set_model", "model": alias})
+                # The default session's figures count from Claude Code's start, as a plain `claude -p` shows them;
+                # the tiers asked after it from their own prompt.
+                await self._ask(self.prompt, run, since=None if index else self.started)
+        except (EOFError, OSError, ConnectionError):
+            pass  # it exited: close() collects what it said
+
+    async def close(self, *, grace: float = 10.0) -> ClaudeSession:
+        """Let Claude Code exit (end of input; killed after `grace` s) and fill in what it said on stderr."""
+        if self._closed:
+            return self.session
+        self._closed = True
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._starting
+        proc, reader = self._proc, self._reader
+        try:
+            if proc is not None and reader is not None:
+                if proc.stdin is not None and not proc.stdin.is_closing():
+                    proc.stdin.close()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(grace):
+                        await asyncio.wait({reader})
+                        await proc.wait()
+                if proc.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    with contextlib.suppress(Exception):
+                        await proc.wait()
+                err = b""
+                if reader.done():
+                    with contextlib.suppress(BaseException):
+                        _, err = reader.result()
+                else:
+                    reader.cancel()
+                    with contextlib.suppress(BaseException):
+                        await reader
+                tail = _scrub(err.decode(errors="replace")[-2000:], self.secrets)
+                for run in self.session.runs.values():
+                    run.exit_code = proc.returncode
+                    run.stderr_tail = tail
+            for run in self.session.runs.values():
+                run.result = _scrub(run.result, self.secrets)
+                if not run.duration_ms:
+                    run.duration_ms = (time.perf_counter() - self.started) * 1000
+        finally:
+            if self._work is not None:
+                shutil.rmtree(self._work, ignore_errors=True)
+        return self.session
+
+    def kill(self) -> None:
+        """End it at once (the run was cancelled): no waiting, for use in a `finally`."""
+        if self._proc is not None and self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
 
 
 async def run_session(
@@ -253,154 +468,12 @@ async def run_session(
     secrets: tuple[str, ...] = (),
     expected_url: str | None = None,
 ) -> ClaudeSession:
-    """Ask Claude Code once per alias (None: the default session, then `set_model` per tier, after a /clear so each
-    prompt starts fresh), in one process: one start-up instead of one per tier. `on_event(alias, kind, event)` gets
-    "init", "retry", "text" (event["text"] is a streamed piece of the reply) and "result" as they come.
-
-    Before any prompt, Claude Code is asked which settings it resolved (`get_settings`); when its
-    ANTHROPIC_BASE_URL goes to another host than `expected_url`, the session ends there and no prompt (so no key)
-    is sent. `timeout` bounds the whole session."""
-    session = ClaudeSession({alias: ClaudeRun(alias=alias) for alias in aliases})
-    work = prepare_workdir(cwd)
-    run_env = claude_env(env)
-    started = time.perf_counter()
-    turn: _Turn | None = None
-    settings_reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-    model_set: dict[str, asyncio.Event] = {}
-    proc = None
-    try:
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *session_args(binary), cwd=work, env=run_env, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-                limit=16 * 1024 * 1024,
-            )
-        except OSError as exc:
-            for run in session.runs.values():
-                run.spawn_error = f"could not start {binary}: {exc.strerror or exc}"
-            return session
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        stdin, stdout, stderr = proc.stdin, proc.stdout, proc.stderr
-
-        def forward(kind: str, event: dict[str, Any]) -> None:
-            if on_event is not None and turn is not None and turn.run is not None:
-                on_event(turn.run.alias, kind, event)
-
-        async def read_stdout() -> None:
-            async for raw in stdout:
-                try:
-                    event = json.loads(raw)
-                except ValueError:
-                    continue
-                if not isinstance(event, dict):
-                    continue
-                if event.get("type") == "control_response":
-                    response = event.get("response") or {}
-                    request_id = response.get("request_id")
-                    if request_id == "settings" and not settings_reply.done():
-                        settings_reply.set_result(response)  # holds the key: read the URL from it, keep nothing
-                    elif request_id in model_set:
-                        model_set[request_id].set()
-                    continue
-                if turn is None:
-                    continue
-                if turn.run is not None:
-                    _absorb(turn.run, event, turn.started, forward)
-                if event.get("type") == "result":
-                    turn.done.set()
-
-        async def read_stderr() -> bytes:
-            return await stderr.read()
-
-        def send(message: dict[str, Any]) -> None:
-            stdin.write((json.dumps(message) + "\n").encode())
-
-        async def ask(text: str, run: ClaudeRun | None, *, since: float | None = None) -> None:
-            nonlocal turn
-            turn = _Turn(run, on_event)
-            if since is not None:
-                turn.started = since
-            send({"type": "user", "message": {"role": "user", "content": text}, "parent_tool_use_id": None,
-                  "session_id": ""})
-            await stdin.drain()
-            await turn.done.wait()
-            if run is not None:
-                run.duration_ms = (time.perf_counter() - turn.started) * 1000
-
-        async def converse() -> None:
-            send({"type": "control_request", "request_id": "settings", "request": {"subtype": "get_settings"}})
-            await stdin.drain()
-            response = await settings_reply
-            effective = ((response.get("response") or {}).get("effective") or {}) if isinstance(response, dict) else {}
-            effective_env = effective.get("env") if isinstance(effective.get("env"), dict) else {}
-            if response.get("subtype") == "success":
-                # A settings env beats the process env; without either Claude Code talks to Anthropic's API.
-                seen = effective_env.get("ANTHROPIC_BASE_URL", run_env.get("ANTHROPIC_BASE_URL", ""))
-                session.seen_url = str(seen or "")
-                if expected_url is not None and url_origin(session.seen_url) != url_origin(expected_url):
-                    origin = url_origin(session.seen_url)
-                    session.blocked_host = shown_origin(origin) if origin else session.seen_url
-                    return
-            for index, alias in enumerate(aliases):
-                run = session.runs[alias]
-                if index:
-                    await ask("/clear", None)  # the next prompt starts a fresh conversation, as a new `claude -p`
-                if alias is not None:
-                    request_id = f"model-{index}"
-                    model_set[request_id] = asyncio.Event()
-                    send({"type": "control_request", "request_id": request_id,
-                          "request": {"subtype": "set_model", "model": alias}})
-                    await stdin.drain()
-                    await model_set[request_id].wait()
-                # The default session's figures count from Claude Code's start, as a plain `claude -p` would show;
-                # the tiers asked after it from their own prompt.
-                await ask(prompt, run, since=None if index else started)
-
-        reader = asyncio.ensure_future(asyncio.gather(read_stdout(), read_stderr()))
-        talker = asyncio.ensure_future(converse())
-        try:
-            async with asyncio.timeout(timeout):
-                # The reader ends when Claude Code exits (early: a crash); the talker when every prompt is answered.
-                await asyncio.wait({reader, talker}, return_when=asyncio.FIRST_COMPLETED)
-                if talker.done():
-                    talker.result()
-                    stdin.close()
-                    await reader
-                await proc.wait()
-        except TimeoutError:
-            pending = [run for run in session.runs.values() if run.is_error is None]
-            for run in pending[:1]:
-                run.timed_out = True
-        except (OSError, ConnectionError):  # Claude Code closed its stdin: it exited; what it said is below
-            pass
-        finally:
-            talker.cancel()
-            with contextlib.suppress(BaseException):
-                await talker
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                with contextlib.suppress(Exception):
-                    await proc.wait()
-            err = b""
-            if reader.done():
-                with contextlib.suppress(BaseException):
-                    _, err = reader.result()
-            else:
-                reader.cancel()
-                with contextlib.suppress(BaseException):
-                    await reader
-            tail = _scrub(err.decode(errors="replace")[-2000:], secrets)
-            for run in session.runs.values():
-                run.exit_code = proc.returncode
-                run.stderr_tail = tail
-                run.result = _scrub(run.result, secrets)
-        return session
-    finally:
-        for run in session.runs.values():
-            if not run.duration_ms:
-                run.duration_ms = (time.perf_counter() - started) * 1000
-        shutil.rmtree(work, ignore_errors=True)
+    """Ask Claude Code once per alias in one process (see `ClaudeProcess`): one start-up instead of one per tier.
+    `on_event(alias, kind, event)` gets "init", "retry", "text" (event["text"] is a streamed piece of the reply) and
+    "result" as they come. `timeout` bounds the whole session."""
+    process = ClaudeProcess(binary, aliases, cwd=cwd, env=env, prompt=prompt, on_event=on_event, secrets=secrets,
+                            expected_url=expected_url)
+    return await process.run(timeout)
 
 
 def _absorb(run: ClaudeRun, event: dict[str, Any], started: float,
@@ -436,20 +509,56 @@ def _absorb(run: ClaudeRun, event: dict[str, Any], started: float,
 # --- the check, plugged into the verification engine -------------------------------------------------------
 
 
-def real_client_checks(
+CheckFactory = Callable[[Callable[["VerificationEvent"], None]], Awaitable["CheckResult"]]
+
+
+@dataclass
+class RealClient:
+    """The real-client check for a verification: its checks (`VerifyOptions.extra_checks`) and the session they
+    share (`VerifyOptions.extra_session`: the engine calls `warm_up` as the run starts, so Claude Code starts while
+    the run sets itself up and waits, idle, while the direct probes are timed; then `close` when the run ends)."""
+
+    checks: list[tuple[CheckSpec, CheckFactory]]
+    process: ClaudeProcess | None = None
+    timeout: float = 60.0
+    _session: asyncio.Future[ClaudeSession] | None = None
+
+    async def warm_up(self) -> None:
+        if self.process is not None:
+            await asyncio.shield(self.process.begin())
+
+    def session(self) -> asyncio.Future[ClaudeSession]:
+        assert self.process is not None
+        if self._session is None:
+            self._session = asyncio.ensure_future(self.process.run(self.timeout))
+        return self._session
+
+    async def close(self) -> None:
+        """End a session the checks never used (e.g. the gateway was unreachable), or one cut short."""
+        if self.process is None:
+            return
+        if self._session is not None and not self._session.done():
+            self._session.cancel()
+            with contextlib.suppress(BaseException):
+                await self._session
+        await self.process.close(grace=2.0)
+
+
+def real_client(
     target: VerificationTarget,
     *,
     cwd: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 60.0,
     binary: Path | None = None,
-) -> list[tuple[CheckSpec, Callable[[Callable[[VerificationEvent], None]], Awaitable[CheckResult]]]]:
+) -> RealClient:
     """Checks that run the real `claude` for the default session and for each other mapped tier.
 
     The default session follows the Opus tier (or Claude Code's built-in name when it is unmapped), so it stands
     for Opus; Haiku and Sonnet are asked after it with `set_model haiku|sonnet` (what `--model haiku|sonnet` does).
-    All of them share one `claude` process (see `run_session`): the check costs one start-up of Claude Code, not
-    one per tier plus `claude auth status`. The session starts when the first of these checks starts.
+    All of them share one `claude` process (see `ClaudeProcess`): the check costs one start-up of Claude Code, not
+    one per tier plus `claude auth status` (measured: 2.7× one `claude -p` with one process per tier, 2.5× with a
+    shared one, on two loaded cores).
     """
     from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
     from optscale_tui.core.verify import CheckProgress, CheckResult, CheckSpec, CheckStatus, TokenChunk
@@ -463,7 +572,7 @@ def real_client_checks(
                                "The claude CLI is not installed, so the real-client check was skipped.",
                                f"Install it to add this check: {INSTALL_HINT}")
 
-        return [(spec, skipped)]
+        return RealClient([(spec, skipped)])
 
     helper = target.config.top_level.get("apiKeyHelper") if target.config else None
     if target.key_source.startswith("apiKeyHelper") and helper is not None and helper.source in FOLDER_LAYERS:
@@ -478,11 +587,10 @@ def real_client_checks(
                                "To add this check, save the key as ANTHROPIC_AUTH_TOKEN (or the helper in your user "
                                "settings).")
 
-        return [(spec, helper_skipped)]
+        return RealClient([(spec, helper_skipped)])
 
     mapped = target.tiers.mapped()
     aliases: tuple[str | None, ...] = (None, *(t for t in ("haiku", "sonnet") if t in mapped))
-    secrets = (target.key.value,) if target.key else ()
     builtin = tuple(CLAUDE_CODE_BUILTIN_MODELS.values())
     specs = {alias: CheckSpec(f"claude.{alias or 'default'}",
                               f"Claude Code itself ({f'--model {alias}' if alias else 'default session'})",
@@ -490,7 +598,6 @@ def real_client_checks(
              for alias in aliases}
     elsewhere = next((f for f in (target.config.findings if target.config else ())
                       if f.cause is Cause.KEY_SENT_ELSEWHERE), None)
-    session_task: asyncio.Future[ClaudeSession] | None = None
     emitters: dict[str | None, Callable[[VerificationEvent], None]] = {}
 
     def on_event(alias: str | None, kind: str, event: dict[str, Any]) -> None:
@@ -505,28 +612,33 @@ def real_client_checks(
         elif kind == "text":
             emit(TokenChunk(check_id, event["text"]))
 
-    def session() -> asyncio.Future[ClaudeSession]:
-        nonlocal session_task
-        if session_task is None:
-            session_task = asyncio.ensure_future(run_session(
-                binary, aliases, cwd=cwd, env=env, timeout=timeout, on_event=on_event, secrets=secrets,
-                expected_url=target.url.anthropic_base if target.url else None))
-        return session_task
+    # Never start Claude Code with settings that would send the key to another host.
+    process = None if elsewhere is not None else ClaudeProcess(
+        binary, aliases, cwd=cwd, env=env, on_event=on_event,
+        secrets=(target.key.value,) if target.key else (),
+        expected_url=target.url.anthropic_base if target.url else None)
+    client = RealClient([], process, timeout)
 
     async def check(emit: Callable[[VerificationEvent], None], alias: str | None) -> CheckResult:
         spec = specs[alias]
-        if elsewhere is not None:  # never start Claude Code with settings that send the key to another host
+        if elsewhere is not None:
             return CheckResult(spec.id, spec.title, CheckStatus.FAIL, Cause.KEY_SENT_ELSEWHERE,
                                f"Not run: {elsewhere.message}", elsewhere.fix, tier=spec.tier, model=spec.model)
         emitters[alias] = emit
         # Shielded: one check's timeout must not end the session the other tiers are waiting for.
-        result = await asyncio.shield(session())
+        result = await asyncio.shield(client.session())
         return _session_result(result, alias, spec, timeout, builtin)
 
     def factory(emit: Callable[[VerificationEvent], None], *, alias: str | None) -> Awaitable[CheckResult]:
         return check(emit, alias)
 
-    return [(specs[alias], functools.partial(factory, alias=alias)) for alias in aliases]
+    client.checks = [(specs[alias], functools.partial(factory, alias=alias)) for alias in aliases]
+    return client
+
+
+def real_client_checks(target: VerificationTarget, **kwargs: Any) -> list[tuple[CheckSpec, CheckFactory]]:
+    """`real_client(…).checks`: the session then starts when the first check runs (no warm-up)."""
+    return real_client(target, **kwargs).checks
 
 
 def _session_result(session: ClaudeSession, alias: str | None, spec: CheckSpec, timeout: float,

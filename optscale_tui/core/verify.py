@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import (
@@ -340,8 +340,19 @@ class VerifyOptions:
     # Run only these check ids (e.g. to re-run one check); None runs everything. "config" always runs (it needs no
     # network), and "connect" runs first whenever a network check is selected, as the others depend on it.
     only: frozenset[str] | None = None
-    # Extra checks plugged in by callers (e.g. the real-client check): (spec, coroutine factory).
+    # Extra checks plugged in by callers (e.g. the real-client check): (spec, coroutine factory). They run after
+    # the direct probes, so that what they start does not weigh on the probes' timings.
     extra_checks: Sequence[tuple[CheckSpec, Callable[[Callable[[VerificationEvent], None]], Awaitable[CheckResult]]]] = ()
+    # What the extra checks share (the real client's `claude` process): warmed up as the run starts and awaited
+    # before the first probe, so it has finished starting (and waits, idle) while the probes are timed; closed
+    # when the run ends, whether the checks ran or not.
+    extra_session: ExtraSession | None = None
+
+
+class ExtraSession(Protocol):
+    async def warm_up(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 ClientFactory = Callable[[VerificationTarget, VerifyOptions], "GatewayClient"]
@@ -591,10 +602,16 @@ async def run_verification(
         yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000)
         return
 
+    extra_ids = {spec.id for spec, _ in options.extra_checks}
+    session = options.extra_session if any(spec.id in extra_ids for spec in specs) else None
+    # Started before the client, whose set-up (imports, TLS context) it overlaps; the probes wait for it below.
+    warm_up = asyncio.ensure_future(session.warm_up()) if session is not None else None
     factory = client_factory or _default_client
     try:
         client = factory(target, options)
     except InputError as exc:  # e.g. NODE_EXTRA_CA_CERTS names a file that does not exist
+        if session is not None:
+            await _end_session(session, warm_up)
         info = describe(exc.cause) if exc.cause else None
         for spec in specs:
             if spec.id == "config":
@@ -771,6 +788,8 @@ async def run_verification(
     async def run_all() -> None:
         try:
             async with client:
+                if warm_up is not None:  # bounded: a Claude Code that does not answer must not hold the probes
+                    await asyncio.wait({warm_up}, timeout=options.check_timeout)
                 connect = await guarded(by_id["connect"], check_connect)
                 work: list[Awaitable[CheckResult]] = []
                 if connect.status is CheckStatus.FAIL:
@@ -800,6 +819,8 @@ async def run_verification(
                     emit(CheckStarted(AGREEMENT))
                     emit(finish(agreement_result(results, target)))
         finally:
+            if session is not None:
+                await _end_session(session, warm_up)
             if catalog_task is not None:  # shared, so a check's timeout never cancels it: end it with the run
                 catalog_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -821,6 +842,15 @@ async def run_verification(
                 await runner
     yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000,
                            catalog=_fetched_catalog(catalog_task))
+
+
+async def _end_session(session: ExtraSession, warm_up: asyncio.Future[None] | None) -> None:
+    if warm_up is not None and not warm_up.done():
+        warm_up.cancel()
+    with contextlib.suppress(Exception):
+        if warm_up is not None:
+            await asyncio.wait({warm_up})
+        await session.close()
 
 
 def merge_results(previous: VerificationDone | None, rerun: VerificationDone) -> VerificationDone:

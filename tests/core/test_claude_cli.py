@@ -3,6 +3,7 @@ with, and when it runs within a verification (tests/e2e runs the real CLI)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
 
@@ -90,3 +91,58 @@ async def test_the_real_client_starts_after_the_direct_probes(gateway):
         if isinstance(event, CheckStarted) and event.check_id.startswith(("prompt.", "tools.", "catalog", "betas")):
             probes.add(event.check_id)
     assert probes and probes <= finished_before_start
+
+
+class FakeSession:
+    """Stands for the real client's `claude` process: records when the engine warms it up and closes it."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def warm_up(self) -> None:
+        self.log.append("warm_up started")
+        await asyncio.sleep(0.05)  # Claude Code starting
+        self.log.append("warm_up done")
+
+    async def close(self) -> None:
+        self.log.append("closed")
+
+
+def _fake_claude_check(log: list[str]):
+    spec = CheckSpec("claude.default", "Claude Code itself (default session)", "opus")
+
+    async def run(_emit) -> CheckResult:
+        log.append("claude check")
+        return CheckResult(spec.id, spec.title, CheckStatus.PASS, None, "ok")
+
+    return spec, run
+
+
+async def test_claude_has_finished_starting_before_the_first_probe_and_is_closed_after(gateway):
+    log: list[str] = []
+    options = VerifyOptions(extra_checks=[_fake_claude_check(log)], extra_session=FakeSession(log))
+    async for event in run_verification(make_target(gateway), options):
+        if isinstance(event, CheckStarted) and event.check_id != "config":
+            log.append(f"started {event.check_id}")
+    first_probe = log.index("started connect")
+    assert log.index("warm_up done") < first_probe < log.index("claude check") < log.index("closed")
+
+
+async def test_an_unused_session_is_closed_when_the_gateway_is_down():
+    log: list[str] = []
+    target = make_target(None, url="http://127.0.0.1:9/llm_proxy/00000000-0000-4000-8000-00000000d3e0/anthropic")
+    options = VerifyOptions(extra_checks=[_fake_claude_check(log)], extra_session=FakeSession(log), check_timeout=5)
+    done = None
+    async for event in run_verification(target, options):
+        done = event
+    assert "claude check" not in log and log[-1] == "closed"
+    assert done is not None and not done.ok
+
+
+async def test_no_session_starts_when_no_real_client_check_is_selected(gateway):
+    log: list[str] = []
+    options = VerifyOptions(extra_checks=[_fake_claude_check(log)], extra_session=FakeSession(log),
+                            only=frozenset({"prompt.opus"}))
+    async for _event in run_verification(make_target(gateway), options):
+        pass
+    assert log == []

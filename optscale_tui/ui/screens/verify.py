@@ -430,14 +430,14 @@ class VerifyView(StepView):
         self.target = target
         self._target_unsaved = self.source == UNSAVED
         self._show_source()
-        extra: tuple = ()
+        options = VerifyOptions(ca_bundle=self.state.ca_bundle, only=only)
         if self.source != UNSAVED and not target.problems:
             # The real-client check: the user's own `claude` against the settings in effect (skipped with the
             # install hint when there is none).
-            from optscale_tui.core.claude_cli import real_client_checks
+            from optscale_tui.core.claude_cli import real_client
 
-            extra = tuple(real_client_checks(target, cwd=self.state.cwd))
-        options = VerifyOptions(ca_bundle=self.state.ca_bundle, only=only, extra_checks=extra)
+            client = real_client(target, cwd=self.state.cwd)
+            options = replace(options, extra_checks=tuple(client.checks), extra_session=client)
         flush_timer = self.set_interval(FLUSH_INTERVAL, self._flush)
         self.refresh_bindings()
         try:
