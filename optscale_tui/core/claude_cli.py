@@ -240,6 +240,12 @@ class _Turn:
         self.done = asyncio.Event()
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a background future's outcome as seen (it was cancelled or failed on purpose)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class ClaudeProcess:
     """One `claude` session process, in three steps: `start` (spawn it and ask which settings it resolved: then it
     has finished starting and waits, idle, for a prompt), `converse` (one prompt per alias) and `close` (let it exit,
@@ -255,6 +261,7 @@ class ClaudeProcess:
         self.session = ClaudeSession({alias: ClaudeRun(alias=alias) for alias in aliases})
         self.started = 0.0
         self.ready = False  # answered get_settings (and did not resolve another host)
+        self.conversed = False  # every prompt asked and answered (or the process is gone): only exiting is left
         self._work: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Future[Any] | None = None
@@ -262,6 +269,9 @@ class ClaudeProcess:
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._closed = False
         self._starting: asyncio.Future[None] | None = None
+        self._spawning: asyncio.Future[None] | None = None
+        # Set when a prompt has its verdict (answered, or the session is over without it).
+        self.answered = {alias: asyncio.Event() for alias in aliases}
 
     # --- plumbing -------------------------------------------------------------------------------------------
 
@@ -329,6 +339,8 @@ class ClaudeProcess:
         await self._wait(turn.done.wait())
         if run is not None:
             run.duration_ms = (time.perf_counter() - turn.started) * 1000
+            run.result = _scrub(run.result, self.secrets)
+            self.answered[run.alias].set()  # its check can finish now, before the later tiers are asked
 
     # --- the three steps ------------------------------------------------------------------------------------
 
@@ -355,9 +367,13 @@ class ClaudeProcess:
             raise
         return await self.close()
 
-    async def start(self) -> None:
-        """Spawn Claude Code and ask which ANTHROPIC_BASE_URL it resolved. When that goes to another host than
-        `expected_url`, nothing more is asked (`session.blocked_host`): no prompt, so no key, is ever sent."""
+    def launch(self) -> asyncio.Future[None]:
+        """`spawn`, once: done as soon as the process runs (its start-up then goes on while the caller works)."""
+        if self._spawning is None:
+            self._spawning = asyncio.ensure_future(self.spawn())
+        return self._spawning
+
+    async def spawn(self) -> None:
         self._work = prepare_workdir(self.cwd)
         self.started = time.perf_counter()
         try:
@@ -371,6 +387,14 @@ class ClaudeProcess:
                 run.spawn_error = f"could not start {self.binary}: {exc.strerror or exc}"
             return
         self._reader = asyncio.ensure_future(asyncio.gather(self._read_stdout(), self._read_stderr()))
+
+    async def start(self) -> None:
+        """Spawn Claude Code (unless launched already) and ask which ANTHROPIC_BASE_URL it resolved. When that goes
+        to another host than `expected_url`, nothing more is asked (`session.blocked_host`): no prompt, so no key,
+        is ever sent."""
+        await asyncio.shield(self.launch())
+        if self._proc is None:
+            return  # could not be started: spawn_error says why
         try:
             response = await self._control("settings", {"subtype": "get_settings"})
         except (EOFError, OSError, ConnectionError):
@@ -404,16 +428,19 @@ class ClaudeProcess:
                 await self._ask(self.prompt, run, since=None if index else self.started)
         except (EOFError, OSError, ConnectionError):
             pass  # it exited: close() collects what it said
+        finally:
+            self.conversed = True
 
     async def close(self, *, grace: float = 10.0) -> ClaudeSession:
         """Let Claude Code exit (end of input; killed after `grace` s) and fill in what it said on stderr."""
         if self._closed:
             return self.session
         self._closed = True
-        if self._starting is not None and not self._starting.done():
-            self._starting.cancel()
-            with contextlib.suppress(BaseException):
-                await self._starting
+        for step in (self._starting, self._spawning):
+            if step is not None and not step.done():
+                step.cancel()
+                with contextlib.suppress(BaseException):
+                    await step
         proc, reader = self._proc, self._reader
         try:
             if proc is not None and reader is not None:
@@ -445,8 +472,16 @@ class ClaudeProcess:
                 if not run.duration_ms:
                     run.duration_ms = (time.perf_counter() - self.started) * 1000
         finally:
+            if proc is not None and proc.returncode is None:  # cut short (cancelled): never leave it running
+                self.kill()
+            if reader is not None and not reader.done():
+                reader.cancel()
+            if reader is not None:
+                reader.add_done_callback(_retrieve)
             if self._work is not None:
                 shutil.rmtree(self._work, ignore_errors=True)
+            for answered in self.answered.values():
+                answered.set()
         return self.session
 
     def kill(self) -> None:
@@ -515,15 +550,20 @@ CheckFactory = Callable[[Callable[["VerificationEvent"], None]], Awaitable["Chec
 @dataclass
 class RealClient:
     """The real-client check for a verification: its checks (`VerifyOptions.extra_checks`) and the session they
-    share (`VerifyOptions.extra_session`: the engine calls `warm_up` as the run starts, so Claude Code starts while
-    the run sets itself up and waits, idle, while the direct probes are timed; then `close` when the run ends)."""
+    share (`VerifyOptions.extra_session`: the engine `launch`es it as the run starts, so Claude Code starts while
+    the run sets itself up, and waits until it is `ready` (then idle) before timing the direct probes; then
+    `close`s it when the run ends)."""
 
     checks: list[tuple[CheckSpec, CheckFactory]]
     process: ClaudeProcess | None = None
     timeout: float = 60.0
     _session: asyncio.Future[ClaudeSession] | None = None
 
-    async def warm_up(self) -> None:
+    async def launch(self) -> None:
+        if self.process is not None:
+            await asyncio.shield(self.process.launch())
+
+    async def ready(self) -> None:
         if self.process is not None:
             await asyncio.shield(self.process.begin())
 
@@ -538,9 +578,10 @@ class RealClient:
         if self.process is None:
             return
         if self._session is not None and not self._session.done():
-            self._session.cancel()
-            with contextlib.suppress(BaseException):
-                await self._session
+            self._session.add_done_callback(_retrieve)
+            if not self.process.conversed:  # the run was cancelled: stop it now (else only its exit is left,
+                self._session.cancel()      # and it gets to write its state and end by itself)
+            await asyncio.wait({self._session})
         await self.process.close(grace=2.0)
 
 
@@ -626,8 +667,12 @@ def real_client(
                                f"Not run: {elsewhere.message}", elsewhere.fix, tier=spec.tier, model=spec.model)
         emitters[alias] = emit
         # Shielded: one check's timeout must not end the session the other tiers are waiting for.
-        result = await asyncio.shield(client.session())
-        return _session_result(result, alias, spec, timeout, builtin)
+        session = asyncio.shield(client.session())
+        assert client.process is not None
+        answered = asyncio.ensure_future(client.process.answered[alias].wait())
+        await asyncio.wait({session, answered}, return_when=asyncio.FIRST_COMPLETED)
+        answered.cancel()
+        return _session_result(client.process.session, alias, spec, timeout, builtin)
 
     def factory(emit: Callable[[VerificationEvent], None], *, alias: str | None) -> Awaitable[CheckResult]:
         return check(emit, alias)

@@ -350,7 +350,9 @@ class VerifyOptions:
 
 
 class ExtraSession(Protocol):
-    async def warm_up(self) -> None: ...
+    async def launch(self) -> None: ...  # returns once it runs; its start-up goes on meanwhile
+
+    async def ready(self) -> None: ...  # returns once it has finished starting
 
     async def close(self) -> None: ...
 
@@ -604,8 +606,13 @@ async def run_verification(
 
     extra_ids = {spec.id for spec, _ in options.extra_checks}
     session = options.extra_session if any(spec.id in extra_ids for spec in specs) else None
-    # Started before the client, whose set-up (imports, TLS context) it overlaps; the probes wait for it below.
-    warm_up = asyncio.ensure_future(session.warm_up()) if session is not None else None
+    # Launched before the client, whose set-up (imports, TLS context) its start-up overlaps; the probes wait below
+    # until it is ready.
+    warm_up = None
+    if session is not None:
+        with contextlib.suppress(Exception):  # a session that cannot start says so in its checks
+            await session.launch()
+        warm_up = asyncio.ensure_future(session.ready())
     factory = client_factory or _default_client
     try:
         client = factory(target, options)

@@ -99,10 +99,12 @@ class FakeSession:
     def __init__(self, log: list[str]) -> None:
         self.log = log
 
-    async def warm_up(self) -> None:
-        self.log.append("warm_up started")
+    async def launch(self) -> None:
+        self.log.append("launched")
+
+    async def ready(self) -> None:
         await asyncio.sleep(0.05)  # Claude Code starting
-        self.log.append("warm_up done")
+        self.log.append("ready")
 
     async def close(self) -> None:
         self.log.append("closed")
@@ -125,7 +127,7 @@ async def test_claude_has_finished_starting_before_the_first_probe_and_is_closed
         if isinstance(event, CheckStarted) and event.check_id != "config":
             log.append(f"started {event.check_id}")
     first_probe = log.index("started connect")
-    assert log.index("warm_up done") < first_probe < log.index("claude check") < log.index("closed")
+    assert log.index("launched") < log.index("ready") < first_probe < log.index("claude check") < log.index("closed")
 
 
 async def test_an_unused_session_is_closed_when_the_gateway_is_down():
