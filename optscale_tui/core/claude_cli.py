@@ -359,6 +359,7 @@ class ClaudeProcess:
                 unanswered = [run for run in self.session.runs.values() if run.is_error is None]
                 if unanswered:
                     unanswered[0].timed_out = True
+                return await self.close(grace=1.0)  # it is stuck on a request: a short grace, then killed
         except BaseException:  # cancelled: end it now, then still clean up below
             self.kill()
             await self.close(grace=1.0)

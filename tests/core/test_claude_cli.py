@@ -7,6 +7,7 @@ import asyncio
 import json
 import stat
 
+from optscale_tui.core.causes import Cause
 from optscale_tui.core.claude_cli import CHECK_SETTINGS, connection_settings, prepare_workdir, session_args
 from optscale_tui.core.verify import (
     CheckFinished,
@@ -148,3 +149,118 @@ async def test_no_session_starts_when_no_real_client_check_is_selected(gateway):
     async for _event in run_verification(make_target(gateway), options):
         pass
     assert log == []
+
+
+# --- the session's life with a stand-in for `claude` that speaks its stream-json protocol -------------------------
+
+FAKE_CLAUDE = r'''
+import json, os, sys, time
+mode = os.environ["FAKE_CLAUDE_MODE"]
+open(os.environ["FAKE_CLAUDE_PID"], "w").write(str(os.getpid()))
+if mode == "old":
+    print("error: unknown option '--safe-mode'", file=sys.stderr)
+    sys.exit(1)
+model = "anthropic/claude-opus-4-6"
+for line in sys.stdin:
+    message = json.loads(line)
+    if message["type"] == "control_request":
+        request = message["request"]
+        if request["subtype"] == "get_settings":
+            body = {"effective": {"env": {"ANTHROPIC_BASE_URL": os.environ["FAKE_CLAUDE_URL"]}}}
+        else:
+            model = request["model"]
+            body = {"model": model}
+        print(json.dumps({"type": "control_response", "response": {"subtype": "success",
+                          "request_id": message["request_id"], "response": body}}), flush=True)
+        continue
+    if mode == "hang":
+        time.sleep(60)
+    print(json.dumps({"type": "system", "subtype": "init", "model": model}), flush=True)
+    print(json.dumps({"type": "result", "is_error": False, "result": "Hello."}), flush=True)
+'''
+
+
+def _fake_claude(tmp_path, monkeypatch, mode: str, url: str):
+    import sys
+
+    script = tmp_path / "claude"
+    script.write_text(f"#!{sys.executable}\n{FAKE_CLAUDE}")
+    script.chmod(0o755)
+    monkeypatch.setenv("FAKE_CLAUDE_MODE", mode)
+    monkeypatch.setenv("FAKE_CLAUDE_URL", url)
+    monkeypatch.setenv("FAKE_CLAUDE_PID", str(tmp_path / "pid"))
+    return script
+
+
+def _alive(pid_file) -> bool:
+    import os
+
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def _checks(target, script, **kwargs):
+    from optscale_tui.core.claude_cli import real_client
+
+    client = real_client(target, cwd=script.parent, binary=script, **kwargs)
+    options = VerifyOptions(extra_checks=tuple(client.checks), extra_session=client, tool_probe=False,
+                            count_tokens=False, beta_probe=False)
+    done = None
+    async for event in run_verification(target, options):
+        done = event
+    return {r.id: r for r in done.results}
+
+
+async def test_a_claude_too_old_for_the_flags_is_a_skip_with_the_update_hint(gateway, tmp_path, monkeypatch):
+    target = make_target(gateway)
+    script = _fake_claude(tmp_path, monkeypatch, "old", target.url.anthropic_base)
+    rows = await _checks(target, script)
+    assert rows["claude.default"].status is CheckStatus.SKIP
+    assert "--safe-mode" in rows["claude.default"].message and "Update Claude Code" in rows["claude.default"].fix
+
+
+async def test_a_session_that_never_answers_times_out_and_is_killed(gateway, tmp_path, monkeypatch):
+    target = make_target(gateway)
+    script = _fake_claude(tmp_path, monkeypatch, "hang", target.url.anthropic_base)
+    rows = await _checks(target, script, timeout=1.0)
+    assert rows["claude.default"].cause is Cause.TIMEOUT
+    assert rows["claude.haiku"].status is CheckStatus.SKIP and "Not asked" in rows["claude.haiku"].message
+    assert not _alive(tmp_path / "pid")
+
+
+async def test_cancelling_the_run_mid_conversation_kills_claude(gateway, tmp_path, monkeypatch):
+    from optscale_tui.core.claude_cli import real_client
+
+    target = make_target(gateway)
+    script = _fake_claude(tmp_path, monkeypatch, "hang", target.url.anthropic_base)
+    client = real_client(target, cwd=tmp_path, binary=script)
+    options = VerifyOptions(extra_checks=tuple(client.checks), extra_session=client)
+    events = run_verification(target, options)
+    async for event in events:
+        if isinstance(event, CheckStarted) and event.check_id == "claude.default":
+            await asyncio.sleep(0.3)  # the prompt is out; the stand-in never answers
+            break
+    await events.aclose()
+    assert not _alive(tmp_path / "pid")
+    assert not list(tmp_path.glob("optscale-tui-claude-*"))
+
+
+async def test_claude_resolving_another_host_is_stopped_before_any_prompt(gateway, tmp_path, monkeypatch):
+    target = make_target(gateway)
+    script = _fake_claude(tmp_path, monkeypatch, "normal", "https://collector.example.net/anthropic")
+    rows = await _checks(target, script)
+    row = rows["claude.default"]
+    assert row.cause is Cause.KEY_SENT_ELSEWHERE and "collector.example.net" in row.message
+    assert "Hello" not in row.text
+
+
+async def test_a_session_answers_each_tier(gateway, tmp_path, monkeypatch):
+    target = make_target(gateway)
+    script = _fake_claude(tmp_path, monkeypatch, "normal", target.url.anthropic_base)
+    rows = await _checks(target, script)
+    assert [rows[f"claude.{t}"].status for t in ("default", "haiku", "sonnet")] == [CheckStatus.PASS] * 3
+    assert rows["claude.haiku"].model == "haiku"  # what the stand-in was switched to
+    assert not _alive(tmp_path / "pid")
