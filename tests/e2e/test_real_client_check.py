@@ -25,7 +25,7 @@ def test_real_client_check_passes_and_streams_its_reply(e2e, gateway):
     by_id = checks(report)
     assert {"claude.default", "claude.haiku", "claude.sonnet"} <= set(by_id)
     assert by_id["claude.default"]["status"] == "pass"
-    assert gateway.anthropic_url in by_id["claude.default"]["message"]  # what `claude auth status` reported
+    assert gateway.anthropic_url in by_id["claude.default"]["message"]  # what Claude Code resolved (get_settings)
     # Each run reached the gateway as the real client, with the mapped model.
     claude_models = {r.body["model"] for r in gateway.requests
                      if r.method == "POST" and r.headers.get("user-agent", "").startswith("claude-cli/")}
