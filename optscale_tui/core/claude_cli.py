@@ -262,6 +262,7 @@ class ClaudeProcess:
         self.started = 0.0
         self.ready = False  # answered get_settings (and did not resolve another host)
         self.conversed = False  # every prompt asked and answered (or the process is gone): only exiting is left
+        self.startup_ms = 0.0  # from spawning to answering get_settings
         self._work: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Future[Any] | None = None
@@ -409,6 +410,7 @@ class ClaudeProcess:
                 self.session.blocked_host = shown_origin(origin) if origin else self.session.seen_url
                 return
         self.ready = True
+        self.startup_ms = (time.perf_counter() - self.started) * 1000
 
     async def converse(self) -> None:
         """One prompt per alias: the default session first, then `set_model` per tier, continuing the
@@ -421,9 +423,11 @@ class ClaudeProcess:
                 run = self.session.runs[alias]
                 if alias is not None:
                     await self._control(f"model-{index}", {"subtype": "set_model", "model": alias})
-                # The default session's figures count from Claude Code's start, as a plain `claude -p` shows them;
-                # the tiers asked after it from their own prompt.
-                await self._ask(self.prompt, run, since=None if index else self.started)
+                # The default session's figures include Claude Code's start-up, as a plain `claude -p` shows them
+                # (not the time it then waited for the direct probes); the tiers asked after it count from their
+                # own prompt.
+                since = None if index else time.perf_counter() - self.startup_ms / 1000
+                await self._ask(self.prompt, run, since=since)
         except (EOFError, OSError, ConnectionError):
             pass  # it exited: close() collects what it said
         finally:
