@@ -4,6 +4,8 @@ anything is sent (the pane drives the same core as `verify`), and says why, nami
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from optscale_tui.core.verify import CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
@@ -13,8 +15,9 @@ from tests.ui.test_verify_view import run_all, seed, statuses
 
 
 async def test_verify_pane_never_sends_the_key_to_a_host_a_project_file_names(ui_sandbox, gateway, monkeypatch):
-    if LOCAL_CLAUDE.exists():  # the real client must not be started either
-        monkeypatch.setenv("OPTSCALE_TUI_CLAUDE_BIN", str(LOCAL_CLAUDE))
+    claude = Path(os.environ.get("OPTSCALE_TUI_REAL_CLAUDE_BIN") or LOCAL_CLAUDE)
+    if claude.exists():  # the real client must not be started either
+        monkeypatch.setenv("OPTSCALE_TUI_CLAUDE_BIN", str(claude))
     seed(ui_sandbox, gateway)
     with DemoGateway() as elsewhere:
         project = ui_sandbox.cwd / ".claude" / "settings.json"
