@@ -594,6 +594,7 @@ def real_client(
     env: Mapping[str, str] | None = None,
     timeout: float = 60.0,
     binary: Path | None = None,
+    only: frozenset[str] | None = None,
 ) -> RealClient:
     """Checks that run the real `claude` for the default session and for each other mapped tier.
 
@@ -601,7 +602,7 @@ def real_client(
     for Opus; Haiku and Sonnet are asked after it with `set_model haiku|sonnet` (what `--model haiku|sonnet` does).
     All of them share one `claude` process (see `ClaudeProcess`): the check costs one start-up of Claude Code, not
     one per tier plus `claude auth status` (measured: 2.7× one `claude -p` with one process per tier, 2.5× with a
-    shared one, on two loaded cores).
+    shared one, on two loaded cores). `only` (the check ids a re-run asks for) limits the prompts to those.
     """
     from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
     from optscale_tui.core.verify import CheckProgress, CheckResult, CheckSpec, CheckStatus, TokenChunk
@@ -634,6 +635,8 @@ def real_client(
 
     mapped = target.tiers.mapped()
     aliases: tuple[str | None, ...] = (None, *(t for t in ("haiku", "sonnet") if t in mapped))
+    if only is not None:  # a re-run of some checks (VerifyOptions.only): ask Claude Code only what they need
+        aliases = tuple(a for a in aliases if f"claude.{a or 'default'}" in only)
     builtin = tuple(CLAUDE_CODE_BUILTIN_MODELS.values())
     specs = {alias: CheckSpec(f"claude.{alias or 'default'}",
                               f"Claude Code itself ({f'--model {alias}' if alias else 'default session'})",
@@ -655,8 +658,8 @@ def real_client(
         elif kind == "text":
             emit(TokenChunk(check_id, event["text"]))
 
-    # Never start Claude Code with settings that would send the key to another host.
-    process = None if elsewhere is not None else ClaudeProcess(
+    # Never start Claude Code with settings that would send the key to another host (or for nothing).
+    process = None if elsewhere is not None or not aliases else ClaudeProcess(
         binary, aliases, cwd=cwd, env=env, on_event=on_event,
         secrets=(target.key.value,) if target.key else (),
         expected_url=target.url.anthropic_base if target.url else None)

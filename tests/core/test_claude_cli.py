@@ -264,3 +264,19 @@ async def test_a_session_answers_each_tier(gateway, tmp_path, monkeypatch):
     assert [rows[f"claude.{t}"].status for t in ("default", "haiku", "sonnet")] == [CheckStatus.PASS] * 3
     assert rows["claude.haiku"].model == "haiku"  # what the stand-in was switched to
     assert not _alive(tmp_path / "pid")
+
+
+async def test_a_rerun_of_one_tier_asks_claude_only_that_tier(gateway, tmp_path, monkeypatch):
+    from optscale_tui.core.claude_cli import real_client
+
+    target = make_target(gateway)
+    script = _fake_claude(tmp_path, monkeypatch, "normal", target.url.anthropic_base)
+    only = frozenset({"claude.haiku"})
+    client = real_client(target, cwd=tmp_path, binary=script, only=only)
+    assert client.process is not None and client.process.aliases == ("haiku",)
+    done = None
+    async for event in run_verification(target, VerifyOptions(extra_checks=tuple(client.checks),
+                                                              extra_session=client, only=only)):
+        done = event
+    rows = {r.id: r for r in done.results}
+    assert rows["claude.haiku"].status is CheckStatus.PASS and "claude.default" not in rows

@@ -436,7 +436,7 @@ class VerifyView(StepView):
             # install hint when there is none).
             from optscale_tui.core.claude_cli import real_client
 
-            client = real_client(target, cwd=self.state.cwd)
+            client = real_client(target, cwd=self.state.cwd, only=only)
             options = replace(options, extra_checks=tuple(client.checks), extra_session=client)
         flush_timer = self.set_interval(FLUSH_INTERVAL, self._flush)
         self.refresh_bindings()
