@@ -153,8 +153,9 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
 # connection (where requests go, with which credential, for which model, through which proxy and trust). Everything
 # else stays behind: `hooks`, `statusLine`, `apiKeyHelper`, `otelHeadersHelper`, `awsAuthRefresh`… are commands a
 # cloned repository could use to run code on this machine, and `permissions`, MCP and plugin settings change what
-# the session may do, not where it connects. apiKeyHelper is only consulted when no ANTHROPIC_AUTH_TOKEN /
-# ANTHROPIC_API_KEY is in effect, and then there is no key to verify and the check does not run at all.
+# the session may do, not where it connects. (A key that comes from the folder's own apiKeyHelper therefore cannot
+# be checked this way: `real_client` skips the check then and says so. The user's own helper, in ~/.claude, is read
+# by Claude Code from there as usual.)
 CONNECTION_TOP_LEVEL_KEYS = ("model", "forceLoginMethod", "forceLoginOrgUUID")
 CONNECTION_ENV_PREFIXES = ("ANTHROPIC_",)
 CONNECTION_ENV_KEYS = frozenset({
