@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+import tempfile
 
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.claude_cli import CHECK_SETTINGS, connection_settings, prepare_workdir, session_args
@@ -189,7 +190,14 @@ def _fake_claude(tmp_path, monkeypatch, mode: str, url: str):
     monkeypatch.setenv("FAKE_CLAUDE_MODE", mode)
     monkeypatch.setenv("FAKE_CLAUDE_URL", url)
     monkeypatch.setenv("FAKE_CLAUDE_PID", str(tmp_path / "pid"))
+    workdirs = tmp_path / "tmp"
+    workdirs.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(workdirs))  # the folders the session runs in are made here
     return script
+
+
+def _workdirs_left(tmp_path) -> list:
+    return list((tmp_path / "tmp").iterdir())
 
 
 def _alive(pid_file) -> bool:
@@ -229,6 +237,7 @@ async def test_a_session_that_never_answers_times_out_and_is_killed(gateway, tmp
     assert rows["claude.default"].cause is Cause.TIMEOUT
     assert rows["claude.haiku"].status is CheckStatus.SKIP and "Not asked" in rows["claude.haiku"].message
     assert not _alive(tmp_path / "pid")
+    assert _workdirs_left(tmp_path) == []
 
 
 async def test_cancelling_the_run_mid_conversation_kills_claude(gateway, tmp_path, monkeypatch):
@@ -245,7 +254,7 @@ async def test_cancelling_the_run_mid_conversation_kills_claude(gateway, tmp_pat
             break
     await events.aclose()
     assert not _alive(tmp_path / "pid")
-    assert not list(tmp_path.glob("optscale-tui-claude-*"))
+    assert _workdirs_left(tmp_path) == []
 
 
 async def test_claude_resolving_another_host_is_stopped_before_any_prompt(gateway, tmp_path, monkeypatch):
@@ -255,6 +264,7 @@ async def test_claude_resolving_another_host_is_stopped_before_any_prompt(gatewa
     row = rows["claude.default"]
     assert row.cause is Cause.KEY_SENT_ELSEWHERE and "collector.example.net" in row.message
     assert "Hello" not in row.text
+    assert _workdirs_left(tmp_path) == []
 
 
 async def test_a_session_answers_each_tier(gateway, tmp_path, monkeypatch):
@@ -264,6 +274,7 @@ async def test_a_session_answers_each_tier(gateway, tmp_path, monkeypatch):
     assert [rows[f"claude.{t}"].status for t in ("default", "haiku", "sonnet")] == [CheckStatus.PASS] * 3
     assert rows["claude.haiku"].model == "haiku"  # what the stand-in was switched to
     assert not _alive(tmp_path / "pid")
+    assert _workdirs_left(tmp_path) == []
 
 
 async def test_a_rerun_of_one_tier_asks_claude_only_that_tier(gateway, tmp_path, monkeypatch):
@@ -280,3 +291,15 @@ async def test_a_rerun_of_one_tier_asks_claude_only_that_tier(gateway, tmp_path,
         done = event
     rows = {r.id: r for r in done.results}
     assert rows["claude.haiku"].status is CheckStatus.PASS and "claude.default" not in rows
+
+
+async def test_a_launched_session_the_run_never_uses_ends_with_it(tmp_path, monkeypatch):
+    """The gateway is down: the probes fail, the real-client checks are skipped, and the `claude` launched at the
+    start of the run exits (end of input) and leaves nothing behind."""
+    target = make_target(None, url="http://127.0.0.1:9/llm_proxy/00000000-0000-4000-8000-00000000d3e0/anthropic")
+    script = _fake_claude(tmp_path, monkeypatch, "normal", target.url.anthropic_base)
+    rows = await _checks(target, script)
+    assert rows["claude.default"].status is CheckStatus.SKIP and rows["connect"].status is CheckStatus.FAIL
+    assert (tmp_path / "pid").exists()  # it was launched
+    assert not _alive(tmp_path / "pid")
+    assert _workdirs_left(tmp_path) == []
