@@ -837,8 +837,9 @@ def _check_key_destination(
         "fail",
         f"{'ANTHROPIC_BASE_URL from' if url is not None else 'An empty ANTHROPIC_BASE_URL in'} {url_where} sends "
         f"requests to {host}, but the API key {key.name} "
-        f"({key.display}) comes from {key.where} and was saved for {shown_origin(saved_for)} (the URL from "
-        f"{home_where}). Claude Code started in {cwd} would send your key to {host}; optscale-tui does not send it.",
+        f"({key.display}) comes from {key.where} and was saved for {shown_origin(saved_for)} (the URL "
+        f"{'next to it' if home_where == key.where else 'from ' + home_where}). Claude Code started in {cwd} would "
+        f"send your key to {host}; optscale-tui does not send it.",
         fix,
         f"URL: {url_where} → {host}\nKey: {key.where} → saved for {shown_origin(saved_for)}",
     )
