@@ -571,6 +571,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     import asyncio
     import json
+    from dataclasses import replace
 
     from optscale_tui.core import report
     from optscale_tui.core.verify import (
@@ -587,12 +588,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
     config = _inspect(args.settings)
     target = target_from_effective(config, cwd=Path.cwd())
-    extra = ()
+    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout)
     if not args.no_claude_cli and not target.problems:
-        from optscale_tui.core.claude_cli import real_client_checks
+        from optscale_tui.core.claude_cli import real_client
 
-        extra = tuple(real_client_checks(target, cwd=Path.cwd(), timeout=args.timeout))
-    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout, extra_checks=extra)
+        client = real_client(target, cwd=Path.cwd(), timeout=args.timeout)
+        options = replace(options, extra_checks=tuple(client.checks), extra_session=client)
     stream = not args.json and not args.quiet
     done_box: list[VerificationDone] = []
 

@@ -41,6 +41,7 @@ class Cause(StrEnum):
     API_KEY_HELPER_FAILED = "api_key_helper_failed"
     API_KEY_HELPER_EMPTY = "api_key_helper_empty"
     KEY_WHITESPACE = "key_whitespace"
+    KEY_SENT_ELSEWHERE = "key_sent_elsewhere"
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,14 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
         "The stored API key has spaces or a line break before or after it. The gateway sees it trimmed, so it works, "
         "but other tools reading the same value may send it as it is.",
         "Trim the stored key (optscale-tui fix key_whitespace).",
+    ),
+    Cause.KEY_SENT_ELSEWHERE: (
+        "Your key would go to another host",
+        "ANTHROPIC_BASE_URL and the API key come from different settings, and the URL points to another host than "
+        "the one the key was saved for, so Claude Code would send your key there. optscale-tui did not send it.",
+        "Remove the ANTHROPIC_BASE_URL override from the file that sets it (usually the project's "
+        ".claude/settings.json or settings.local.json), or, if that host is right, save the key for it in the same "
+        "file.",
     ),
 }
 

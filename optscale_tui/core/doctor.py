@@ -465,6 +465,7 @@ def inspect_environment(
     _check_credentials(b, config, env, files)
     _check_managed(b, config)
     _check_project(b, config, files, env, cwd)
+    _check_key_destination(b, config, files, env, cwd)
     _check_login(b, config, config_dir, config_dir_override, platform)
     if config_dir_override:
         b.finding(
@@ -749,6 +750,99 @@ def _check_project(
             f"Remove {listed} from {f.path}, or apply the connection to that scope instead.",
             "\n".join(details),
         )
+
+
+# Where Claude Code sends requests when no ANTHROPIC_BASE_URL is in effect.
+ANTHROPIC_API_ORIGIN = ("https", "api.anthropic.com", 443)
+# The layers that live in the working folder: anyone who can put files in it (a cloned repository) controls them.
+FOLDER_LAYERS = frozenset({Layer.PROJECT, Layer.LOCAL})
+
+
+def url_origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL: where a request with the key really goes. None: not a usable URL."""
+    if not url.strip():
+        return ANTHROPIC_API_ORIGIN
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname.lower().rstrip("."), port or (80 if scheme == "http" else 443)
+
+
+def shown_origin(origin: tuple[str, str, int]) -> str:
+    scheme, host, port = origin
+    default = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+    return host if default else f"{host}:{port}"
+
+
+def key_home_url(key: EffectiveVariable, files: Sequence[_LoadedFile], env: Mapping[str, str]
+                 ) -> tuple[str, str]:
+    """The URL the key was saved for, and where that comes from in plain words.
+
+    The ANTHROPIC_BASE_URL of the key's own layer (the same file, or the shell for an exported key). When that
+    layer names no URL, the one the layers outside the working folder resolve (managed, user, --settings, shell):
+    the URL the key would reach if the folder's .claude/settings*.json did not exist. Neither: Anthropic's own API,
+    Claude Code's default ("" is returned).
+    """
+    if key.source is Layer.PROCESS:
+        own = env.get("ANTHROPIC_BASE_URL")
+    else:
+        file = next((f for f in files if f.layer is key.source and key.source_path is not None
+                     and _same_file(f.path, key.source_path)), None)
+        own = file.env().get("ANTHROPIC_BASE_URL") if file else None
+    if isinstance(own, str) and own.strip():
+        return own.strip(), key.where
+    outside = _resolve("ANTHROPIC_BASE_URL", [f for f in files if f.layer not in FOLDER_LAYERS], env)
+    if outside is not None and (outside.value or "").strip():
+        return (outside.value or "").strip(), outside.where
+    return "", "Claude Code's default (Anthropic's API)"
+
+
+def _check_key_destination(
+    b: _Builder, config: EffectiveConfig, files: Sequence[_LoadedFile], env: Mapping[str, str], cwd: Path
+) -> None:
+    """The key must not be sent to a host it was not saved for because another layer names another URL (e.g. a
+    project's .claude/settings.json pointing the user's own key at someone else's server)."""
+    helper = config.top_level.get("apiKeyHelper")
+    key = (_set(config, "ANTHROPIC_AUTH_TOKEN") or _set(config, "ANTHROPIC_API_KEY")
+           or (helper if helper is not None and (helper.value or "").strip() else None))
+    if key is None:
+        return
+    url = _set(config, "ANTHROPIC_BASE_URL")
+    if url is not None and url.source is key.source and url.source_path == key.source_path:
+        return  # saved together: whatever host it is, the key was meant for it
+    home_url, home_where = key_home_url(key, files, env)
+    sent_to, saved_for = url_origin(url.value or "" if url else ""), url_origin(home_url)
+    if sent_to is None or saved_for is None or sent_to == saved_for:
+        return
+    host = shown_origin(sent_to)
+    cancelled = config.variables.get("ANTHROPIC_BASE_URL") if url is None else None
+    url_where = url.where if url is not None else (cancelled.where if cancelled else "Claude Code's default")
+    if url is None:
+        fix = f"Remove the empty ANTHROPIC_BASE_URL from {url_where}: it cancels the URL your key was saved with."
+    elif url.source is Layer.MANAGED:
+        fix = (f"Ask the administrator who manages {url.source_path} which key belongs to {host}; do not use this key "
+               "with it.")
+    elif url.source is Layer.PROCESS:
+        fix = f"Unset ANTHROPIC_BASE_URL in your shell, or save the key for {host} in the same place."
+    else:
+        fix = (f"Remove the ANTHROPIC_BASE_URL override from {url.source_path} (or, if {host} is meant to get this "
+               f"key, save the key in that file too).")
+    b.finding(
+        Cause.KEY_SENT_ELSEWHERE,
+        "fail",
+        f"{'ANTHROPIC_BASE_URL from' if url is not None else 'An empty ANTHROPIC_BASE_URL in'} {url_where} sends "
+        f"requests to {host}, but the API key {key.name} "
+        f"({key.display}) comes from {key.where} and was saved for {shown_origin(saved_for)} (the URL "
+        f"{'next to it' if home_where == key.where else 'from ' + home_where}). Claude Code started in {cwd} would "
+        f"send your key to {host}; optscale-tui does not send it.",
+        fix,
+        f"URL: {url_where} → {host}\nKey: {key.where} → saved for {shown_origin(saved_for)}",
+    )
 
 
 def _check_login(

@@ -156,23 +156,39 @@ def fixes_for(
             command=fix_command(config, Cause.BETA_REJECTED, user),
         ))
 
+    seen: set[Path] = set()
+    url_var = config.variables.get("ANTHROPIC_BASE_URL")
+    if (Cause.KEY_SENT_ELSEWHERE in wanted and url_var is not None and url_var.source_path is not None
+            and url_var.source in (Layer.PROJECT, Layer.LOCAL)):
+        # The folder's file points the key at another host: the stale-override fix (drop our keys there) undoes it.
+        fix = _project_override_fix(config, url_var.source_path, Cause.KEY_SENT_ELSEWHERE,
+                                    "Remove the gateway keys from {name}, which would send your key to another "
+                                    "host ({keys})")
+        if fix is not None:
+            seen.add(url_var.source_path)
+            fixes.append(fix)
+
     if Cause.PROJECT_OVERRIDE in wanted:
-        seen: set[Path] = set()
         for var in config.variables.values():
             if var.source in (Layer.PROJECT, Layer.LOCAL) and var.source_path and var.name in OWNED_ENV_KEYS:
                 if var.source_path in seen:
                     continue
                 seen.add(var.source_path)
-                try:
-                    in_file = load_settings(var.source_path).env
-                except SettingsError:
-                    continue
-                stale = tuple(k for k in OWNED_ENV_KEYS if k in in_file)
-                fixes.append(FixIt(
-                    Cause.PROJECT_OVERRIDE,
-                    f"Remove the gateway keys that {var.source_path.name} overrides ({', '.join(stale)})",
-                    var.source_path,
-                    remove_env=stale,
-                    command=fix_command(config, Cause.PROJECT_OVERRIDE, var.source_path),
-                ))
+                fix = _project_override_fix(config, var.source_path, Cause.PROJECT_OVERRIDE,
+                                            "Remove the gateway keys that {name} overrides ({keys})")
+                if fix is not None:
+                    fixes.append(fix)
     return fixes
+
+
+def _project_override_fix(config: EffectiveConfig, path: Path, cause: Cause, title: str) -> FixIt | None:
+    """Remove our keys from a project or local settings file."""
+    try:
+        in_file = load_settings(path).env
+    except SettingsError:
+        return None
+    stale = tuple(k for k in OWNED_ENV_KEYS if k in in_file)
+    if not stale:
+        return None
+    return FixIt(cause, title.format(name=path.name, keys=", ".join(stale)), path, remove_env=stale,
+                 command=fix_command(config, cause, path))
