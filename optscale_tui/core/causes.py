@@ -42,6 +42,10 @@ class Cause(StrEnum):
     API_KEY_HELPER_EMPTY = "api_key_helper_empty"
     KEY_WHITESPACE = "key_whitespace"
     KEY_SENT_ELSEWHERE = "key_sent_elsewhere"
+    DESKTOP_MODEL_REJECTED = "desktop_model_rejected"
+    DESKTOP_MANAGED_OVERRIDE = "desktop_managed_override"
+    DESKTOP_RUNNING = "desktop_running"
+    DESKTOP_LOG_ERROR = "desktop_log_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +229,29 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
         "Remove the ANTHROPIC_BASE_URL override from the file that sets it (usually the project's "
         ".claude/settings.json or settings.local.json), or, if that host is right, save the key for it in the same "
         "file.",
+    ),
+    Cause.DESKTOP_MODEL_REJECTED: (
+        "Claude Desktop rejects this model name",
+        "Recent Claude Desktop builds accept only model names that reference an Anthropic model (claude, sonnet, "
+        "opus, haiku or anthropic in the name); one such entry is reported to make Desktop reject the whole list.",
+        "Map the tier to a Claude model from the gateway catalog (the nearest one is named above).",
+    ),
+    Cause.DESKTOP_MANAGED_OVERRIDE: (
+        "Managed configuration overrides Claude Desktop's",
+        "An administrator's managed configuration for Claude Desktop is present; it wins over the local "
+        "configuration this app writes.",
+        "Ask the administrator who manages this machine to deploy the gateway there (optscale-tui desktop export "
+        "makes the file), or to remove the managed keys.",
+    ),
+    Cause.DESKTOP_RUNNING: (
+        "Claude Desktop is running",
+        "Claude Desktop reads its configuration once, at launch: the running app still uses the old one.",
+        "Quit Claude Desktop fully (from its menu or tray icon, not only its window) and open it again.",
+    ),
+    Cause.DESKTOP_LOG_ERROR: (
+        "Claude Desktop reported a problem",
+        "Claude Desktop's own log has a [custom-3p] error since its configuration was written.",
+        "Read the log lines shown; run optscale-tui desktop verify to probe the same URL, key and models.",
     ),
 }
 

@@ -840,6 +840,30 @@ def plan_env_edit(
     return _build_plan(doc, e)
 
 
+def plan_top_level_edit(
+    doc: SettingsDocument, set_keys: Mapping[str, object], remove_keys: Iterable[str] = (), reason: str = ""
+) -> SettingsPlan:
+    """Set and/or remove top-level keys of any JSON settings file (other clients' files), everything else kept.
+
+    New keys land in `set_keys` order: in an existing file each insert goes first in the object (the editor's rule
+    when no anchor key is present), so they are inserted in reverse.
+    """
+    e = _Edits()
+    for key in remove_keys:
+        if key in doc.data and key not in set_keys:
+            e.top_remove.append(key)
+            e.reasons[key] = reason
+    items = list(set_keys.items())
+    if doc.exists and not doc.was_empty:
+        items.reverse()
+    for key, value in items:
+        if not isinstance(key, str) or not key:
+            raise ValueError("keys must be non-empty strings")
+        e.top_set[key] = value
+        e.reasons[key] = reason
+    return _build_plan(doc, e)
+
+
 # ----------------------------------------------------------------------------------------------------- save
 
 
