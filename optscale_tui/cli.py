@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_target(remove)
     remove.add_argument("--dry-run", action="store_true")
     remove.add_argument("--yes", "-y", action="store_true")
+    _add_desktop_parser(sub, add_key)
     return parser
 
 
@@ -664,6 +665,319 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if done.ok else EXIT_PROBLEM
 
 
+# --- Claude Desktop (issue 12): `optscale-tui desktop apply|verify|export|remove` ---------------------------------
+
+
+def _add_desktop_parser(sub, add_key) -> None:
+    desktop = sub.add_parser("desktop", help="connect Claude Desktop: apply, verify, export for MDM, remove",
+                             description="Claude Desktop's third-party inference configuration (the Claude-3p "
+                                         "folder). Values left out are taken from what Claude Code uses now.")
+    actions = desktop.add_subparsers(dest="desktop_command", metavar="ACTION", required=True)
+
+    def add_values(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--base-url", metavar="URL", help="the Base URL from OptScale Chat (default: Claude Code's)")
+        add_key(p, required=False)
+        for tier in ("haiku", "sonnet", "opus"):
+            p.add_argument(f"--{tier}", metavar="MODEL", help=f"model for the {tier.capitalize()} tier "
+                                                              "(default: Claude Code's)")
+
+    apply = actions.add_parser("apply", help="write Desktop's gateway configuration (masked diff, backup)")
+    add_values(apply)
+    apply.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    apply.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    verify = actions.add_parser("verify", help="probe Desktop's configuration and read back what Desktop said")
+    verify.add_argument("--json", action="store_true", help="machine-readable result")
+    verify.add_argument("--ca-bundle", type=Path, metavar="PATH", help="extra CA certificates (PEM) to trust")
+    export = actions.add_parser("export", help="the file an MDM tool deploys (key as a placeholder unless asked)")
+    add_values(export)
+    export.add_argument("--os", required=True, choices=["macos", "windows", "linux"], dest="target_os")
+    export.add_argument("--target", choices=["desktop", "code"], default="desktop",
+                        help="desktop (default) or code: Claude Code's managed-settings.json")
+    export.add_argument("--with-key", action="store_true", help="put the real API key in the file")
+    export.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
+    remove = actions.add_parser("remove", help="switch Desktop back to Anthropic's service; other entries stay")
+    remove.add_argument("--dry-run", action="store_true")
+    remove.add_argument("--yes", "-y", action="store_true")
+
+
+def _desktop_library():
+    from optscale_tui.core.clients.claude_desktop import desktop_locations, load_library
+    from optscale_tui.core.settings_file import SettingsError
+
+    try:
+        return load_library(desktop_locations())
+    except SettingsError as exc:
+        raise UsageError(_settings_error_text(exc)) from None
+
+
+def _desktop_catalog(url, key) -> list[str]:
+    """The key's catalog, for naming the nearest valid model (empty when it cannot be fetched)."""
+    import asyncio
+
+    from optscale_tui.core.gateway import GatewayClient
+
+    async def fetch() -> list[str]:
+        async with GatewayClient(url, key, timeout=10.0) as client:
+            catalog = await client.list_models()
+        return [m.id for m in catalog.models] if catalog.probe.ok else []
+
+    try:
+        return asyncio.run(fetch())
+    except Exception:  # a suggestion is a courtesy: any failure means no suggestion, never a traceback
+        return []
+
+
+def _desktop_values(args: argparse.Namespace, *, need_key: bool):
+    """(DesktopValues, ConnectionValues, where each value came from): flags first, else what Claude Code uses."""
+    from optscale_tui.core.clients.claude_desktop import DesktopModelRejected, DesktopValues, desktop_models
+    from optscale_tui.core.connection import (
+        ApiKey,
+        ConnectionValues,
+        InputError,
+        TierMapping,
+        parse_anthropic_base_url,
+        parse_base_url,
+        parse_model_name,
+    )
+
+    config = None
+    sources: list[str] = []
+
+    def effective(name: str) -> tuple[str | None, str]:
+        nonlocal config
+        if config is None:
+            from optscale_tui.core.doctor import inspect_environment
+
+            config = inspect_environment(cwd=Path.cwd())
+        variable = config.variables.get(name)
+        if variable is None or not variable.value:
+            return None, ""
+        return variable.value, f"Claude Code ({variable.where})"
+
+    try:
+        if args.base_url:
+            url, came = parse_base_url(args.base_url), "--base-url"
+        else:
+            text, came = effective("ANTHROPIC_BASE_URL")
+            if not text:
+                raise UsageError("No Base URL: pass --base-url (Claude Code has none in effect).")
+            url = parse_anthropic_base_url(text)
+        sources.append(f"Base URL: {came}")
+        key = _read_key(args)
+        if key is not None:
+            sources.append("API key: " + ("--api-key-env" if args.api_key_env else "--api-key-stdin"))
+        else:
+            token, came = effective("ANTHROPIC_AUTH_TOKEN")
+            if token:
+                key = ApiKey(token.strip())
+                sources.append(f"API key: {came}")
+        if key is None and need_key:
+            raise UsageError("No API key: pass --api-key-env VAR or --api-key-stdin (Claude Code has none in effect).")
+        picked: dict[str, str | None] = {}
+        for tier in ("haiku", "sonnet", "opus"):
+            flag = getattr(args, tier)
+            if flag is not None:
+                picked[tier] = parse_model_name(flag)
+                sources.append(f"{tier.capitalize()}: --{tier}")
+            else:
+                value, came = effective(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL")
+                picked[tier] = parse_model_name(value) if value else None
+                if value:
+                    sources.append(f"{tier.capitalize()}: {came}")
+        tiers = TierMapping(**picked)
+    except InputError as exc:
+        raise UsageError(exc.reason) from None
+    if not tiers.any_tier:
+        raise UsageError("Map at least one tier: --haiku, --sonnet or --opus (Claude Code has none mapped).")
+    rejected: DesktopModelRejected | None = None
+    try:
+        models = desktop_models(tiers)
+    except DesktopModelRejected as exc:
+        rejected = exc
+    if rejected is not None:  # ask the gateway for its catalog only now, to name the nearest valid model
+        try:
+            desktop_models(tiers, catalog=_desktop_catalog(url, key) if key else [])
+        except DesktopModelRejected as exc:
+            rejected = exc
+        raise UsageError(f"{rejected.reason}\n  cause: {rejected.cause.value}\n  fix:   {rejected.fix}")
+    return DesktopValues(url, key, models), ConnectionValues(url, key, tiers), sources
+
+
+def _print_desktop_plan(plan) -> None:
+    loc = plan.library.locations
+    _out(f"Claude Desktop folder: {loc.folder} ({loc.reason})")
+    for notice in plan.notices:
+        _out(f"  note: {notice}")
+    if not plan.has_changes:
+        _out("Nothing to change: Desktop's configuration already has these values.")
+        return
+    _out("")
+    _out(_colour_diff(plan.diff()))
+
+
+def _desktop_after_save() -> None:
+    from optscale_tui.core.causes import Cause, describe
+    from optscale_tui.core.clients.claude_desktop.verify import managed_sources, running_desktop
+
+    library = _desktop_library()
+    if running_desktop(library.locations.os):
+        info = describe(Cause.DESKTOP_RUNNING)
+        _err(f"warning: {info.message}\n  fix: {info.fix}")
+    else:
+        _out("Desktop reads this when it starts: open it (or quit it fully and reopen it).")
+    sources = managed_sources(library)
+    if sources:
+        info = describe(Cause.DESKTOP_MANAGED_OVERRIDE)
+        _err(f"warning: {info.message} ({', '.join(sources)})\n  fix: {info.fix}")
+
+
+def _save_desktop(plan) -> int:
+    from optscale_tui.core.clients.claude_desktop import save_desktop_plan
+    from optscale_tui.core.settings_file import SettingsError
+
+    try:
+        result = save_desktop_plan(plan)
+    except SettingsError as exc:
+        raise UsageError(_settings_error_text(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"Could not write Desktop's configuration: {exc.strerror or exc}") from None
+    for saved in result.results:
+        _out(f"Saved {saved.path}")
+        if saved.backup:
+            _out(f"  backup: {saved.backup}")
+    return EXIT_OK
+
+
+def cmd_desktop_apply(args: argparse.Namespace) -> int:
+    from optscale_tui.core.clients.claude_desktop import plan_desktop_apply
+    from optscale_tui.core.connection import InputError
+
+    library = _desktop_library()
+    values, _, sources = _desktop_values(args, need_key=False)
+    for warning in values.url.warnings:
+        _err(f"warning: {warning}")
+    try:
+        plan = plan_desktop_apply(library, values)
+    except InputError as exc:
+        raise UsageError(exc.reason) from None
+    _out("Values: " + "; ".join(sources))
+    _print_desktop_plan(plan)
+    if not plan.has_changes:
+        return EXIT_OK
+    if args.dry_run:
+        _out("\nDry run: nothing was written.")
+        return EXIT_OK
+    if not _confirm(f"Write Claude Desktop's configuration in {library.locations.folder}?", args.yes):
+        _out("Nothing was written.")
+        return EXIT_OK
+    status = _save_desktop(plan)
+    _desktop_after_save()
+    _out("Next: `optscale-tui desktop verify` probes the same URL, key and models.")
+    return status
+
+
+def cmd_desktop_verify(args: argparse.Namespace) -> int:
+    import asyncio
+    import dataclasses
+    import json
+
+    from optscale_tui.core import report
+    from optscale_tui.core.clients.claude_desktop.verify import desktop_target, static_checks
+    from optscale_tui.core.verify import VerifyOptions, verify
+
+    library = _desktop_library()
+    target = desktop_target(library)
+    options = VerifyOptions(ca_bundle=args.ca_bundle, beta_probe=False, count_tokens=False)
+    done = asyncio.run(verify(target, options))
+    rows = tuple(r for r in done.results if r.id != "config")  # "the configuration Claude Code resolves": not Desktop's
+    rows += tuple(static_checks(library, catalog=done.catalog))
+    done = dataclasses.replace(done, results=rows)
+    if args.json:
+        _out(json.dumps(report.to_json(done, target), indent=2, ensure_ascii=False))
+    else:
+        _out("\n".join(report.target_lines(target)))
+        _out("")
+        seen: set = set()
+        for result in rows:
+            _out(report.result_line(result))
+            for line in report.result_details(result, seen):
+                _out(line)
+        _out("")
+        _out(report.verdict_line(done))
+    return EXIT_OK if done.ok else EXIT_PROBLEM
+
+
+def cmd_desktop_export(args: argparse.Namespace) -> int:
+    from optscale_tui.core.clients.claude_desktop.mdm import export_code, export_desktop
+
+    if args.with_key and args.output is None and sys.stdout.isatty():
+        raise UsageError("--with-key would print the API key on the terminal: add --output FILE (or pipe it).")
+    values, connection, sources = _desktop_values(args, need_key=args.with_key)
+    if args.target == "code":
+        export = export_code(connection, args.target_os, with_key=args.with_key)
+    else:
+        export = export_desktop(values, args.target_os, with_key=args.with_key)
+    _err("Values: " + "; ".join(sources))
+    if not args.with_key:
+        _err("The API key is a placeholder (REPLACE_WITH_OPTSCALE_API_KEY): your deployment tool fills it in, or "
+             "export again with --with-key.")
+    if args.output is None:
+        sys.stdout.write(export.content.replace("\r\n", "\n"))
+        sys.stdout.flush()
+    else:
+        _write_export(args.output, export.encoded(), private=export.contains_key)
+        _err(f"Wrote {args.output}")
+    _err(f"Deploy it to: {export.destination}")
+    return EXIT_OK
+
+
+def _write_export(path: Path, data: bytes, *, private: bool) -> None:
+    import tempfile
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600 if private else 0o644)  # a file with the key stays private
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"Could not write {path}: {exc.strerror or exc}") from None
+
+
+def cmd_desktop_remove(args: argparse.Namespace) -> int:
+    from optscale_tui.core.clients.claude_desktop import plan_desktop_remove
+
+    library = _desktop_library()
+    plan = plan_desktop_remove(library)
+    _print_desktop_plan(plan)
+    if not plan.has_changes or args.dry_run:
+        if args.dry_run and plan.has_changes:
+            _out("\nDry run: nothing was written.")
+        return EXIT_OK
+    if not _confirm("Switch Claude Desktop back to Anthropic's own service?", args.yes):
+        _out("Nothing was written.")
+        return EXIT_OK
+    status = _save_desktop(plan)
+    _desktop_after_save()
+    return status
+
+
+DESKTOP_COMMANDS = {
+    "apply": cmd_desktop_apply,
+    "verify": cmd_desktop_verify,
+    "export": cmd_desktop_export,
+    "remove": cmd_desktop_remove,
+}
+
+
+def cmd_desktop(args: argparse.Namespace) -> int:
+    return DESKTOP_COMMANDS[args.desktop_command](args)
+
+
+# --- end of Claude Desktop ------------------------------------------------------------------------------------
+
+
 COMMANDS = {
     "apply": cmd_apply,
     "verify": cmd_verify,
@@ -672,6 +986,7 @@ COMMANDS = {
     "restore": cmd_restore,
     "remove": cmd_remove,
     "fix": cmd_fix,
+    "desktop": cmd_desktop,
 }
 
 

@@ -241,7 +241,7 @@ def static_checks(library: DesktopLibrary, *, catalog: Iterable[str] = (), regis
     else:
         rows.append(_result("desktop.managed", title, CheckStatus.PASS, "None found."))
     processes = running if running is not None else running_desktop(library.locations.os)
-    title = "Desktop restarted since the configuration was written"
+    title = "Desktop not running on an older configuration"
     if processes:
         rows.append(_result("desktop.running", title, CheckStatus.WARN,
                             f"Claude Desktop is running ({processes[0]}); it reads its configuration only at launch.",
