@@ -61,6 +61,10 @@ def sandbox_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str
     # HOME is the sandbox, so ~/.claude is the sandbox's: the demo looks like a plain user setup. A
     # CLAUDE_CONFIG_DIR from the user's shell would point elsewhere, so it goes.
     env.pop("CLAUDE_CONFIG_DIR", None)
+    # Claude Desktop's folder follows these: the Desktop pane's `w` must write the sandbox's, never the user's.
+    env.pop("XDG_CONFIG_HOME", None)
+    env["LOCALAPPDATA"] = str(root / "AppData" / "Local")
+    env["APPDATA"] = str(root / "AppData" / "Roaming")
     # A real `claude` started from the demo (the real-client check) talks to the demo gateway and nobody else.
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     return env

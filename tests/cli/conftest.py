@@ -51,7 +51,7 @@ def sandbox(tmp_path: Path) -> Sandbox:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("ANTHROPIC_", "CLAUDE_", "NODE_EXTRA_CA", "SSL_CERT", "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"))
+        if not k.startswith(("ANTHROPIC_", "CLAUDE_", "NODE_EXTRA_CA", "SSL_CERT", "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "XDG_CONFIG_HOME"))
     }
     env.update(HOME=str(home), USERPROFILE=str(home), NO_COLOR="1", PYTHONPATH=str(REPO))
     return Sandbox(home=home, cwd=cwd, config_dir=config_dir, env=env)

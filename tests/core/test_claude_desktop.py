@@ -280,3 +280,13 @@ def test_top_level_edit_inserts_new_keys_in_the_order_given_and_keeps_the_rest(t
     path.write_text('{\n    "mine": [1, 2],\n    "b": "old"\n}')
     plan = plan_top_level_edit(load_settings(path), {"a": 1, "b": "new", "c": True}, ["mine"], reason="r")
     assert plan.new_text == '{\n    "a": 1,\n    "c": true,\n    "b": "new"\n}'
+
+
+@pytest.mark.parametrize("platform", ["linux", "win32", "darwin"])
+def test_the_demo_sandbox_keeps_desktops_folder_inside_it(tmp_path, platform):
+    from optscale_tui.demo.session import sandbox_env
+
+    real = {"HOME": "/home/me", "XDG_CONFIG_HOME": "/home/me/.config", "LOCALAPPDATA": "C:\\Users\\me\\Local",
+            "APPDATA": "C:\\Users\\me\\Roaming"}
+    env = sandbox_env(tmp_path, real)
+    assert desktop_locations(platform=platform, env=env).folder.is_relative_to(tmp_path)

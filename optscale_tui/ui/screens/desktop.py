@@ -1,8 +1,10 @@
-"""Claude Desktop: the four values its Developer → Configure Third-Party Inference dialog asks for, each one copyable
-(OSC 52), and the steps from the OptScale documentation.
+"""Claude Desktop: Connect-for-Desktop (its own configuration written through core's plan → diff → save path), and
+the four values its Configure Third-Party Inference dialog asks for, each one copyable (OSC 52) for a Desktop on
+another machine, with the steps from the OptScale documentation.
 
-Claude Desktop ignores ~/.claude/settings.json, so nothing is written here: the user pastes the values. The API key
-is only ever shown masked; copying it puts the real key on the clipboard and the notification names it masked.
+The top part shows where Desktop's configuration is (or would be created), the models with their Desktop labels and
+the masked diff; `w` writes it after a confirmation, then says to restart Desktop and reads back what Desktop's log
+said. The API key is only ever shown masked; copying it puts the real key on the clipboard.
 """
 
 from __future__ import annotations
@@ -21,14 +23,18 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from optscale_tui.core.connection import strip_context_suffix
+from optscale_tui.ui.format import display_path
+from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.step import StepView
 
 TIER_ORDER = ("opus", "sonnet", "haiku")  # Claude Code's default session follows the Opus tier
 LABEL_WIDTH = 19
 COPY_GROUP = Binding.Group("Copy")
 
-INTRO = ("Claude Desktop ignores ~/.claude/settings.json: paste these values into its own dialog. "
-         "(Writing Desktop's file for you comes in a later version.)")
+INTRO = ("Claude Desktop ignores ~/.claude/settings.json: w writes its own configuration on this machine, with the "
+         "values from Connect and Models.")
+COPY_TITLE = ("Desktop on another machine? Copy the values (1–4 or enter; m: next model), or run "
+              "optscale-tui desktop export there.")
 STEPS = (
     "Help → Troubleshooting → Enable Developer Mode.",
     "Developer → Configure Third-Party Inference.",
@@ -75,16 +81,25 @@ class DesktopView(StepView):
         Binding("4", "copy('name')", "Copy name", id="desktop.copy.name", tooltip="Copy the Display Name",
                 group=COPY_GROUP),
         Binding("m", "next_model", "Next model", id="desktop.next_model", tooltip="Show the next mapped model"),
+        Binding("w", "write", "Write", id="desktop.write",
+                tooltip="Write Claude Desktop's configuration on this machine (asks first; backups kept)"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._tier_index = 0
+        self._plan = None  # the DesktopPlan for the values now (None: nothing can be written yet)
+        self._connect_dirty = True
+        self._after_write = ""
 
     def compose(self) -> ComposeResult:
         yield Static(INTRO, id="desktop-intro", markup=False)
-        yield Static("Values  (1–4 or enter copies one; m: next model)", id="desktop-values-title",
-                     classes="desktop-heading", markup=False)
+        yield Static("Connect Claude Desktop on this machine", classes="desktop-heading", markup=False)
+        yield Static(id="desktop-target", markup=False)
+        yield Static(id="desktop-models", markup=False)
+        yield DiffView(id="desktop-diff", empty_text="(nothing to change)")
+        yield Static(id="desktop-status", markup=False)
+        yield Static(COPY_TITLE, id="desktop-values-title", classes="desktop-heading", markup=False)
         yield ValueList(id="desktop-values", compact=True)
         yield Static(id="desktop-warning", markup=False)
         yield Static("Steps in Claude Desktop", classes="desktop-heading", markup=False)
@@ -173,6 +188,88 @@ class DesktopView(StepView):
         box = self.query_one("#desktop-warning", Static)
         box.update(warning)
         box.display = bool(warning)
+        self._connect_dirty = True
+        pane = self.parent
+        if pane is None or pane.display:  # hidden: read Desktop's files when shown, not on every key typed elsewhere
+            self.refresh_connect()
+
+    def on_show(self) -> None:
+        if self._connect_dirty:
+            self.refresh_connect()
+
+    # --- Connect for Desktop ------------------------------------------------------------------------------------
+
+    def refresh_connect(self) -> None:
+        """Plan Desktop's configuration for the values now and show the target, the models, the diff and the log."""
+        from optscale_tui.core.clients.claude_desktop.verify import read_desktop_log
+
+        self._connect_dirty = False
+        self._plan = None
+        connect = desktop_connect(self.state)
+        self.query_one("#desktop-target", Static).update(connect.target)
+        self.query_one("#desktop-models", Static).update(connect.models)
+        self._plan = connect.plan
+        diff = self.query_one("#desktop-diff", DiffView)
+        diff.set_diff(connect.plan.diff() if connect.plan else "")
+        diff.display = connect.plan is not None
+        lines = [connect.problem] if connect.problem else []
+        if self._after_write:
+            lines.append(self._after_write)
+        elif connect.plan is not None and connect.plan.has_changes:
+            lines.append("w writes it (a backup of each file is kept). Desktop reads it at launch: quit it fully "
+                         "and reopen it after writing.")
+        elif connect.plan is not None:
+            lines.append("Desktop's configuration already has these values.")
+        if connect.library is not None and connect.library.applied is not None:
+            report = read_desktop_log(connect.library.locations.log_file, since=connect.written)
+            if report.lines:
+                lines.append("Desktop's log said: " + report.lines[-1])
+            elif connect.library.applied.id == "optscale-tui":
+                lines.append("Desktop's log: nothing since the configuration was written yet (open Desktop, "
+                             "then come back here).")
+        self.query_one("#desktop-status", Static).update("\n".join(lines))
+
+    def action_write(self) -> None:
+        from optscale_tui.ui.modals import ConfirmScreen
+
+        if self._connect_dirty:
+            self.refresh_connect()
+        plan = self._plan
+        if plan is None:
+            self.notify("Nothing can be written yet: see what the Desktop pane says above.", severity="warning")
+            return
+        if not plan.has_changes:
+            self.notify("Desktop's configuration already has these values.")
+            return
+        files = [p.document.path for p in plan.plans if p.has_changes]
+        body = (f"Write {len(files)} file{'s' if len(files) > 1 else ''} in "
+                f"{display_path(plan.library.locations.folder)}: "
+                + ", ".join(f.name for f in files)
+                + ". A backup of each existing file is kept. Claude Desktop then has to be quit fully and reopened.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._write(plan)
+
+        self.app.push_screen(ConfirmScreen("Write Claude Desktop's configuration?", body, yes="Write"), answered)
+
+    def _write(self, plan) -> None:
+        from optscale_tui.core.clients.claude_desktop import save_desktop_plan
+        from optscale_tui.core.clients.claude_desktop.verify import running_desktop
+        from optscale_tui.core.settings_file import SettingsError
+
+        try:
+            result = save_desktop_plan(plan)
+        except (SettingsError, OSError) as exc:
+            self.notify(f"Nothing was written: {getattr(exc, 'reason', None) or exc}", severity="error")
+            self.refresh_connect()
+            return
+        running = running_desktop(plan.library.locations.os)
+        restart = ("Claude Desktop is running: quit it fully (not only its window) and open it again."
+                   if running else "Open Claude Desktop: it reads the configuration when it starts.")
+        self._after_write = f"Written ({len(result.results)} files, backups kept). {restart}"
+        self.notify(self._after_write, severity="warning" if running else "information")
+        self.refresh_connect()
 
     # --- actions ------------------------------------------------------------------------------------------------
 
@@ -198,3 +295,66 @@ class DesktopView(StepView):
         event.stop()
         if event.option.id:
             self.action_copy(event.option.id)
+
+
+@dataclass(frozen=True)
+class DesktopConnect:
+    """What the Connect-for-Desktop part shows (built from core; no widgets)."""
+
+    target: str
+    models: str
+    plan: object | None = None  # core DesktopPlan
+    problem: str = ""
+    library: object | None = None  # core DesktopLibrary
+    written: object | None = None  # when our entry was last written (local datetime), for the log read-back
+
+
+def desktop_connect(state) -> DesktopConnect:
+    """Plan Desktop's configuration for the app's values: the target folder, the models with their Desktop labels,
+    and why nothing can be written yet when that is so."""
+    import os
+    from datetime import datetime
+
+    from optscale_tui.core.clients.claude_desktop import (
+        OUR_ENTRY_ID,
+        DesktopModelRejected,
+        DesktopValues,
+        desktop_locations,
+        desktop_models,
+        load_library,
+        plan_desktop_apply,
+    )
+    from optscale_tui.core.connection import InputError
+    from optscale_tui.core.settings_file import SettingsError
+
+    locations = desktop_locations()
+    where = display_path(locations.folder)
+    try:
+        library = load_library(locations)
+    except SettingsError as exc:
+        at = f" (line {exc.line}, column {exc.column})" if exc.line else ""
+        return DesktopConnect(f"Target: {where}", "", None,
+                              f"! {display_path(exc.path)}{at}: {exc.reason}. Correct it first: a file that does "
+                              "not parse is never rewritten.")
+    found = "found" if library.exists else "not there yet; w creates it"
+    target = f"Target: {where} ({found})"
+    written = None
+    ours = library.entry(OUR_ENTRY_ID)
+    if ours is not None and ours.document.exists:
+        written = datetime.fromtimestamp(os.stat(ours.document.path).st_mtime)
+    catalog = [m.id for m in state.catalog.models] if state.catalog and state.catalog.probe.ok else []
+    url = state.url
+    try:
+        models = desktop_models(state.tiers, labels=state.display_names, catalog=catalog)
+    except DesktopModelRejected as exc:
+        return DesktopConnect(target, f"! {exc.reason}", None, "", library, written)
+    shown = ", ".join(f"{m.label}{' (default)' if i == 0 else ''}" for i, m in enumerate(models))
+    models_line = f"Models: {shown}" if models else "Models: none mapped yet (Models, F3)"
+    if url is None:
+        return DesktopConnect(target, models_line, None, "! Enter the Base URL in Connect (F2) first.", library,
+                              written)
+    try:
+        plan = plan_desktop_apply(library, DesktopValues(url, state.effective_key, models))
+    except InputError as exc:
+        return DesktopConnect(target, models_line, None, f"! {exc.reason}", library, written)
+    return DesktopConnect(target, models_line, plan, "", library, written)
