@@ -727,8 +727,9 @@ def _desktop_catalog(url, key) -> list[str]:
         return []
 
 
-def _desktop_values(args: argparse.Namespace, *, need_key: bool):
-    """(DesktopValues, ConnectionValues, where each value came from): flags first, else what Claude Code uses."""
+def _desktop_values(args: argparse.Namespace, *, need_key: bool, for_desktop: bool = True):
+    """(DesktopValues, ConnectionValues, where each value came from): flags first, else what Claude Code uses.
+    `for_desktop=False` (Claude Code's managed file): Desktop's model-name rule does not apply."""
     from optscale_tui.core.clients.claude_desktop import DesktopModelRejected, DesktopValues, desktop_models
     from optscale_tui.core.connection import (
         ApiKey,
@@ -789,6 +790,8 @@ def _desktop_values(args: argparse.Namespace, *, need_key: bool):
         raise UsageError(exc.reason) from None
     if not tiers.any_tier:
         raise UsageError("Map at least one tier: --haiku, --sonnet or --opus (Claude Code has none mapped).")
+    if not for_desktop:
+        return DesktopValues(url, key, ()), ConnectionValues(url, key, tiers), sources
     rejected: DesktopModelRejected | None = None
     try:
         models = desktop_models(tiers)
@@ -859,7 +862,8 @@ def cmd_desktop_apply(args: argparse.Namespace) -> int:
     try:
         plan = plan_desktop_apply(library, values)
     except InputError as exc:
-        raise UsageError(exc.reason) from None
+        hint = " Pass --api-key-env VAR or --api-key-stdin." if exc.field == "api_key" else ""
+        raise UsageError(exc.reason + hint) from None
     _out("Values: " + "; ".join(sources))
     _print_desktop_plan(plan)
     if not plan.has_changes:
@@ -912,7 +916,7 @@ def cmd_desktop_export(args: argparse.Namespace) -> int:
 
     if args.with_key and args.output is None and sys.stdout.isatty():
         raise UsageError("--with-key would print the API key on the terminal: add --output FILE (or pipe it).")
-    values, connection, sources = _desktop_values(args, need_key=args.with_key)
+    values, connection, sources = _desktop_values(args, need_key=args.with_key, for_desktop=args.target == "desktop")
     if args.target == "code":
         export = export_code(connection, args.target_os, with_key=args.with_key)
     else:

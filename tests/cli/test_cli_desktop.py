@@ -173,3 +173,19 @@ def test_remove_switches_back_and_keeps_the_users_entries(desk, gateway):
     assert meta["appliedId"] == "3f9c2a1e-5b7d-4c1a-9e2f-8d6b4a0c1e77" and len(meta["entries"]) == 1
     again = desk.run("desktop", "remove", "--yes")
     assert again.returncode == 0 and "Nothing to change" in again.stdout
+
+
+def test_export_for_claude_code_does_not_apply_desktops_model_name_rule(desk, gateway):
+    result = desk.run("desktop", "export", "--os", "linux", "--target", "code", "--base-url", gateway.base_url,
+                      "--sonnet", "openai/gpt-4.1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["env"]["ANTHROPIC_DEFAULT_SONNET_MODEL"] == "openai/gpt-4.1"
+    refused = desk.run("desktop", "export", "--os", "linux", "--base-url", gateway.base_url,
+                       "--sonnet", "openai/gpt-4.1")
+    assert refused.returncode == 2 and "desktop_model_rejected" in refused.stderr
+
+
+def test_apply_without_any_key_says_how_to_give_one(desk, gateway):
+    result = desk.run("desktop", "apply", "--base-url", gateway.base_url, "--sonnet", SONNET, "--yes")
+    assert result.returncode == 2 and "--api-key-env VAR or --api-key-stdin" in result.stderr
+    assert not desk.folder.exists()

@@ -121,3 +121,19 @@ async def test_a_desktop_file_that_does_not_parse_is_shown_and_never_written(ui_
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
     assert (folder(ui_sandbox) / "configLibrary" / "_meta.json").read_bytes() == before
+
+
+async def test_the_written_notice_ends_when_the_values_change_again(ui_sandbox):
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    app = OptScaleApp()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await open_desktop(pilot)
+        await pilot.press("w", "y")
+        await pilot.pause()
+        assert "Written (3 files" in flat(app)
+        from optscale_tui.core.connection import TierMapping
+
+        app.state.tiers = TierMapping(sonnet="anthropic/claude-sonnet-4-6")  # e.g. Haiku unmapped in Models
+        app.query_one("#desktop-view").refresh_from_state("tiers")
+        await pilot.pause()
+        assert "Written (3 files" not in flat(app) and "w writes it" in flat(app)

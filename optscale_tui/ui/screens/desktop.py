@@ -213,6 +213,8 @@ class DesktopView(StepView):
         diff.set_diff(connect.plan.diff() if connect.plan else "")
         diff.display = connect.plan is not None
         lines = [connect.problem] if connect.problem else []
+        if connect.plan is None or connect.plan.has_changes:
+            self._after_write = ""  # the values changed since the write: what was said about it is over
         if self._after_write:
             lines.append(self._after_write)
         elif connect.plan is not None and connect.plan.has_changes:
