@@ -149,3 +149,14 @@ def test_log_lines_without_stamps_count_when_the_log_changed_after_the_write(tmp
     assert read_desktop_log(log, since=datetime(2025, 12, 31)).lines == ("[custom-3p] loaded 3 models",)
     assert read_desktop_log(log, since=datetime(2026, 1, 2)).lines == ()
     assert not read_desktop_log(tmp_path / "missing.log").exists
+
+
+def test_without_inferencemodels_desktops_discovery_is_judged_on_the_catalog(tmp_path):
+    loc = desktop_locations(platform="linux", home=tmp_path, env={})
+    shutil.copytree(FIXTURES / "desktop-app", loc.folder)  # an entry with modelDiscoveryEnabled and no models
+    library = load_library(loc)
+    some = rows(library, catalog=["openai/gpt-5", "anthropic/claude-sonnet-4-6"])["desktop.models"]
+    assert some.status is CheckStatus.WARN and "keep 1 of the 2" in some.message
+    none = rows(library, catalog=["openai/gpt-5", "ollama/qwen3:32b"])["desktop.models"]
+    assert none.status is CheckStatus.FAIL and "0 usable models" in none.message
+    assert rows(library)["desktop.models"].status is CheckStatus.WARN

@@ -230,9 +230,7 @@ def static_checks(library: DesktopLibrary, *, catalog: Iterable[str] = (), regis
         rows.append(_result("desktop.models", title, CheckStatus.PASS,
                             f"{len(models)} model{'s' if len(models) > 1 else ''}, default {models[0].name}."))
     elif entry is not None:
-        rows.append(_result("desktop.models", title, CheckStatus.WARN,
-                            "No inferenceModels: Desktop lists GET /v1/models and keeps only Claude-looking ids.",
-                            fix="Write the mapped models (optscale-tui desktop apply) so Desktop needs no discovery."))
+        rows.append(discovery_result(catalog))
     sources = managed_sources(library, registry=registry)
     title = "No managed configuration overrides it"
     if sources:
@@ -251,6 +249,24 @@ def static_checks(library: DesktopLibrary, *, catalog: Iterable[str] = (), regis
                             "Claude Desktop is not running: it reads the configuration when it starts."))
     rows.append(log_check(library, entry_written=entry_written))
     return rows
+
+
+def discovery_result(catalog: Iterable[str]) -> CheckResult:
+    """No inferenceModels: Desktop lists GET /v1/models and keeps only recognisably-Claude ids. Judged on the catalog
+    the shared probes fetched (no second request)."""
+    title, fix = "Model names Desktop accepts", "Write the mapped models (optscale-tui desktop apply)."
+    ids = list(catalog)
+    usable = [m for m in ids if "claude" in m.lower() or "anthropic" in m.lower()]
+    if not ids:
+        return _result("desktop.models", title, CheckStatus.WARN, "No inferenceModels, and the catalog could not be "
+                       "listed here: Desktop's own model discovery is untested.", fix=fix)
+    if not usable:
+        return _result("desktop.models", title, CheckStatus.FAIL, f"No inferenceModels, and none of the {len(ids)} "
+                       "catalog models looks like Claude: Desktop's discovery would find 0 usable models.",
+                       Cause.DESKTOP_MODEL_REJECTED, fix=fix)
+    return _result("desktop.models", title, CheckStatus.WARN, f"No inferenceModels: Desktop's discovery would keep "
+                   f"{len(usable)} of the {len(ids)} catalog models ({', '.join(usable[:3])}"
+                   f"{', …' if len(usable) > 3 else ''}).", fix=fix)
 
 
 def log_check(library: DesktopLibrary, *, entry_written: datetime | None = None) -> CheckResult:
