@@ -775,6 +775,7 @@ def _desktop_values(args: argparse.Namespace, *, need_key: bool, for_desktop: bo
         if key is None and need_key:
             raise UsageError("No API key: pass --api-key-env VAR or --api-key-stdin (Claude Code has none in effect).")
         picked: dict[str, str | None] = {}
+        labels: dict[str, str] = {}
         for tier in ("haiku", "sonnet", "opus"):
             flag = getattr(args, tier)
             if flag is not None:
@@ -785,6 +786,9 @@ def _desktop_values(args: argparse.Namespace, *, need_key: bool, for_desktop: bo
                 picked[tier] = parse_model_name(value) if value else None
                 if value:
                     sources.append(f"{tier.capitalize()}: {came}")
+                    label, _ = effective(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL_NAME")
+                    if label:  # the /model label chosen for Claude Code names the model in Desktop too
+                        labels[tier] = label
         tiers = TierMapping(**picked)
     except InputError as exc:
         raise UsageError(exc.reason) from None
@@ -794,7 +798,7 @@ def _desktop_values(args: argparse.Namespace, *, need_key: bool, for_desktop: bo
         return DesktopValues(url, key, ()), ConnectionValues(url, key, tiers), sources
     rejected: DesktopModelRejected | None = None
     try:
-        models = desktop_models(tiers)
+        models = desktop_models(tiers, labels=labels)
     except DesktopModelRejected as exc:
         rejected = exc
     if rejected is not None:  # ask the gateway for its catalog only now, to name the nearest valid model

@@ -64,6 +64,18 @@ def test_apply_without_value_flags_takes_what_claude_code_uses(desk, gateway):
     written = entry(desk)
     assert written["inferenceGatewayBaseUrl"] == gateway.anthropic_url and written["inferenceGatewayApiKey"] == DEMO_KEY
     assert [m["name"] for m in written["inferenceModels"]] == ["anthropic/claude-opus-4-6", HAIKU]
+    assert written["inferenceModels"][0]["labelOverride"] == "Opus · claude-opus-4-6"
+
+
+def test_claude_codes_model_labels_name_the_models_in_desktop(desk, gateway):
+    desk.config_dir.mkdir()
+    desk.settings.write_text(json.dumps({"env": {
+        "ANTHROPIC_BASE_URL": gateway.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": SONNET, "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME": "Team Sonnet"}}))
+    result = desk.run("desktop", "apply", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert entry(desk)["inferenceModels"] == [{"name": SONNET, "labelOverride": "Team Sonnet",
+                                               "anthropicFamilyTier": "sonnet", "isFamilyDefault": True}]
 
 
 def test_dry_run_writes_nothing_and_no_terminal_needs_yes(desk, gateway):
