@@ -1,0 +1,24 @@
+"""Issue 10 §6: after a save and in the verification report, the guide's last steps and where to look in Traces."""
+
+from __future__ import annotations
+
+from tests.cli.test_cli import ALL_TIERS, OPUS, apply
+
+
+def test_apply_says_what_is_left_restart_model_rows_and_traces(sandbox, gateway):
+    result = apply(sandbox, gateway, *ALL_TIERS, "--yes")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Restart Claude Code" in out and "read its settings when it started" in out
+    assert f"Opus: “Custom Opus model ({OPUS})”" in out  # what /model will list for the tier
+    assert "Core Services → Traces" in out
+    assert "claude auth logout" not in out  # no claude.ai login in the sandbox
+
+
+def test_verify_names_where_and_when_to_look_in_traces_and_what_is_left(sandbox, gateway):
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
+    result = sandbox.run("verify", "--no-claude-cli")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "Admin UI → Core Services → Traces, set the time to" in out and " UTC, and search for the request" in out
+    assert "Still to do in Claude Code:" in out and "run /model" in out
