@@ -229,6 +229,7 @@ class OptScaleApp(App[None]):
     def _settings_saved(self, event: SettingsSaved) -> None:
         state = self.state
         state.last_save = event.result
+        state.last_save_kind = "restored" if event.saved is None else "saved"
         # The new file becomes the baseline for the next plan. Written to the file the app edits (a save, a fix, a
         # restore), what it wrote becomes the edited values too; another file (a project fix) only changes what is
         # shown about the configuration.

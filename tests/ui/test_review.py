@@ -104,7 +104,7 @@ async def test_review_shows_the_masked_diff_and_save_writes_with_a_backup(ui_san
         # After the reload the file is the new baseline: nothing left to save, and the backup is named.
         assert state_of(view) == "review-plan"
         text = pane_text(app)
-        assert "No changes" in text
+        assert "✓ Saved ~/.claude/settings.json." in text and "No changes" not in text
         assert f"~/.claude/{BACKUP_DIR_NAME}/settings.json." in text
         assert KEY not in screen_text(app) and KEY not in text
 
