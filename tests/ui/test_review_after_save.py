@@ -68,3 +68,21 @@ async def test_w_with_nothing_to_write_is_not_in_the_footer_and_says_why(ui_sand
         await pilot.pause()
         notices = [str(n.message) for n in app._notifications]
         assert any("no gateway model is mapped" in n for n in notices), notices
+
+
+async def test_at_80x24_review_lists_values_first_and_says_the_diff_scrolls(ui_sandbox, gateway) -> None:
+    ui_sandbox.seed()
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await pilot.press("home", "f")
+        await settle(pilot)
+        await open_review(app, pilot)
+        await settle(pilot)
+        drawn = screen_text(app)
+        assert f"+ ANTHROPIC_DEFAULT_SONNET_MODEL = {SONNET}" in drawn  # the value, not a cut description
+        assert "+ ANTHROPIC_AUTH_TOKEN = sk-bf-…" in drawn and DEMO_KEY not in drawn
+        assert "/anthropic" in next(line for line in drawn.splitlines() if "+ ANTHROPIC_BASE_URL =" in line)
+        assert "←/→ scroll" in drawn
+        diff = app.query_one("#review-diff")
+        assert diff.region.height >= 9  # was 7: the findings say "nothing overrides" in one row at 24 rows

@@ -13,6 +13,8 @@ long the text above is; the diff takes the rows left between the text and the ba
 
 from __future__ import annotations
 
+import json
+
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -50,6 +52,9 @@ OVERRIDING_CAUSES = frozenset({
 
 NOTHING_OVERRIDES = ("✓ Nothing else overrides this file: no shell ANTHROPIC_API_KEY, project or managed settings, "
                      "or claude.ai login was found.")
+
+# One row, for a short pane (80×24): the rows go to the diff, and the heading above it is left out.
+NOTHING_OVERRIDES_SHORT = "✓ Nothing else overrides it (shell, project, managed settings, login)."
 
 # The diff never gets fewer rows than this (the pane scrolls instead); below SHORT_PANE rows the buttons are compact.
 DIFF_MIN_ROWS = 6
@@ -132,14 +137,28 @@ def save_warnings(state) -> list[str]:
     return lines
 
 
+VALUE_CELLS = 44  # a longer value is shown with its middle elided: its start and its end (…/anthropic) both count
+
+
+def shown_value(change: PlannedChange) -> str:
+    """The value a change writes, as Review lists it (core's display form: secrets are masked already), a long value
+    cut in the middle."""
+    value = change.new if change.new is not None else change.old
+    text = value if isinstance(value, str) else json.dumps(value)
+    if len(text) > VALUE_CELLS:
+        half = (VALUE_CELLS - 1) // 2
+        text = f"{text[:half]}…{text[-half:]}"
+    return text
+
+
 def change_line(change: PlannedChange) -> str:
+    """One row per change, the value first (at 80 columns the reason is what the ellipsis cuts, not the value)."""
+    name = change.key.removeprefix("env.")
     if change.new is None:
-        verb = "- remove"
-    elif change.old is None:
-        verb = "+ add   "
+        line = f"- {name} (removed, was {shown_value(change)})"
     else:
-        verb = "~ change"
-    return f"{verb} {change.key}: {change.reason}" if change.reason else f"{verb} {change.key}"
+        line = f"{'+' if change.old is None else '~'} {name} = {shown_value(change)}"
+    return f"{line}  — {change.reason}" if change.reason else line
 
 
 class ReviewView(StepView):
@@ -196,9 +215,12 @@ class ReviewView(StepView):
 
     def on_resize(self, event: Resize) -> None:
         short = event.size.height < SHORT_PANE
+        was_short = self.has_class("-short")
         self.set_class(short, "-short")
         for button in self.query("#review-bar Button").results(Button):
             button.compact = short
+        if short != was_short:
+            self._show_findings(self._plan)
 
     # --- state → widgets ------------------------------------------------------------------------------------
 
@@ -296,10 +318,10 @@ class ReviewView(StepView):
         if plan.has_changes:
             count = len(plan.changes)
             if plan.document.exists:
-                summary.update(f"{settings_change(count)} (key masked; other lines kept). - now, + after saving:")
+                summary.update(f"{settings_change(count)}, key masked. Diff: - now, + after saving; ←/→ scroll:")
             else:
                 settings = f"{count} setting{'s' if count != 1 else ''}"
-                summary.update(f"Saving creates the file with {settings} (key masked). + after saving:")
+                summary.update(f"Saving creates the file with {settings}, key masked. ←/→ scroll the diff:")
             summary.set_class(False, "ok-text")
             self._show_diff(plan.diff())
             saved.display = False
@@ -360,7 +382,7 @@ class ReviewView(StepView):
 
             login = state.config is not None and any(
                 f.cause is Cause.CLAUDE_LOGIN_PRESENT for f in state.config.findings)
-            lines += ["Still to do in Claude Code:",
+            lines += ["", "Still to do in Claude Code:",
                       *after_save_steps(state.tiers, state.display_names, claude_login_present=login)]
         return "\n".join(lines)
 
@@ -382,9 +404,11 @@ class ReviewView(StepView):
                     continue  # this save removes it (the reason is in the change list)
                 findings.append(finding)
         panel = self.query_one("#review-findings", FindingsList)
-        panel.empty_text = (NOTHING_OVERRIDES if config is not None
+        short = self.has_class("-short")
+        panel.empty_text = ((NOTHING_OVERRIDES_SHORT if short else NOTHING_OVERRIDES) if config is not None
                             else "Checking what else Claude Code reads (shell, project and managed settings)…")
         panel.set_items(findings)
+        self.query_one(".review-heading").display = not (short and not findings and config is not None)
 
     # --- actions --------------------------------------------------------------------------------------------
 
