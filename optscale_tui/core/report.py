@@ -117,6 +117,8 @@ def result_details(result: CheckResult, seen: set[tuple[object, str]] | None = N
         lines.append(f"    fix:   {result.fix}")
         if result.fix_command:
             lines.append(f"    run:   {result.fix_command}")
+    elif result.fix and result.status is CheckStatus.SKIP:
+        lines.append(f"    hint:  {result.fix}")  # e.g. how to install the claude CLI the check needs
     return lines
 
 

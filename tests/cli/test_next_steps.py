@@ -22,3 +22,11 @@ def test_verify_names_where_and_when_to_look_in_traces_and_what_is_left(sandbox,
     out = result.stdout
     assert "Admin UI → Core Services → Traces, set the time to" in out and " UTC, and search for the request" in out
     assert "Still to do in Claude Code:" in out and "run /model" in out
+
+
+def test_plain_verify_gives_the_install_hint_when_the_claude_cli_is_missing(sandbox, gateway, tmp_path):
+    """The README promises the install hint with the skipped real-client check; it was only in --json."""
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
+    result = sandbox.run("verify", env={"OPTSCALE_TUI_CLAUDE_BIN": str(tmp_path / "no-claude-here")})
+    assert "The claude CLI is not installed" in result.stdout
+    assert "hint:  Install it to add this check: npm install -g @anthropic-ai/claude-code" in result.stdout

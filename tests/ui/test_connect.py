@@ -297,7 +297,7 @@ async def test_after_a_save_the_key_status_says_it_is_in_the_settings_file(ui_sa
         await pilot.press("enter")  # Next: Models, with the catalog
         await settle(pilot)
         assert "in memory until saved" in text_of(app, "#key-status")
-        await pilot.press("o")  # the highlighted model for Opus
+        await pilot.press("home", "o")  # a move in the list, then the highlighted model for Opus
         await pilot.press("f4")
         await settle(pilot)
         await pilot.press("w")

@@ -32,7 +32,7 @@ async def test_focus_lands_in_the_target_pane_after_every_step_change(ui_sandbox
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await connect(app, pilot, gateway.base_url, DEMO_KEY)
-        await pilot.press("h")  # a tier mapped: a stray ctrl+n reaching the hidden Models pane would open Review
+        await pilot.press("home", "h")  # a tier mapped: a stray ctrl+n reaching the hidden Models pane would open Review
         await pilot.pause()
         assert app.state.tiers.any_tier
         # Keys back to back, as a fast typist sends them: each one must already act on the pane just shown.
