@@ -294,6 +294,8 @@ class OptScaleApp(App[None]):
             return
         self.query_one("#panes", ContentSwitcher).current = pane  # shown at once (display), drawn by the next layout
         self.query_one("#steps", StepBar).active = pane
+        # Verify's replies stream at the bottom, where toasts appear: on that pane they go to the top (app.tcss).
+        self.screen.set_class(pane == "verify", "-notices-top")
         self.refresh_bindings()  # Next/Back in the Footer follow the pane
         if not focus:
             return

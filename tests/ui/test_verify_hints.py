@@ -20,3 +20,24 @@ async def test_the_skipped_real_client_check_says_how_to_install_the_cli(ui_sand
         text = " ".join(" ".join(str(o.prompt) for o in app.query_one(Checklist).options).split())
         assert "The claude CLI is not installed" in text
         assert "hint: Install it to add this check: npm install -g @anthropic-ai/claude-code" in text
+
+
+async def test_on_verify_at_80x24_a_notice_does_not_cover_the_replies(ui_sandbox, gateway) -> None:
+    from textual.widgets._toast import Toast
+
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await pilot.press("home", "f", "f4", "w", "y")
+        await settle(pilot)
+        await run_all_checks(pilot)
+        app.notify("A notice with a few words in it, long enough to wrap onto three lines of a toast.")
+        await settle(pilot)
+        log = app.query_one("#verify-output").region
+        toasts = [t.region for t in app.screen.query(Toast)]
+        assert toasts and all(t.height > 0 for t in toasts)
+        assert not any(t.overlaps(log) for t in toasts), (toasts, log)
+        # On the other panes, notices stay where Textual puts them (Connect's fields are at the top).
+        await pilot.press("f2")
+        await pilot.pause()
+        assert not app.screen.has_class("-notices-top")
