@@ -483,12 +483,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         _out(f"Claude Code reads user settings from {config.user_settings}")
         _out("")
-        _out(f"{'variable':<40} {'value':<44} source")
-        for v in config.variables.values():
-            where = v.source.value + (f" ({v.source_path})" if v.source_path else "")
-            _out(f"{v.name:<40} {v.display:<44} {where}")
+        # The value last: a long one (a URL) pushed the source column out of line.
+        rows = [(v, v.source.value + (f" ({v.source_path})" if v.source_path else ""))
+                for v in config.variables.values()]
+        name_w = max([len("variable"), *(len(v.name) for v, _ in rows)])
+        source_w = max([len("source"), *(len(where) for _, where in rows)])
+        _out(f"{'variable':<{name_w}}  {'source':<{source_w}}  value")
+        for v, where in rows:
+            _out(f"{v.name:<{name_w}}  {where:<{source_w}}  {v.display}")
             for layer, p in v.overridden:
-                _out(f"{'':<40} {'  overrides ' + layer.value + (f' ({p})' if p else ''):<44}")
+                _out(f"{'':<{name_w}}    overrides {layer.value}{f' ({p})' if p else ''}")
         _out("")
         if not config.findings:
             _out("✓ No conflicts: nothing overrides the gateway settings.")

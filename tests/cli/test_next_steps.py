@@ -30,3 +30,13 @@ def test_plain_verify_gives_the_install_hint_when_the_claude_cli_is_missing(sand
     result = sandbox.run("verify", env={"OPTSCALE_TUI_CLAUDE_BIN": str(tmp_path / "no-claude-here")})
     assert "The claude CLI is not installed" in result.stdout
     assert "hint:  Install it to add this check: npm install -g @anthropic-ai/claude-code" in result.stdout
+
+
+def test_cli_doctor_keeps_the_source_column_in_line_with_a_long_url(sandbox, gateway):
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
+    result = sandbox.run("doctor")
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("variable", "ANTHROPIC_"))]
+    header = lines[0]
+    column = header.index("source")
+    for line in lines[1:]:
+        assert line[column:].startswith("user"), (header, line)
