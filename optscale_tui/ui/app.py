@@ -119,6 +119,12 @@ class OptScaleApp(App[None]):
         where = f"writes {display_path(target.path)} ({target.scope})"
         return f"{self.TITLE} · {where}" + (" · demo: sandbox HOME" if self.demo is not None else "")
 
+    @on(StepBar.FocusChanged)
+    def _step_bar_focus(self, event: StepBar.FocusChanged) -> None:
+        bar = self.query_one("#app-bar", Static)
+        bar.update(StepBar.FOCUS_NOTE if event.focused else self._app_bar_text())
+        bar.set_class(event.focused, "-focus-note")
+
     def on_mount(self) -> None:
         # Nothing is read from disk before the first frame: the settings load right after it.
         self.call_after_refresh(self._after_first_frame)

@@ -14,7 +14,6 @@ long the text above is; the diff takes the rows left between the text and the ba
 from __future__ import annotations
 
 import json
-
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work

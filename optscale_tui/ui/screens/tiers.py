@@ -436,8 +436,8 @@ class TiersView(StepView):
         if action == "fix":
             # f is typed into the filter, and so in a list not armed: the key is offered where it is one.
             model_list = self.picker.model_list
-            typing_here = self.screen.focused is not None and self.screen.focused is not model_list and \
-                self.picker in self.screen.focused.ancestors or (model_list.has_focus and not model_list.armed)
+            typing_here = (self.screen.focused is not None and self.screen.focused is not model_list and \
+                self.picker in self.screen.focused.ancestors) or (model_list.has_focus and not model_list.armed)
             return bool(self._unmapped() and self._suggestions()) and not typing_here
         if action == "retry":
             return self._failed
