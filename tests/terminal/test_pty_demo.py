@@ -145,7 +145,7 @@ def test_quit_asks_when_values_are_unsaved(demo):
     demo.wait_for("•" * 8, timeout=60)
     demo.press("enter")
     demo.wait_for("anthropic/claude-sonnet-4-6", timeout=60)
-    for step in ("/", "ctrl+u", "opus-4-6", "enter", "o"):
+    for step in ("/", "ctrl+u", "opus-4-6", "down", "o"):
         demo.type(step) if step == "opus-4-6" else demo.press(step)
         demo.settle(quiet=0.2)
     demo.press("f1")
@@ -174,7 +174,8 @@ def test_a_key_sent_in_one_burst_with_the_enter_before_it_lands_in_the_key_field
     derived = derived_url(demo.text())
     assert derived is not None
     base_url = derived.removesuffix("/anthropic") + "/v1"  # as the field holds it
-    demo.wait_for(lambda _screen: demo.cursor_on("/v1", after=True), timeout=60)  # the Base URL field has the focus
+    # The Base URL field has the focus: the prefilled URL is selected, with the cursor on its first cell.
+    demo.wait_for(lambda _screen: demo.cursor_on("http://127.0.0.1"), timeout=60)
     demo.type("\r" + DEMO_KEY)
     demo.wait_for("•" * 8, timeout=60)
     demo.settle()
