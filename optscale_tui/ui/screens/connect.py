@@ -211,7 +211,7 @@ class ConnectView(StepView):
             warnings.update("")
         else:
             # Empty: say so (a key just moved out of the field left "must start with https://" under nothing).
-            derived.update("Base URL: empty. Paste it from OptScale Chat (…/v1); Claude Code will use …/anthropic.")
+            derived.update("Base URL: empty. Paste it from OptScale Chat (…/v1, written as …/anthropic).")
             derived.add_class("muted")
             warnings.update("")
         warnings.display = bool(self._url and self._url.warnings)

@@ -89,11 +89,13 @@ class TiersView(StepView):
                 id="tiers.fix"),
         # The tier keys with a modifier work from the filter too; the Footer shows them while the plain ones do not
         # map (the filter, or a list the user has not moved in yet: letters are typed there).
-        Binding("alt+h", "assign('haiku')", "Haiku", tooltip="use the highlighted model for Haiku",
-                id="tiers.haiku"),
-        Binding("alt+s", "assign('sonnet')", "Sonnet", tooltip="use the highlighted model for Sonnet",
+        # One Footer entry for the three ("alt+h/s/o Map"): three took the Footer's room at 80 columns (Help left it).
+        Binding("alt+h", "assign('haiku')", "Map", key_display="alt+h/s/o",
+                tooltip="use the highlighted model for Haiku (alt+s Sonnet, alt+o Opus)", id="tiers.haiku"),
+        Binding("alt+s", "assign('sonnet')", "Sonnet", show=False, tooltip="use the highlighted model for Sonnet",
                 id="tiers.sonnet"),
-        Binding("alt+o", "assign('opus')", "Opus", tooltip="use the highlighted model for Opus", id="tiers.opus"),
+        Binding("alt+o", "assign('opus')", "Opus", show=False, tooltip="use the highlighted model for Opus",
+                id="tiers.opus"),
         Binding("alt+m", "assign('main_model')", "Main model", show=False,
                 tooltip="use the highlighted model as the main model (`model`)", id="tiers.main"),
         Binding("alt+a", "assign('subagent_model')", "Subagent model", show=False,
