@@ -56,12 +56,13 @@ def after_save_steps(tiers: TierMapping, display_names: Mapping[str, str] | None
     return numbered
 
 
-def traces_window(finished: datetime, elapsed_ms: float, *, margin: timedelta = timedelta(minutes=1)) -> str:
+def traces_window(finished: datetime, elapsed_ms: float, *, margin: timedelta = timedelta(minutes=1),
+                  with_date: bool = True) -> str:
     """The time window to set in Traces for requests made during a run that ended at `finished` (UTC, minutes)."""
     start = (finished - timedelta(milliseconds=elapsed_ms) - margin).astimezone(UTC)
     end = (finished + margin).astimezone(UTC)
-    day = start.strftime("%Y-%m-%d")
-    return f"{day} {start:%H:%M} – {end:%H:%M} UTC"
+    day = f"{start:%Y-%m-%d} " if with_date else ""
+    return f"{day}{start:%H:%M} – {end:%H:%M} UTC"
 
 
 def traces_lines(request_ids: Iterable[str], finished: datetime, elapsed_ms: float) -> list[str]:

@@ -41,3 +41,21 @@ async def test_on_verify_at_80x24_a_notice_does_not_cover_the_replies(ui_sandbox
         await pilot.press("f2")
         await pilot.pause()
         assert not app.screen.has_class("-notices-top")
+
+
+async def test_the_traces_panel_says_where_and_when_to_look(ui_sandbox, gateway) -> None:
+    """Issue 10 §6: the Traces section gave request ids only; it says where (Admin UI → Core Services → Traces) and
+    the time window too."""
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        await pilot.press("home", "f", "f4", "w", "y")
+        await settle(pilot)
+        await run_all_checks(pilot)
+        await pilot.press("t")  # the request ids for OptScale Traces
+        await pilot.pause()
+        from tests.ui.screen import screen_text
+
+        drawn = screen_text(app)
+        assert "Admin UI → Core Services → Traces, " in drawn and " UTC" in drawn, drawn
+        assert "req_demo_" in drawn
