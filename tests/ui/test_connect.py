@@ -440,3 +440,12 @@ async def test_a_base_url_without_a_scheme_offers_https(ui_sandbox, gateway) -> 
         await pilot.pause()
         assert app.query_one("#base-url", Input).value == f"https://{bare}"
         assert app.state.url is not None and app.state.url.is_https
+
+
+async def test_a_stray_word_in_the_url_field_is_not_offered_https(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await paste(pilot, "#base-url", "S-Tab")
+        derived = str(app.query_one("#url-derived", Static).render())
+        assert "must start with https://" in derived and "^t" not in derived

@@ -182,6 +182,8 @@ class ConnectView(StepView):
         text = self.query_one("#base-url", Input).value.strip()
         if self._url_error is None or not text or "://" in text or looks_like_api_key(text):
             return None
+        if "." not in text.split("/", 1)[0] and "/llm_proxy/" not in text:
+            return None  # not a host name (a stray word): the plain "must start with https://" says more
         try:
             parse_base_url(f"https://{text}")
         except InputError:
@@ -203,8 +205,7 @@ class ConnectView(StepView):
         elif self._url_error is not None:
             offer = self._https_offer()
             if offer is not None:
-                derived.update("✗ The Base URL has no https:// in front: ^t adds it (OptScale Chat's starts with "
-                               "https://).")
+                derived.update("✗ The Base URL has no https:// in front: ^t adds it.")
             else:
                 derived.update(f"✗ {self._url_error.reason}")
             derived.add_class("error-text")
