@@ -352,25 +352,40 @@ def cmd_apply(args: argparse.Namespace) -> int:
         _out("Nothing was written.")
         return EXIT_OK
     status = _save(plan)
-    _report_overrides(target)
-    _out("Next: `optscale-tui verify` proves the connection works.")
+    config = _report_overrides(target)
+    _print_next_steps(plan, config)
     return status
 
 
-def _report_overrides(target) -> None:
+def _print_next_steps(plan, config) -> None:
+    """The guide's last steps for what was just written (core next_steps): restart, /model, Traces."""
+    from optscale_tui.core.causes import Cause
+    from optscale_tui.core.next_steps import after_save_steps
+    from optscale_tui.core.settings_file import load_settings, stored_values
+
+    stored = stored_values(load_settings(plan.document.path))
+    login = any(f.cause is Cause.CLAUDE_LOGIN_PRESENT for f in config.findings)
+    _out("")
+    _out("Next: `optscale-tui verify` proves the connection works. Then, in Claude Code:")
+    for line in after_save_steps(stored.tiers, stored.display_names, claude_login_present=login):
+        _out(f"  {line}")
+
+
+def _report_overrides(target):
     """After a save: what will still override or undermine the file just written (the doctor's findings)."""
     from optscale_tui.core.fixes import fixes_for
     from optscale_tui.core.locations import Scope
 
     config = _inspect(target.path if target.scope is Scope.USER else None)
     if not config.findings:
-        return
+        return config
     _out("")
     _out("Still in the way:")
     for f in config.findings:
         _out(f"  {'✗' if f.severity == 'fail' else '!'} {f.message}")
         _out(f"      fix: {f.fix}")
     _print_fixes(fixes_for(config))
+    return config
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
@@ -550,12 +565,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         _out(f"Claude Code reads user settings from {config.user_settings}")
         _out("")
-        _out(f"{'variable':<40} {'value':<44} source")
-        for v in config.variables.values():
-            where = v.source.value + (f" ({v.source_path})" if v.source_path else "")
-            _out(f"{v.name:<40} {v.display:<44} {where}")
+        # The value last: a long one (a URL) pushed the source column out of line.
+        rows = [(v, v.source.value + (f" ({v.source_path})" if v.source_path else ""))
+                for v in config.variables.values()]
+        name_w = max([len("variable"), *(len(v.name) for v, _ in rows)])
+        source_w = max([len("source"), *(len(where) for _, where in rows)])
+        _out(f"{'variable':<{name_w}}  {'source':<{source_w}}  value")
+        for v, where in rows:
+            _out(f"{v.name:<{name_w}}  {where:<{source_w}}  {v.display}")
             for layer, p in v.overridden:
-                _out(f"{'':<40} {'  overrides ' + layer.value + (f' ({p})' if p else ''):<44}")
+                _out(f"{'':<{name_w}}    overrides {layer.value}{f' ({p})' if p else ''}")
         _out("")
         if not config.findings:
             _out("✓ No conflicts: nothing overrides the gateway settings.")
@@ -662,6 +681,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _out(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         _print_fixes(fixes)
+        for line in report.closing_lines(done, target):  # Traces: where, when, which ids; what is left to do
+            _out(line)
     return EXIT_OK if done.ok else EXIT_PROBLEM
 
 

@@ -117,6 +117,8 @@ def result_details(result: CheckResult, seen: set[tuple[object, str]] | None = N
         lines.append(f"    fix:   {result.fix}")
         if result.fix_command:
             lines.append(f"    run:   {result.fix_command}")
+    elif result.fix and result.status is CheckStatus.SKIP:
+        lines.append(f"    hint:  {result.fix}")  # e.g. how to install the claude CLI the check needs
     return lines
 
 
@@ -131,7 +133,26 @@ def to_text(done: VerificationDone, target: VerificationTarget | None = None) ->
         lines.extend(result_details(result, seen))
     lines.append("")
     lines.append(verdict_line(done))
+    lines.extend(closing_lines(done, target))
     return "\n".join(lines)
+
+
+def closing_lines(done: VerificationDone, target: VerificationTarget | None,
+                  finished: datetime | None = None) -> list[str]:
+    """After the verdict: where to find the run's requests in Traces (where, when, which ids) and, once the connection
+    is verified, what is left to do in Claude Code (the guide's last steps)."""
+    from optscale_tui.core.next_steps import after_save_steps, traces_lines
+
+    lines: list[str] = []
+    ids = [rid for _, rid, _ in traces_rows(done.results)]
+    traces = traces_lines(ids, finished or datetime.now(UTC), done.elapsed_ms)
+    if traces:
+        lines += ["", "Traces:", *(f"  {line}" for line in traces)]
+    if done.ok and target is not None:
+        login = any(r.cause is not None and r.cause.value == "claude_login_present" for r in done.results)
+        lines += ["", "Still to do in Claude Code:",
+                  *(f"  {line}" for line in after_save_steps(target.tiers, claude_login_present=login))]
+    return lines
 
 
 def verdict_line(done: VerificationDone, shown: Collection[str] | None = None) -> str:
@@ -235,8 +256,15 @@ def to_markdown(done: VerificationDone, target: VerificationTarget | None = None
             out += [r.message, "", f"Fix: {r.fix}{command}" if r.fix else "", ""]
     rows = traces_rows(done.results)
     if rows:
-        out += ["", "## Find it in OptScale Traces", "", "| Check | Request id | Time |", "|---|---|---|"]
+        from optscale_tui.core.next_steps import traces_lines
+
+        where = traces_lines([rid for _, rid, _ in rows], datetime.now(UTC), done.elapsed_ms)
+        out += ["", "## Find it in OptScale Traces", "", *where, "", "| Check | Request id | Time |", "|---|---|---|"]
         out += [f"| {c} | `{rid}` | {t} |" for c, rid, t in rows]
+    steps = [line for line in closing_lines(done, target) if line.startswith("  ")
+             and not line.startswith("  Open ")] if done.ok else []
+    if steps:
+        out += ["", "## Still to do in Claude Code", "", *(line[2:] for line in steps)]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -119,6 +119,12 @@ class OptScaleApp(App[None]):
         where = f"writes {display_path(target.path)} ({target.scope})"
         return f"{self.TITLE} · {where}" + (" · demo: sandbox HOME" if self.demo is not None else "")
 
+    @on(StepBar.FocusChanged)
+    def _step_bar_focus(self, event: StepBar.FocusChanged) -> None:
+        bar = self.query_one("#app-bar", Static)
+        bar.update(StepBar.FOCUS_NOTE if event.focused else self._app_bar_text())
+        bar.set_class(event.focused, "-focus-note")
+
     def on_mount(self) -> None:
         # Nothing is read from disk before the first frame: the settings load right after it.
         self.call_after_refresh(self._after_first_frame)
@@ -229,6 +235,7 @@ class OptScaleApp(App[None]):
     def _settings_saved(self, event: SettingsSaved) -> None:
         state = self.state
         state.last_save = event.result
+        state.last_save_kind = "restored" if event.saved is None else "saved"
         # The new file becomes the baseline for the next plan. Written to the file the app edits (a save, a fix, a
         # restore), what it wrote becomes the edited values too; another file (a project fix) only changes what is
         # shown about the configuration.
@@ -293,6 +300,8 @@ class OptScaleApp(App[None]):
             return
         self.query_one("#panes", ContentSwitcher).current = pane  # shown at once (display), drawn by the next layout
         self.query_one("#steps", StepBar).active = pane
+        # Verify's replies stream at the bottom, where toasts appear: on that pane they go to the top (app.tcss).
+        self.screen.set_class(pane == "verify", "-notices-top")
         self.refresh_bindings()  # Next/Back in the Footer follow the pane
         if not focus:
             return

@@ -50,6 +50,9 @@ class ActionsProvider(Provider):
         if view is not None:
             self.app.call_later(self.app.run_action, action, view)
 
+    def _theme(self, name: str) -> None:
+        self.app.theme = name
+
     def commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
         from optscale_tui.ui.app import PANES
         from optscale_tui.ui.format import display_path
@@ -74,10 +77,15 @@ class ActionsProvider(Provider):
             self.wizard.open_fixes
         yield "Reload settings", "Read the settings files again from disk", self.wizard.load_settings
         yield "Help", "Keys and what each pane does (F1)", self.wizard.action_help
+        # Textual's "Theme" matches only "theme": a user searching "light" or "dark" found nothing.
+        yield "Light theme", "Switch to the light colour theme (textual-light)", partial(self._theme, "textual-light")
+        yield "Dark theme", "Switch to the dark colour theme (textual-dark)", partial(self._theme, "textual-dark")
         # Quit and Theme are Textual's system commands, described truly by OptScaleApp.get_system_commands.
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self.commands():
+            if name.endswith(" theme"):
+                continue  # found by a search; the list shows Textual's one "Theme" entry that offers them all
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:

@@ -40,6 +40,7 @@ class WizardState:
     # Results of the later steps.
     catalog: Catalog | None = None
     last_save: SaveResult | None = None
+    last_save_kind: str = "saved"  # what wrote last_save: "saved" (a save or a fix-it) or "restored" (a restore)
     results: dict[str, CheckResult] = field(default_factory=dict)
     restores: int = 0  # restores adopted so far: a pane that starts over after one (the Models filter) compares it
 

@@ -89,10 +89,11 @@ def test_demo_full_flow_by_keys(demo, tmp_path):
     assert DEMO_KEY not in demo.text()
 
     # Filter to each model and assign it, one key at a time as a person types. `/` puts the cursor in the filter
-    # (or types a "/" there, which ctrl+u clears), Enter moves into the list, then h / o / s assign.
+    # (or types a "/" there, which ctrl+u clears), ↓ moves into the list (Enter would too, but letters typed after
+    # Enter are still typing), then h / o / s assign.
     for name, key in (("haiku-4-5", "h"), ("opus-4-6", "o"), ("sonnet-4-6", "s")):
         model = f"anthropic/claude-{name}"
-        for step in ("/", "ctrl+u", name, "enter", key):
+        for step in ("/", "ctrl+u", name, "down", key):
             if step == name:
                 demo.type(step)
             else:
@@ -100,7 +101,7 @@ def test_demo_full_flow_by_keys(demo, tmp_path):
             demo.settle(quiet=0.2)
             if step == "ctrl+u":  # as a person looks: the filter has the cursor and is empty before typing into it
                 clear_the_filter(demo)
-            if step == "enter":  # as a person looks: the filter's cursor has gone, the model is highlighted
+            if step == "down":  # as a person looks: the filter's cursor has gone, the model is highlighted
                 demo.wait_until_steady(lambda _screen, typed=name, wanted=model: not demo.cursor_on(typed, after=True)
                                        and list_row_highlighted(demo, wanted))
         demo.wait_for(lambda screen, wanted=model, tier=name_of[key]: model_of(screen, tier) == wanted, timeout=60)
@@ -144,7 +145,7 @@ def test_quit_asks_when_values_are_unsaved(demo):
     demo.wait_for("•" * 8, timeout=60)
     demo.press("enter")
     demo.wait_for("anthropic/claude-sonnet-4-6", timeout=60)
-    for step in ("/", "ctrl+u", "opus-4-6", "enter", "o"):
+    for step in ("/", "ctrl+u", "opus-4-6", "down", "o"):
         demo.type(step) if step == "opus-4-6" else demo.press(step)
         demo.settle(quiet=0.2)
     demo.press("f1")
@@ -173,7 +174,8 @@ def test_a_key_sent_in_one_burst_with_the_enter_before_it_lands_in_the_key_field
     derived = derived_url(demo.text())
     assert derived is not None
     base_url = derived.removesuffix("/anthropic") + "/v1"  # as the field holds it
-    demo.wait_for(lambda _screen: demo.cursor_on("/v1", after=True), timeout=60)  # the Base URL field has the focus
+    # The Base URL field has the focus: the prefilled URL is selected, with the cursor on its first cell.
+    demo.wait_for(lambda _screen: demo.cursor_on("http://127.0.0.1"), timeout=60)
     demo.type("\r" + DEMO_KEY)
     demo.wait_for("•" * 8, timeout=60)
     demo.settle()

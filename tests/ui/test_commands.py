@@ -142,3 +142,19 @@ async def test_write_settings_with_nothing_to_write_says_why(ui_sandbox):
         assert app.current_pane == "review" and not isinstance(app.screen, ConfirmScreen)
         messages = [n.message for n in app._notifications]
         assert any("No changes: ~/.claude/settings.json already has these values" in m for m in messages), messages
+
+
+async def test_light_and_dark_find_the_themes(ui_sandbox):
+    """Issue 10 §5: searching the palette for "light" or "dark" found nothing (Textual's entry is "Theme")."""
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for word, theme in (("light", "textual-light"), ("dark", "textual-dark")):
+            await pilot.press("ctrl+p")
+            await pilot.press(*word)
+            await pilot.pause(0.3)  # the palette searches in the background
+            listed = palette_options(app)
+            assert listed and listed[0].startswith(f"{word.capitalize()} theme"), listed
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.theme == theme

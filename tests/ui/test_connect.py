@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from textual import events
 from textual.widgets import Input, Static
 
 from optscale_tui.core.connection import mask_secret
@@ -296,7 +297,7 @@ async def test_after_a_save_the_key_status_says_it_is_in_the_settings_file(ui_sa
         await pilot.press("enter")  # Next: Models, with the catalog
         await settle(pilot)
         assert "in memory until saved" in text_of(app, "#key-status")
-        await pilot.press("o")  # the highlighted model for Opus
+        await pilot.press("home", "o")  # a move in the list, then the highlighted model for Opus
         await pilot.press("f4")
         await settle(pilot)
         await pilot.press("w")
@@ -392,3 +393,59 @@ async def test_while_a_key_is_typed_the_status_does_not_say_there_is_none(ui_san
         await pilot.pause()
         await pilot.press(*"sk-bf-second")  # a second key typed over the accepted one: said again
         assert "being entered" in text_of(app, "#key-status")
+
+
+# --- issue 10 §5: the first screen, a typed key, an empty or scheme-less Base URL --------------------------------
+
+
+async def test_a_prefilled_base_url_shows_its_start_and_is_replaced_whole(ui_sandbox, gateway) -> None:
+    """The demo URL (73 characters) is a cell longer than the field at 80 columns: the focused field showed
+    "ttp://127.0.0.1…"."""
+    url = gateway.base_url.replace(gateway.base_url.split("/llm_proxy")[0], "http://127.0.0.1:40000")
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": url.removesuffix("/v1") + "/anthropic"}})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        field = app.query_one("#base-url", Input)
+        assert app.focused is field and len(field.value) > field.content_region.width - 1
+        assert "║  http://127.0.0.1:40000/llm_proxy/" in screen_text(app).replace("▊", "║")
+        field.post_message(events.Paste(gateway.base_url))  # a paste replaces the prefilled value whole
+        await pilot.pause()
+        assert field.value == gateway.base_url
+
+
+async def test_a_key_typed_into_the_url_field_is_said_once_and_the_field_is_not_blamed(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"sk-bf-demo-all-models-d3e0a001")
+        await settle(pilot)
+        notices = [n for n in app._notifications if "API key field" in str(n.message)]
+        assert len(notices) == 1
+        assert app.query_one("#base-url", Input).value == ""  # "sk", typed before it looked like a key, went too
+        derived = str(app.query_one("#url-derived", Static).render())
+        assert "https://" not in derived and "empty" in derived
+
+
+async def test_a_base_url_without_a_scheme_offers_https(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bare = "my.optscale.ai/llm_proxy/00000000-0000-4000-8000-00000000d3e0/v1"
+        await paste(pilot, "#base-url", bare)
+        derived = str(app.query_one("#url-derived", Static).render())
+        assert "no https://" in derived and "^t" in derived
+        assert "Add https://" in screen_text(app).splitlines()[-1]  # in the Footer
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert app.query_one("#base-url", Input).value == f"https://{bare}"
+        assert app.state.url is not None and app.state.url.is_https
+
+
+async def test_a_stray_word_in_the_url_field_is_not_offered_https(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await paste(pilot, "#base-url", "S-Tab")
+        derived = str(app.query_one("#url-derived", Static).render())
+        assert "must start with https://" in derived and "^t" not in derived

@@ -27,7 +27,7 @@ GATEWAY = {
 def rows(app: OptScaleApp) -> dict[str, dict[str, str]]:
     """Row key → {column key: cell text}."""
     table = app.query_one("#doctor-table", DataTable)
-    return {str(row.value): {str(column.value): str(table.get_cell(row, column)) for column in table.columns}
+    return {str(row.value): {str(column.value): str(table.get_cell(row, column)).strip() for column in table.columns}
             for row in table.rows}
 
 
@@ -179,3 +179,16 @@ async def test_the_table_is_laid_out_again_for_every_new_size(ui_sandbox) -> Non
                 assert GATEWAY["ANTHROPIC_BASE_URL"] in url, url  # the whole value fits at 200 columns
             else:
                 assert url.rstrip().endswith("…"), url
+
+
+async def test_at_80_columns_the_values_get_the_width_model_names_in_full(ui_sandbox, monkeypatch) -> None:
+    """Issue 10 §5: every model read "anthropic/cl…" at 80 columns (an empty Overrides column and wide padding)."""
+    monkeypatch.setenv("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")  # the widest name, as in the demo
+    ui_sandbox.seed({"env": {**GATEWAY, "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6",
+                             "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-haiku-4-5"}})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        drawn = screen_text(app)
+        for model in ("anthropic/claude-sonnet-4-6", "anthropic/claude-haiku-4-5"):
+            assert model in drawn, drawn

@@ -158,7 +158,7 @@ async def test_a_fix_overrides_an_earlier_toggle_but_keeps_other_unsaved_edits(u
             await pilot.press("f4")
             await settle(pilot)
             text = screen_text(app)
-            assert "~ change env.ANTHROPIC_AUTH_TOKEN" in text
+            assert "~ ANTHROPIC_AUTH_TOKEN = sk-bf-…" in text
             assert "env.CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS" not in text
 
 

@@ -10,6 +10,7 @@ from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.modals import ConfirmScreen
 from optscale_tui.ui.widgets.step_bar import Pane, StepBar
+from tests.ui.screen import screen_text, settle
 from tests.ui.test_diff_view import contrast
 from tests.ui.test_tiers import connect, text_of
 
@@ -32,7 +33,7 @@ async def test_focus_lands_in_the_target_pane_after_every_step_change(ui_sandbox
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await connect(app, pilot, gateway.base_url, DEMO_KEY)
-        await pilot.press("h")  # a tier mapped: a stray ctrl+n reaching the hidden Models pane would open Review
+        await pilot.press("home", "h")  # a tier mapped: a stray ctrl+n reaching the hidden Models pane would open Review
         await pilot.pause()
         assert app.state.tiers.any_tier
         # Keys back to back, as a fast typist sends them: each one must already act on the pane just shown.
@@ -210,3 +211,25 @@ async def test_status_text_classes_are_readable_in_both_themes(ui_sandbox, theme
                 if segment.text.strip():
                     ratio = contrast(segment.style.color, segment.style.bgcolor)
                     assert ratio >= 3, (theme, line.classes, ratio)  # as the diff; each line has ✓ ! ✗ too
+
+
+async def test_the_step_bar_says_it_has_the_focus_and_a_paste_there_reaches_the_pane(ui_sandbox, gateway) -> None:
+    """Issue 10 §5: after shift+tab into the step bar a paste was dropped silently, and nothing said where the focus
+    was (←/→ switch panes there)."""
+    from textual import events
+    from textual.widgets import Input
+
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.focused is app.query_one("#base-url", Input)
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        bar = app.query_one("#steps", StepBar)
+        assert app.focused is bar
+        assert screen_text(app).splitlines()[0].strip().startswith("Focus: the step bar")
+        bar.post_message(events.Paste(gateway.base_url))
+        await settle(pilot)
+        field = app.query_one("#base-url", Input)
+        assert app.focused is field and field.value == gateway.base_url
+        assert "Focus: the step bar" not in screen_text(app).splitlines()[0]

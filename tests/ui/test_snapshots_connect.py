@@ -67,6 +67,7 @@ def test_tiers_loaded_with_a_mapping(snap_compare, ui_sandbox, gateway) -> None:
         for model, key in (("anthropic/claude-haiku-4-5", "h"), ("anthropic/claude-sonnet-4-6", "s"),
                            ("anthropic/claude-opus-4-6", "o")):
             model_list.highlighted = [o.id for o in model_list.options].index(model)
+            model_list.arm()  # as a move in the list does (the highlight is set directly here)
             await pilot.press(key)
         model_list.highlighted = 0
         await settle(pilot)

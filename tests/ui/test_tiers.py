@@ -127,7 +127,7 @@ async def test_f_with_the_haiku_model_highlighted_still_maps_each_tier_to_its_ow
         await connect(app, pilot, gateway.base_url, DEMO_KEY)
         assert app.query_one(ModelList).highlighted_model == HAIKU
         assert "Opus → anthropic/claude-opus-4-6" in str(app.query_one("#fix").render())
-        await pilot.press("f")
+        await pilot.press("home", "f")  # home: a move in the list, where f is a key then
         await pilot.pause()
         tiers = app.state.tiers
         assert (tiers.haiku, tiers.sonnet, tiers.opus) == (HAIKU, SONNET, OPUS)
@@ -141,7 +141,7 @@ async def test_f_without_an_opus_model_says_which_tier_borrows_and_why(ui_sandbo
         await connect(app, pilot, gateway.base_url, DEMO_KEY)
         hint = str(app.query_one("#fix").render())
         assert f"Opus → {SONNET} (no Opus model known; uses Sonnet's model)" in hint
-        await pilot.press("f")
+        await pilot.press("home", "f")  # home: a move in the list, where f is a key then
         await pilot.pause()
         tiers = app.state.tiers
         assert (tiers.haiku, tiers.sonnet, tiers.opus) == (HAIKU, SONNET, SONNET)
@@ -172,7 +172,7 @@ async def test_tier_tags_are_readable_at_80_columns(ui_sandbox, gateway) -> None
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await connect(app, pilot, gateway.base_url, DEMO_KEY)
-        await pilot.press("f")
+        await pilot.press("home", "f")  # home: a move in the list, where f is a key then
         await filter_to(app, pilot, SONNET)
         await pilot.press("a")  # Sonnet for subagents too
         await filter_to(app, pilot, "")
@@ -309,7 +309,7 @@ async def test_r_retries_after_a_gateway_failure(ui_sandbox, gateway) -> None:
         assert describe(Cause.SERVER_ERROR).title in text_of(app, "#catalog-status")
         gateway.faults.force_kind = None
         app.query_one(ModelList).focus()
-        await pilot.press("r")
+        await pilot.press("home", "r")  # a move in the list first: r is a key there then, not typing
         await settle(pilot)
         assert app.state.catalog.probe.ok
         assert len(option_ids(app)) == 6
@@ -435,7 +435,7 @@ async def test_a_typed_name_the_key_lacks_is_kept_but_marked(ui_sandbox, gateway
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await connect(app, pilot, gateway.base_url, DEMO_KEY_LIMITED)
-        await pilot.press("f")  # Haiku and Sonnet from the catalog (Opus borrows Sonnet's)
+        await pilot.press("home", "f")  # home: a move in the list, where f is a key then  # Haiku and Sonnet from the catalog (Opus borrows Sonnet's)
         await pilot.pause()
         await filter_to(app, pilot, OPUS)
         assert option_ids(app) == [f"typed:{OPUS}"]
@@ -595,3 +595,49 @@ async def test_after_a_restore_the_filter_is_empty(ui_sandbox, gateway) -> None:
         await settle(pilot)
         assert app.query_one("#model-filter", Input).value == ""
         assert len([i for i in option_ids(app) if not i.startswith("typed:")]) > 1
+
+
+async def test_typing_opus_then_sonnet_with_typos_maps_no_tier(ui_sandbox, gateway) -> None:
+    """Issue 10 §5: with the list focused, "opus" mapped Opus to the highlighted model and left "pus" in the filter;
+    "sonnet" typed after Enter mapped Sonnet and Opus to a mistyped name. Typed letters go to the filter."""
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        before = app.state.tiers
+        field = app.query_one("#model-filter", Input)
+        assert isinstance(app.focused, ModelList)  # the list arrived and took the focus
+        await pilot.press(*"opus")
+        await settle(pilot)
+        assert field.value == "opus"
+        assert app.state.tiers == before
+        # A typo, Enter (which ends the filter and moves into the list), then the correction typed on.
+        await pilot.press("ctrl+u", *"anthropic/claude-sonet-4-6", "enter")
+        await settle(pilot)
+        assert isinstance(app.focused, ModelList)
+        await pilot.press(*"sonnet", "backspace", "backspace", "enter", *"sonnet", "backspace")
+        await settle(pilot)
+        await pilot.press(*"haiku", "enter", *"mosha")
+        await settle(pilot)
+        assert app.state.tiers == before
+        assert app.query_one(MappingTable).get_cell("sonnet", "model") == "— unmapped"
+
+
+async def test_tier_keys_map_after_a_move_in_the_list_and_with_alt_from_the_filter(ui_sandbox, gateway) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connect(app, pilot, gateway.base_url, DEMO_KEY)
+        field = app.query_one("#model-filter", Input)
+        await pilot.press(*"sonnet")
+        await settle(pilot)
+        assert app.focused is field
+        await pilot.press("alt+s")  # the modifier maps from the filter, where s is typed
+        await settle(pilot)
+        assert app.state.tiers.sonnet == SONNET and field.value == "sonnet"
+        await pilot.press("ctrl+u", *"opus", "down", "o")  # ↓ moves into the list: o maps there
+        await settle(pilot)
+        assert app.state.tiers.opus == OPUS
+        assert "alt+h" not in screen_text(app).splitlines()[-1]  # the Footer shows the plain keys now
+        # / goes back to the filter; Enter there moves into the list, Enter in the list: the tier it is named for.
+        await pilot.press("slash", "ctrl+u", *"haiku", "enter", "enter")
+        await settle(pilot)
+        assert app.state.tiers.haiku == HAIKU

@@ -92,7 +92,7 @@ async def test_full_verification_passes_streams_replies_and_lists_trace_ids(ui_s
         sent = {r.request_id for r in gw.requests if r.request_id}
         assert ids and set(ids) <= sent and len(ids) == len(set(ids))
         await pilot.press("t")
-        assert "Find it in OptScale Traces" in screen_text(app) and ids[0] in screen_text(app)
+        assert "Admin UI → Core Services → Traces" in screen_text(app) and ids[0] in screen_text(app)
         assert view.done is not None and view.done.ok
         assert DEMO_KEY not in screen_text(app)
 
@@ -750,7 +750,7 @@ def test_every_fix_says_where_in_the_app_instead_of_a_cli_command():
     assert "Connect (F2)" in tui_fix(CheckResult("x", "x", CheckStatus.FAIL, Cause.AUTH_INVALID_KEY, "",
                                                  describe(Cause.AUTH_INVALID_KEY).fix))
     server = tui_fix(CheckResult("x", "x", CheckStatus.FAIL, Cause.SERVER_ERROR, "", describe(Cause.SERVER_ERROR).fix))
-    assert "Find it in OptScale Traces" in server  # where this screen lists the request ids
+    assert "lists the ids under its Traces title" in server  # where this screen lists the request ids
     # A fix written for its case (not the generic one) is left alone.
     custom = CheckResult("betas", "b", CheckStatus.FAIL, Cause.BETA_REJECTED, "", "Ask your admin.")
     assert tui_fix(custom) == "Ask your admin."

@@ -91,6 +91,9 @@ class ConnectView(StepView):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "toggle_reveal", "Reveal key", tooltip="show or hide the key while you type it",
                 id="connect.reveal"),
+        # Offered (and in the Footer) only for a Base URL without a scheme that https:// in front makes usable.
+        Binding("ctrl+t", "add_https", "Add https://", tooltip="put https:// in front of the Base URL",
+                id="connect.add_https"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -99,6 +102,7 @@ class ConnectView(StepView):
         self._url_error: InputError | None = None
         self._key_error: InputError | None = None
         self._key_typing = False  # the key field holds text not yet accepted
+        self._rescue_said = False  # the notice that a key left the URL field is on its way (see _url_rescued)
         # The key accepted on this pane (the app holds the same value in state.key once ConnectionEdited arrives).
         self._key: ApiKey | None = None
 
@@ -156,12 +160,35 @@ class ConnectView(StepView):
             self._key = state.key
         url_input = self.query_one("#base-url", Input)
         if what in ("all", "settings") and not url_input.value and state.base_url_text:
-            url_input.value = state.base_url_text  # prefill from the file / the demo; Changed validates it
+            self._prefill(url_input, state.base_url_text)  # from the file / the demo; Changed validates it
         elif what == "adopted" and url_input.value != state.base_url_text:
-            url_input.value = state.base_url_text  # a restore or a fix wrote another URL: the field shows the file's
+            self._prefill(url_input, state.base_url_text)  # a restore or a fix wrote another URL: the file's
         if not url_input.value:
             self._show_url()
         self._show_key()
+
+    @staticmethod
+    def _prefill(url_input: Input, text: str) -> None:
+        """A value the user did not type: selected whole with the cursor at its start, as in an address bar. The
+        field shows where the URL begins (with the cursor at its end, the demo URL, a cell longer than the field at
+        80 columns, showed "ttp://…"), and a paste, typing or ctrl+u still replace it whole."""
+        from textual.widgets.input import Selection
+
+        url_input.value = text
+        url_input.selection = Selection(len(text), 0)
+
+    def _https_offer(self) -> str | None:
+        """The Base URL with https:// in front, when the typed one has no scheme and that makes it usable."""
+        text = self.query_one("#base-url", Input).value.strip()
+        if self._url_error is None or not text or "://" in text or looks_like_api_key(text):
+            return None
+        if "." not in text.split("/", 1)[0] and "/llm_proxy/" not in text:
+            return None  # not a host name (a stray word): the plain "must start with https://" says more
+        try:
+            parse_base_url(f"https://{text}")
+        except InputError:
+            return None
+        return f"https://{text}"
 
     def _show_url(self) -> None:
         derived = self.query_one("#url-derived", Static)
@@ -176,11 +203,16 @@ class ConnectView(StepView):
             derived.add_class(style, "full-width")
             warnings.update("\n".join(f"! {w}" for w in self._url.warnings))
         elif self._url_error is not None:
-            derived.update(f"✗ {self._url_error.reason}")
+            offer = self._https_offer()
+            if offer is not None:
+                derived.update("✗ The Base URL has no https:// in front: ^t adds it.")
+            else:
+                derived.update(f"✗ {self._url_error.reason}")
             derived.add_class("error-text")
             warnings.update("")
         else:
-            derived.update("Claude Code will use: …/anthropic (the same address with /v1 replaced)")
+            # Empty: say so (a key just moved out of the field left "must start with https://" under nothing).
+            derived.update("Base URL: empty. Paste it from OptScale Chat (…/v1, written as …/anthropic).")
             derived.add_class("muted")
             warnings.update("")
         warnings.display = bool(self._url and self._url.warnings)
@@ -237,13 +269,20 @@ class ConnectView(StepView):
         if looks_like_api_key(text):
             # The key was pasted into the URL field: move it where it belongs, so it is never shown in clear.
             url_input = self.query_one("#base-url", Input)
+            # What the field held before, unless that was the key's first characters typed ("sk" is no key yet):
+            # those stayed in the field, and under it "must start with https://".
+            before = self.state.base_url_text
+            key_start = looks_like_api_key(before) or (before.strip() and text.strip().startswith(before.strip())
+                                                       and "://" not in before)
             with url_input.prevent(Input.Changed):
-                url_input.value = self.state.base_url_text if not looks_like_api_key(self.state.base_url_text) else ""
+                url_input.value = "" if key_start else before
+            if key_start:
+                self._post_connection("")
             key_input = self.query_one("#api-key", Input)  # a password field: shown as bullets
             key_input.value = text.strip()
             key_input.cursor_position = len(key_input.value)
             key_input.focus()
-            self.notify("That looks like the API key, so it went to the API key field (hidden).", title="Connect")
+            self._url_rescued("That looks like the API key, so it went to the API key field (hidden).")
             return
         split = split_key_from_url(text)
         if split is not None:
@@ -256,20 +295,48 @@ class ConnectView(StepView):
             key_input.value = key_text
             key_input.cursor_position = len(key_text)
             key_input.focus()
-            self.notify("The API key was in the Base URL field; it went to the API key field (hidden).",
-                        title="Connect")
+            self._url_rescued("The API key was in the Base URL field; it went to the API key field (hidden).")
             return
-        try:
-            self._url, self._url_error = parse_base_url(text), None
-        except InputError as exc:
-            self._url, self._url_error = None, (exc if text.strip() else None)
-        self._show_url()
+        self._rescue_said = False
+        self._validate_url(text)
         self._hint("")
         state = self.state
         old = state.url.anthropic_base if state.url else None
         new = self._url.anthropic_base if self._url else None
         if text != state.base_url_text or old != new:
             self._post_connection(text)
+
+    def _url_rescued(self, notice: str) -> None:
+        """A key left the URL field: say so once, and show what the field now holds (the error for the key's first
+        characters, "must start with https://", stayed under an empty field)."""
+        self._validate_url(self.query_one("#base-url", Input).value)
+        # Typed (not pasted), a key arrives a key press at a time: the characters after the first rescue land in the
+        # URL field again (they were queued for it) and are rescued too. Four identical toasts said it four times.
+        # Said once until the key is accepted or the URL field is edited.
+        if not self._rescue_said:
+            self._rescue_said = True
+            self.notify(notice, title="Connect")
+
+    def _validate_url(self, text: str) -> None:
+        try:
+            self._url, self._url_error = parse_base_url(text), None
+        except InputError as exc:
+            self._url, self._url_error = None, (exc if text.strip() else None)
+        self._show_url()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "add_https":
+            return self._https_offer() is not None
+        return True
+
+    def action_add_https(self) -> None:
+        offer = self._https_offer()
+        if offer is not None:
+            url_input = self.query_one("#base-url", Input)
+            url_input.value = offer  # Changed validates and posts it
+            url_input.cursor_position = len(offer)
+            url_input.focus()
 
     @on(Input.Submitted, "#base-url")
     def _url_submitted(self) -> None:
@@ -308,6 +375,7 @@ class ConnectView(StepView):
         return True
 
     def _set_key(self, key: ApiKey) -> None:
+        self._rescue_said = False
         key_input = self.query_one("#api-key", Input)
         with key_input.prevent(Input.Changed):
             key_input.clear()

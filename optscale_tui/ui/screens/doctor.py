@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
 VALUE_WIDTH = 28  # cells; the Value column's width when the pane's width is not known yet
 MIN_VALUE_WIDTH = 12  # below this a value says nothing; the table then scrolls sideways instead
-CELL_PADDING = 2  # DataTable's default cell_padding (1) on each side of a cell
+# One space before each cell (the table's cell_padding is 0): at 80 columns, DataTable's 1 on each side of every
+# cell and an always-empty Overrides column left the values 14 cells, and every model read "anthropic/cl…".
+CELL_PADDING = 1
+GAP = " "
 
 
 def ellipsize(text: str, width: int = VALUE_WIDTH) -> str:
@@ -73,7 +76,8 @@ class DoctorView(StepView):
 
     def compose(self) -> ComposeResult:
         yield Static(id="doctor-intro", markup=False)
-        table: DataTable[str | Text] = DataTable(id="doctor-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(id="doctor-table", cursor_type="row", zebra_stripes=True,
+                                                 cell_padding=0)
         yield table
         yield Static(id="doctor-detail", markup=False)
         yield Static("Findings", classes="doctor-heading")
@@ -84,12 +88,16 @@ class DoctorView(StepView):
         self._add_columns(self.query_one("#doctor-table", DataTable))
 
     @staticmethod
-    def _add_columns(table: DataTable, widths: tuple[int, int, int, int] | None = None) -> None:
+    def _add_columns(table: DataTable, widths: tuple[int, int, int, int] | None = None,
+                     overrides: bool = True) -> None:
         # Source and Overrides are what this pane is for: they come before the value, which is the column that
-        # gets ellipsized to what is left of the width (the detail line shows it in full).
+        # gets ellipsized to what is left of the width (the detail line shows it in full). Overrides only when a
+        # value overrides another: an empty column took cells from the values.
         names = (("Variable", "name"), ("Source", "source"), ("Overrides", "overrides"), ("Value", "value"))
         for index, (label, key) in enumerate(names):
-            table.add_column(label, key=key, width=widths[index] if widths else None)
+            if key == "overrides" and not overrides:
+                continue
+            table.add_column(GAP + label, key=key, width=widths[index] + CELL_PADDING if widths else None)
 
     def on_resize(self) -> None:
         if self.state.config is not None:
@@ -122,14 +130,16 @@ class DoctorView(StepView):
         rows = [*config.variables.values(), *config.top_level.values()]
         cells = [(var.name if var.name in config.variables else f"{var.name} (top level)",
                   layer_name(var.source), overrides_text(var), var.display) for var in rows]
-        width = self._value_width(cells)
+        with_overrides = any(overrides for _, _, overrides, _ in cells)
+        width = self._value_width(cells, with_overrides)
         cells = [(name, layer, overrides, ellipsize(value, width)) for name, layer, overrides, value in cells]
         # Every column gets its width now, not measured from the cells when the table is next idle: a table cleared
         # and refilled on a resize is painted before that, with the headers' widths, and DataTable keeps those lines
         # cached (same update count, same size) until something else changes: every row read "ANTHROPI  user".
-        self._add_columns(table, self._column_widths(cells))
+        self._add_columns(table, self._column_widths(cells), with_overrides)
         for name, layer, overrides, value in cells:
-            table.add_row(name, layer, overrides, value, key=name)
+            row = (name, layer, overrides, value) if with_overrides else (name, layer, value)
+            table.add_row(*(GAP + cell for cell in row), key=name)
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
 
@@ -140,12 +150,13 @@ class DoctorView(StepView):
         widths = [max(cell_len(row[column]) for row in [header, *cells]) for column in range(4)]
         return widths[0], widths[1], widths[2], widths[3]
 
-    def _value_width(self, cells: list[tuple[str, str, str, str]]) -> int:
+    def _value_width(self, cells: list[tuple[str, str, str, str]], with_overrides: bool = True) -> int:
         """What the other columns leave of the pane's width for the Value column."""
         available = self.scrollable_content_region.width
         if not available:
             return VALUE_WIDTH
-        used = sum(self._column_widths(cells)[:3]) + 3 * CELL_PADDING
+        widths = self._column_widths(cells)
+        used = widths[0] + widths[1] + (widths[2] + CELL_PADDING if with_overrides else 0) + 2 * CELL_PADDING
         return max(MIN_VALUE_WIDTH, available - used - CELL_PADDING)
 
     @on(DataTable.RowHighlighted, "#doctor-table")

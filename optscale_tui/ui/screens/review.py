@@ -13,6 +13,7 @@ long the text above is; the diff takes the rows left between the text and the ba
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -50,6 +51,9 @@ OVERRIDING_CAUSES = frozenset({
 
 NOTHING_OVERRIDES = ("✓ Nothing else overrides this file: no shell ANTHROPIC_API_KEY, project or managed settings, "
                      "or claude.ai login was found.")
+
+# One row, for a short pane (80×24): the rows go to the diff, and the heading above it is left out.
+NOTHING_OVERRIDES_SHORT = "✓ Nothing else overrides it (shell, project, managed settings, login)."
 
 # The diff never gets fewer rows than this (the pane scrolls instead); below SHORT_PANE rows the buttons are compact.
 DIFF_MIN_ROWS = 6
@@ -101,14 +105,59 @@ def gateway_text(state) -> str:
     return not_in_catalog_line(missing) if missing else ""
 
 
+def close_model(model: str, catalog_ids: list[str]) -> str | None:
+    """The catalog model a mistyped name most likely meant ("anthropic/claude-sonet-4-6" → …sonnet-4-6)."""
+    import difflib
+
+    matches = difflib.get_close_matches(model, catalog_ids, n=1, cutoff=0.8)
+    return matches[0] if matches else None
+
+
+def save_warnings(state) -> list[str]:
+    """The warnings that stand when Write is pressed, repeated in its dialog: each mapped model the key's catalog
+    lacks (with the catalog model it is closest to), an unmapped Opus tier, a key the gateway rejected. The Models
+    pane and Review say them too, but the dialog is where the decision is made."""
+    from optscale_tui.core.connection import models_not_in_catalog
+    from optscale_tui.ui.screens.tiers import LABELS
+
+    lines: list[str] = []
+    catalog = state.catalog
+    if catalog is not None and catalog.probe.ok:
+        ids = [m.id for m in catalog.models]
+        for target, model in models_not_in_catalog(state.tiers, ids).items():
+            near = close_model(model, ids)
+            mean = f" Did you mean {near}?" if near else ""
+            lines.append(f"! {LABELS[target]} → {model} is not in this key's catalog: the gateway will refuse it.{mean}")
+    elif catalog is not None and catalog.probe.cause is Cause.AUTH_INVALID_KEY:
+        lines.append("! The gateway rejected this API key: Claude Code will fail until it is replaced.")
+    if not state.tiers.opus:
+        lines.append(f"! Opus is unmapped: Claude Code's default session sends {CLAUDE_CODE_BUILTIN_MODELS['opus']}, "
+                     "which the gateway does not know.")
+    return lines
+
+
+VALUE_CELLS = 44  # a longer value is shown with its middle elided: its start and its end (…/anthropic) both count
+
+
+def shown_value(change: PlannedChange) -> str:
+    """The value a change writes, as Review lists it (core's display form: secrets are masked already), a long value
+    cut in the middle."""
+    value = change.new if change.new is not None else change.old
+    text = value if isinstance(value, str) else json.dumps(value)
+    if len(text) > VALUE_CELLS:
+        half = (VALUE_CELLS - 1) // 2
+        text = f"{text[:half]}…{text[-half:]}"
+    return text
+
+
 def change_line(change: PlannedChange) -> str:
+    """One row per change, the value first (at 80 columns the reason is what the ellipsis cuts, not the value)."""
+    name = change.key.removeprefix("env.")
     if change.new is None:
-        verb = "- remove"
-    elif change.old is None:
-        verb = "+ add   "
+        line = f"- {name} (removed, was {shown_value(change)})"
     else:
-        verb = "~ change"
-    return f"{verb} {change.key}: {change.reason}" if change.reason else f"{verb} {change.key}"
+        line = f"{'+' if change.old is None else '~'} {name} = {shown_value(change)}"
+    return f"{line}  — {change.reason}" if change.reason else line
 
 
 class ReviewView(StepView):
@@ -116,6 +165,9 @@ class ReviewView(StepView):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "save", "Write", id="review.save"),
+        # w when there is nothing to write: out of the Footer (a dimmed "w Write" that did nothing, silently), and
+        # pressing it says why.
+        Binding("w", "why_not_saved", show=False, id="review.save.why"),
         Binding("r", "reload", "Reload", id="review.reload"),
     ]
 
@@ -162,9 +214,12 @@ class ReviewView(StepView):
 
     def on_resize(self, event: Resize) -> None:
         short = event.size.height < SHORT_PANE
+        was_short = self.has_class("-short")
         self.set_class(short, "-short")
         for button in self.query("#review-bar Button").results(Button):
             button.compact = short
+        if short != was_short:
+            self._show_findings(self._plan)
 
     # --- state → widgets ------------------------------------------------------------------------------------
 
@@ -257,22 +312,30 @@ class ReviewView(StepView):
         summary = self.query_one("#review-summary", Static)
         saved = self.query_one("#review-saved", Static)
         last = state.last_save
+        if last is not None and last.path != plan.document.path:
+            last = None
         if plan.has_changes:
             count = len(plan.changes)
             if plan.document.exists:
-                summary.update(f"{settings_change(count)} (key masked; other lines kept). - now, + after saving:")
+                summary.update(f"{settings_change(count)}, key masked. Diff: - now, + after saving; ←/→ scroll:")
             else:
                 settings = f"{count} setting{'s' if count != 1 else ''}"
-                summary.update(f"Saving creates the file with {settings} (key masked). + after saving:")
+                summary.update(f"Saving creates the file with {settings}, key masked. ←/→ scroll the diff:")
             summary.set_class(False, "ok-text")
             self._show_diff(plan.diff())
             saved.display = False
         else:
-            summary.update(f"✓ No changes: {path} already has these values. Next → Verify (ctrl+n).")
+            # Say what happened, once: after a save "No changes" above "Saved" read as if nothing had been written.
+            if last is not None and state.last_save_kind == "restored":
+                summary.update(f"✓ Restored {path} from a backup: these are its values now. Next → Verify (ctrl+n).")
+            elif last is not None:
+                summary.update(f"✓ Saved {path}. Next → Verify (ctrl+n).")
+            else:
+                summary.update(f"✓ No changes: {path} already has these values. Next → Verify (ctrl+n).")
             summary.set_class(True, "ok-text")
             self._show_diff("")
-            if last is not None and last.path == plan.document.path and last.backup is not None:
-                saved.update(self._saved_text(last))
+            if last is not None:
+                saved.update(self._saved_text(last, state, restored=state.last_save_kind == "restored"))
                 saved.display = True
             else:
                 saved.display = False
@@ -304,14 +367,22 @@ class ReviewView(StepView):
             diff.scroll_to_first_change()
 
     @staticmethod
-    def _saved_text(result: SaveResult) -> str:
-        lines = [f"✓ Saved {display_path(result.path)}."]
+    def _saved_text(result: SaveResult, state=None, *, restored: bool = False) -> str:
+        """The backups a save made and, with `state`, what is left to do in Claude Code (core next_steps)."""
+        lines: list[str] = []
         if result.backup is not None:
             lines.append(f"Backup: {display_path(result.backup)}")
         if result.original is not None:
             lines.append(f"Original kept for good: {display_path(result.original)}")
         if result.mode_tightened:
             lines.append("The file was readable by others; it is now private (0600).")
+        if state is not None and not restored:
+            from optscale_tui.core.next_steps import after_save_steps
+
+            login = state.config is not None and any(
+                f.cause is Cause.CLAUDE_LOGIN_PRESENT for f in state.config.findings)
+            lines += ["", "Still to do in Claude Code:",
+                      *after_save_steps(state.tiers, state.display_names, claude_login_present=login)]
         return "\n".join(lines)
 
     def _show_findings(self, plan: SettingsPlan | None) -> None:
@@ -332,15 +403,19 @@ class ReviewView(StepView):
                     continue  # this save removes it (the reason is in the change list)
                 findings.append(finding)
         panel = self.query_one("#review-findings", FindingsList)
-        panel.empty_text = (NOTHING_OVERRIDES if config is not None
+        short = self.has_class("-short")
+        panel.empty_text = ((NOTHING_OVERRIDES_SHORT if short else NOTHING_OVERRIDES) if config is not None
                             else "Checking what else Claude Code reads (shell, project and managed settings)…")
         panel.set_items(findings)
+        self.query_one(".review-heading").display = not (short and not findings and config is not None)
 
     # --- actions --------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":
-            return True if self._savable_plan() is not None else None  # None: shown, but dimmed
+            return self._savable_plan() is not None
+        if action == "why_not_saved":
+            return self._savable_plan() is None
         return True
 
     def _savable_plan(self) -> SettingsPlan | None:
@@ -370,6 +445,9 @@ class ReviewView(StepView):
         else:
             super().focus_first()
 
+    def action_why_not_saved(self) -> None:
+        self.notify(self._why_not_savable(), title="Nothing to write", severity="warning")
+
     def action_save(self) -> None:
         plan = self._savable_plan()
         if plan is None:
@@ -378,6 +456,7 @@ class ReviewView(StepView):
             return
         path = display_path(plan.document.path)
         count = len(plan.changes)
+        warnings = save_warnings(self.state)
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -385,8 +464,9 @@ class ReviewView(StepView):
 
         self.app.push_screen(
             ConfirmScreen(f"Write {path}?",
-                          f"{settings_change(count)}. A backup is made first; every other "
-                          "line of the file stays as it is.", yes="Write", no="Cancel"),
+                          "\n".join([*warnings, f"{settings_change(count)}. A backup is made first; every other "
+                                                 "line of the file stays as it is."]),
+                          yes="Write anyway" if warnings else "Write", no="Cancel"),
             answered,
         )
 
@@ -408,8 +488,7 @@ class ReviewView(StepView):
 
     @on(SettingsSaved)
     def _saved(self, event: SettingsSaved) -> None:
-        result = event.result
-        self.notify(self._saved_text(result), title="Settings saved", timeout=8)
+        # The pane says what was saved (the summary and the backups under it): no toast saying it again.
         self.call_after_refresh(self.query_one("#nav-next").focus)
 
     @on(SaveRefused)

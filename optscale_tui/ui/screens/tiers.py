@@ -87,6 +87,19 @@ class TiersView(StepView):
         Binding("r", "reload", "Reload", show=False, tooltip="fetch the model list again", id="tiers.reload"),
         Binding("f", "fix", "Fix", tooltip="map each unmapped tier to the catalog model named for it",
                 id="tiers.fix"),
+        # The tier keys with a modifier work from the filter too; the Footer shows them while the plain ones do not
+        # map (the filter, or a list the user has not moved in yet: letters are typed there).
+        # One Footer entry for the three ("alt+h/s/o Map"): three took the Footer's room at 80 columns (Help left it).
+        Binding("alt+h", "assign('haiku')", "Map", key_display="alt+h/s/o",
+                tooltip="use the highlighted model for Haiku (alt+s Sonnet, alt+o Opus)", id="tiers.haiku"),
+        Binding("alt+s", "assign('sonnet')", "Sonnet", show=False, tooltip="use the highlighted model for Sonnet",
+                id="tiers.sonnet"),
+        Binding("alt+o", "assign('opus')", "Opus", show=False, tooltip="use the highlighted model for Opus",
+                id="tiers.opus"),
+        Binding("alt+m", "assign('main_model')", "Main model", show=False,
+                tooltip="use the highlighted model as the main model (`model`)", id="tiers.main"),
+        Binding("alt+a", "assign('subagent_model')", "Subagent model", show=False,
+                tooltip="use the highlighted model for subagents", id="tiers.subagent"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -148,6 +161,7 @@ class TiersView(StepView):
     def focus_first(self) -> None:
         picker = self.query_one(ModelPicker)
         if picker.model_list.option_count:
+            picker.model_list.arm(False)  # the app put the focus there: letters typed on seeing it are a filter
             picker.model_list.focus()
         else:
             picker.query_one("#model-filter").focus()
@@ -417,8 +431,16 @@ class TiersView(StepView):
     # --- actions --------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "assign":
+            model_list = self.picker.model_list
+            # While the plain keys map (an armed list has the focus), the Footer shows those instead.
+            return not (model_list.armed and model_list.has_focus)
         if action == "fix":
-            return bool(self._unmapped() and self._suggestions())
+            # f is typed into the filter, and so in a list not armed: the key is offered where it is one.
+            model_list = self.picker.model_list
+            typing_here = (self.screen.focused is not None and self.screen.focused is not model_list and \
+                self.picker in self.screen.focused.ancestors) or (model_list.has_focus and not model_list.armed)
+            return bool(self._unmapped() and self._suggestions()) and not typing_here
         if action == "retry":
             return self._failed
         return True
@@ -434,6 +456,9 @@ class TiersView(StepView):
 
     def action_reload(self) -> None:
         self.load_catalog()
+
+    def action_assign(self, target: str) -> None:
+        self.picker.model_list.action_assign(target)
 
     def action_retry(self) -> None:
         self.load_catalog()
@@ -495,6 +520,8 @@ class TiersView(StepView):
         picker = self.picker
         if self.screen.focused is picker.query_one("#model-filter") and not picker.filter_text and \
                 picker.model_list.option_count:
-            # The list arrived: h/s/o work at once (/ goes back to the filter). At once, not with focus() (run
-            # later, after the list is drawn): a key pressed on seeing the list would land in the filter.
+            # The list arrived: ↑/↓ choose in it at once, and letters still go to the filter (the list is not armed
+            # until the user moves in it). At once, not with focus() (run later, after the list is drawn): keys
+            # pressed on seeing the list would land out of order.
+            picker.model_list.arm(False)
             self.screen.set_focus(picker.model_list)

@@ -17,6 +17,7 @@ import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -107,8 +108,8 @@ TUI_FIXES: dict[Cause, str] = {
     Cause.BETA_REJECTED: f"{FIX_IT} add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1, or tick “Turn off experimental "
                          f"betas” on step 2, Models (F3); or ask the admin to forward anthropic-beta.",
     Cause.SERVER_ERROR: "Retry in a moment (. re-runs this check); if it persists, look its request id up in OptScale "
-                        "Traces (the ids are listed under “Find it in OptScale Traces”; t shows them on a narrow "
-                        "screen) and tell your admin.",
+                        "Traces (this pane lists the ids under its Traces title, with where and when to look; t "
+                        "shows them on a narrow screen) and tell your admin.",
     Cause.TIER_UNMAPPED: f"{FIX_IT} map the unmapped tiers, or go to step 2, Models (F3), and map the Opus tier (and "
                          "ideally all three) to models from the gateway catalog.",
     Cause.CLAUDE_LOGIN_PRESENT: "In a terminal, run `claude auth logout` (the gateway keys in settings.json stay).",
@@ -200,6 +201,7 @@ class VerifyView(StepView):
         self.target: VerificationTarget | None = None
         self._target_unsaved = False  # whether `target` is the unsaved values (the source may switch after the run)
         self.done: VerificationDone | None = None
+        self._finished_at: datetime | None = None  # when the last run ended: the Traces title's time window
         self._run = 0  # generation: events of a superseded run are ignored
         self._partial = False
         self._buffers: dict[str, list[str]] = {}
@@ -307,8 +309,8 @@ class VerifyView(StepView):
         self.query_one("#verify-output").styles.max_height = None if wide else rows + 1  # + the title
         # Both panels are shown side by side when wide, and `t` is off there: name the key only where it works.
         self.query_one("#verify-log-title", Static).update(LOG_TITLE if wide else f"{LOG_TITLE}  {LOG_HINT}")
-        self.query_one("#verify-traces-title", Static).update(
-            TRACES_TITLE if wide else f"{TRACES_TITLE}  {TRACES_HINT}")
+        title = self._traces_title()
+        self.query_one("#verify-traces-title", Static).update(title if wide else f"{title}  {TRACES_HINT}")
         self.query_one("#verify-log-title").display = wide or not self._show_traces
         self.query_one("#verify-log").display = wide or not self._show_traces
         self.query_one("#verify-traces-title").display = wide or self._show_traces
@@ -494,6 +496,8 @@ class VerifyView(StepView):
             shown = self.query_one(Checklist).check_ids
             self._set_status(("✓ " if self.done.ok else "✗ ") + report.verdict_line(self.done, shown))
             self._fill_traces(self.done.results)
+            self._finished_at = datetime.now(UTC)
+            self._apply_layout()  # the Traces title names the time window of this run
             self.refresh_bindings()  # "Fix it" shows only when the results have something to fix
 
     def _progress_status(self) -> None:
@@ -570,6 +574,15 @@ class VerifyView(StepView):
         results.update(self._finished)
         order = {check_id: index for index, check_id in enumerate(self.query_one(Checklist).check_ids)}
         return sorted(results.values(), key=lambda r: order.get(r.id, len(order)))
+
+    def _traces_title(self) -> str:
+        """Where to look and when, once a run has finished: ids alone left the user searching all of Traces."""
+        from optscale_tui.core.next_steps import traces_window
+
+        if self.done is None or self._finished_at is None:
+            return TRACES_TITLE
+        window = traces_window(self._finished_at, self.done.elapsed_ms, with_date=False)
+        return f"Admin UI → Core Services → Traces, {window}"
 
     def _fill_traces(self, results: Iterable[CheckResult] | None = None) -> None:
         """List the request ids of `results` (default: the run's so far, see `_trace_results`)."""

@@ -211,8 +211,11 @@ class Checklist(OptionList):
                 lines.append(Content.assemble(INDENT, ("cause: ", "$text-muted"),
                                               (result.cause.value, "bold")))
             fix = self.fix_formatter(result)
-            if fix and result.status is not CheckStatus.SKIP:
-                lines.extend(self._wrapped(f"fix: {fix}", ""))
+            if fix:
+                # A skipped check's fix is how to get it (the install hint for a missing claude CLI), as the
+                # README promises: it was only in --json.
+                label = "hint" if result.status is CheckStatus.SKIP else "fix"
+                lines.extend(self._wrapped(f"{label}: {fix}", ""))
         return Content("\n").join(lines)
 
     def _wrapped(self, text: str, style: str) -> list[Content]:

@@ -33,8 +33,19 @@ TYPE_PLACEHOLDER = "Type a model name"
 NO_CATALOG_HINT = "Type the Model name from OptScale Chat, e.g. anthropic/claude-sonnet-4-6."
 
 
+# Keys that move the highlight: pressing one is choosing in the list, so the plain tier keys work from then on.
+NAVIGATION_KEYS = frozenset({"up", "down", "pageup", "pagedown", "home", "end"})
+
+
 class ModelList(OptionList):
-    """The filtered models. Keys assign the highlighted model to a target."""
+    """The filtered models. Keys assign the highlighted model to a target.
+
+    The plain tier keys (h s o m a) work only once the user has moved into or within the list (↓ from the filter, an
+    arrow, Home/End/PgUp/PgDn, a click): `armed`. A list that got the focus otherwise (the catalog arrived, the pane
+    was shown, Enter ended the filter) is not armed, and every letter typed in it goes to the filter: "opus" typed on
+    seeing the list mapped Opus to the highlighted model and left "pus" in the filter, and "sonnet" typed after Enter
+    mapped Sonnet and Opus to a mistyped name. alt+h/s/o/m/a (the pane's) map from anywhere.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h", "assign('haiku')", "Haiku", tooltip="use the highlighted model for Haiku",
@@ -46,7 +57,7 @@ class ModelList(OptionList):
                 tooltip="use the highlighted model as the main model (`model`)", id="models.main"),
         Binding("a", "assign('subagent_model')", "Subagent model", show=False,
                 tooltip="use the highlighted model for subagents", id="models.subagent"),
-        Binding("enter", "pick", "Use for its tier", show=False,
+        Binding("enter", "pick", "Use",
                 tooltip="use the highlighted model for the tier it is named for (an Opus model for Opus…)",
                 id="models.pick"),
         Binding("slash", "filter", "Filter", show=False, tooltip="back to the filter field", id="models.filter"),
@@ -56,7 +67,11 @@ class ModelList(OptionList):
     HELP_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("other keys", "Filter as you type — in the list, a letter, digit or sign that is no key there goes to the "
                        "filter (h s o m a / r q ? are keys, and f while it offers a fix)"),
+        ("↑ ↓", "In the list: choose a model; h s o m a map it only after such a move (or ↓ from the filter), so "
+                "letters typed on seeing the list, or after Enter, go to the filter"),
     )
+
+    armed = False  # the plain tier keys map (see the class docstring); a plain attribute: no redraw needed
 
     class Assign(Message):
         """Assign `model` to `target` ("haiku", "sonnet", "opus", "main_model", "subagent_model")."""
@@ -72,6 +87,18 @@ class ModelList(OptionList):
         if option is None or option.id is None:
             return None
         return option.id.removeprefix(TYPED_PREFIX)
+
+    def arm(self, armed: bool = True) -> None:
+        if armed != self.armed:
+            self.armed = armed
+            if self.has_focus:
+                self.refresh_bindings()  # the Footer shows h/s/o only while they map
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("assign", "filter"):
+            # False: inert and out of the Footer, so the letter reaches on_key and is typed into the filter.
+            return self.armed
+        return True
 
     def action_assign(self, target: str) -> None:
         model = self.highlighted_model
@@ -104,20 +131,28 @@ class ModelList(OptionList):
         if picker is not None:
             picker.query_one("#model-filter", Input).focus()
 
+    def on_click(self) -> None:
+        self.arm()
+
     def on_key(self, event: events.Key) -> None:
-        # Type-to-filter: a printable character that no key binding claims here (h s o m a and / are the list's, r,
-        # f, q and ? the pane's and the app's) goes to the filter, appended, and the filter takes the focus.
+        if event.key in NAVIGATION_KEYS:
+            self.arm()
+            return  # the OptionList's binding moves the highlight
+        # Type-to-filter: a printable character goes to the filter, appended, and the filter takes the focus. In an
+        # armed list, keys bindings claim stay keys (h s o m a and / are the list's, r, f, q and ? the pane's and the
+        # app's); in a list not armed, every printable character is typing.
         char = event.character
         if not event.is_printable or not char or char.isspace():
             return
         active = self.screen.active_bindings.get(event.key)
-        if active is not None and active.enabled:
+        if self.armed and active is not None and active.enabled:
             return
         picker = self._picker()
         if picker is None:
             return
         event.stop()
         event.prevent_default()
+        self.arm(False)  # typing: the next letters are typed too, wherever the focus is when they arrive
         field = picker.query_one("#model-filter", Input)
         field.value += char
         field.cursor_position = len(field.value)
@@ -242,8 +277,9 @@ class ModelPicker(Vertical):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self.model_list.option_count:
-            # At once, not with focus() (a callback run later): an h / s / o pressed right after Enter belongs to the
-            # list, and would otherwise be typed into the filter.
+            # At once, not with focus() (a callback run later): the keys after Enter go to the list. Not armed: Enter
+            # ends the filter, it does not choose, and letters typed next (a typo being corrected) stay typing.
+            self.model_list.arm(False)
             self.screen.set_focus(self.model_list)
 
     def on_key(self, event: events.Key) -> None:
@@ -251,4 +287,5 @@ class ModelPicker(Vertical):
         filter_focused = self.screen.focused is self.query_one("#model-filter", Input)
         if event.key == "down" and filter_focused and self.model_list.option_count:
             event.stop()
-            self.model_list.focus()
+            self.model_list.arm()  # moving into the list is choosing: h / s / o map the highlighted model
+            self.screen.set_focus(self.model_list)

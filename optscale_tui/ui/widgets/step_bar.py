@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
@@ -100,6 +101,32 @@ class StepBar(Widget, can_focus=True):
             label_style = style + Style(bold=True, underline=True) if is_active else style
             parts.extend(((" ", style), (label, label_style), (" ", style)))
         return Content.assemble(*parts)
+
+    # Where the focus is, said on the line above the bar while it has it: shift+tab from a pane's first field lands
+    # here, and then ←/→ switch panes and a paste has no field. The app shows FOCUS_NOTE in its title line.
+    FOCUS_NOTE = "Focus: the step bar · ←/→ switch panes · ↓ or Enter: into the pane"
+
+    class FocusChanged(Message):
+        def __init__(self, focused: bool) -> None:
+            super().__init__()
+            self.focused = focused
+
+    def on_focus(self) -> None:
+        self.post_message(self.FocusChanged(True))
+
+    def on_blur(self) -> None:
+        self.post_message(self.FocusChanged(False))
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        # A paste here was dropped silently: it goes into the pane, to the field that takes the focus there.
+        event.stop()
+        await self.action_enter_pane()
+        self.call_after_refresh(self._forward_paste, event.text)
+
+    def _forward_paste(self, text: str) -> None:
+        focused = self.screen.focused
+        if focused is not None and focused is not self:
+            focused.post_message(events.Paste(text))
 
     async def action_enter_pane(self) -> None:
         await self.app.run_action(f"step({self.active!r})")  # what the pane's function key does: show it, focus into it
