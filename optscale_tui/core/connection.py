@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from optscale_tui.core.causes import Cause
 
 # mask_secret lives in core/secrets.py; it is also imported from here by older code, so it stays re-exported.
-from optscale_tui.core.secrets import clean_outside_text, has_key_shape, mask_secret
+from optscale_tui.core.secrets import clean_outside_text, has_key_shape, is_clean, mask_secret
 
 _QUOTES = "\"'`“”‘’<>"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -319,6 +319,14 @@ def parse_model_name(text: str | None) -> str | None:
     return raw
 
 
+def is_mappable_model(model: str | None) -> bool:
+    """Whether a model id (e.g. from the gateway's catalog) may be written into the settings as it is: only when it
+    is shown exactly as it is. An id that had to be changed for display (control characters, something shaped like
+    a key) is refused, never saved in its changed form (a name the gateway does not know) nor in its raw one (what
+    the user never saw, or a key in clear)."""
+    return bool(model) and is_clean(model)
+
+
 def strip_context_suffix(model: str) -> str:
     """Claude Code strips `[1m]` before sending; the gateway catalog never has it."""
     return model[:-4] if model.endswith("[1m]") else model
@@ -421,6 +429,9 @@ def suggest_tier_models(
     either it is left out.
     """
     pairs = [(c, None) if isinstance(c, str) else c for c in candidates]
+    pairs = [(m, name) for m, name in pairs if is_mappable_model(m)]  # never suggest what cannot be saved as is
+    if fallback is not None and not is_mappable_model(fallback):
+        fallback = None
     suggestions: dict[str, TierSuggestion] = {}
     for tier in ("opus", "sonnet", "haiku"):
         if getattr(tiers, tier):

@@ -40,16 +40,18 @@ _KEY_START_AT_END = re.compile(rf"(?<![A-Za-z0-9])s(?:k(?:-[{_KEY_CHARS}]*)?)?\Z
 # 0x9c), are cut by CAN / SUB / a new ESC, and an unterminated one runs to the end of the text (a terminal would
 # swallow everything after it, or act on it when the terminator comes later).
 _STRING_BODY = r"[^\x07\x18\x1a\x1b\x9c]*"
+# The final byte of a short escape: not one that opens a CSI ([) or a string command (] P X ^ _).
+_SHORT_FINAL = r"[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
 _ESCAPE_SEQUENCE = re.compile(
     r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"  # CSI: ESC [ 2 J, ESC [ 31 m …
     rf"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]){_STRING_BODY}(?:\x07|\x1b\\|\x9c|[\x18\x1a]|(?=\x1b)|\Z)"
-    r"|\x1b[\x20-\x2f]*[\x30-\x7e]"  # ESC 7, ESC c (reset), ESC ( B …
+    rf"|\x1b[\x20-\x2f]*{_SHORT_FINAL}"  # ESC 7, ESC c (reset), ESC ( B …
 )
 # The same, but only when it is complete: what a stream must wait for before it can decide.
 _COMPLETE_ESCAPE = re.compile(
     r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
     rf"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]){_STRING_BODY}(?:\x07|\x1b\\|\x9c|[\x18\x1a]|(?=\x1b))"
-    r"|\x1b[\x20-\x2f]*[\x30-\x7e]"
+    rf"|\x1b[\x20-\x2f]*{_SHORT_FINAL}"
 )
 _ESCAPE_START = re.compile(r"[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
 
