@@ -52,9 +52,11 @@ def _remember_secret(value: str | None) -> None:
 
 
 def _masked(text: str) -> str:
-    from optscale_tui.core.secrets import mask_keys
+    """Any text before it is printed: no escape sequence or control character (but newline and tab: the CLI's own
+    text has them), keys masked. Only _colour_diff adds colour, after this."""
+    from optscale_tui.core.secrets import clean_outside_text
 
-    return mask_keys(str(text), _known_secrets)
+    return clean_outside_text(str(text), _known_secrets)
 
 
 def _shown(text: str | None, *, single_line: bool = True) -> str:
@@ -64,8 +66,9 @@ def _shown(text: str | None, *, single_line: bool = True) -> str:
     return clean_outside_text(text, _known_secrets, single_line=single_line)
 
 
-def _out(text: str = "") -> None:
-    print(_masked(text), flush=True)
+def _out(text: str = "", *, coloured: bool = False, json_text: bool = False) -> None:
+    # JSON (from _json_text) is escaped and masked already: cleaning it would not change it, but it costs time.
+    print(text if coloured or json_text else _masked(text), flush=True)
 
 
 def _err(text: str) -> None:
@@ -81,9 +84,11 @@ def _json_text(payload: object, *, ensure_ascii: bool = False) -> str:
     """JSON for stdout: keys masked in every string, and no character a terminal acts on, even unescaped ones."""
     import json
 
+    from optscale_tui.core.secrets import mask_keys
+
     def masked(value: object) -> object:
-        if isinstance(value, str):
-            return _masked(value)
+        if isinstance(value, str):  # the data stays as it is (JSON escapes it), but for keys
+            return mask_keys(value, _known_secrets)
         if isinstance(value, dict):
             return {masked(k): masked(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -283,7 +288,7 @@ def _confirm(question: str, assume_yes: bool) -> bool:
         return True
     if not sys.stdin or not sys.stdin.isatty():
         raise UsageError("Not on a terminal: add --yes to write without asking (or --dry-run to only look).")
-    answer = input(f"{question} [y/N] ").strip().lower()
+    answer = input(f"{_shown(question)} [y/N] ").strip().lower()
     return answer in ("y", "yes")
 
 
@@ -299,10 +304,11 @@ def _print_plan(plan, target=None) -> None:
         if change.reason:
             _out(f"  {change.key}: {change.reason}")
     _out("")
-    _out(_colour_diff(plan.diff()))
+    _out(_colour_diff(plan.diff()), coloured=True)
 
 
 def _colour_diff(diff: str) -> str:
+    diff = _masked(diff)  # a settings file may hold DEL or C1 characters raw (JSON allows them): cleaned first
     if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
         return diff
     out = []
@@ -346,7 +352,7 @@ def _fix_rows(fixes) -> list[dict[str, str]]:
 def _print_fixes(fixes, *, stream=None) -> None:
     if not fixes:
         return
-    write = (lambda line: print(line, file=stream, flush=True)) if stream else _out
+    write = (lambda line: print(_masked(line), file=stream, flush=True)) if stream else _out
     write("")
     write("Fix-it commands (each shows the diff and keeps a backup):")
     for fix in fixes:
@@ -560,7 +566,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     probe = catalog.probe
     if args.json:
         # JSON escapes control characters itself; keys are masked (_json_text), as everywhere.
-        _out(_json_text({
+        _out(json_text=True, text=_json_text({
             "ok": probe.ok,
             "source": catalog.source,
             "models": [{"id": m.id, "display_name": m.display_name, "owned_by": m.owned_by} for m in catalog.models],
@@ -602,7 +608,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     config = _inspect(args.settings)
     fixes = fixes_for(config)
     if args.json:
-        _out(_json_text({
+        _out(json_text=True, text=_json_text({
             "ok": not any(f.severity == "fail" for f in config.findings),
             "user_settings": str(config.user_settings),
             "variables": [
@@ -734,7 +740,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         payload = report.to_json(done, target)
         payload["fixes"] = _fix_rows(fixes)
-        _out(_json_text(payload))
+        _out(json_text=True, text=_json_text(payload))
     else:
         _print_fixes(fixes)
     return EXIT_OK if done.ok else EXIT_PROBLEM

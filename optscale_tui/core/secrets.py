@@ -31,10 +31,11 @@ MIN_KNOWN_SECRET_LENGTH = 8
 MAX_STREAM_HOLD = 4096
 
 _KEY_CHARS = r"A-Za-z0-9_.~+\-"
-# An `sk-` key (sk-bf-…, sk-ant-…, sk-proj-…) as a word of its own: "task-12345678" is not one.
-_KEY_SHAPE = re.compile(rf"(?<![A-Za-z0-9])sk-[{_KEY_CHARS}]{{8,}}", re.IGNORECASE)
+# An `sk-` key as a word of its own ("task-12345678" is not one), or one of the known key prefixes anywhere (sk-bf-,
+# sk-ant-, sk-proj-: glued to other text, e.g. after an escape sequence written out as "\x1b[2J").
+_KEY_SHAPE = re.compile(rf"(?:(?<![A-Za-z0-9])|(?=sk-(?:bf|ant|proj)-))sk-[{_KEY_CHARS}]{{8,}}", re.IGNORECASE)
 # The end of a text that may grow into such a key with the next piece of a stream: "s", "sk", "sk-bf-12".
-_KEY_START_AT_END = re.compile(rf"(?<![A-Za-z0-9])s(?:k(?:-[{_KEY_CHARS}]*)?)?\Z", re.IGNORECASE)
+_KEY_START_AT_END = re.compile(rf"(?:(?<![A-Za-z0-9])sk?|sk-[{_KEY_CHARS}]*)\Z", re.IGNORECASE)
 
 # Terminal escape sequences, removed whole. String commands (OSC, DCS, SOS, PM, APC) end at BEL or ST (ESC \ or
 # 0x9c), are cut by CAN / SUB / a new ESC, and an unterminated one runs to the end of the text (a terminal would
