@@ -84,7 +84,7 @@ class HostileGateway:
                 b = gateway.behaviour
                 b.seen.append(f"GET {self.path}")
                 if b.error_status:
-                    self._send(b.error_status, b.error_body.encode(), b.error_type)
+                    self._send(b.error_status, b.error_body.encode("utf-8", "surrogatepass"), b.error_type)
                     return
                 if self.path.endswith("/models"):
                     data = [{"id": m, "display_name": b.display_name, "owned_by": f"owner {CLEAR}"} for m in b.models]
@@ -97,8 +97,8 @@ class HostileGateway:
                 length = int(self.headers.get("content-length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
                 b.seen.append(f"POST {self.path}")
-                if b.error_status:
-                    self._send(b.error_status, b.error_body.encode(), b.error_type)
+                if b.error_status:  # a lone surrogate goes out as the invalid UTF-8 a broken server would send
+                    self._send(b.error_status, b.error_body.encode("utf-8", "surrogatepass"), b.error_type)
                     return
                 if self.path.split("?")[0].endswith("/count_tokens"):
                     self._send(200, b'{"input_tokens": 5}', "application/json")
