@@ -300,3 +300,27 @@ def test_hostile_html_titles_in_verify(home: Path, capsys: pytest.CaptureFixture
     assert code == PROBLEM, out
     assert_clean(out)
     assert json.loads(out)["ok"] is False
+
+
+# --- Base URLs from a settings file (a project file is anyone's text) ----------------------------------------
+
+SETTINGS_URLS = {
+    # Loopback, port 9 (discard, closed): were one of them accepted, no request would leave this machine.
+    "key in the port": f"http://127.0.0.1:{KEY}/llm_proxy/{ORG}/anthropic",
+    "key in the path": f"http://127.0.0.1:9/llm_proxy/{KEY}/anthropic",
+    "escape in the path": f"http://127.0.0.1:9/{OSC0}/llm_proxy/{ORG}/anthropic",
+    "port 0": f"http://127.0.0.1:0/llm_proxy/{ORG}/anthropic",
+}
+
+
+@pytest.mark.parametrize("url", SETTINGS_URLS.values(), ids=SETTINGS_URLS.keys())
+@pytest.mark.parametrize(("command", "expected"), [(("verify", "--no-claude-cli"), PROBLEM), (("doctor",), OK)],
+                         ids=["verify", "doctor"])
+def test_bad_base_url_in_the_settings(home: Path, capsys: pytest.CaptureFixture[str], url: str,
+                                      command: tuple[str, ...], expected: int) -> None:
+    (home / ".claude").mkdir()
+    (home / ".claude" / "settings.json").write_text(json.dumps({"env": {
+        "ANTHROPIC_BASE_URL": url, "ANTHROPIC_AUTH_TOKEN": KEY, "ANTHROPIC_DEFAULT_OPUS_MODEL": CLEAN_MODEL}}))
+    code, out = run(capsys, *command)
+    assert code == expected, out
+    assert_clean(out)
