@@ -439,6 +439,13 @@ class OptScaleApp(App[None]):
 
         self.push_screen(dialog, answered)
 
+    def notify(self, message: str, *, title: str = "", **kwargs) -> None:  # type: ignore[override]
+        """Every toast (widgets' notify calls come here): no escape sequence and no key, whatever it quotes."""
+        from optscale_tui.core.secrets import clean_outside_text
+
+        known = self._known_secrets()
+        super().notify(clean_outside_text(message, known), title=clean_outside_text(title, known), **kwargs)
+
     # --- crash output -------------------------------------------------------------------------------------------
 
     def _handle_exception(self, error: Exception) -> None:

@@ -3,11 +3,14 @@ changed for display is never mapped, and a crash prints neither locals nor the k
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from textual.widgets import Input
 
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.widgets.checklist import Checklist
+from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.model_picker import UNUSABLE_NOTE, ModelList
 from optscale_tui.ui.widgets.stream_log import StreamLog
 from tests.hostile.gateway import CLEAN_MODEL, HOSTILE_MODELS, KEY, HostileGateway, raw_control_chars
@@ -99,3 +102,27 @@ async def test_a_crash_prints_no_locals_and_no_key(ui_sandbox, capsys) -> None:
     assert "the_key_in_a_local =" not in err and "locals" not in err.lower()
     assert_clean(err)
     assert app.return_code == 1
+
+
+async def test_hostile_values_in_the_settings_file_are_drawn_cleaned(ui_sandbox) -> None:
+    """A settings file (a project's is anyone's text) with escape sequences in model names, one of them a raw C1
+    character (JSON allows those unescaped): the Models pane, Review's diff and Doctor draw them cleaned."""
+    env = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "opus\x1b]0;title\x07x", "ANTHROPIC_DEFAULT_HAIKU_MODEL": "haiku\x9b2Jx",
+           "ANTHROPIC_DEFAULT_SONNET_MODEL": "sonnet\x1b[2Jx"}
+    ui_sandbox.seed(text=json.dumps({"env": env}, ensure_ascii=False, indent=2) + "\n")
+    app = OptScaleApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for pane in ("f3", "f4", "f6"):
+            await pilot.press(pane)
+            await settle(pilot)
+            assert_clean(screen_text(app))
+        # A diff line with a raw C1 character (Review draws plan.diff() line by line) …
+        review_diff = app.query_one("#review-diff", DiffView)
+        review_diff.set_diff('+    "ANTHROPIC_DEFAULT_HAIKU_MODEL": "haiku\x9b2Jx"')
+        assert_clean("\n".join(review_diff.lines))
+        # … and a toast quoting such a value, or a key.
+        app.query_one(ModelList).notify("toast quoting opus\x1b]0;title\x07x and " + KEY)
+        await pilot.pause()
+        for notification in app._notifications:
+            assert_clean(notification.message + notification.title)

@@ -338,14 +338,15 @@ class TiersView(StepView):
         if missing:
             details.append("Highlight a model from the list and press its key (h, s, o; m main, a subagents) to "
                            "replace each row marked !.")
-        coverage.update("\n".join(lines))
+        # Model names come from the settings file (anyone's text, for a project file): shown cleaned.
+        coverage.update(clean_outside_text("\n".join(lines)))
         coverage.set_classes(style)
-        detail.update(" ".join(details))
+        detail.update(clean_outside_text(" ".join(details)))
         detail.display = bool(details)
         fix.display = bool(suggestions)
         if suggestions:
-            fix.label = "f: map " + ", ".join(
-                f"{LABELS[t]} → {s.model}" + (f" ({s.note})" if s.note else "") for t, s in suggestions.items())
+            fix.label = clean_outside_text("f: map " + ", ".join(
+                f"{LABELS[t]} → {s.model}" + (f" ({s.note})" if s.note else "") for t, s in suggestions.items()))
             fix.refresh(layout=True)
         self.refresh_bindings()
 
