@@ -188,7 +188,7 @@ def test_warnings_quote_no_control_characters() -> None:
         assert_clean(warning)
 
 
-@pytest.mark.parametrize("text", [KEY, f"anthropic/{KEY}", f"x/{KEY}\x1b[2J"])
+@pytest.mark.parametrize("text", [KEY, f"anthropic/{KEY}", f"x/{KEY}\x1b[2J"], ids=["key", "provider", "escape"])
 def test_model_name_holding_a_key_is_refused_masked(text: str) -> None:
     with pytest.raises(InputError) as err:
         parse_model_name(text)

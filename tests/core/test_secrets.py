@@ -95,6 +95,7 @@ def test_mask_secret_keeps_its_old_import_path() -> None:
         ("sk-short", "sk-short"),
         ("", ""),
     ],
+    ids=["sentence", "bearer", "url-path", "anthropic", "upper-case", "words", "short", "empty"],  # no key in an id
 )
 def test_mask_keys_by_shape(text: str, expected: str) -> None:
     assert mask_keys(text) == expected
