@@ -8,7 +8,7 @@ import json
 import pytest
 
 from optscale_tui import cli
-from tests.hostile.gateway import (
+from tests.hostile.text_gateway import (
     CLEAN_MODEL,
     HOSTILE_MODELS,
     KEY,

@@ -23,7 +23,7 @@ from optscale_tui.core.connection import (
     suggest_tier_models,
 )
 from optscale_tui.core.gateway import GatewayClient
-from tests.hostile.gateway import CLEAN_MODEL, HOSTILE_MODELS, HOSTILE_REPLY, KEY, ORG, raw_control_chars
+from tests.hostile.text_gateway import CLEAN_MODEL, HOSTILE_MODELS, HOSTILE_REPLY, KEY, ORG, raw_control_chars
 
 URL = parse_base_url(f"https://gw.example.test/llm_proxy/{ORG}/v1")
 

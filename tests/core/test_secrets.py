@@ -19,7 +19,7 @@ from optscale_tui.core.secrets import (
     strip_controls,
 )
 from optscale_tui.core.settings_file import SettingsDocument, load_settings, plan_env_edit
-from tests.hostile.gateway import HOSTILE_MODELS, HOSTILE_REPLY, KEY, raw_control_chars
+from tests.hostile.text_gateway import HOSTILE_MODELS, HOSTILE_REPLY, KEY, raw_control_chars
 
 SECRET_VALUE = "projects/x/credentials-VALUE-0123456789-abcdef"
 

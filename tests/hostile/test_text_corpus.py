@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from optscale_tui import cli
-from tests.hostile.gateway import (
+from tests.hostile.text_gateway import (
     C1,
     CLEAN_MODEL,
     CLEAR,

@@ -13,7 +13,7 @@ from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.model_picker import UNUSABLE_NOTE, ModelList
 from optscale_tui.ui.widgets.stream_log import StreamLog
-from tests.hostile.gateway import CLEAN_MODEL, HOSTILE_MODELS, KEY, HostileGateway, raw_control_chars
+from tests.hostile.text_gateway import CLEAN_MODEL, HOSTILE_MODELS, KEY, HostileGateway, raw_control_chars
 from tests.ui.screen import paste, run_all_checks, screen_text, settle
 
 
