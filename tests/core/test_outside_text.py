@@ -93,23 +93,31 @@ async def test_error_bodies_and_html_titles_are_cleaned(content_type: str, body:
 # --- the claude CLI ------------------------------------------------------------------------------------------
 
 FAKE_CLAUDE = r'''#!{python}
+# Speaks the stream-json session protocol the real-client check uses: control requests and prompts on stdin.
 import json, sys
-if sys.argv[1:3] == ["auth", "status"]:
-    print("Anthropic base URL: http://127.0.0.1:9/x\x1b]0;title\x07 {key}")
-    sys.exit(0)
 reply = {reply!r}
+failing = {failing!r}
 def out(event):
     print(json.dumps(event), flush=True)
-out({{"type": "system", "subtype": "init", "model": "model\x1b[2J{key}", "apiKeySource": "none\x07",
-      "claude_code_version": "9\x1b]0;x\x07"}})
-out({{"type": "system", "subtype": "api_retry", "error_status": 500, "error": "retry \x1b[2J {key}"}})
-for i in range(0, len(reply), 4):
-    out({{"type": "stream_event", "event": {{"type": "content_block_delta",
-         "delta": {{"type": "text_delta", "text": reply[i:i + 4]}}}}}})
-failing = {failing!r}
-out({{"type": "result", "is_error": failing, "api_error_status": 401 if failing else None,
-      "result": "API Error: 401 " + reply if failing else reply}})
-sys.stderr.write("stderr \x1b]52;c;ZXZpbA==\x07 {key}\n")
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("type") == "control_request":
+        request = message["request"]
+        answer = {{}}
+        if request.get("subtype") == "get_settings":
+            answer = {{"effective": {{"env": {{"ANTHROPIC_BASE_URL": {url!r} + "]0;title/{key}"}}}}}}
+        out({{"type": "control_response", "response": {{"subtype": "success", "request_id": message["request_id"],
+                                                       "response": answer}}}})
+        continue
+    out({{"type": "system", "subtype": "init", "model": "model[2J{key}", "apiKeySource": "none",
+          "claude_code_version": "9]0;x"}})
+    out({{"type": "system", "subtype": "api_retry", "error_status": 500, "error": "retry [2J {key}"}})
+    for i in range(0, len(reply), 4):
+        out({{"type": "stream_event", "event": {{"type": "content_block_delta",
+             "delta": {{"type": "text_delta", "text": reply[i:i + 4]}}}}}})
+    out({{"type": "result", "is_error": failing, "api_error_status": 401 if failing else None,
+          "result": "API Error: 401 " + reply if failing else reply}})
+sys.stderr.write("stderr ]52;c;ZXZpbA== {key}\n")
 sys.exit(1 if failing else 0)
 '''
 
@@ -120,7 +128,8 @@ def test_claude_cli_events_and_results_are_cleaned(tmp_path: Path, failing: bool
     from optscale_tui.core.verify import CheckProgress, TokenChunk, target_from_values
 
     fake = tmp_path / "claude"
-    fake.write_text(FAKE_CLAUDE.format(python=sys.executable, key=KEY, reply=HOSTILE_REPLY, failing=failing))
+    fake.write_text(FAKE_CLAUDE.format(python=sys.executable, key=KEY, reply=HOSTILE_REPLY, failing=failing,
+                                       url=URL.anthropic_base))
     fake.chmod(0o755)
     target = target_from_values(ConnectionValues(url=URL, key=ApiKey(KEY), tiers=TierMapping(opus=CLEAN_MODEL)))
     checks = real_client_checks(target, cwd=tmp_path, binary=fake, env={"PATH": "/usr/bin:/bin"}, timeout=30)
