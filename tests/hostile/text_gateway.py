@@ -1,6 +1,6 @@
 """A gateway whose words are hostile, for tests: a tiny stdlib HTTP server on 127.0.0.1 whose model ids, streamed
-replies, error bodies and HTML titles carry terminal escape sequences (OSC 52 clipboard write, OSC 0 window title, ESC[2J, CR, BEL, C1),
-spoofed result lines and the test key. Everything it says is chosen by the test."""
+replies, error bodies and HTML titles carry terminal escape sequences (OSC 52 clipboard write, OSC 0 window title,
+ESC[2J, CR, BEL, C1), spoofed result lines and the test key. Everything it says is chosen by the test."""
 
 from __future__ import annotations
 
