@@ -124,7 +124,7 @@ sys.exit(1 if failing else 0)
 
 @pytest.mark.parametrize("failing", [False, True], ids=["answers", "fails"])
 def test_claude_cli_events_and_results_are_cleaned(tmp_path: Path, failing: bool) -> None:
-    from optscale_tui.core.claude_cli import real_client_checks
+    from optscale_tui.core.claude_cli import real_client
     from optscale_tui.core.verify import CheckProgress, TokenChunk, target_from_values
 
     fake = tmp_path / "claude"
@@ -132,11 +132,14 @@ def test_claude_cli_events_and_results_are_cleaned(tmp_path: Path, failing: bool
                                        url=URL.anthropic_base))
     fake.chmod(0o755)
     target = target_from_values(ConnectionValues(url=URL, key=ApiKey(KEY), tiers=TierMapping(opus=CLEAN_MODEL)))
-    checks = real_client_checks(target, cwd=tmp_path, binary=fake, env={"PATH": "/usr/bin:/bin"}, timeout=30)
+    client = real_client(target, cwd=tmp_path, binary=fake, env={"PATH": "/usr/bin:/bin"}, timeout=30)
     events: list[object] = []
 
     async def run_all() -> list[object]:
-        return [await factory(events.append) for _spec, factory in checks]
+        try:
+            return [await factory(events.append) for _spec, factory in client.checks]
+        finally:
+            await client.close()  # as the verification engine does: the session process is waited for
 
     results = asyncio.run(run_all())
     texts = [e.text for e in events if isinstance(e, TokenChunk)]
