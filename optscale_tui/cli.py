@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import typing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,12 +41,75 @@ class UsageError(Exception):
     """A problem with what the user asked for: printed plainly, exit code 2."""
 
 
-def _out(text: str = "") -> None:
-    print(text, flush=True)
+# The key values this run has read (from --api-key-*, the settings in effect): every line printed is masked against
+# them and against anything shaped like an `sk-` key, so no path of the CLI can print a key in clear.
+_known_secrets: list[str] = []
+
+
+def _remember_secret(value: str | None) -> None:
+    if value and value not in _known_secrets:
+        _known_secrets.append(value)
+
+
+def _masked(text: str) -> str:
+    """Any text before it is printed: no escape sequence or control character (but newline and tab: the CLI's own
+    text has them), keys masked. Only _colour_diff adds colour, after this."""
+    from optscale_tui.core.secrets import clean_outside_text
+
+    return clean_outside_text(str(text), _known_secrets)
+
+
+def _shown(text: str | None, *, single_line: bool = True) -> str:
+    """Outside text (the gateway's, Claude Code's, a settings file's) as it may reach the terminal."""
+    from optscale_tui.core.secrets import clean_outside_text
+
+    return clean_outside_text(text, _known_secrets, single_line=single_line)
+
+
+def _out(text: str = "", *, coloured: bool = False, json_text: bool = False) -> None:
+    # JSON (from _json_text) is escaped and masked already: cleaning it would not change it, but it costs time.
+    print(text if coloured or json_text else _masked(text), flush=True)
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(_masked(text), file=sys.stderr, flush=True)
+
+
+# Characters JSON leaves raw with ensure_ascii=False that a terminal still acts on (DEL, C1) or that reorder text.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u00ad\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+                          "\ufeff\ud800-\udfff]")
+
+
+def _json_text(payload: object, *, ensure_ascii: bool = False) -> str:
+    """JSON for stdout: keys masked in every string, and no character a terminal acts on, even unescaped ones."""
+    import json
+
+    from optscale_tui.core.secrets import mask_keys
+
+    def masked(value: object) -> object:
+        if isinstance(value, str):  # the data stays as it is (JSON escapes it), but for keys
+            return mask_keys(value, _known_secrets)
+        if isinstance(value, dict):
+            return {masked(k): masked(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [masked(v) for v in value]
+        return value
+
+    text = json.dumps(masked(payload), indent=2, ensure_ascii=ensure_ascii)
+    # These only occur inside strings (JSON's own syntax is ASCII), where \uXXXX is the same character.
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse quotes what it could not use ("unrecognized arguments: sk-bf-…"): a key typed in the wrong place,
+    or an escape sequence, must not come back in clear."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_shown(message)}\n")
+
+    def _print_message(self, message: str, file=None) -> None:
+        super()._print_message(_masked(message) if message else message, file)
 
 
 # --- parser -------------------------------------------------------------------------------------------------
@@ -68,7 +133,7 @@ def _timeout_seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="optscale-tui",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -184,10 +249,13 @@ def _read_key(args: argparse.Namespace) -> ApiKey | None:
             raise UsageError("--api-key-stdin was given but standard input was empty.")
     else:
         return None
+    _remember_secret(value.strip())
     try:
-        return parse_api_key(value)
+        key = parse_api_key(value)
     except InputError as exc:
         raise UsageError(exc.reason) from None
+    _remember_secret(key.value)
+    return key
 
 
 def _target(args: argparse.Namespace):
@@ -221,7 +289,7 @@ def _confirm(question: str, assume_yes: bool) -> bool:
         return True
     if not sys.stdin or not sys.stdin.isatty():
         raise UsageError("Not on a terminal: add --yes to write without asking (or --dry-run to only look).")
-    answer = input(f"{question} [y/N] ").strip().lower()
+    answer = input(f"{_shown(question)} [y/N] ").strip().lower()
     return answer in ("y", "yes")
 
 
@@ -237,10 +305,11 @@ def _print_plan(plan, target=None) -> None:
         if change.reason:
             _out(f"  {change.key}: {change.reason}")
     _out("")
-    _out(_colour_diff(plan.diff()))
+    _out(_colour_diff(plan.diff()), coloured=True)
 
 
 def _colour_diff(diff: str) -> str:
+    diff = _masked(diff)  # a settings file may hold DEL or C1 characters raw (JSON allows them): cleaned first
     if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
         return diff
     out = []
@@ -284,7 +353,7 @@ def _fix_rows(fixes) -> list[dict[str, str]]:
 def _print_fixes(fixes, *, stream=None) -> None:
     if not fixes:
         return
-    write = (lambda line: print(line, file=stream, flush=True)) if stream else _out
+    write = (lambda line: print(_masked(line), file=stream, flush=True)) if stream else _out
     write("")
     write("Fix-it commands (each shows the diff and keeps a backup):")
     for fix in fixes:
@@ -488,7 +557,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     import asyncio
-    import json
 
     from optscale_tui.core.causes import describe
     from optscale_tui.core.connection import InputError, parse_base_url
@@ -513,7 +581,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     catalog = asyncio.run(fetch())
     probe = catalog.probe
     if args.json:
-        _out(json.dumps({
+        # JSON escapes control characters itself; keys are masked (_json_text), as everywhere.
+        _out(json_text=True, text=_json_text({
             "ok": probe.ok,
             "source": catalog.source,
             "models": [{"id": m.id, "display_name": m.display_name, "owned_by": m.owned_by} for m in catalog.models],
@@ -521,14 +590,22 @@ def cmd_models(args: argparse.Namespace) -> int:
             "message": probe.detail,
             "fix": describe(probe.cause).fix if probe.cause else "",
             "request_ids": dict(probe.request_ids),
-        }, indent=2))
+        }, ensure_ascii=True))
     elif probe.ok:
-        _out(f"{len(catalog.models)} models from {catalog.source}:")
+        _out(f"{len(catalog.models)} models from {_shown(catalog.source)}:")
+        altered = 0
         for m in catalog.models:
-            _out(f"  {m.id}")
+            shown = _shown(m.id)
+            if shown != m.id:  # what is printed is not the id: it must not be copied into a mapping as is
+                altered += 1
+                shown += "  (!)"
+            _out(f"  {shown}")
+        if altered:
+            _err(f"warning: {altered} model id{'s' if altered != 1 else ''} marked (!) held control characters or "
+                 "something shaped like an API key; shown cleaned, and refused as a tier model.")
     else:
         info = describe(probe.cause) if probe.cause else None
-        _err(f"✗ Could not list models: {probe.detail or (info.message if info else '')}")
+        _err(f"✗ Could not list models: {_shown(probe.detail or (info.message if info else ''))}")
         if info:
             _err(f"  cause: {info.cause.value}\n  fix:   {info.fix}")
     return EXIT_OK if probe.ok else EXIT_PROBLEM
@@ -541,14 +618,13 @@ def _inspect(settings: Path | None):
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    import json
 
     from optscale_tui.core.fixes import fixes_for
 
     config = _inspect(args.settings)
     fixes = fixes_for(config)
     if args.json:
-        _out(json.dumps({
+        _out(json_text=True, text=_json_text({
             "ok": not any(f.severity == "fail" for f in config.findings),
             "user_settings": str(config.user_settings),
             "variables": [
@@ -561,7 +637,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                          for f in config.findings],
             "notes": list(getattr(config, "notes", ())),
             "fixes": _fix_rows(fixes),
-        }, indent=2))
+        }, ensure_ascii=True))
     else:
         _out(f"Claude Code reads user settings from {config.user_settings}")
         _out("")
@@ -590,7 +666,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import asyncio
-    import json
     from dataclasses import replace
 
     from optscale_tui.core import report
@@ -608,6 +683,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
     config = _inspect(args.settings)
     target = target_from_effective(config, cwd=Path.cwd())
+    if target.key is not None:
+        _remember_secret(target.key.value)
     options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout)
     if not args.no_claude_cli and not target.problems:
         from optscale_tui.core.claude_cli import real_client
@@ -628,8 +705,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
         def result_lines(result, text: str) -> list[str]:
             # Rendered when printed (not when finished), so "same cause as above" always has the full one above.
-            reply = [f"  [{result.id}] {text}"] if text else []
-            return [*reply, report.result_line(result), *report.result_details(result, seen)]
+            reply = [f"  [{result.id}] {reply_text(text)}"] if text else []
+            return [_shown(line) for line in (*reply, report.result_line(result), *report.result_details(result, seen))]
+
+        def reply_text(text: str) -> str:
+            # A reply's own line breaks are indented, so no line of it starts where our result lines do (a reply
+            # could otherwise print a line that reads like "✓ PASS …").
+            return _shown(text, single_line=False).replace("\n", "\n      ")
 
         async for event in run_verification(target, options):
             if args.json:
@@ -637,14 +719,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     done_box.append(event)
                 continue
             if isinstance(event, VerificationPlanned):
-                _out("\n".join(report.target_lines(event.target)))
+                _out("\n".join(_shown(line) for line in report.target_lines(event.target)))
                 _out("")
             elif isinstance(event, TokenChunk) and stream:
                 if live is None:
                     live = event.check_id
-                    sys.stdout.write(f"  [{live}] " + "".join(buffered.pop(live, [])))  # what came before
+                    sys.stdout.write(f"  [{live}] " + reply_text("".join(buffered.pop(live, []))))  # what came before
                 if event.check_id == live:
-                    sys.stdout.write(event.text)
+                    sys.stdout.write(reply_text(event.text))  # cleaned in core already; this is the last guard
                     sys.stdout.flush()
                 else:
                     buffered.setdefault(event.check_id, []).append(event.text)
@@ -678,7 +760,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         payload = report.to_json(done, target)
         payload["fixes"] = _fix_rows(fixes)
-        _out(json.dumps(payload, indent=2, ensure_ascii=False))
+        _out(json_text=True, text=_json_text(payload))
     else:
         _print_fixes(fixes)
         for line in report.closing_lines(done, target):  # Traces: where, when, which ids; what is left to do
@@ -1030,11 +1112,25 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--demo starts the full-screen app; use it without a command.")
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        _err(f"optscale-tui: {exc}")
+        _err(f"optscale-tui: {_shown(str(exc), single_line=False)}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("Interrupted; nothing more was written.")
         return 130
+    except Exception as exc:  # the last resort: a short message, never a traceback with its locals (the key)
+        _err(_crash_message(exc))
+        return EXIT_PROBLEM
+
+
+def _crash_message(exc: BaseException) -> str:
+    """What an unexpected error prints: its type, its words and where it happened, masked and cleaned."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    words = _shown(str(exc))[:500]
+    return (f"optscale-tui: unexpected error: {type(exc).__name__}{': ' + words if words else ''}{where}\n"
+            "  Nothing more was written. Please report this (the message above holds no key).")
 
 
 def run_tui(*, demo: bool, settings: Path | None = None, scope: str = "user", ca_bundle: Path | None = None) -> int:

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.connection import mask_secret
 from optscale_tui.core.doctor import FOLDER_LAYERS, shown_origin, url_origin
+from optscale_tui.core.secrets import OutsideTextStream, clean_outside_text
 
 if TYPE_CHECKING:
     from optscale_tui.core.verify import CheckResult, CheckSpec, VerificationEvent, VerificationTarget
@@ -140,11 +140,17 @@ def classify_run(run: ClaudeRun, *, builtin_models: tuple[str, ...] = ()) -> Cau
                                path_kind="messages")
 
 
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, mask_secret(secret))
-    return text
+def _scrub(text: str, secrets: tuple[str, ...], *, single_line: bool = False) -> str:
+    """Claude Code's words as they may be shown or saved: no escape sequence or control character (it relays the
+    gateway's), the key and anything shaped like one masked."""
+    return clean_outside_text(text, secrets, single_line=single_line)
+
+
+def _scrub_run(run: ClaudeRun, secrets: tuple[str, ...]) -> None:
+    """Everything a run keeps of Claude Code's output, as it may be shown, reported or saved."""
+    run.result = _scrub(run.result, secrets)
+    run.text = _scrub(run.text, secrets)
+    run.model = _scrub(run.model, secrets, single_line=True) if run.model else run.model
 
 
 # --- the folder and the flags the check runs `claude` with ----------------------------------------------------
@@ -339,7 +345,7 @@ class ClaudeProcess:
         await self._proc.stdin.drain()
         await self._wait(turn.done.wait())
         run.duration_ms = (time.perf_counter() - turn.started) * 1000
-        run.result = _scrub(run.result, self.secrets)
+        _scrub_run(run, self.secrets)
         self.answered[run.alias].set()  # its check can finish now, before the later tiers are asked
 
     # --- the three steps ------------------------------------------------------------------------------------
@@ -471,7 +477,7 @@ class ClaudeProcess:
                     run.exit_code = proc.returncode
                     run.stderr_tail = tail
             for run in self.session.runs.values():
-                run.result = _scrub(run.result, self.secrets)
+                _scrub_run(run, self.secrets)
                 if not run.duration_ms:
                     run.duration_ms = (time.perf_counter() - self.started) * 1000
         finally:
@@ -646,23 +652,27 @@ def real_client(
     elsewhere = next((f for f in (target.config.findings if target.config else ())
                       if f.cause is Cause.KEY_SENT_ELSEWHERE), None)
     emitters: dict[str | None, Callable[[VerificationEvent], None]] = {}
+    secrets = (target.key.value,) if target.key else ()
+    # Each tier's streamed reply, cleaned piece by piece (a key split across pieces included).
+    replies = {alias: OutsideTextStream(secrets) for alias in aliases}
 
     def on_event(alias: str | None, kind: str, event: dict[str, Any]) -> None:
         emit, check_id = emitters.get(alias), specs[alias].id
         if emit is None:
             return
         if kind == "init":
-            emit(CheckProgress(check_id, f"Claude Code {event.get('claude_code_version', '?')}: model "
-                                         f"{event.get('model')}, apiKeySource {event.get('apiKeySource')}"))
+            emit(CheckProgress(check_id, _scrub(f"Claude Code {event.get('claude_code_version', '?')}: model "
+                                                f"{event.get('model')}, apiKeySource {event.get('apiKeySource')}",
+                                                secrets, single_line=True)))
         elif kind == "retry":
-            emit(CheckProgress(check_id, f"api_retry: HTTP {event.get('error_status')} ({event.get('error')})"))
-        elif kind == "text":
-            emit(TokenChunk(check_id, event["text"]))
+            emit(CheckProgress(check_id, _scrub(f"api_retry: HTTP {event.get('error_status')} ({event.get('error')})",
+                                                secrets, single_line=True)))
+        elif kind == "text" and (shown := replies[alias].feed(str(event["text"]))):
+            emit(TokenChunk(check_id, shown))
 
     # Never start Claude Code with settings that would send the key to another host (or for nothing).
     process = None if elsewhere is not None or not aliases else ClaudeProcess(
-        binary, aliases, cwd=cwd, env=env, on_event=on_event,
-        secrets=(target.key.value,) if target.key else (),
+        binary, aliases, cwd=cwd, env=env, on_event=on_event, secrets=secrets,
         expected_url=target.url.anthropic_base if target.url else None)
     client = RealClient([], process, timeout)
 
@@ -678,6 +688,8 @@ def real_client(
         answered = asyncio.ensure_future(client.process.answered[alias].wait())
         await asyncio.wait({session, answered}, return_when=asyncio.FIRST_COMPLETED)
         answered.cancel()
+        if tail := replies[alias].flush():
+            emit(TokenChunk(spec.id, tail))
         return _session_result(client.process.session, alias, spec, timeout, builtin)
 
     def factory(emit: Callable[[VerificationEvent], None], *, alias: str | None) -> Awaitable[CheckResult]:
@@ -698,7 +710,7 @@ def _session_result(session: ClaudeSession, alias: str | None, spec: CheckSpec, 
     from optscale_tui.core.verify import CheckResult, CheckStatus
 
     run = session.runs[alias]
-    seen_url = session.seen_url
+    seen_url = clean_outside_text(session.seen_url, single_line=True)  # Claude Code's words: shown as any
     timings = {"total_ms": round(run.duration_ms, 1),
                "ttft_ms": round(run.ttft_ms, 1) if run.ttft_ms is not None else None}
     if run.spawn_error:
@@ -708,7 +720,7 @@ def _session_result(session: ClaudeSession, alias: str | None, spec: CheckSpec, 
         info = describe(Cause.KEY_SENT_ELSEWHERE)
         return CheckResult(spec.id, spec.title, CheckStatus.FAIL, Cause.KEY_SENT_ELSEWHERE,
                            f"Not asked: Claude Code resolves ANTHROPIC_BASE_URL={seen_url or '(none)'}, so it would "
-                           f"send your key to {session.blocked_host}, not to the gateway verified here. No prompt "
+                           f"send your key to {clean_outside_text(session.blocked_host, single_line=True)}, not to the gateway verified here. No prompt "
                            f"was sent.", info.fix, tier=spec.tier, model=spec.model)
     unsupported = _UNKNOWN_OPTION.search(run.stderr_tail)
     if run.is_error is None and unsupported:

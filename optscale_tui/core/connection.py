@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
 from optscale_tui.core.causes import Cause
+
+# mask_secret lives in core/secrets.py; it is also imported from here by older code, so it stays re-exported.
+from optscale_tui.core.secrets import clean_outside_text, has_key_shape, is_clean, mask_secret
 
 _QUOTES = "\"'`“”‘’<>"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -105,6 +109,44 @@ def split_key_from_url(text: str | None) -> tuple[str, str] | None:
     return rest, match.group(1)
 
 
+def _is_control(ch: str) -> bool:
+    """A control, format (invisible) or surrogate character: never part of a URL as OptScale Chat shows it."""
+    return not ch.isspace() and unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+
+
+def _masked_key_in(text: str) -> str:
+    """The key found in `text`, masked (for a message that must say what was found without repeating it)."""
+    found = split_key_from_url(text)
+    if found is not None:
+        return mask_secret(found[1])
+    match = re.search(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_.~+\-]+", text, re.I)
+    return mask_secret(match.group(0)) if match else "sk-…"
+
+
+MAX_HOST_LENGTH = 253  # DNS: a name of at most 253 characters …
+MAX_LABEL_LENGTH = 63  # … in labels of at most 63
+
+
+def _host_name_problem(host: str) -> str | None:
+    """Why a host name cannot be resolved (None: it can be tried). IP literals are left to the IP parser."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host  # one trailing dot: a fully qualified name
+    if len(name) > MAX_HOST_LENGTH:
+        return f"is {len(name)} characters long; DNS allows at most {MAX_HOST_LENGTH}"
+    labels = name.split(".")
+    if any(not label for label in labels):
+        return "has an empty part between dots (e.g. a..b); check it for a typo"
+    longest = max(labels, key=len)
+    if len(longest) > MAX_LABEL_LENGTH:
+        return (f"has a part of {len(longest)} characters between dots; DNS allows at most {MAX_LABEL_LENGTH} "
+                "(was something else pasted into it?)")
+    return None
+
+
 def parse_base_url(text: str) -> GatewayUrl:
     """Parse any form of the Base URL a user is likely to paste.
 
@@ -118,18 +160,34 @@ def parse_base_url(text: str) -> GatewayUrl:
         raise InputError("base_url", "That is the API key, not the Base URL; it belongs in the API key field.")
     if "://" not in raw:
         raise InputError("base_url", "The Base URL must start with https:// (e.g. https://my.optscale.ai/llm_proxy/…/v1).")
+    if split_key_from_url(raw) is not None or any(has_key_shape(s) for s in raw.split("://", 1)[-1].split("/")):
+        # A key typed into the URL would be echoed by every warning and saved in ANTHROPIC_BASE_URL.
+        raise InputError("base_url", f"The Base URL contains what looks like an API key ({_masked_key_in(raw)}); "
+                                     "the key belongs in its own field, not in the URL.")
+    if any(_is_control(ch) for ch in raw):
+        raise InputError("base_url", "The Base URL contains control characters (e.g. a terminal escape sequence); "
+                                     "paste it again from OptScale Chat.")
     if any(ch.isspace() for ch in raw):
         raise InputError("base_url", "The Base URL contains spaces; paste it again as one piece.")
     try:
         parts = urlsplit(raw)
-        port = parts.port  # raises on a non-numeric port
-    except ValueError as exc:
-        raise InputError("base_url", f"The Base URL is not a valid URL ({exc}).") from None
+    except ValueError as exc:  # e.g. an unbalanced [ ] around an IPv6 address
+        raise InputError("base_url", f"The Base URL is not a valid URL ({clean_outside_text(str(exc))}).") from None
+    try:
+        port = parts.port  # raises on a non-numeric or out-of-range port, quoting it
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        # Our own words: urllib's message quotes the port as typed (a key pasted there would be echoed).
+        raise InputError("base_url", "The port in the Base URL must be a number from 1 to 65535 (or left out).")
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise InputError("base_url", f"The Base URL must use https://, not {scheme}://.")
+        raise InputError("base_url", f"The Base URL must use https://, not {clean_outside_text(scheme)}://.")
     if not parts.hostname:
         raise InputError("base_url", "The Base URL has no host name.")
+    host_problem = _host_name_problem(parts.hostname)
+    if host_problem:
+        raise InputError("base_url", f"The Base URL's host name {host_problem}.")
     if parts.username is not None or parts.password is not None:
         raise InputError("base_url", "The Base URL must not contain a user name or password; the API key goes in its own field.")
     if parts.query:
@@ -164,10 +222,11 @@ def parse_base_url(text: str) -> GatewayUrl:
                 uuid.UUID(candidate)
                 org_id = candidate.lower()
             except ValueError:
-                warnings.append(f"'{candidate}' after /llm_proxy/ is not an organisation UUID; check the Base URL.")
+                warnings.append(f"'{clean_outside_text(candidate)}' after /llm_proxy/ is not an organisation UUID; "
+                                "check the Base URL.")
             extra = segments[idx + 2 :]
             if extra:
-                warnings.append(f"Unexpected path after the organisation id: /{'/'.join(extra)}.")
+                warnings.append(f"Unexpected path after the organisation id: /{clean_outside_text('/'.join(extra))}.")
     else:
         warnings.append("The URL has no /llm_proxy/<organisation-id> segment; OptScale gateway URLs normally do.")
 
@@ -196,21 +255,6 @@ def parse_anthropic_base_url(text: str) -> GatewayUrl:
 
 # Bifrost virtual keys are "sk-bf-" and a UUID (42 characters); the demo's are 30. Anything much shorter was cut.
 MIN_VIRTUAL_KEY_LENGTH = 20
-
-
-def mask_secret(value: str | None) -> str:
-    """Display form of a secret: a recognisable prefix and the last 4 characters, never more."""
-    if not value:
-        return ""
-    value = str(value)
-    if len(value) < 12:  # too short to reveal any part of it safely
-        return "…"
-    prefix = ""
-    for known in ("sk-bf-", "sk-ant-", "sk-"):
-        if value.startswith(known):
-            prefix = known
-            break
-    return f"{prefix}…{value[-4:]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +308,23 @@ def parse_model_name(text: str | None) -> str | None:
     raw = _clean(text or "")
     if not raw:
         return None
+    if has_key_shape(raw):
+        # A model id holding a key (typed, or listed so by a hostile gateway) would be saved in clear in the
+        # settings file, where nothing masks model names.
+        raise InputError("model", f"'{clean_outside_text(raw, single_line=True)}' looks like an API key, not a "
+                                  "model name; use the Model name from OptScale Chat, e.g. anthropic/claude-sonnet-4-6.")
     if not _MODEL_RE.match(raw) or raw.endswith("/") or "//" in raw:
-        raise InputError("model", f"'{raw}' is not a model name; use the Model name from OptScale Chat, e.g. anthropic/claude-sonnet-4-6.")
+        raise InputError("model", f"'{clean_outside_text(raw, single_line=True)}' is not a model name; use the Model "
+                                  "name from OptScale Chat, e.g. anthropic/claude-sonnet-4-6.")
     return raw
+
+
+def is_mappable_model(model: str | None) -> bool:
+    """Whether a model id (e.g. from the gateway's catalog) may be written into the settings as it is: only when it
+    is shown exactly as it is. An id that had to be changed for display (control characters, something shaped like
+    a key) is refused, never saved in its changed form (a name the gateway does not know) nor in its raw one (what
+    the user never saw, or a key in clear)."""
+    return bool(model) and is_clean(model)
 
 
 def strip_context_suffix(model: str) -> str:
@@ -371,6 +429,9 @@ def suggest_tier_models(
     either it is left out.
     """
     pairs = [(c, None) if isinstance(c, str) else c for c in candidates]
+    pairs = [(m, name) for m, name in pairs if is_mappable_model(m)]  # never suggest what cannot be saved as is
+    if fallback is not None and not is_mappable_model(fallback):
+        fallback = None
     suggestions: dict[str, TierSuggestion] = {}
     for tier in ("opus", "sonnet", "haiku"):
         if getattr(tiers, tier):

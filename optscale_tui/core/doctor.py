@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import is_loopback_host, mask_secret, strip_context_suffix
 from optscale_tui.core.locations import Scope, claude_config_dir, managed_settings_paths, resolve_target
+from optscale_tui.core.secrets import clean_outside_text, is_secret_name, mask_keys
 from optscale_tui.core.settings_file import SettingsError, load_settings
 
 Severity = Literal["warn", "fail"]
@@ -110,11 +111,8 @@ _ROUTING_VARIABLES: dict[str, str] = {
     "CLAUDE_CODE_USE_VERTEX": "Google Vertex AI",
 }
 _PROCESS_PREFIXES = ("ANTHROPIC_", "CLAUDE_CODE_")
-_SECRET_NAMES = frozenset({"ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"})
-_SECRET_PARTS = ("TOKEN", "SECRET", "PASSWORD", "KEY", "CREDENTIAL")  # over-masking is harmless
 _PROXY_NAMES = frozenset({"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"})
 _SECRET_HEADER_RE = re.compile(r"auth|key|token|secret|cookie|pass", re.IGNORECASE)
-_INLINE_SECRET_RE = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}")
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 _LAYER_LABEL = {
@@ -196,13 +194,12 @@ class EffectiveConfig:
 
 
 def is_secret_variable(name: str) -> bool:
-    upper = name.upper()
-    return name in _SECRET_NAMES or any(part in upper for part in _SECRET_PARTS)
+    return is_secret_name(name)  # the one rule (core/secrets.py), shared with every diff and screen
 
 
 def _redact_inline(text: str) -> str:
     """Mask anything that looks like a key inside free text (apiKeyHelper commands, header values)."""
-    return _INLINE_SECRET_RE.sub(lambda m: mask_secret(m.group(0)), text)
+    return mask_keys(text)
 
 
 def _mask_url_password(value: str) -> str:
@@ -229,7 +226,12 @@ def _mask_headers(value: str) -> str:
 
 
 def display_value(name: str, value: str | None) -> str:
-    """The form of a value that may be shown, logged or reported."""
+    """The form of a value that may be shown, logged or reported: secrets masked, and (a project file is anyone's
+    text) no escape sequence or control character, and nothing shaped like a key, in any value."""
+    return clean_outside_text(_display_value(name, value), single_line=True)
+
+
+def _display_value(name: str, value: str | None) -> str:
     if value is None:
         return "(not set)"
     if value == "":

@@ -54,7 +54,8 @@ from optscale_tui.core.bounded_body import (
     read_body,
 )
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.connection import ApiKey, GatewayUrl, InputError, mask_secret
+from optscale_tui.core.connection import ApiKey, GatewayUrl, InputError
+from optscale_tui.core.secrets import OutsideTextStream, clean_outside_text
 from optscale_tui.core.sse import ServerSentEvent, SSEDecoder, SSEError
 from optscale_tui.core.tls import shared_ssl_context
 
@@ -605,10 +606,9 @@ class GatewayClient:
     # ---- helpers --------------------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        key = self._key.value
-        if key and key in text:
-            text = text.replace(key, self._key.masked or mask_secret(key))
-        return text
+        """The gateway's words as they may be shown, logged or saved: no escape sequence or control character,
+        the key (and anything shaped like one) masked."""
+        return clean_outside_text(text, (self._key.value,))
 
     def _detail(self, text: str) -> str:
         return _truncate(self._scrub(text))
@@ -850,7 +850,19 @@ class GatewayClient:
             "stream": True,
             "messages": [{"role": "user", "content": prompt}],
         }
-        return await self._stream_probe("messages", model, body, on_text=on_text, betas=betas)
+        if on_text is None:
+            return await self._stream_probe("messages", model, body, betas=betas)
+        # The reply is outside text shown as it streams: cleaned piece by piece, a key split across pieces included.
+        cleaner = OutsideTextStream((self._key.value,))
+
+        def on_clean_text(piece: str) -> None:
+            if shown := cleaner.feed(piece):
+                on_text(shown)
+
+        result = await self._stream_probe("messages", model, body, on_text=on_clean_text, betas=betas)
+        if tail := cleaner.flush():
+            on_text(tail)
+        return result
 
     async def tool_use_probe(self, model: str) -> ProbeResult:
         """Force one small tool call (`get_weather`), streamed like Claude Code does.

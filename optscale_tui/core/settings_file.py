@@ -50,6 +50,7 @@ from optscale_tui.core.connection import (
     parse_anthropic_base_url,
     parse_model_name,
 )
+from optscale_tui.core.secrets import SECRET_NAME_PARTS, is_secret_name
 
 OWNED_ENV_KEYS: tuple[str, ...] = (
     "ANTHROPIC_BASE_URL",
@@ -63,7 +64,6 @@ OWNED_ENV_KEYS: tuple[str, ...] = (
     "CLAUDE_CODE_SUBAGENT_MODEL",
     "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
 )
-SECRET_NAME_PARTS: tuple[str, ...] = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 BACKUP_DIR_NAME = "optscale-tui-backups"
 ORIGINAL_ID = "original"
 
@@ -254,8 +254,7 @@ def _env_objects(text: str, top: _Object) -> list[_Object]:
 
 
 def _is_secret_name(name: str) -> bool:
-    upper = name.upper()
-    return any(part in upper for part in SECRET_NAME_PARTS)
+    return is_secret_name(name)  # the one rule (core/secrets.py), shared with the doctor and every screen
 
 
 def _display(key: str, value: object) -> object:

@@ -448,6 +448,77 @@ class OptScaleApp(App[None]):
 
         self.push_screen(dialog, answered)
 
+    def notify(self, message: str, *, title: str = "", **kwargs) -> None:  # type: ignore[override]
+        """Every toast (widgets' notify calls come here): no escape sequence and no key, whatever it quotes."""
+        from optscale_tui.core.secrets import clean_outside_text
+
+        known = self._known_secrets()
+        super().notify(clean_outside_text(message, known), title=clean_outside_text(title, known), **kwargs)
+
+    # --- crash output -------------------------------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled error ends the app, as in Textual, but its report has no locals: Textual's traceback shows
+        every frame's variables, which held the settings text and the API key (six times in one crash)."""
+        self._return_code = 1
+        if self._exception is None:  # run_test re-raises it for the test
+            self._exception = error
+            self._exception_event.set()
+        self.bell()
+        from rich.text import Text
+
+        self._exit_renderables.append(Text(crash_report(error, self._known_secrets())))
+        self._close_messages_no_wait()
+
+    def _print_error_renderables(self) -> None:
+        """Whatever ends up printed at exit (ours, or a panic's traceback from Textual's input thread) is masked and
+        cleaned first: an exception's message may quote a key or the gateway's text."""
+        from io import StringIO
+
+        from rich.console import Console
+        from rich.text import Text
+
+        from optscale_tui.core.secrets import clean_outside_text
+
+        known = self._known_secrets()
+        cleaned = []
+        for renderable in self._exit_renderables:
+            buffer = StringIO()
+            Console(file=buffer, width=self.error_console.width, color_system=None, markup=False,
+                    highlight=False).print(renderable)
+            cleaned.append(Text(clean_outside_text(buffer.getvalue().rstrip("\n"), known)))
+        self._exit_renderables[:] = cleaned
+        super()._print_error_renderables()
+
+    def _known_secrets(self) -> tuple[str, ...]:
+        """The key values this session holds (typed, or in the settings file), to mask in crash output."""
+        try:
+            state = self.state
+            typed = state.key.value if state.key is not None else None
+            return tuple(s for s in (typed, state.stored_key) if s)
+        except Exception:  # a crash report must not crash: mask what looks like a key, at least
+            return ()
+
+
+CRASH_FRAMES = 30  # the innermost frames are where it broke; a 1,000-deep recursion needs no more
+
+
+def crash_report(error: BaseException, known_secrets: Iterable[str] = ()) -> str:
+    """A short crash report: the error and its innermost frames (file, line, code), never a frame's locals; keys
+    masked, control characters removed."""
+    import traceback
+
+    from textual.worker import WorkerFailed
+
+    from optscale_tui.core.secrets import clean_outside_text
+
+    cause = error.error if isinstance(error, WorkerFailed) and isinstance(error.error, BaseException) else error
+    lines = traceback.format_exception(cause, limit=-CRASH_FRAMES)
+    text = "".join(lines).rstrip("\n")
+    return clean_outside_text(
+        f"optscale-tui stopped on an unexpected error.\n{text}\n"
+        "Please report this; the report above holds no key.", tuple(known_secrets))
+
 
 def run_app(demo: DemoSession | None = None, **kwargs) -> int:
     pause_collector()  # usually paused already by the CLI, before Textual was imported

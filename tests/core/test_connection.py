@@ -96,7 +96,7 @@ def test_plain_http_to_a_remote_host_is_refused(host: str) -> None:
         (f"ftp://my.optscale.ai/llm_proxy/{ORG}", "not ftp://"),
         (f"https://my.optscale.ai/llm proxy/{ORG}", "spaces"),
         ("https:///llm_proxy/x", "no host"),
-        ("https://my.optscale.ai:notaport/v1", "not a valid URL"),
+        ("https://my.optscale.ai:notaport/v1", "port in the Base URL"),
     ],
 )
 def test_unusable_urls_are_refused_with_a_plain_reason(text: str, phrase: str) -> None:

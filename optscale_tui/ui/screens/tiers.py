@@ -25,11 +25,13 @@ from optscale_tui.core.connection import (
     InputError,
     TierMapping,
     TierSuggestion,
+    is_mappable_model,
     model_family,
     models_not_in_catalog,
     suggest_tier_models,
 )
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.secrets import clean_outside_text
 from optscale_tui.ui.messages import StepRequested, TiersEdited
 from optscale_tui.ui.widgets.marked_checkbox import MarkedCheckbox
 from optscale_tui.ui.widgets.model_picker import ModelList, ModelPicker
@@ -267,6 +269,7 @@ class TiersView(StepView):
         for target, _, unset in TARGETS:
             model = getattr(tiers, target)
             # "!" before a model the key's catalog does not list: the gateway will refuse it (said in words below).
+            model = clean_outside_text(model, single_line=True) if model else model  # a file's or gateway's text
             shown = f"! {model}" if target in missing else model or unset
             table.update_cell(target, "model", shown, update_width=True)
             widths["model"] = max(widths["model"], cell_len(shown))
@@ -349,14 +352,15 @@ class TiersView(StepView):
         if missing:
             details.append("Highlight a model from the list and press its key (h, s, o; m main, a subagents) to "
                            "replace each row marked !.")
-        coverage.update("\n".join(lines))
+        # Model names come from the settings file (anyone's text, for a project file): shown cleaned.
+        coverage.update(clean_outside_text("\n".join(lines)))
         coverage.set_classes(style)
-        detail.update(" ".join(details))
+        detail.update(clean_outside_text(" ".join(details)))
         detail.display = bool(details)
         fix.display = bool(suggestions)
         if suggestions:
-            fix.label = "f: map " + ", ".join(
-                f"{LABELS[t]} → {s.model}" + (f" ({s.note})" if s.note else "") for t, s in suggestions.items())
+            fix.label = clean_outside_text("f: map " + ", ".join(
+                f"{LABELS[t]} → {s.model}" + (f" ({s.note})" if s.note else "") for t, s in suggestions.items()))
             fix.refresh(layout=True)
         self.refresh_bindings()
 
@@ -385,6 +389,13 @@ class TiersView(StepView):
     @on(ModelList.Assign)
     def _assign(self, event: ModelList.Assign) -> None:
         event.stop()
+        if not is_mappable_model(event.model):
+            # A catalog id that is not shown as it is (control characters, a key in it): saving the raw id would
+            # write what the user never saw, saving the shown one a name the gateway does not know.
+            self.notify("This model id held control characters or something shaped like an API key, so it is not "
+                        "shown as it is and cannot be used. Ask your OptScale admin about it.",
+                        title="Models", severity="error")
+            return
         self._set(replace(self._tiers, **{event.target: event.model}))
 
     @on(OptionList.OptionHighlighted, "#model-list")

@@ -29,6 +29,7 @@ from optscale_tui.core.report import (
     repeated_problems,
     same_cause_line,
 )
+from optscale_tui.core.secrets import clean_outside_text
 from optscale_tui.core.verify import CheckResult, CheckSpec, CheckStatus
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -219,6 +220,7 @@ class Checklist(OptionList):
         return Content("\n").join(lines)
 
     def _wrapped(self, text: str, style: str) -> list[Content]:
+        text = clean_outside_text(text, single_line=True)  # messages quote the gateway, claude and settings files
         width = max(20, self._width() - len(INDENT))
         # Not at hyphens: a URL or a UUID stays whole on its line unless it is longer than the line.
         lines = textwrap.wrap(text, width, break_on_hyphens=False)

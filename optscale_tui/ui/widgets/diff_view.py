@@ -19,6 +19,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from optscale_tui.core.secrets import clean_outside_text
+
 
 def line_kind(line: str) -> str:
     """The component class of one diff line."""
@@ -161,7 +163,8 @@ class DiffView(ScrollView, can_focus=True):
         return self.styles.scrollbar_size_horizontal == 0
 
     def set_diff(self, diff: str) -> None:
-        self._lines = [line.expandtabs(4) for line in diff.splitlines()]
+        # A settings file may hold DEL or C1 characters raw (JSON allows them in strings): never drawn raw.
+        self._lines = [clean_outside_text(line).expandtabs(4) for line in diff.splitlines()]
         self._to_first_change = False
         shown = self._lines or [self.empty_text]
         width = max(cell_len(line) for line in shown) + 1

@@ -20,12 +20,15 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from optscale_tui.core.connection import InputError, model_family, parse_model_name
+from optscale_tui.core.connection import InputError, is_mappable_model, model_family, parse_model_name
+from optscale_tui.core.secrets import clean_outside_text
 
 if TYPE_CHECKING:
     from optscale_tui.core.gateway import ModelInfo
 
 TYPED_PREFIX = "typed:"
+# After a catalog id that had to be cleaned to be shown (control characters, a key in it): it cannot be mapped.
+UNUSABLE_NOTE = " (unsafe id: cannot be used)"
 # Short enough for the field at 80 columns (27 cells inside its border), where a longer one was cut mid-word.
 FILTER_PLACEHOLDER = "Filter, or type a name"
 TYPE_PLACEHOLDER = "Type a model name"
@@ -211,7 +214,9 @@ class ModelPicker(Vertical):
             self._rebuild()
 
     def display_name(self, model: str) -> str | None:
-        return next((m.display_name for m in self._models if m.id == model), None)
+        """The catalog's display name for `model`, cleaned: it is shown, and saved as the tier's model name."""
+        name = next((m.display_name for m in self._models if m.id == model), None)
+        return clean_outside_text(name, single_line=True) or None if name else None
 
     def _matches(self, text: str) -> Iterable[ModelInfo]:
         needle = text.strip().lower()
@@ -235,9 +240,14 @@ class ModelPicker(Vertical):
         # The tags go before the name, in a column as wide as the widest tag: after a long name they were cut off.
         width = max(map(len, self._tags.values()), default=0)
         for model in matches:
-            label = Text.assemble(self._tag(model.id, width), model.id)
-            if model.display_name and model.display_name != model.id:
-                label.append(f"  {model.display_name}", "dim")
+            # The gateway's text: shown cleaned (no escape sequence, no key); an id that had to be changed for that
+            # is marked, and the Models pane refuses to map it.
+            label = Text.assemble(self._tag(model.id, width), clean_outside_text(model.id, single_line=True))
+            if not is_mappable_model(model.id):
+                label.append(UNUSABLE_NOTE, "dim")
+            shown_name = self.display_name(model.id)
+            if shown_name and shown_name != model.id:
+                label.append(f"  {shown_name}", "dim")
             options.append(Option(label, id=model.id))
         if typed is not None and all(m.id != typed for m in self._models):
             # The name as typed, after the catalog matches (a partial filter like "sonnet" is rarely meant literally).

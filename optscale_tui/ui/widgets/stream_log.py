@@ -14,6 +14,8 @@ import textwrap
 from rich.cells import cell_len
 from textual.widgets import Log
 
+from optscale_tui.core.secrets import clean_outside_text
+
 _TOKENS = re.compile(r"(\s+)")
 
 
@@ -43,6 +45,7 @@ class StreamLog(Log):
         sideways, so a long header (model name, cause) would otherwise be cut off."""
         if self._in_stream:
             self.end_stream()
+        text = clean_outside_text(text, single_line=True)
         prefix = "\n" if self._col else ""
         wrapped = textwrap.wrap(text, self.wrap_width, subsequent_indent=self.indent, break_on_hyphens=False)
         self._write(prefix + "\n".join(wrapped or [""]) + "\n")
@@ -61,7 +64,9 @@ class StreamLog(Log):
         self._in_stream = True
 
     def stream(self, text: str) -> None:
-        """Append streamed text, word-wrapped under the indent."""
+        """Append streamed text, word-wrapped under the indent. It is outside text (a model's reply): core cleans
+        it as it streams; this is the last guard before the terminal (no escape sequence, no key)."""
+        text = clean_outside_text(text)
         if not text:
             return
         text = self._tail + text
