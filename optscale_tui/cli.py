@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="user (~/.claude/settings.json), project (.claude/settings.json) "
                                 "or local (.claude/settings.local.json)")
 
+    def add_force(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--force", action="store_true",
+                       help="rewrite the settings file even when it is read-only (e.g. 0444); it is left 0600")
+
     def add_key(p: argparse.ArgumentParser, required: bool) -> None:
         group = p.add_mutually_exclusive_group(required=required)
         group.add_argument("--api-key-env", metavar="VAR", help="read the API key from environment variable VAR")
@@ -98,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_target(apply)
     apply.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     apply.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    add_force(apply)
 
     verify = sub.add_parser("verify", help="prove the settings in effect work, the way Claude Code uses them")
     verify.add_argument("--settings", type=Path, metavar="PATH", help="user settings file (default: as Claude Code resolves it)")
@@ -122,11 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--list", action="store_true", help="list the backups (default when no id is given)")
     add_target(restore)
     restore.add_argument("--yes", "-y", action="store_true")
+    add_force(restore)
 
     remove = sub.add_parser("remove", help="take the gateway keys out of the settings again")
     add_target(remove)
     remove.add_argument("--dry-run", action="store_true")
     remove.add_argument("--yes", "-y", action="store_true")
+    add_force(remove)
     return parser
 
 
@@ -221,11 +228,11 @@ def _colour_diff(diff: str) -> str:
     return "\n".join(out)
 
 
-def _save(plan) -> int:
+def _save(plan, force: bool = False) -> int:
     from optscale_tui.core.settings_file import SettingsError, save_plan
 
     try:
-        result = save_plan(plan)
+        result = save_plan(plan, force=force)
     except SettingsError as exc:
         raise UsageError(_settings_error_text(exc)) from None
     except OSError as exc:
@@ -315,7 +322,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if not _confirm(f"Write {plan.document.path}?", args.yes):
         _out("Nothing was written.")
         return EXIT_OK
-    status = _save(plan)
+    status = _save(plan, args.force)
     _report_overrides(target)
     _out("Next: `optscale-tui verify` proves the connection works.")
     return status
@@ -354,15 +361,19 @@ def cmd_remove(args: argparse.Namespace) -> int:
     if not _confirm(f"Remove the gateway keys from {doc.path}?", args.yes):
         _out("Nothing was written.")
         return EXIT_OK
-    return _save(plan)
+    return _save(plan, args.force)
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from optscale_tui.core.causes import Cause
     from optscale_tui.core.settings_file import BackupStore, SettingsError
 
     target = _target(args)
     store = BackupStore(target.path)
-    backups = store.list()
+    try:
+        backups = store.list()
+    except OSError as exc:
+        raise UsageError(f"The backups in {store.directory} cannot be read ({exc.strerror or exc}).") from None
     if args.list or not args.backup_id:
         if not backups:
             _out(f"No backups yet for {target.path} (they are made before every save, in {store.directory}).")
@@ -370,19 +381,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
         _out(f"Backups of {target.path} (newest first), in {store.directory}:")
         for b in backups:
             tag = "  (original, kept for good)" if b.is_original else ""
+            if b.is_broken:
+                tag += f"  BROKEN, never restored: {b.broken}"
             _out(f"  {b.id:<24} {b.created:%Y-%m-%d %H:%M:%S}  {b.size:>8} bytes{tag}")
         _out("Restore one with: optscale-tui restore BACKUP-ID")
         return EXIT_OK
-    if args.backup_id not in {b.id for b in backups}:
+    chosen = next((b for b in backups if b.id == args.backup_id), None)
+    if chosen is None:
         raise UsageError(f"No backup '{args.backup_id}'. See `optscale-tui restore --list`.")
+    if chosen.is_broken:
+        raise UsageError(_settings_error_text(SettingsError(
+            chosen.path, f"backup {chosen.id} is broken: {chosen.broken}; it was not restored",
+            cause=Cause.BACKUP_BROKEN)))
     if not _confirm(f"Replace {target.path} with backup {args.backup_id}? (the current file is backed up first)",
                     args.yes):
         _out("Nothing was written.")
         return EXIT_OK
     try:
-        result = store.restore(args.backup_id)
+        result = store.restore(args.backup_id, force=args.force)
     except SettingsError as exc:
         raise UsageError(_settings_error_text(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"Backup {args.backup_id} cannot be read ({exc.strerror or exc}).") from None
     _out(f"Restored {result.path} from {args.backup_id}")
     if result.backup:
         _out(f"  the file it replaced is in {result.backup}")

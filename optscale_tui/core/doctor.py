@@ -282,8 +282,8 @@ def _managed_files(paths: Sequence[Path]) -> list[Path]:
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
-    except OSError:
-        return a == b
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13); loading it reports the loop
+        return a.absolute() == b.absolute()
 
 
 class _Builder:
@@ -327,6 +327,15 @@ class _Builder:
         line, column = getattr(exc, "line", None), getattr(exc, "column", None)
         reason = getattr(exc, "reason", None) or str(exc)
         at = f"; at line {line}, column {column}" if line is not None else ""
+        cause = getattr(exc, "cause", Cause.SETTINGS_INVALID)
+        if cause is not Cause.SETTINGS_INVALID:  # not its JSON: the file itself cannot be used (a FIFO, a loop, ...)
+            self.finding(
+                cause, "fail",
+                f"The {_LAYER_LABEL[layer]} file {path} {reason}, so what it sets (a gateway token, a base URL) "
+                "cannot be checked.",
+                describe(cause).fix, f"{path}: {reason}",
+            )
+            return
         self.finding(
             Cause.SETTINGS_INVALID,
             "fail",

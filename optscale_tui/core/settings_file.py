@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import difflib
+import errno
 import glob
 import hashlib
 import json
@@ -84,15 +85,20 @@ _API_KEY_REASON = (
 
 
 class SettingsError(Exception):
-    """A settings file we must not use or write. Never carries file content, so it cannot leak a key."""
+    """A settings file we must not use or write. Never carries file content, so it cannot leak a key.
+
+    `cause` says why (the JSON, or the file system); each has its own fix in core/causes.py."""
 
     cause: Cause = Cause.SETTINGS_INVALID
 
-    def __init__(self, path: Path, reason: str, *, line: int | None = None, column: int | None = None) -> None:
+    def __init__(self, path: Path, reason: str, *, line: int | None = None, column: int | None = None,
+                 cause: Cause | None = None) -> None:
         self.path = Path(path)
         self.reason = reason
         self.line = line
         self.column = column
+        if cause is not None:
+            self.cause = cause
         where = f" (line {line}, column {column})" if line is not None else ""
         super().__init__(f"{self.path}{where}: {reason}")
 
@@ -100,9 +106,137 @@ class SettingsError(Exception):
 class SettingsChangedOnDisk(SettingsError):
     """The file changed (or appeared, or vanished) after it was read: saving would overwrite someone's edit."""
 
+    cause = Cause.SETTINGS_CHANGED
+
 
 class SettingsWriteError(SettingsError):
     """The operating system refused the write; the file is unchanged."""
+
+    cause = Cause.FILE_IO_ERROR
+
+
+class SettingsReadOnly(SettingsError):
+    """The file's mode makes it read-only (e.g. 0444): rewritten only when the caller confirms (force=True)."""
+
+    cause = Cause.SETTINGS_READ_ONLY
+
+
+# Far above any real settings file (a few KB), and what keeps a symlink to an endless device from eating memory.
+MAX_SETTINGS_BYTES = 64 * 1024 * 1024
+# Our temp files: `.<name>.optscale-tui.<pid>.<random>.tmp`, next to the file (and in the backup folder). A save
+# removes those left by a process that no longer runs (killed mid-save), or older than an hour.
+_TEMP_TAG = "optscale-tui"
+_STALE_TEMP_SECONDS = 3600
+
+_ERRNO_CAUSES: dict[int, Cause] = {
+    errno.ENOSPC: Cause.DISK_FULL,
+    getattr(errno, "EDQUOT", errno.ENOSPC): Cause.DISK_FULL,
+    errno.EACCES: Cause.PERMISSION_DENIED,
+    errno.EPERM: Cause.PERMISSION_DENIED,
+    errno.EROFS: Cause.FILESYSTEM_READ_ONLY,
+    errno.ELOOP: Cause.SETTINGS_NOT_A_FILE,
+    errno.EISDIR: Cause.SETTINGS_NOT_A_FILE,
+    errno.ENOTDIR: Cause.SETTINGS_NOT_A_FILE,
+    errno.ENXIO: Cause.SETTINGS_NOT_A_FILE,  # opening a socket
+    errno.EFBIG: Cause.SETTINGS_TOO_LARGE,
+}
+_ERRNO_WORDS: dict[int, str] = {
+    errno.ELOOP: "is a loop of symbolic links (or a chain too long to follow)",
+    errno.EISDIR: "is a folder, not a settings file",
+    errno.ENOTDIR: "has a part that is a file where a folder should be",
+    errno.ENXIO: "is a socket or a device without a reader, not a regular file",
+}
+
+
+def _os_error(path: Path, exc: OSError, action: str, *, cls: type[SettingsError] = SettingsWriteError,
+              tail: str = "") -> SettingsError:
+    """An OSError as a SettingsError with the cause its errno deserves (disk full, permission, read-only, ...)."""
+    cause = _ERRNO_CAUSES.get(exc.errno or 0, Cause.FILE_IO_ERROR)
+    words = _ERRNO_WORDS.get(exc.errno or 0) or f"could not be {action} ({exc.strerror or exc})"
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+    return cls(path, f"{words}{where}{tail}", cause=cause)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _not_regular(path: Path, mode: int, *, via_link: bool = False) -> SettingsError:
+    what = f"is a symbolic link to {_file_kind(mode)}, not to a regular file" if via_link else (
+        f"is {_file_kind(mode)}, not a regular file")
+    return SettingsError(path, f"{what}; optscale-tui neither reads nor replaces it", cause=Cause.SETTINGS_NOT_A_FILE)
+
+
+def _too_large(path: Path, size: int | None, limit: int) -> SettingsError:
+    got = f"{size / 1024 / 1024:.1f} MiB" if size is not None else "more than that"
+    return SettingsError(path, f"is too large ({got}; the limit is {limit // 1024 // 1024} MiB)",
+                         cause=Cause.SETTINGS_TOO_LARGE)
+
+
+_OPEN_READ = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+              | getattr(os, "O_BINARY", 0))
+
+
+def read_regular_file(path: Path, *, limit: int = MAX_SETTINGS_BYTES, follow_symlinks: bool = True,
+                      error: type[SettingsError] = SettingsError) -> bytes | None:
+    """The bytes of a regular file, or None when it (or a dangling symlink's target) does not exist.
+
+    Never blocks and never reads without bound: a folder, FIFO, socket or device (directly or through a symlink)
+    is refused before it is opened and checked again on the open descriptor (O_NONBLOCK, so a FIFO swapped in
+    meanwhile cannot hang us), and more than `limit` bytes is "too large"."""
+    path = Path(path)
+    try:
+        st = os.stat(path) if follow_symlinks else os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode, via_link=follow_symlinks and os.path.islink(path))
+        if st.st_size > limit:
+            raise _too_large(path, st.st_size, limit)
+        flags = _OPEN_READ | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except SettingsError:
+        raise
+    except OSError as exc:
+        raise _os_error(path, exc, "read", cls=error) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, max(1 << 20, min(st.st_size + 1, limit + 1 - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise _too_large(path, None, limit)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise _os_error(path, exc, "read", cls=error) from None
+    finally:
+        os.close(fd)
+
+
+def is_read_only(path: Path) -> bool:
+    """True when the settings file (through symlinks) exists with no write bit at all, like 0444: someone locked
+    it, so a save asks first (TUI) or needs --force (CLI)."""
+    if os.name == "nt":
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222
 
 
 class _ConstantError(ValueError):
@@ -172,6 +306,33 @@ def _constant_error(path: Path, text: str, name: str) -> SettingsError:
         line = column = None
     return SettingsError(path, f"not valid JSON: {name} is not a JSON number; quote it or use a number",
                          line=line, column=column)
+
+
+def _too_deep(path: Path) -> SettingsError:
+    # Valid JSON, but nested deeper than Python's parser goes (about 1,000 levels): we cannot edit it safely.
+    return SettingsError(path, "is nested too deeply (about 1,000 levels or more) to be edited safely",
+                         cause=Cause.SETTINGS_TOO_LARGE)
+
+
+# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or a \uDC00-\uDFFF escape on its own: half of
+# a UTF-16 pair, which no UTF-8 text can hold (printing or saving it would fail). The leading backslashes are
+# captured to tell an escape (odd count) from an escaped backslash followed by "u" (even count).
+_SURROGATE_RE = re.compile(
+    r"(\\+)u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(\\+)u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _check_surrogates(path: Path, text: str) -> None:
+    if "\\u" not in text:
+        return
+    for match in _SURROGATE_RE.finditer(text):
+        slashes = match.group(1) or match.group(2)
+        if len(slashes) % 2:
+            line, column = _line_col(text, match.start() + len(slashes) - 1)
+            raise SettingsError(path, "not valid JSON: a string holds half of a UTF-16 surrogate pair (\\uD800-"
+                                      "\\uDFFF on its own), which is not a character; remove or complete it",
+                                line=line, column=column)
 
 
 def _kind(value: object) -> str:
@@ -290,14 +451,9 @@ def load_settings(path: Path) -> SettingsDocument:
     """Read a settings file strictly. A missing file is fine (exists=False); anything that is not a JSON object
     with an object `env` raises SettingsError with the line and column to fix."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    raw = read_regular_file(path)
+    if raw is None:
         return SettingsDocument(path, False, "", {}, "", notices=(f"{path} does not exist yet; saving creates it.",))
-    except IsADirectoryError:
-        raise SettingsError(path, "is a folder, not a settings file") from None
-    except OSError as exc:
-        raise SettingsError(path, f"cannot be read ({exc.strerror or exc})") from None
 
     content_hash = hashlib.sha256(raw).hexdigest()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -322,13 +478,19 @@ def load_settings(path: Path) -> SettingsDocument:
         raise _syntax_error(path, text, exc) from None
     except _ConstantError as exc:
         raise _constant_error(path, text, str(exc)) from None
+    except RecursionError:
+        raise _too_deep(path) from None
+    _check_surrogates(path, text)
     start = _ws(text, 0)
     if not isinstance(data, dict):
         line, column = _line_col(text, start)
         raise SettingsError(path, f"the top level must be a JSON object ({{ … }}), not {_kind(data)}",
                             line=line, column=column)
 
-    top = _scan_top(text)
+    try:
+        top = _scan_top(text)
+    except RecursionError:
+        raise _too_deep(path) from None
     notices: list[str] = []
     for key, count in Counter(m.key for m in top.members).items():
         if count > 1:
@@ -339,7 +501,7 @@ def load_settings(path: Path) -> SettingsDocument:
             line, column = _line_col(text, env_member.value_start)
             raise SettingsError(path, f'"env" must be an object of NAME: "value" pairs, not {_kind(env_member.value)}',
                                 line=line, column=column)
-        env_obj = _scan_object(text, env_member.value_start)
+        env_obj = _scan_object(text, env_member.value_start)  # env's values were scanned above: no deeper
         for key, count in Counter(m.key for m in env_obj.members).items():
             if count > 1:
                 notices.append(f'env.{key} appears {count} times{_DUPLICATE_MARK}')
@@ -852,6 +1014,11 @@ class Backup:
     size: int
     is_original: bool
     made_by: str = "save"  # what the backup was taken before: "save" (a plan or fix-it) or "restore"
+    broken: str = ""  # why it must never be restored ("" = intact); only filled in by list(verify=True)
+
+    @property
+    def is_broken(self) -> bool:
+        return bool(self.broken)
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -884,27 +1051,107 @@ def _make_dirs(directory: Path) -> None:
             folder.mkdir(mode=0o700)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Create a new 0600 file (never overwrite) and make it durable."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+def _temp_prefix(name: str) -> str:
+    return f".{name}.{_TEMP_TAG}.{os.getpid()}."
 
 
-def _read_or_none(path: Path) -> bytes | None:
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would terminate the process there; the age rule alone applies
+        return True
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remove_stale_temps(directory: Path, name: str) -> None:
+    """Delete temp files of ours for `name` that a save killed half-way left behind: their process is gone (or
+    they are older than an hour, for a pid reused since). Other programs' files are never touched."""
+    prefix = f".{name}.{_TEMP_TAG}."
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    now = datetime.now(UTC).timestamp()
+    for entry in entries:
+        if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+            continue
+        pid_text = entry.name[len(prefix):].split(".", 1)[0]
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not pid_text.isdigit() or not stat.S_ISREG(st.st_mode):
+            continue
+        pid = int(pid_text)
+        if now - st.st_mtime > _STALE_TEMP_SECONDS or (pid != os.getpid() and not _pid_alive(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _write_file_atomically(final: Path, data: bytes, *, temp_name: str, mode: int = 0o600, exclusive: bool = False,
+                           before_replace=None) -> None:
+    """Temp file next to `final`, fsync, read back and compare, then rename over `final` (or, `exclusive`, link it
+    to a name that must not exist yet). A full disk or a crash leaves `final` as it was, never half written."""
+    fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(temp_name), suffix=".tmp", dir=final.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if os.name != "nt":
+            os.chmod(tmp, mode)
+        written = read_regular_file(tmp, limit=max(len(data), 1), follow_symlinks=False, error=SettingsWriteError)
+        if written is None or hashlib.sha256(written).digest() != hashlib.sha256(data).digest():
+            raise OSError(errno.EIO, "the written copy does not read back the same", str(final))
+        if before_replace is not None:
+            before_replace()
+        if exclusive:
+            try:
+                os.link(tmp, final)  # fails with FileExistsError when the name is taken: never overwrites
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links
+                if os.path.lexists(final):
+                    raise FileExistsError(errno.EEXIST, "exists", str(final)) from None
+                os.replace(tmp, final)
+            else:
+                tmp.unlink()
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _parses_bytes(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    try:
+        return _parses(text)
+    except RecursionError:
+        return False
 
 
 class BackupStore:
     """Backups of one settings file in `<settings dir>/optscale-tui-backups/` (0700 folder, 0600 files).
 
     `settings.json.<UTC timestamp>.bak` before every save, pruned to the newest N; `settings.json.original`
-    once, from the first save over an existing file, and never overwritten or pruned.
+    once, from the first save over an existing file, and never overwritten or pruned. Each is written like the
+    settings file (temp file, fsync, read back, rename) with its SHA-256 beside it (`<backup>.sha256`); a backup
+    whose checksum does not match, that does not parse, or that is not a regular file in this folder (a symlink
+    put there) is listed as broken and never restored.
     """
 
     def __init__(self, settings_path: Path) -> None:
@@ -918,40 +1165,81 @@ class BackupStore:
     def original_path(self) -> Path:
         return self.directory / f"{self.settings_path.name}.{ORIGINAL_ID}"
 
-    def list(self) -> builtins.list[Backup]:
-        """Newest first; the original last."""
-        if not self.directory.is_dir():
+    @staticmethod
+    def _sidecar(path: Path) -> Path:
+        return path.with_name(path.name + ".sha256")
+
+    def _directory_ok(self) -> bool:
+        """The backup folder is a real folder (a symlink put in its place is not followed)."""
+        try:
+            return stat.S_ISDIR(os.lstat(self.directory).st_mode)
+        except OSError:
+            return False
+
+    def _load(self, path: Path) -> tuple[bytes | None, str]:
+        """A backup's bytes and "" when it is intact, else (None, why it is broken)."""
+        try:
+            content = read_regular_file(path, follow_symlinks=False)
+        except SettingsError as exc:
+            return None, exc.reason
+        if content is None:
+            return None, "it no longer exists"
+        try:
+            recorded = read_regular_file(self._sidecar(path), limit=1024, follow_symlinks=False)
+        except SettingsError as exc:
+            return None, f"its checksum file cannot be used ({exc.reason})"
+        if recorded is not None:
+            if recorded.decode("ascii", "replace").strip() != _digest(content):
+                return None, "its content does not match the checksum recorded when it was made (damaged or cut short)"
+        elif not content.strip():
+            # Made before checksums were recorded: an empty one is most likely cut short by a full disk.
+            return None, "it is empty and has no checksum (probably cut short when it was written)"
+        if not _parses_bytes(content):
+            return None, "it is not a valid settings file (a JSON object)"
+        return content, ""
+
+    def list(self, *, verify: bool = True) -> builtins.list[Backup]:
+        """Newest first; the original last. `verify` reads each one to mark the broken ones."""
+        if not self._directory_ok():
             return []
         found: list[Backup] = []
-        for entry in self.directory.iterdir():
+        for entry in os.scandir(self.directory):
             match = self._pattern.fullmatch(entry.name)
-            if match and entry.is_file():
-                created = datetime.strptime(match.group(1), _STAMP_FORMAT).replace(tzinfo=UTC)
-                found.append(Backup(match.group(1), entry, created, entry.stat().st_size, False,
-                                    "restore" if match.group(2) else "save"))
+            if not match:
+                continue
+            st = entry.stat(follow_symlinks=False)
+            created = datetime.strptime(match.group(1), _STAMP_FORMAT).replace(tzinfo=UTC)
+            broken = self._load(Path(entry.path))[1] if verify else ""
+            found.append(Backup(match.group(1), Path(entry.path), created, st.st_size, False,
+                                "restore" if match.group(2) else "save", broken))
         found.sort(key=lambda b: b.id, reverse=True)
-        if self.original_path.is_file():
-            st = self.original_path.stat()
+        with contextlib.suppress(FileNotFoundError):
+            st = os.lstat(self.original_path)
+            broken = self._load(self.original_path)[1] if verify else ""
             found.append(Backup(ORIGINAL_ID, self.original_path, datetime.fromtimestamp(st.st_mtime, UTC),
-                                st.st_size, True))
+                                st.st_size, True, broken=broken))
         return found
 
     def path_for(self, backup_id: str) -> Path:
+        if not self._directory_ok():
+            raise FileNotFoundError(f"No backup with id {backup_id!r}: {self.directory} is not a folder.")
         if backup_id == ORIGINAL_ID:
             path = self.original_path
         elif _STAMP_RE.fullmatch(backup_id or ""):  # ids are validated: no path tricks through an id
             path = self.directory / f"{self.settings_path.name}.{backup_id}.bak"
             tagged = self.directory / f"{self.settings_path.name}.{backup_id}.{RESTORE_TAG}.bak"
-            if not path.is_file() and tagged.is_file():
+            if not os.path.lexists(path) and os.path.lexists(tagged):
                 path = tagged
         else:
             raise FileNotFoundError(f"No backup with id {backup_id!r} (ids look like 20261125T204915123456).")
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise FileNotFoundError(f"No backup with id {backup_id!r} in {self.directory}.")
         return path
 
     def read(self, backup_id: str) -> str:
-        return self.path_for(backup_id).read_bytes().decode("utf-8-sig", errors="replace")
+        """The backup's text for showing (it may be a broken one). Never follows a symlink out of the folder."""
+        content = read_regular_file(self.path_for(backup_id), follow_symlinks=False)
+        return (content or b"").decode("utf-8-sig", errors="replace")
 
     def diff(self, backup_id: str) -> str:
         """What restoring `backup_id` would change: unified diff of the current file (a/, "-" lines) against the
@@ -960,19 +1248,25 @@ class BackupStore:
         Works for a missing current file and for texts that do not parse (a broken file backed up by a restore).
         """
         backup_text = self.read(backup_id)
-        current = _read_or_none(Path(os.path.realpath(self.settings_path)))
+        current = read_regular_file(self.settings_path)
         current_text = current.decode("utf-8-sig", errors="replace") if current is not None else ""
         name = self.settings_path.name
         return _masked_diff(current_text, backup_text, f"a/{name} (now)", f"b/{name} (backup {backup_id})")
 
-    def restore(self, backup_id: str, *, keep_backups: int = 20, now: datetime | None = None) -> SaveResult:
-        """Write a backup back. The current file is backed up first (by the save path), so a restore is undoable."""
-        content = self.path_for(backup_id).read_bytes()
-        current = _read_or_none(Path(os.path.realpath(self.settings_path)))
+    def restore(self, backup_id: str, *, keep_backups: int = 20, now: datetime | None = None,
+                force: bool = False) -> SaveResult:
+        """Write a backup back. The current file is backed up first (by the save path), so a restore is undoable.
+        A broken backup (see the class) raises SettingsError with cause backup_broken and writes nothing."""
+        path = self.path_for(backup_id)
+        content, broken = self._load(path)
+        if content is None:
+            raise SettingsError(path, f"backup {backup_id} is broken: {broken}; it was not restored",
+                                cause=Cause.BACKUP_BROKEN)
+        current = read_regular_file(self.settings_path)
         result = _write_settings(
             self.settings_path, content,
-            expected_hash=hashlib.sha256(current).hexdigest() if current is not None else "",
-            expected_exists=current is not None, keep_backups=keep_backups, now=now, made_by="restore",
+            expected_hash=_digest(current) if current is not None else "",
+            expected_exists=current is not None, keep_backups=keep_backups, now=now, made_by="restore", force=force,
         )
         notice = f"Restored backup {backup_id}."
         return SaveResult(result.path, result.backup, result.original, result.mode_tightened,
@@ -982,8 +1276,24 @@ class BackupStore:
 
     def _ensure_dir(self) -> None:
         _make_dirs(self.directory)
-        if os.name != "nt" and stat.S_IMODE(self.directory.stat().st_mode) != 0o700:
+        st = os.lstat(self.directory)
+        if not stat.S_ISDIR(st.st_mode):
+            raise SettingsError(self.directory, f"the backup folder is {_file_kind(st.st_mode)} here (a symbolic "
+                                                "link is not followed); nothing was written",
+                                cause=Cause.SETTINGS_NOT_A_FILE)
+        if os.name != "nt" and stat.S_IMODE(st.st_mode) != 0o700:
             os.chmod(self.directory, 0o700)
+        _remove_stale_temps(self.directory, self.settings_path.name)
+
+    def _write(self, final: Path, content: bytes) -> None:
+        """Backup and its checksum, each atomically; raises FileExistsError when `final` is taken."""
+        _write_file_atomically(final, content, temp_name=self.settings_path.name, exclusive=True)
+        try:
+            _write_file_atomically(self._sidecar(final), f"{_digest(content)}\n".encode(),
+                                   temp_name=self.settings_path.name)
+        except BaseException:
+            self._discard([final])
+            raise
 
     def _add(self, content: bytes, now: datetime, made_by: str = "save") -> Path:
         self._ensure_dir()
@@ -995,31 +1305,38 @@ class BackupStore:
                 continue
             path = self.directory / f"{self.settings_path.name}.{stamp.strftime(_STAMP_FORMAT)}{tag}.bak"
             try:
-                _write_private(path, content)
+                self._write(path, content)
                 return path
             except FileExistsError:
                 stamp += timedelta(microseconds=1)
 
     def _keep_original(self, content: bytes) -> bool:
-        if self.original_path.exists():
+        if os.path.lexists(self.original_path):
             return False
         self._ensure_dir()
         try:
-            _write_private(self.original_path, content)
+            self._write(self.original_path, content)
         except FileExistsError:
             return False
         return True
 
+    def _discard(self, paths: Iterable[Path]) -> None:
+        """Remove backups this save made after all (it did not complete), with their checksums."""
+        for path in paths:
+            for each in (path, self._sidecar(path)):
+                with contextlib.suppress(FileNotFoundError):
+                    each.unlink()
+
     def _prune(self, keep: int) -> builtins.list[Path]:
-        stale = [b.path for b in self.list() if not b.is_original][keep:]
-        for path in stale:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        stale = [b.path for b in self.list(verify=False) if not b.is_original][keep:]
+        self._discard(stale)
         return stale
 
 
-def save_plan(plan: SettingsPlan, *, keep_backups: int = 20, now: datetime | None = None) -> SaveResult:
-    """Write plan.new_text atomically, after a backup. Refuses if the file changed since it was loaded."""
+def save_plan(plan: SettingsPlan, *, keep_backups: int = 20, now: datetime | None = None,
+              force: bool = False) -> SaveResult:
+    """Write plan.new_text atomically, after a backup. Refuses if the file changed since it was loaded, and
+    (unless `force`) if the file is read-only (SettingsReadOnly)."""
     doc = plan.document
     if not plan.has_changes:
         store = BackupStore(doc.path)
@@ -1027,55 +1344,75 @@ def save_plan(plan: SettingsPlan, *, keep_backups: int = 20, now: datetime | Non
         return SaveResult(doc.path, None, original, False, ("Nothing to save: the file already has these values.",))
     try:
         parsed = json.loads(plan.new_text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, _ConstantError):
+    except (json.JSONDecodeError, _ConstantError, RecursionError):
         parsed = None
     if not isinstance(parsed, dict):
         raise SettingsError(doc.path, "internal error: refusing to write settings that are not a JSON object")
+    del parsed  # a 50 MB file's objects must not stay alive through the write
     data = (_BOM if doc.bom else b"") + plan.new_text.encode("utf-8")
     return _write_settings(doc.path, data, expected_hash=doc.content_hash, expected_exists=doc.exists,
-                           keep_backups=keep_backups, now=now)
+                           keep_backups=keep_backups, now=now, force=force)
+
+
+def _write_target(path: Path) -> Path:
+    """The file a save replaces: `path`, or the regular file its symlink points to (created where a dangling link
+    points). A folder, device, FIFO or socket there, directly or through a link, or a link loop, is refused."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return Path(os.path.realpath(path))
+    except OSError as exc:
+        raise _os_error(path, exc, "used", cls=SettingsError) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_regular(path, st.st_mode, via_link=os.path.islink(path))
+    return Path(os.path.realpath(path))
 
 
 def _write_settings(
     path: Path, data: bytes, *, expected_hash: str, expected_exists: bool, keep_backups: int, now: datetime | None,
-    made_by: str = "save",
+    made_by: str = "save", force: bool = False,
 ) -> SaveResult:
-    """The one save path (plans and restores): hash check, backup, atomic replace, private mode, symlinks kept."""
+    """The one save path (plans and restores): hash check, backup, atomic replace, private mode, symlinks kept.
+    Anything refused or failed leaves the file as it was and no backup from this attempt behind."""
     if keep_backups < 1:
         raise ValueError("keep_backups must be at least 1")
     path = Path(path)
-    target = Path(os.path.realpath(path))  # write the file a symlink points to; the link itself stays
+    target = _write_target(path)  # write the file a symlink points to; the link itself stays
     notices: list[str] = []
     if target != path.absolute() and path.is_symlink():
         notices.append(f"{path} is a symbolic link; wrote its target {target} and kept the link.")
 
     def check_unchanged() -> bytes | None:
-        current = _read_or_none(target)
+        current = read_regular_file(target)
         if current is None and expected_exists:
             raise SettingsChangedOnDisk(path, "the file was deleted after it was read; nothing was written. "
                                               "Reload and review the changes again.")
         if current is not None and not expected_exists:
             raise SettingsChangedOnDisk(path, "a file appeared here after the settings were read; nothing was "
                                               "written. Reload and review the changes again.")
-        if current is not None and hashlib.sha256(current).hexdigest() != expected_hash:
+        if current is not None and _digest(current) != expected_hash:
             raise SettingsChangedOnDisk(path, "the file was changed by another program after it was read; nothing "
                                               "was written. Reload and review the changes again.")
         return current
 
+    store = BackupStore(path)
+    made: list[Path] = []  # backups of this attempt: removed again unless the new content lands
     try:
         current = check_unchanged()
-        store = BackupStore(path)
         backup = original = None
         tightened = False
         mode = 0o600
         if current is not None:
+            old_mode = stat.S_IMODE(os.stat(target).st_mode)
+            if is_read_only(target) and not force:
+                raise SettingsReadOnly(path, f"is read-only (mode {old_mode:04o}): it was not rewritten")
             if store._keep_original(current):
+                made.append(store.original_path)
                 notices.append(f"Kept the file as it was before the first change: {store.original_path}")
             original = store.original_path
             backup = store._add(current, _utc(now), made_by)
+            made.append(backup)
             notices.append(f"Backup: {backup}")
-            store._prune(keep_backups)
-            old_mode = stat.S_IMODE(target.stat().st_mode)
             if os.name != "nt" and old_mode & 0o077:
                 tightened = True
                 notices.append(f"The file was readable by others ({old_mode:04o}); it holds an API key, "
@@ -1087,25 +1424,18 @@ def _write_settings(
             if store.original_path.is_file():
                 original = store.original_path
         _make_dirs(target.parent)
-
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            if os.name != "nt":
-                os.chmod(tmp, mode)
-            check_unchanged()  # narrow the window between the first check and the replace
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-        _fsync_dir(target.parent)
+        _remove_stale_temps(target.parent, target.name)
+        # check_unchanged again right before the replace narrows the window for someone else's edit.
+        _write_file_atomically(target, data, temp_name=target.name, mode=mode, before_replace=check_unchanged)
+        made.clear()  # the new content is in place: its backups stay
     except SettingsError:
+        store._discard(made)
         raise
     except OSError as exc:
-        raise SettingsWriteError(path, f"could not be saved ({exc.strerror or exc}); the file was not changed") from None
+        store._discard(made)
+        raise _os_error(path, exc, "saved", tail="; the file was not changed") from None
+    with contextlib.suppress(OSError):  # the file is saved; tidying up must not report it as failed
+        _fsync_dir(target.parent)
+        if current is not None:
+            store._prune(keep_backups)
     return SaveResult(path, backup, original, tightened, tuple(notices))
