@@ -172,7 +172,7 @@ def _file_kind(mode: int) -> str:
 
 
 def _not_regular(path: Path, mode: int, *, via_link: bool = False) -> SettingsError:
-    what = f"is a symbolic link to {_file_kind(mode)}, not to a regular file" if via_link else (
+    what = f"is a symbolic link to {_file_kind(mode)}, not a regular file" if via_link else (
         f"is {_file_kind(mode)}, not a regular file")
     return SettingsError(path, f"{what}; optscale-tui neither reads nor replaces it", cause=Cause.SETTINGS_NOT_A_FILE)
 
