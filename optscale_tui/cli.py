@@ -522,8 +522,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         target_from_effective,
     )
 
-    if args.settings is not None and args.settings.exists():
-        _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
+    if args.settings is not None and os.path.lexists(args.settings):
+        _load(args.settings)  # a file that does not parse (or is a FIFO, a loop, …) is an input error (exit 2)
     config = _inspect(args.settings)
     target = target_from_effective(config)
     extra = ()
