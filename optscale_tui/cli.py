@@ -323,6 +323,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         _out("Nothing was written.")
         return EXIT_OK
     status = _save(plan, args.force)
+    del plan, doc  # a big file's text and data need not stay alive while the doctor reads it again
     _report_overrides(target)
     _out("Next: `optscale-tui verify` proves the connection works.")
     return status

@@ -26,6 +26,7 @@ import builtins
 import contextlib
 import difflib
 import errno
+import gc
 import glob
 import hashlib
 import json
@@ -75,6 +76,19 @@ _STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
 _STAMP_RE = re.compile(r"\d{8}T\d{12}")
 RESTORE_TAG = "restore"
 _DECODER = json.JSONDecoder()
+
+
+def _drop_pairs(pairs: list) -> None:
+    return None
+
+
+def _reject_constant_early(name: str) -> object:
+    return _reject_constant(name)  # defined below, with the errors
+
+
+# Finds where a JSON value ends (and that it is valid) without keeping what it holds: every object is dropped as
+# soon as it is read, so scanning a 50 MB file does not build its hundreds of MB of dicts again.
+_SKIPPER = json.JSONDecoder(object_pairs_hook=_drop_pairs, parse_constant=_reject_constant_early)
 _DUPLICATE_MARK = "; Claude Code uses the last one, and so do we."
 _API_KEY_REASON = (
     "Claude Code would send both x-api-key and Bearer headers (ANTHROPIC_API_KEY next to ANTHROPIC_AUTH_TOKEN)"
@@ -227,6 +241,32 @@ def read_regular_file(path: Path, *, limit: int = MAX_SETTINGS_BYTES, follow_sym
         os.close(fd)
 
 
+def regular_file_digest(path: Path, *, follow_symlinks: bool = True) -> str | None:
+    """SHA-256 (hex) of a regular file read in 1 MiB pieces (never held whole), None when missing. Same refusals
+    as read_regular_file: no FIFO, device, folder or socket is ever opened for reading."""
+    path = Path(path)
+    try:
+        st = os.stat(path) if follow_symlinks else os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode, via_link=follow_symlinks and os.path.islink(path))
+        fd = os.open(path, _OPEN_READ | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _os_error(path, exc, "read", cls=SettingsWriteError) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _not_regular(path, os.fstat(fd).st_mode)
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest()
+    except OSError as exc:
+        raise _os_error(path, exc, "read", cls=SettingsWriteError) from None
+    finally:
+        os.close(fd)
+
+
 def is_read_only(path: Path) -> bool:
     """True when the settings file (through symlinks) exists with no write bit at all, like 0444: someone locked
     it, so a save asks first (TUI) or needs --force (CLI)."""
@@ -308,6 +348,19 @@ def _constant_error(path: Path, text: str, name: str) -> SettingsError:
                          line=line, column=column)
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Decoding JSON makes no reference cycles, but a 50 MB file makes millions of objects, and the collector
+    would walk them again and again: json.loads of one took 2.1 s with it and 0.7 s without."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _too_deep(path: Path) -> SettingsError:
     # Valid JSON, but nested deeper than Python's parser goes (about 1,000 levels): we cannot edit it safely.
     return SettingsError(path, "is nested too deeply (about 1,000 levels or more) to be edited safely",
@@ -353,7 +406,12 @@ class _Member:
     key_end: int  # index just after the key's closing quote
     value_start: int
     value_end: int
-    value: object = field(repr=False)
+    text: str = field(repr=False)  # the scanned text (shared, not copied)
+
+    @property
+    def value(self) -> object:
+        """Decoded on demand: a scan keeps only spans, so a 50 MB file's big values are not held twice."""
+        return _DECODER.raw_decode(self.text, self.value_start)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,8 +451,8 @@ def _scan_object(text: str, open_idx: int) -> _Object:
         key, key_end = scanstring(text, i + 1)
         colon = _ws(text, key_end)
         value_start = _ws(text, colon + 1)
-        value, value_end = _DECODER.raw_decode(text, value_start)
-        members.append(_Member(key, i, key_end, value_start, value_end, value))
+        value_end = _SKIPPER.raw_decode(text, value_start)[1]
+        members.append(_Member(key, i, key_end, value_start, value_end, text))
         k = _ws(text, value_end)
         if text[k] == "}":
             return _Object(open_idx, k, tuple(members))
@@ -408,7 +466,7 @@ def _scan_top(text: str) -> _Object:
 
 
 def _env_objects(text: str, top: _Object) -> list[_Object]:
-    return [_scan_object(text, m.value_start) for m in top.members if m.key == "env" and isinstance(m.value, dict)]
+    return [_scan_object(text, m.value_start) for m in top.members if m.key == "env" and text[m.value_start] == "{"]
 
 
 # ------------------------------------------------------------------------------------------------- document
@@ -466,6 +524,7 @@ def load_settings(path: Path) -> SettingsDocument:
         line = body.count(b"\n", 0, exc.start) + 1
         column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SettingsError(path, "is not UTF-8 text (saved in another encoding?)", line=line, column=column) from None
+    del raw, body  # the decoded text is all we keep: a 50 MB file is not held twice
 
     if not text.strip(" \t\r\n"):
         notice = ("The file is empty, so Claude Code ignores it; it is treated as {} and saving writes a complete "
@@ -473,7 +532,8 @@ def load_settings(path: Path) -> SettingsDocument:
         return SettingsDocument(path, True, text, {}, content_hash, bom, None, text.endswith("\n"), True, (notice,))
 
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        with _collector_paused():
+            data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise _syntax_error(path, text, exc) from None
     except _ConstantError as exc:
@@ -497,15 +557,16 @@ def load_settings(path: Path) -> SettingsDocument:
             notices.append(f'The key "{key}" appears {count} times{_DUPLICATE_MARK}')
     env_member = top.last("env")
     if env_member is not None:
-        if not isinstance(env_member.value, dict):
+        env_value = env_member.value
+        if not isinstance(env_value, dict):
             line, column = _line_col(text, env_member.value_start)
-            raise SettingsError(path, f'"env" must be an object of NAME: "value" pairs, not {_kind(env_member.value)}',
+            raise SettingsError(path, f'"env" must be an object of NAME: "value" pairs, not {_kind(env_value)}',
                                 line=line, column=column)
         env_obj = _scan_object(text, env_member.value_start)  # env's values were scanned above: no deeper
         for key, count in Counter(m.key for m in env_obj.members).items():
             if count > 1:
                 notices.append(f'env.{key} appears {count} times{_DUPLICATE_MARK}')
-        odd = [f"{k} ({_kind(v)})" for k, v in env_member.value.items() if not isinstance(v, str)]
+        odd = [f"{k} ({_kind(v)})" for k, v in env_value.items() if not isinstance(v, str)]
         if odd:
             notices.append("Claude Code's schema wants env values as strings; kept as they are: " + ", ".join(odd) + ".")
 
@@ -555,31 +616,95 @@ class SettingsPlan:
         if not self.has_changes:
             return ""
         name = self.document.path.name
-        return _masked_diff(self.document.text, self.new_text, f"a/{name}", f"b/{name}")
+        return _masked_diff(self.document.text, self.new_text, f"a/{name}", f"b/{name}", both_parse=True)
 
 
-def _masked_diff(old_text: str, new_text: str, fromfile: str, tofile: str) -> str:
+def _masked_diff(old_text: str, new_text: str, fromfile: str, tofile: str, *, both_parse: bool = False) -> str:
     """Unified diff of two settings texts with secret values masked on both sides; "" when equal.
 
     Either text may be invalid JSON (a backup of a broken file): secrets there are found line by line instead.
+    Only the lines around the changed region are split and diffed (a save changes a few lines; a 50 MB file
+    split whole cost ~300 MB and 10 s). `both_parse` skips the check that both texts are JSON (a plan's are).
     """
     if old_text == new_text:
         return ""
-    old_secrets = _secret_values_lenient(old_text)
-    new_secrets = _secret_values_lenient(new_text)
+    old_parses = both_parse or _parses(old_text)
+    new_parses = both_parse or _parses(new_text)
+    old_secrets = _secret_values(old_text) if old_parses else _secret_values_by_line(old_text)
+    new_secrets = _secret_values(new_text) if new_parses else _secret_values_by_line(new_text)
     changed = {k for k, v in new_secrets.items()
                if k in old_secrets and old_secrets[k] != v and _mask(old_secrets[k]) == _mask(v)}
     raw = [str(v) for v in (*old_secrets.values(), *new_secrets.values()) if len(str(v)) >= 8]
-    old = _mask_text_lenient(old_text, set(), raw)
-    new = _mask_text_lenient(new_text, changed, raw)
+    if len(old_text) + len(new_text) > _WINDOW_FROM:
+        start, old_stop, new_stop = _diff_window(old_text, new_text)
+    else:  # small files: the whole texts (difflib may align repeated lines differently in a window; both valid)
+        start, old_stop, new_stop = 0, len(old_text), len(new_text)
+    old = _masked_slice(old_text, start, old_stop, set(), raw, old_parses)
+    new = _masked_slice(new_text, start, new_stop, changed, raw, new_parses)
+    offset = old_text.count("\n", 0, start)  # the same number of lines precede the window in both texts
     lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                  fromfile=fromfile, tofile=tofile)
     out = []
     for line in lines:
+        if offset and line.startswith("@@ "):
+            line = _HUNK_RE.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + offset}", line)
         out.append(line)
         if not line.endswith("\n"):
             out.append("\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+_DIFF_CONTEXT = 3
+_WINDOW_FROM = 512 * 1024  # characters (both texts): below that, splitting whole texts costs little
+_HUNK_RE = re.compile(r"([-+])(\d+)")
+
+
+def _common_prefix(a: str, b: str, chunk: int = 1 << 16) -> int:
+    """Length of the common prefix, compared a chunk at a time in C."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n:
+        j = min(i + chunk, n)
+        if a[i:j] != b[i:j]:
+            while a[i] == b[i]:
+                i += 1
+            return i
+        i = j
+    return n
+
+
+def _common_suffix(a: str, b: str, limit: int, chunk: int = 1 << 16) -> int:
+    """Length of the common suffix, at most `limit` (so it never overlaps the common prefix)."""
+    done = 0
+    while done < limit:
+        step = min(chunk, limit - done)
+        if a[len(a) - done - step : len(a) - done] != b[len(b) - done - step : len(b) - done]:
+            while done < limit and a[len(a) - done - 1] == b[len(b) - done - 1]:
+                done += 1
+            return done
+        done += step
+    return limit
+
+
+def _diff_window(old: str, new: str) -> tuple[int, int, int]:
+    """(start, old stop, new stop): whole lines around everything that differs, with context to spare on both
+    sides, so difflib sees the same hunks as it would in the whole texts. `start` is the same in both."""
+    prefix = _common_prefix(old, new)
+    suffix = _common_suffix(old, new, min(len(old), len(new)) - prefix)
+    start = old.rfind("\n", 0, prefix) + 1
+    for _ in range(_DIFF_CONTEXT + 1):
+        if start == 0:
+            break
+        start = old.rfind("\n", 0, start - 1) + 1
+    old_stop = stop = len(old) - suffix
+    for _ in range(_DIFF_CONTEXT + 2):
+        newline = old.find("\n", stop)
+        if newline < 0:
+            stop = len(old)
+            break
+        stop = newline + 1
+    extra = stop - old_stop  # inside the common suffix: the same text follows in `new`
+    return start, stop, len(new) - suffix + extra
 
 
 # `"NAME": "value"` with a secret-looking NAME, for text that does not parse (the scanner needs valid JSON).
@@ -588,18 +713,25 @@ _SECRET_MEMBER_RE = re.compile(
 )
 
 
+def _blank(text: str) -> bool:
+    return _WS_RE.match(text).end() == len(text)  # no stripped copy of a 50 MB text
+
+
 def _parses(text: str) -> bool:
-    if not text.strip(" \t\r\n"):
+    """The text is one JSON object (or blank), checked without building it."""
+    start = _ws(text, 0)
+    if start == len(text):
         return True
-    try:
-        return isinstance(json.loads(text, parse_constant=_reject_constant), dict)
-    except (json.JSONDecodeError, _ConstantError):
+    if text[start] != "{":
         return False
+    try:
+        end = _SKIPPER.raw_decode(text, start)[1]
+    except (json.JSONDecodeError, _ConstantError, RecursionError):
+        return False
+    return _ws(text, end) == len(text)
 
 
-def _secret_values_lenient(text: str) -> dict[str, object]:
-    if _parses(text):
-        return _secret_values(text)
+def _secret_values_by_line(text: str) -> dict[str, object]:
     found: dict[str, object] = {}
     for match in _SECRET_MEMBER_RE.finditer(text):
         try:
@@ -609,19 +741,25 @@ def _secret_values_lenient(text: str) -> dict[str, object]:
     return found
 
 
-def _mask_text_lenient(text: str, changed: set[str], raw_secrets: list[str]) -> str:
-    if _parses(text):
-        return _mask_text(text, changed, raw_secrets)
+def _masked_slice(text: str, lo: int, hi: int, changed: set[str], raw_secrets: list[str], parses: bool) -> str:
+    """text[lo:hi] with secret values masked. lo and hi are line boundaries, and a JSON string never spans a
+    line, so each secret lies wholly inside or outside the slice."""
+    if parses:
+        piece = text[lo:hi]
+        spans = [(a - lo, b - lo, r) for a, b, r in _secret_spans(text, changed) if lo <= a and b <= hi]
+        for start, end, repl in sorted(spans, reverse=True):
+            piece = piece[:start] + repl + piece[end:]
+    else:
+        def repl(match: re.Match[str]) -> str:
+            shown = mask_secret(match.group(3)) + (" (changed)" if match.group(1) in changed else "")
+            return f'"{match.group(1)}"{match.group(2)}{json.dumps(shown, ensure_ascii=False)}'
 
-    def repl(match: re.Match[str]) -> str:
-        shown = mask_secret(match.group(3)) + (" (changed)" if match.group(1) in changed else "")
-        return f'"{match.group(1)}"{match.group(2)}{json.dumps(shown, ensure_ascii=False)}'
-
-    text = _SECRET_MEMBER_RE.sub(repl, text)
+        piece = _SECRET_MEMBER_RE.sub(repl, text[lo:hi])
+    # Safety net: a key pasted somewhere else (another variable, a duplicate block) is masked too.
     for secret in sorted(set(raw_secrets), key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, mask_secret(secret))
-    return text
+        if secret in piece:
+            piece = piece.replace(secret, mask_secret(secret))
+    return piece
 
 
 def _mask(value: object) -> str:
@@ -629,7 +767,7 @@ def _mask(value: object) -> str:
 
 
 def _secret_values(text: str) -> dict[str, object]:
-    if not text.strip(" \t\r\n"):
+    if _blank(text):
         return {}
     found: dict[str, object] = {}
     for env in _env_objects(text, _scan_top(text)):
@@ -639,23 +777,19 @@ def _secret_values(text: str) -> dict[str, object]:
     return found
 
 
-def _mask_text(text: str, changed: set[str], raw_secrets: list[str]) -> str:
-    """Replace the values of secret-named env members with their masked form (spans from the scanner)."""
-    if not text.strip(" \t\r\n"):
-        return text
+def _secret_spans(text: str, changed: set[str]) -> list[tuple[int, int, str]]:
+    """(start, end, masked JSON) of every secret-named env value (spans from the scanner)."""
+    if _blank(text):
+        return []
     spans: list[tuple[int, int, str]] = []
     for env in _env_objects(text, _scan_top(text)):
         for m in env.members:
-            if _is_secret_name(m.key) and m.value not in (None, ""):
-                shown = _mask(m.value) + (" (changed)" if m.key in changed else "")
-                spans.append((m.value_start, m.value_end, json.dumps(shown, ensure_ascii=False)))
-    for start, end, repl in sorted(spans, reverse=True):
-        text = text[:start] + repl + text[end:]
-    # Safety net: a key pasted somewhere else (another variable, a duplicate block) is masked too.
-    for secret in sorted(set(raw_secrets), key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, mask_secret(secret))
-    return text
+            if _is_secret_name(m.key):
+                value = m.value
+                if value not in (None, ""):
+                    shown = _mask(value) + (" (changed)" if m.key in changed else "")
+                    spans.append((m.value_start, m.value_end, json.dumps(shown, ensure_ascii=False)))
+    return spans
 
 
 @dataclass
@@ -682,6 +816,11 @@ def _dumps(value: object) -> str:
 # New members go after the last of these (grouping our keys), else first in the object; `$schema` stays first.
 _ENV_ANCHORS = frozenset(OWNED_ENV_KEYS)
 _TOP_ANCHORS = frozenset({"$schema", "env", "model"})
+
+
+def _splice(text: str, start: int, end: int, insert: str) -> str:
+    """text with text[start:end] replaced by insert: one join, so a 50 MB text is copied once, not three times."""
+    return "".join((text[:start], insert, text[end:]))
 
 
 class _TextEditor:
@@ -714,7 +853,7 @@ class _TextEditor:
                 body = f"{self.nl}{outer}{self.unit}{key_text}{self.sep}{value_text}{self.nl}{outer}"
             else:
                 body = f"{key_text}{self.sep}{value_text}"
-            self.text = text[: obj.open + 1] + body + text[obj.close :]
+            self.text = _splice(text, obj.open + 1, obj.close, body)
             return
         after = max((i for i, m in enumerate(members) if m.key in anchors), default=None)
         near = members[after if after is not None else 0]
@@ -727,25 +866,25 @@ class _TextEditor:
             between = lead0 if "\n" in lead0 else (" " if sep.endswith(" ") else "")
         if after is None:  # first in the object
             first = members[0]
-            self.text = text[: first.start] + key_text + sep + value_text + "," + between + text[first.start :]
+            self.text = _splice(text, first.start, first.start, f"{key_text}{sep}{value_text},{between}")
         else:
             prev = members[after]
-            self.text = text[: prev.value_end] + "," + between + key_text + sep + value_text + text[prev.value_end :]
+            self.text = _splice(text, prev.value_end, prev.value_end, f",{between}{key_text}{sep}{value_text}")
 
     def remove(self, obj: _Object, index: int) -> None:
         """Delete member `index` with its comma and the whitespace that led to it; the neighbours stay as they are."""
         text, members = self.text, obj.members
         m = members[index]
         if len(members) == 1:
-            self.text = text[: obj.open + 1] + text[obj.close :]
+            self.text = _splice(text, obj.open + 1, obj.close, "")
         elif index < len(members) - 1:
-            self.text = text[: m.start] + text[members[index + 1].start :]
+            self.text = _splice(text, m.start, members[index + 1].start, "")
         else:
-            self.text = text[: members[index - 1].value_end] + text[m.value_end :]
+            self.text = _splice(text, members[index - 1].value_end, m.value_end, "")
 
     def replace_value(self, m: _Member, value: object) -> None:
         if not _same(m.value, value):  # equal values keep their original spelling (escapes, spacing)
-            self.text = self.text[: m.value_start] + _dumps(value) + self.text[m.value_end :]
+            self.text = _splice(self.text, m.value_start, m.value_end, _dumps(value))
 
     def set(self, open_idx: int | None, key: str, value: object, anchors: frozenset[str]) -> None:
         obj = self.top() if open_idx is None else _scan_object(self.text, open_idx)
@@ -835,21 +974,44 @@ def _has_duplicates(doc: SettingsDocument) -> bool:
 
 
 def _check(doc: SettingsDocument, new_text: str, intended: dict) -> None:
-    """Defensive: the edited text must parse to exactly the intended settings, or nothing is written."""
-    try:
-        parsed = json.loads(new_text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, _ConstantError):
+    """Defensive: the edited text must parse to exactly the intended settings, or nothing is written.
+
+    Checked member by member, without decoding the whole file again: members we did not edit must keep their
+    exact text (a stronger check than equal values), the edited ones (env, model, …) must decode to the intended
+    values, and the keys must keep their order."""
+    if not _parses(new_text) or _blank(new_text):
         raise SettingsError(doc.path, "internal error: the edited settings would not be valid JSON; "
                                       "nothing was written") from None
-    same = parsed == intended
+    new_top = _scan_top(new_text)
+    new_last = {m.key: m for m in new_top.members}
+    old_last = {m.key: m for m in _scan_top(doc.text).members} if doc.exists and not doc.was_empty else {}
+    same = list(new_last) == list(dict.fromkeys(m.key for m in new_top.members)) and set(new_last) == set(intended)
+    for key, member in new_last.items() if same else ():
+        old = old_last.get(key)
+        if old is not None and intended.get(key) is doc.data.get(key):  # not edited: the very same text
+            same = _same_span(doc.text, old.value_start, old.value_end, new_text, member.value_start,
+                              member.value_end)
+        else:
+            same = member.value == intended.get(key)
+        if not same:
+            break
     if same and not _has_duplicates(doc):  # key order is only well defined without duplicates
         # Keys that were there keep their relative order (new ones may sit between them).
-        for before, after in ((doc.data, parsed), (doc.env, parsed.get("env") or {})):
+        after_env = new_last["env"].value if "env" in new_last else {}
+        for before, after in ((list(doc.data), list(new_last)), (list(doc.env), list(after_env or {}))):
             if [k for k in before if k in after] != [k for k in after if k in before]:
                 same = False
     if not same:
         raise SettingsError(doc.path, "internal error: the edited settings differ from the intended ones; "
                                       "nothing was written")
+
+
+def _same_span(a: str, a0: int, a1: int, b: str, b0: int, b1: int, chunk: int = 1 << 16) -> bool:
+    """a[a0:a1] == b[b0:b1], compared a chunk at a time (no copy of a 50 MB value)."""
+    if a1 - a0 != b1 - b0:
+        return False
+    return all(a[a0 + i : min(a0 + i + chunk, a1)] == b[b0 + i : min(b0 + i + chunk, b1)]
+               for i in range(0, a1 - a0, chunk))
 
 
 def plan_apply(doc: SettingsDocument, values: ConnectionValues) -> SettingsPlan:
@@ -1105,8 +1267,7 @@ def _write_file_atomically(final: Path, data: bytes, *, temp_name: str, mode: in
             os.fsync(fh.fileno())
         if os.name != "nt":
             os.chmod(tmp, mode)
-        written = read_regular_file(tmp, limit=max(len(data), 1), follow_symlinks=False, error=SettingsWriteError)
-        if written is None or hashlib.sha256(written).digest() != hashlib.sha256(data).digest():
+        if regular_file_digest(tmp, follow_symlinks=False) != _digest(data):
             raise OSError(errno.EIO, "the written copy does not read back the same", str(final))
         if before_replace is not None:
             before_replace()
@@ -1342,13 +1503,8 @@ def save_plan(plan: SettingsPlan, *, keep_backups: int = 20, now: datetime | Non
         store = BackupStore(doc.path)
         original = store.original_path if store.original_path.is_file() else None
         return SaveResult(doc.path, None, original, False, ("Nothing to save: the file already has these values.",))
-    try:
-        parsed = json.loads(plan.new_text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, _ConstantError, RecursionError):
-        parsed = None
-    if not isinstance(parsed, dict):
+    if not _parses(plan.new_text) or _blank(plan.new_text):
         raise SettingsError(doc.path, "internal error: refusing to write settings that are not a JSON object")
-    del parsed  # a 50 MB file's objects must not stay alive through the write
     data = (_BOM if doc.bom else b"") + plan.new_text.encode("utf-8")
     return _write_settings(doc.path, data, expected_hash=doc.content_hash, expected_exists=doc.exists,
                            keep_backups=keep_backups, now=now, force=force)
@@ -1382,15 +1538,20 @@ def _write_settings(
     if target != path.absolute() and path.is_symlink():
         notices.append(f"{path} is a symbolic link; wrote its target {target} and kept the link.")
 
-    def check_unchanged() -> bytes | None:
-        current = read_regular_file(target)
-        if current is None and expected_exists:
+    def check_unchanged(*, keep: bool = True) -> bytes | None:
+        """The file's bytes if it is as it was read (`keep=False`: only check, reading in pieces)."""
+        if keep:
+            current = read_regular_file(target)
+            digest = _digest(current) if current is not None else None
+        else:
+            current, digest = None, regular_file_digest(target)
+        if digest is None and expected_exists:
             raise SettingsChangedOnDisk(path, "the file was deleted after it was read; nothing was written. "
                                               "Reload and review the changes again.")
-        if current is not None and not expected_exists:
+        if digest is not None and not expected_exists:
             raise SettingsChangedOnDisk(path, "a file appeared here after the settings were read; nothing was "
                                               "written. Reload and review the changes again.")
-        if current is not None and _digest(current) != expected_hash:
+        if digest is not None and digest != expected_hash:
             raise SettingsChangedOnDisk(path, "the file was changed by another program after it was read; nothing "
                                               "was written. Reload and review the changes again.")
         return current
@@ -1426,7 +1587,10 @@ def _write_settings(
         _make_dirs(target.parent)
         _remove_stale_temps(target.parent, target.name)
         # check_unchanged again right before the replace narrows the window for someone else's edit.
-        _write_file_atomically(target, data, temp_name=target.name, mode=mode, before_replace=check_unchanged)
+        _write_file_atomically(target, data, temp_name=target.name, mode=mode,
+                               before_replace=lambda: check_unchanged(keep=False))
+        had_file = current is not None
+        current = None  # the backups hold it; a 50 MB file need not stay in memory
         made.clear()  # the new content is in place: its backups stay
     except SettingsError:
         store._discard(made)
@@ -1436,6 +1600,6 @@ def _write_settings(
         raise _os_error(path, exc, "saved", tail="; the file was not changed") from None
     with contextlib.suppress(OSError):  # the file is saved; tidying up must not report it as failed
         _fsync_dir(target.parent)
-        if current is not None:
+        if had_file:
             store._prune(keep_backups)
     return SaveResult(path, backup, original, tightened, tuple(notices))
