@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import is_loopback_host, mask_secret, strip_context_suffix
 from optscale_tui.core.locations import Scope, claude_config_dir, managed_settings_paths, resolve_target
-from optscale_tui.core.settings_file import SettingsError, load_settings
+from optscale_tui.core.settings_file import SettingsError, load_settings, read_regular_file
 
 Severity = Literal["warn", "fail"]
 
@@ -754,9 +754,10 @@ def _check_login(
         evidence.append(f"{credentials} exists")
     # $CLAUDE_CONFIG_DIR/.claude.json when the variable is set, else ~/.claude.json (next to ~/.claude).
     state_file = (config_dir if config_dir_override else config_dir.parent) / ".claude.json"
-    try:
-        state = json.loads(state_file.read_text(encoding="utf-8-sig")) if state_file.is_file() else None
-    except (OSError, ValueError):
+    try:  # bounded, never a FIFO or device, and a deep or odd file is simply no evidence (not a traceback)
+        raw = read_regular_file(state_file)
+        state = json.loads(raw.decode("utf-8-sig")) if raw is not None else None
+    except (SettingsError, ValueError, RecursionError):
         state = None
     if isinstance(state, dict):
         if isinstance(state.get("oauthAccount"), dict):

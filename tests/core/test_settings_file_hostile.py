@@ -391,3 +391,20 @@ def test_our_temp_files_are_named_recognisably(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(sf.os, "replace", spy)
     save_plan(plan_apply(load_settings(path), VALUES))
     assert seen and all(name.startswith(f".settings.json.optscale-tui.{os.getpid()}.") for name in seen)
+
+
+@pytest.mark.parametrize("content", ["fifo", "deep", "dev-zero"])
+def test_doctor_survives_an_odd_claude_json(tmp_path: Path, content: str) -> None:
+    """~/.claude.json (the login state) was read with read_text: a FIFO blocked, a deep one was a RecursionError."""
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    state = home / ".claude.json"
+    if content == "fifo":
+        os.mkfifo(state)
+    elif content == "dev-zero":
+        state.symlink_to("/dev/zero")
+    else:
+        state.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    config = in_thread(lambda: inspect_environment(cwd=tmp_path, env={"HOME": str(home)}, home=home,
+                                                   platform="linux"))
+    assert Cause.CLAUDE_LOGIN_PRESENT not in [f.cause for f in config.findings]
