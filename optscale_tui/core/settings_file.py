@@ -1255,7 +1255,7 @@ def _remove_stale_temps(directory: Path, name: str) -> None:
 
 
 def _write_file_atomically(final: Path, data: bytes, *, temp_name: str, mode: int = 0o600, exclusive: bool = False,
-                           before_replace=None) -> None:
+                           before_replace=None, digest: str | None = None) -> None:
     """Temp file next to `final`, fsync, read back and compare, then rename over `final` (or, `exclusive`, link it
     to a name that must not exist yet). A full disk or a crash leaves `final` as it was, never half written."""
     fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(temp_name), suffix=".tmp", dir=final.parent)
@@ -1267,7 +1267,7 @@ def _write_file_atomically(final: Path, data: bytes, *, temp_name: str, mode: in
             os.fsync(fh.fileno())
         if os.name != "nt":
             os.chmod(tmp, mode)
-        if regular_file_digest(tmp, follow_symlinks=False) != _digest(data):
+        if regular_file_digest(tmp, follow_symlinks=False) != (digest or _digest(data)):
             raise OSError(errno.EIO, "the written copy does not read back the same", str(final))
         if before_replace is not None:
             before_replace()
@@ -1448,9 +1448,10 @@ class BackupStore:
 
     def _write(self, final: Path, content: bytes) -> None:
         """Backup and its checksum, each atomically; raises FileExistsError when `final` is taken."""
-        _write_file_atomically(final, content, temp_name=self.settings_path.name, exclusive=True)
+        digest = _digest(content)
+        _write_file_atomically(final, content, temp_name=self.settings_path.name, exclusive=True, digest=digest)
         try:
-            _write_file_atomically(self._sidecar(final), f"{_digest(content)}\n".encode(),
+            _write_file_atomically(self._sidecar(final), f"{digest}\n".encode(),
                                    temp_name=self.settings_path.name)
         except BaseException:
             self._discard([final])
