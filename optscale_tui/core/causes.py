@@ -248,7 +248,8 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
         "Backup is broken",
         "This backup does not match the checksum recorded when it was made, or is not a valid settings file, so "
         "restoring it could destroy the settings.",
-        "Pick another backup (optscale-tui restore --list marks the broken ones); the broken file is left as it is.",
+        "Pick another backup: the list marks the broken ones (`optscale-tui restore`, or Backups (F7) in the app); "
+        "the broken file is left as it is.",
     ),
 }
 
