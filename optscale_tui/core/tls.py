@@ -126,7 +126,7 @@ def _load_extra(ctx: ssl.SSLContext, src: CaSource) -> None:
     try:
         data = read_regular_file(path, limit=MAX_CA_FILE_BYTES)
     except SettingsError as exc:
-        reason = exc.reason.replace("optscale-tui neither reads nor replaces it", "so it is not read")
+        reason = exc.reason.replace("; optscale-tui neither reads nor replaces it", ", so it is not read")
         if "denied" in reason.lower():
             reason = "cannot be read (permission denied)"
         raise TrustError(src.source, str(path), reason) from None
