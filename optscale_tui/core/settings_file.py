@@ -526,7 +526,7 @@ def load_settings(path: Path) -> SettingsDocument:
         raise SettingsError(path, "is not UTF-8 text (saved in another encoding?)", line=line, column=column) from None
     del raw, body  # the decoded text is all we keep: a 50 MB file is not held twice
 
-    if not text.strip(" \t\r\n"):
+    if _blank(text):
         notice = ("The file is empty, so Claude Code ignores it; it is treated as {} and saving writes a complete "
                   "file (nothing is lost).")
         return SettingsDocument(path, True, text, {}, content_hash, bom, None, text.endswith("\n"), True, (notice,))
