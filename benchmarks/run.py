@@ -346,6 +346,118 @@ def bench_typing() -> None:
         f"{total:.0f} ms, {per_key:.1f} ms per key", "< 10 ms per key", "ok" if per_key < 10 else "MISSED")
 
 
+# --- the real-client check against one plain `claude -p` (issue 9 §7, issue 14 §2) ----------------------------
+# Each row is a function returning (name, ours, baseline, goal), figures in ms and the goal as the largest ratio
+# ours / baseline, both measured in the same run, for the one-table layout. `bench_real_client` prints them in the
+# current row format meanwhile.
+
+RealClientRow = tuple[str, float, float, float]
+REAL_CLIENT_RUNS = 5
+
+
+def _real_client_runs(runs: int = REAL_CLIENT_RUNS) -> dict[str, list[float]]:
+    """Alternating runs against one demo gateway, in one sandbox HOME: the full `verify` with the real-client check,
+    one plain `claude -p`, and `verify --no-claude-cli`; wall times and the Opus prompt's TTFT, in ms. Memoised: both
+    rows come from the same runs."""
+    if _REAL_CLIENT_CACHE:
+        return _REAL_CLIENT_CACHE
+    from optscale_tui.core.claude_cli import find_claude
+    from optscale_tui.demo.server import DEMO_KEY, DemoGateway
+
+    claude = find_claude({"OPTSCALE_TUI_CLAUDE_BIN": os.environ.get("OPTSCALE_TUI_CLAUDE_BIN")
+                          or str(ROOT / ".cache/npm/node_modules/.bin/claude")})
+    if claude is None:
+        return {}
+    times: dict[str, list[float]] = {"verify": [], "plain": [], "ttft_in_full_run": [], "ttft_alone": [],
+                                     "verify_cpu": [], "plain_cpu": []}
+    with DemoGateway() as gw, tempfile.TemporaryDirectory() as home:
+        settings = Path(home, ".claude", "settings.json")
+        settings.parent.mkdir()
+        settings.write_text(json.dumps({"env": {
+            "ANTHROPIC_BASE_URL": gw.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL": "anthropic/claude-haiku-4-5",
+            "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6",
+            "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}}))
+        env = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "TERM": "dumb",
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "OPTSCALE_TUI_CLAUDE_BIN": str(claude)}
+        commands = {
+            "verify": [sys.executable, "-m", "optscale_tui", "verify", "--json"],
+            "plain": [str(claude), "-p", "Reply with one short sentence: the connection from Claude Code works."],
+            "alone": [sys.executable, "-m", "optscale_tui", "verify", "--json", "--no-claude-cli"],
+        }
+        for _ in range(runs):
+            for kind, command in commands.items():
+                start, cpu = time.perf_counter(), _children_cpu_ms()
+                done = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=300)
+                elapsed, cpu = (time.perf_counter() - start) * 1000, _children_cpu_ms() - cpu
+                if kind == "plain":
+                    times["plain"].append(elapsed)
+                    times["plain_cpu"].append(cpu)
+                    continue
+                report = json.loads(done.stdout)
+                ttft = next(c for c in report["checks"] if c["id"] == "prompt.opus")["timings"].get("ttft_ms")
+                times["ttft_alone" if kind == "alone" else "ttft_in_full_run"].append(ttft or 0.0)
+                if kind == "verify":
+                    times["verify"].append(elapsed)
+                    times["verify_cpu"].append(cpu)
+    _REAL_CLIENT_CACHE.update(times)
+    return times
+
+
+_REAL_CLIENT_CACHE: dict[str, list[float]] = {}
+
+
+def _children_cpu_ms() -> float:
+    """CPU time (user + system) of the waited-for child processes and theirs: a figure the machine's load barely
+    moves, unlike wall time on two shared cores."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def real_client_cpu_row() -> RealClientRow | None:
+    """(a') The same comparison in CPU time (the verify process and its `claude`, vs the plain `claude -p`)."""
+    times = _real_client_runs()
+    if not times:
+        return None
+    return (f"verify with the real-client check vs one plain claude -p (median of {REAL_CLIENT_RUNS}, CPU time)",
+            statistics.median(times["verify_cpu"]), statistics.median(times["plain_cpu"]), 2.0)
+
+
+def real_client_verify_row() -> RealClientRow | None:
+    """(a) The whole `verify` with the real-client check (three tiers) vs one plain `claude -p`, same gateway."""
+    times = _real_client_runs()
+    if not times:
+        return None
+    return (f"verify with the real-client check vs one plain claude -p (median of {REAL_CLIENT_RUNS}, wall)",
+            statistics.median(times["verify"]), statistics.median(times["plain"]), 2.0)
+
+
+def probe_ttft_row() -> RealClientRow | None:
+    """(b) The Opus prompt's TTFT within the full run (the real client's session launched, probes timed once it
+    has started) vs the same probe in a run without the real client. Goal: the same figure, give or take noise."""
+    times = _real_client_runs()
+    if not times:
+        return None
+    return (f"Opus prompt TTFT within the full verify vs alone (median of {REAL_CLIENT_RUNS})",
+            statistics.median(times["ttft_in_full_run"]), statistics.median(times["ttft_alone"]), 1.5)
+
+
+def bench_real_client() -> None:
+    for what, make in (("verify with the real-client check vs one plain claude -p", real_client_verify_row),
+                       ("verify with the real-client check vs one plain claude -p, CPU", real_client_cpu_row),
+                       ("Opus prompt TTFT within the full verify vs alone", probe_ttft_row)):
+        made = make()
+        if made is None:
+            row(what, "skipped (claude CLI not installed)", "report", "-")
+            continue
+        name, ours, baseline, goal = made
+        ratio = ours / baseline if baseline else float("inf")
+        row(name, f"{ours:.0f} ms vs {baseline:.0f} ms = {ratio:.2f}×", f"≤ {goal:g}×",
+            "ok" if ratio <= goal else "MISSED")
+
+
 BENCHES = {
     "startup": bench_startup,
     "first-frame": bench_first_frame,
@@ -354,6 +466,7 @@ BENCHES = {
     "streaming-ui": bench_streaming_ui,
     "typing": bench_typing,
     "wrong-key": bench_wrong_key_verdict,
+    "real-client": bench_real_client,
 }
 
 

@@ -49,6 +49,23 @@ def _err(text: str) -> None:
 
 # --- parser -------------------------------------------------------------------------------------------------
 
+# --timeout bounds, in seconds: Claude Code's own API request timeout is 10 minutes.
+MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 600.0
+
+
+def _timeout_seconds(text: str) -> float:
+    """--timeout: a finite number of seconds in [MIN_TIMEOUT, MAX_TIMEOUT]. 0, negative, nan and inf would make a
+    healthy gateway time out or a hostile one hold the command forever."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}, "
+                                         "not text") from None
+    if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} "
+                                         f"(got {value:g})")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -109,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="print one JSON object (format in the README)")
     verify.add_argument("--no-claude-cli", action="store_true", help="skip the real-client check")
     verify.add_argument("--ca-bundle", type=Path, metavar="PATH", help="extra CA certificates (PEM) to trust")
-    verify.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per-check timeout (default 30)")
+    verify.add_argument("--timeout", type=_timeout_seconds, default=30.0, metavar="SECONDS",
+                        help=f"per-check time limit, {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} (default 30)")
     verify.add_argument("--quiet", action="store_true", help="do not stream the model's replies")
 
     models = sub.add_parser("models", help="list the models the gateway offers for this key")
@@ -117,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_key(models, required=True)
     models.add_argument("--json", action="store_true")
     models.add_argument("--ca-bundle", type=Path, metavar="PATH")
+    models.add_argument("--timeout", type=_timeout_seconds, default=30.0, metavar="SECONDS",
+                        help=f"time limit for the whole listing, {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} (default 30)")
 
     doctor = sub.add_parser("doctor", help="show what Claude Code will really use, and what overrides what")
     doctor.add_argument("--settings", type=Path, metavar="PATH", help="user settings file (default: as resolved)")
@@ -128,6 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_target(restore)
     restore.add_argument("--yes", "-y", action="store_true")
     add_force(restore)
+
+    fix = sub.add_parser("fix", help="make one fix-it change (the commands verify and doctor print)",
+                         description="Redo the doctor's inspection, build the fix-it for CAUSE, show its diff and "
+                                     "save it (atomically, with a backup). verify, doctor and apply print the exact "
+                                     "command for each fix they offer.")
+    fix.add_argument("cause", metavar="CAUSE", help="the cause id the fix is for, e.g. base_url_v1, tier_unmapped")
+    fix.add_argument("--settings", type=Path, metavar="PATH",
+                     help="user settings file, as given to verify or doctor (default: as Claude Code resolves it)")
+    fix.add_argument("--file", type=Path, metavar="PATH",
+                     help="only the fix for this settings file (when the cause is found in more than one)")
+    fix.add_argument("--haiku", metavar="MODEL", help="tier_unmapped: the model for the Haiku tier")
+    fix.add_argument("--sonnet", metavar="MODEL", help="tier_unmapped: the model for the Sonnet tier")
+    fix.add_argument("--opus", metavar="MODEL", help="tier_unmapped: the model for the Opus tier")
+    fix.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    fix.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    add_force(fix)
 
     remove = sub.add_parser("remove", help="take the gateway keys out of the settings again")
     add_target(remove)
@@ -196,8 +232,9 @@ def _confirm(question: str, assume_yes: bool) -> bool:
     return answer in ("y", "yes")
 
 
-def _print_plan(plan, target) -> None:
-    _out(f"Settings file: {plan.document.path} ({target.scope.value} scope{'; ' + target.reason if target.reason else ''})")
+def _print_plan(plan, target=None) -> None:
+    where = f" ({target.scope.value} scope{'; ' + target.reason if target.reason else ''})" if target else ""
+    _out(f"Settings file: {plan.document.path}{where}")
     for notice in plan.notices:
         _out(f"  note: {notice}")
     if not plan.has_changes:
@@ -259,8 +296,7 @@ def _print_fixes(fixes, *, stream=None) -> None:
     write("Fix-it commands (each shows the diff and keeps a backup):")
     for fix in fixes:
         write(f"  {fix.title}")
-        if fix.command:
-            write(f"    $ {fix.command}")
+        write(f"    $ {fix.command}")
 
 
 # --- commands -----------------------------------------------------------------------------------------------
@@ -303,7 +339,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise UsageError("Map at least one tier: --haiku, --sonnet or --opus with a model name from the gateway "
                          "(see `optscale-tui models`).")
     key = _read_key(args)
-    if key is None and not doc.env.get("ANTHROPIC_AUTH_TOKEN"):
+    if key is None and not doc.env.get("ANTHROPIC_AUTH_TOKEN") and not doc.data.get("apiKeyHelper"):
         raise UsageError("No API key: pass --api-key-env VAR or --api-key-stdin (the file has none to keep).")
     values = ConnectionValues(url=url, key=key, tiers=tiers,
                               disable_experimental_betas=args.disable_experimental_betas)
@@ -343,6 +379,52 @@ def _report_overrides(target) -> None:
         _out(f"  {'✗' if f.severity == 'fail' else '!'} {f.message}")
         _out(f"      fix: {f.fix}")
     _print_fixes(fixes_for(config))
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from optscale_tui.core.causes import Cause
+    from optscale_tui.core.connection import InputError, parse_model_name
+    from optscale_tui.core.fixes import fixes_for
+
+    try:
+        cause = Cause(args.cause)
+    except ValueError:
+        raise UsageError(f"Unknown cause id {args.cause!r}: use one that verify or doctor printed.") from None
+    try:
+        tiers = {t: parse_model_name(m) for t in ("haiku", "sonnet", "opus") if (m := getattr(args, t))}
+    except InputError as exc:
+        raise UsageError(exc.reason) from None
+    if args.settings is not None and os.path.lexists(args.settings):
+        _load(args.settings)  # a file that does not parse (or is a FIFO, a loop, …) is an input error (exit 2)
+    config = _inspect(args.settings)
+    fixes = [f for f in fixes_for(config, [cause], tier_models=tiers or None)
+             if f.cause is cause and (args.file is None or _same_path(f.path, args.file))]
+    if not fixes:
+        _out(f"No fix-it for {cause.value} applies to these settings now: nothing to change.")
+        return EXIT_OK
+    status = EXIT_OK
+    for fix in fixes:
+        _out(fix.title)
+        doc = _load(fix.path)
+        plan = fix.plan()
+        _print_plan(plan)
+        if not plan.has_changes:
+            continue
+        if args.dry_run:
+            _out("\nDry run: nothing was written.")
+            continue
+        if not _confirm(f"Write {doc.path}?", args.yes):
+            _out("Nothing was written.")
+            continue
+        status = max(status, _save(plan, args.force))
+    return status
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return a == b
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -426,7 +508,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     assert key is not None
 
     try:
-        client = GatewayClient(url, key, ca_bundle=args.ca_bundle)
+        client = GatewayClient(url, key, ca_bundle=args.ca_bundle, timeout=args.timeout)
     except InputError as exc:  # an unreadable CA file
         raise UsageError(exc.reason) from None
 
@@ -511,6 +593,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     import asyncio
     import json
+    from dataclasses import replace
 
     from optscale_tui.core import report
     from optscale_tui.core.verify import (
@@ -526,13 +609,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.settings is not None and os.path.lexists(args.settings):
         _load(args.settings)  # a file that does not parse (or is a FIFO, a loop, …) is an input error (exit 2)
     config = _inspect(args.settings)
-    target = target_from_effective(config)
-    extra = ()
+    target = target_from_effective(config, cwd=Path.cwd())
+    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout)
     if not args.no_claude_cli and not target.problems:
-        from optscale_tui.core.claude_cli import real_client_checks
+        from optscale_tui.core.claude_cli import real_client
 
-        extra = tuple(real_client_checks(target, cwd=Path.cwd(), timeout=args.timeout))
-    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout, extra_checks=extra)
+        client = real_client(target, cwd=Path.cwd(), timeout=args.timeout)
+        options = replace(options, extra_checks=tuple(client.checks), extra_session=client)
     stream = not args.json and not args.quiet
     done_box: list[VerificationDone] = []
 
@@ -593,7 +676,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     done = done_box[0]
     from optscale_tui.core.fixes import fixes_for
 
-    fixes = fixes_for(config, [r.cause for r in done.results if r.cause])
+    fixes = fixes_for(config, [r.cause for r in done.results if r.cause], catalog=done.catalog)
     if args.json:
         payload = report.to_json(done, target)
         payload["fixes"] = _fix_rows(fixes)
@@ -610,6 +693,7 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "restore": cmd_restore,
     "remove": cmd_remove,
+    "fix": cmd_fix,
 }
 
 

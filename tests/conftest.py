@@ -1,4 +1,4 @@
-"""Shared test fixtures. The shared/ folder sits beside the repository (also in CI, where it is copied there)."""
+"""Fixtures shared by the whole suite. Test data lives in tests/fixtures: a fresh clone needs nothing beside it."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    """`<repo root>/../shared/fixtures`: fixture files shared by every engineer on the project."""
-    path = REPO_ROOT / ".." / "shared" / "fixtures"
-    assert path.is_dir(), f"shared fixtures not found at {path.resolve()} (shared/ must sit beside the repository)"
-    return path
+    """`tests/fixtures`: the project's own test data (see each folder's README)."""
+    return Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ class Cause(StrEnum):
     SERVER_ERROR = "server_error"
     BAD_RESPONSE = "bad_response"
     STREAM_CUT = "stream_cut"
+    RESPONSE_TOO_LARGE = "response_too_large"
     TIER_UNMAPPED = "tier_unmapped"
     SHELL_API_KEY = "shell_api_key"
     PROJECT_OVERRIDE = "project_override"
@@ -37,6 +38,10 @@ class Cause(StrEnum):
     MANAGED_LOGIN_REQUIRED = "managed_login_required"
     CLAUDE_LOGIN_PRESENT = "claude_login_present"
     SETTINGS_INVALID = "settings_invalid"
+    API_KEY_HELPER_FAILED = "api_key_helper_failed"
+    API_KEY_HELPER_EMPTY = "api_key_helper_empty"
+    KEY_WHITESPACE = "key_whitespace"
+    KEY_SENT_ELSEWHERE = "key_sent_elsewhere"
     # The settings file (or a backup) could not be used or written for a reason that is not its JSON.
     SETTINGS_NOT_A_FILE = "settings_not_a_file"
     SETTINGS_TOO_LARGE = "settings_too_large"
@@ -161,6 +166,13 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
         "The streamed reply stopped before message_stop; a proxy or load balancer may be cutting long responses.",
         "Retry; if it repeats, ask the admin to disable response buffering and idle timeouts for SSE on the gateway.",
     ),
+    Cause.RESPONSE_TOO_LARGE: (
+        "Answer too large",
+        "The gateway's answer went past the size optscale-tui reads for it (after decompression), so it stopped "
+        "reading: a model catalog over 32 MiB, a reply that never ends, or a compressed \"bomb\".",
+        "If the key's model catalog really is this large, ask your OptScale admin to limit the models it may use; "
+        "otherwise what answers at this address is not behaving like the OptScale gateway.",
+    ),
     Cause.TIER_UNMAPPED: (
         "A Claude Code tier has no model",
         "Without ANTHROPIC_DEFAULT_OPUS_MODEL (or `model` / ANTHROPIC_MODEL), Claude Code's default session sends its "
@@ -197,6 +209,32 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
         "Settings file does not parse",
         "Claude Code silently ignores a settings file that is not valid JSON, and then says \"Not logged in\".",
         "Correct the JSON at the line and column shown; optscale-tui never rewrites a file it cannot parse.",
+    ),
+    Cause.API_KEY_HELPER_FAILED: (
+        "apiKeyHelper failed",
+        "The apiKeyHelper command in the settings failed, so Claude Code has no key to send to the gateway.",
+        "Run the apiKeyHelper command yourself and fix what it reports, or save the API key from OptScale Chat "
+        "as ANTHROPIC_AUTH_TOKEN instead.",
+    ),
+    Cause.API_KEY_HELPER_EMPTY: (
+        "apiKeyHelper printed no key",
+        "The apiKeyHelper command ran but printed nothing, so Claude Code has no key to send to the gateway.",
+        "Make the apiKeyHelper command print the API key from OptScale Chat, or save the key as "
+        "ANTHROPIC_AUTH_TOKEN instead.",
+    ),
+    Cause.KEY_WHITESPACE: (
+        "Spaces around the stored key",
+        "The stored API key has spaces or a line break before or after it. The gateway sees it trimmed, so it works, "
+        "but other tools reading the same value may send it as it is.",
+        "Trim the stored key (optscale-tui fix key_whitespace).",
+    ),
+    Cause.KEY_SENT_ELSEWHERE: (
+        "Your key would go to another host",
+        "ANTHROPIC_BASE_URL and the API key come from different settings, and the URL points to another host than "
+        "the one the key was saved for, so Claude Code would send your key there. optscale-tui did not send it.",
+        "Remove the ANTHROPIC_BASE_URL override from the file that sets it (usually the project's "
+        ".claude/settings.json or settings.local.json), or, if that host is right, save the key for it in the same "
+        "file.",
     ),
     Cause.SETTINGS_NOT_A_FILE: (
         "Settings path is not a regular file",

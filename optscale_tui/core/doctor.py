@@ -171,6 +171,9 @@ class EffectiveConfig:
     findings: tuple[Finding, ...] = ()
     notes: tuple[str, ...] = ()  # facts worth showing that have no cause id (Bedrock/Vertex, apiKeyHelper …)
     sources: tuple[SettingsSource, ...] = ()  # every settings file considered, high → low precedence
+    # Another file was named to stand in for the user layer (`--settings`): commands that redo this inspection
+    # (the fix-its) must name it again.
+    user_settings_named: bool = False
 
     def get(self, name: str) -> str | None:
         """The raw effective value of an env variable ("" when a settings file cancels it), None when unset."""
@@ -430,13 +433,17 @@ def inspect_environment(
         managed_paths = managed_settings_paths(platform)
     managed = [b.load(Layer.MANAGED, p) for p in _managed_files(managed_paths)]
     files: list[_LoadedFile] = list(reversed(managed))
-    files.append(b.load(Layer.LOCAL, local_path))
-    if not _same_file(project_path, user_path):  # cwd == home: the "project" file is the user file
+    # Working in the home folder (or wherever <cwd>/.claude is the user's own folder): there is no project layer.
+    # The "project" file is the user file, so it can neither override it nor be removed as an override.
+    user_dirs = (user_path.parent, real_user_file.parent, default_dir)
+    if not any(_same_file(project_path.parent, d) for d in user_dirs):
+        files.append(b.load(Layer.LOCAL, local_path))
         files.append(b.load(Layer.PROJECT, project_path))
     files.append(b.load(Layer.USER, user_path))
     b.sources.sort(key=lambda s: PRECEDENCE.index(s.layer))
 
-    if user_settings is not None and not _same_file(user_path, real_user_file):
+    named_user_file = user_settings is not None and not _same_file(user_path, real_user_file)
+    if named_user_file:
         b.note(f"Inspecting {user_path} as the user settings; Claude Code itself reads {real_user_file}.")
 
     names: list[str] = list(VARIABLES_OF_INTEREST)
@@ -459,6 +466,7 @@ def inspect_environment(
         user_settings=user_path,
         config_dir_override=config_dir_override,
         top_level=top_level,
+        user_settings_named=named_user_file,
     )
 
     _check_base_url(b, config)
@@ -466,6 +474,7 @@ def inspect_environment(
     _check_credentials(b, config, env, files)
     _check_managed(b, config)
     _check_project(b, config, files, env, cwd)
+    _check_key_destination(b, config, files, env, cwd)
     _check_login(b, config, config_dir, config_dir_override, platform)
     if config_dir_override:
         b.finding(
@@ -484,6 +493,7 @@ def inspect_environment(
         user_settings=user_path,
         config_dir_override=config_dir_override,
         top_level=top_level,
+        user_settings_named=named_user_file,
         findings=findings,
         notes=tuple(b.notes),
         sources=tuple(b.sources),
@@ -651,6 +661,16 @@ def _check_credentials(
             f"sends it as x-api-key. ANTHROPIC_AUTH_TOKEN avoids the interactive approval prompt and the "
             f"first-run connectivity check, so applying the connection writes that instead."
         )
+    for var in (token, api_key):
+        if var is not None and var.value and var.value != var.value.strip() and var.value.strip():
+            b.finding(
+                Cause.KEY_WHITESPACE,
+                "warn",
+                f"{var.name} ({var.display}, from {var.where}) has spaces or a line break around it. Claude Code "
+                f"connects anyway (the gateway reads the header trimmed), and verification sends it trimmed too.",
+                describe(Cause.KEY_WHITESPACE).fix if var.source_path is not None and var.source is not Layer.MANAGED
+                else f"Remove the spaces around {var.name} where it is set ({var.where}).",
+            )
     if helper is not None:
         also = (
             " ANTHROPIC_AUTH_TOKEN / ANTHROPIC_API_KEY take precedence over it, so it only matters if they are removed."
@@ -739,6 +759,99 @@ def _check_project(
             f"Remove {listed} from {f.path}, or apply the connection to that scope instead.",
             "\n".join(details),
         )
+
+
+# Where Claude Code sends requests when no ANTHROPIC_BASE_URL is in effect.
+ANTHROPIC_API_ORIGIN = ("https", "api.anthropic.com", 443)
+# The layers that live in the working folder: anyone who can put files in it (a cloned repository) controls them.
+FOLDER_LAYERS = frozenset({Layer.PROJECT, Layer.LOCAL})
+
+
+def url_origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL: where a request with the key really goes. None: not a usable URL."""
+    if not url.strip():
+        return ANTHROPIC_API_ORIGIN
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname.lower().rstrip("."), port or (80 if scheme == "http" else 443)
+
+
+def shown_origin(origin: tuple[str, str, int]) -> str:
+    scheme, host, port = origin
+    default = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+    return host if default else f"{host}:{port}"
+
+
+def key_home_url(key: EffectiveVariable, files: Sequence[_LoadedFile], env: Mapping[str, str]
+                 ) -> tuple[str, str]:
+    """The URL the key was saved for, and where that comes from in plain words.
+
+    The ANTHROPIC_BASE_URL of the key's own layer (the same file, or the shell for an exported key). When that
+    layer names no URL, the one the layers outside the working folder resolve (managed, user, --settings, shell):
+    the URL the key would reach if the folder's .claude/settings*.json did not exist. Neither: Anthropic's own API,
+    Claude Code's default ("" is returned).
+    """
+    if key.source is Layer.PROCESS:
+        own = env.get("ANTHROPIC_BASE_URL")
+    else:
+        file = next((f for f in files if f.layer is key.source and key.source_path is not None
+                     and _same_file(f.path, key.source_path)), None)
+        own = file.env().get("ANTHROPIC_BASE_URL") if file else None
+    if isinstance(own, str) and own.strip():
+        return own.strip(), key.where
+    outside = _resolve("ANTHROPIC_BASE_URL", [f for f in files if f.layer not in FOLDER_LAYERS], env)
+    if outside is not None and (outside.value or "").strip():
+        return (outside.value or "").strip(), outside.where
+    return "", "Claude Code's default (Anthropic's API)"
+
+
+def _check_key_destination(
+    b: _Builder, config: EffectiveConfig, files: Sequence[_LoadedFile], env: Mapping[str, str], cwd: Path
+) -> None:
+    """The key must not be sent to a host it was not saved for because another layer names another URL (e.g. a
+    project's .claude/settings.json pointing the user's own key at someone else's server)."""
+    helper = config.top_level.get("apiKeyHelper")
+    key = (_set(config, "ANTHROPIC_AUTH_TOKEN") or _set(config, "ANTHROPIC_API_KEY")
+           or (helper if helper is not None and (helper.value or "").strip() else None))
+    if key is None:
+        return
+    url = _set(config, "ANTHROPIC_BASE_URL")
+    if url is not None and url.source is key.source and url.source_path == key.source_path:
+        return  # saved together: whatever host it is, the key was meant for it
+    home_url, home_where = key_home_url(key, files, env)
+    sent_to, saved_for = url_origin(url.value or "" if url else ""), url_origin(home_url)
+    if sent_to is None or saved_for is None or sent_to == saved_for:
+        return
+    host = shown_origin(sent_to)
+    cancelled = config.variables.get("ANTHROPIC_BASE_URL") if url is None else None
+    url_where = url.where if url is not None else (cancelled.where if cancelled else "Claude Code's default")
+    if url is None:
+        fix = f"Remove the empty ANTHROPIC_BASE_URL from {url_where}: it cancels the URL your key was saved with."
+    elif url.source is Layer.MANAGED:
+        fix = (f"Ask the administrator who manages {url.source_path} which key belongs to {host}; do not use this key "
+               "with it.")
+    elif url.source is Layer.PROCESS:
+        fix = f"Unset ANTHROPIC_BASE_URL in your shell, or save the key for {host} in the same place."
+    else:
+        fix = (f"Remove the ANTHROPIC_BASE_URL override from {url.source_path} (or, if {host} is meant to get this "
+               f"key, save the key in that file too).")
+    b.finding(
+        Cause.KEY_SENT_ELSEWHERE,
+        "fail",
+        f"{'ANTHROPIC_BASE_URL from' if url is not None else 'An empty ANTHROPIC_BASE_URL in'} {url_where} sends "
+        f"requests to {host}, but the API key {key.name} "
+        f"({key.display}) comes from {key.where} and was saved for {shown_origin(saved_for)} (the URL "
+        f"{'next to it' if home_where == key.where else 'from ' + home_where}). Claude Code started in {cwd} would "
+        f"send your key to {host}; optscale-tui does not send it.",
+        fix,
+        f"URL: {url_where} → {host}\nKey: {key.where} → saved for {shown_origin(saved_for)}",
+    )
 
 
 def _check_login(

@@ -47,35 +47,30 @@ def _quote(value: str | Path) -> str:
     return shlex.quote(str(value))
 
 
-def _settings_flag(path: Path, user_settings: Path) -> str:
-    return "" if path == user_settings else f" --settings {_quote(path)}"
-
-
-def _apply_would_run(path: Path, *, url: str | None = None, adds_tiers: bool = False) -> bool:
-    """Whether `optscale-tui apply` on `path` succeeds and changes only what the fix changes: it needs a key and a
-    mapped tier there (flags left out keep the file's), and it writes ANTHROPIC_BASE_URL, so a file that does not
-    already hold the URL it would be given (`url`) would gain an override. A fix whose command would fail or do
-    more gets none: "Same from a shell" must be the same change."""
-    try:
-        env = load_settings(path).env
-    except SettingsError:
-        return False
-    has_tier = any(isinstance(env.get(f"ANTHROPIC_DEFAULT_{t}_MODEL"), str) and env.get(f"ANTHROPIC_DEFAULT_{t}_MODEL")
-                   for t in ("HAIKU", "SONNET", "OPUS"))
-    if not env.get("ANTHROPIC_AUTH_TOKEN") or not (has_tier or adds_tiers):
-        return False
-    return url is None or env.get("ANTHROPIC_BASE_URL") == url
+def fix_command(config: EffectiveConfig, cause: Cause, path: Path, tiers: Mapping[str, str] | None = None) -> str:
+    """`optscale-tui fix CAUSE …`: redoes this inspection (the same `--settings`, the same tiers) and saves exactly
+    the FixIt that `fixes_for` built here, so the command can neither fail where the fix works nor do more."""
+    words = ["optscale-tui", "fix", cause.value]
+    if config.user_settings_named:
+        words += ["--settings", _quote(config.user_settings)]
+    if path != config.user_settings:
+        words += ["--file", _quote(path)]
+    for tier, model in (tiers or {}).items():
+        words += [f"--{tier}", _quote(model)]
+    return " ".join([*words, "--yes"])
 
 
 def fixes_for(
     config: EffectiveConfig,
     causes: Iterable[Cause] = (),
     catalog: Iterable[str | tuple[str, str | None]] = (),
+    tier_models: Mapping[str, str] | None = None,
 ) -> list[FixIt]:
     """The fix-its that apply to this configuration, for the doctor's findings plus any extra `causes` found by
     verification (e.g. beta_rejected, base_url_v1). Each appears once, in a stable order. `catalog` (model ids or
     (id, display name) pairs from the gateway, when the caller has them) lets "map the unmapped tiers" pick the
-    model named for each tier."""
+    model named for each tier; `tier_models` (tier -> model, from `fix tier_unmapped --opus M`) decides instead.
+    Every fix carries the command that makes exactly its change (`fix_command`)."""
     wanted = {f.cause for f in config.findings} | set(causes)
     user = config.user_settings
     fixes: list[FixIt] = []
@@ -93,18 +88,23 @@ def fixes_for(
         # when the caller has one, else among the mapped models), and only without one borrows a neighbour's model.
         suggested = suggest_tier_models(TierMapping(**mapped), [*catalog, *mapped.values()])
         assign = {t: s.model for t, s in suggested.items()}
+        notes = {t: s.note for t, s in suggested.items()}
+        if tier_models:  # the models chosen when this fix was offered, so the command saves what it showed
+            # In the order the suggestion had, which is the order the keys are written in.
+            order = [*suggested, *tier_vars]
+            assign = {t: tier_models[t] for t in sorted(tier_models, key=order.index)
+                      if t in tier_vars and t not in mapped and tier_models[t]}
+            notes = {}
         origin = next((source_of(tier_vars[t]) for t in ("sonnet", "opus", "haiku") if t in mapped), None)
         path = origin[1] if origin and origin[1] and origin[0] is not Layer.MANAGED else user
-        flags = " ".join(f"--{t} {_quote(m)}" for t, m in assign.items())
         if assign:
             fixes.append(FixIt(
                 Cause.TIER_UNMAPPED,
                 "Map the unmapped tiers: " + ", ".join(
-                    f"{t} → {s.model}" + (f" ({s.note})" if s.note else "") for t, s in suggested.items()),
+                    f"{t} → {m}" + (f" ({notes[t]})" if notes.get(t) else "") for t, m in assign.items()),
                 path,
                 set_env={tier_vars[t]: m for t, m in assign.items()},
-                command=(f"optscale-tui apply --base-url {_quote(base_url)} {flags}{_settings_flag(path, user)} --yes"
-                         if _apply_would_run(path, url=base_url, adds_tiers=True) else ""),
+                command=fix_command(config, Cause.TIER_UNMAPPED, path, assign),
             ))
 
     if Cause.BASE_URL_V1 in wanted and base_url:
@@ -119,8 +119,7 @@ def fixes_for(
                 "Replace the trailing /v1 with /anthropic in ANTHROPIC_BASE_URL",
                 origin[1],
                 set_env={"ANTHROPIC_BASE_URL": fixed},
-                command=(f"optscale-tui apply --base-url {_quote(base_url)}{_settings_flag(origin[1], user)} --yes"
-                         if _apply_would_run(origin[1], url=base_url) else ""),
+                command=fix_command(config, Cause.BASE_URL_V1, origin[1]),
             ))
 
     if Cause.SHELL_API_KEY in wanted:
@@ -131,8 +130,21 @@ def fixes_for(
                 f"Remove ANTHROPIC_API_KEY from {origin[1].name} (Claude Code would send two credentials)",
                 origin[1],
                 remove_env=("ANTHROPIC_API_KEY",),
-                command=(f"optscale-tui apply --base-url {_quote(base_url)}{_settings_flag(origin[1], user)} --yes"
-                         if base_url and _apply_would_run(origin[1], url=base_url) else ""),
+                command=fix_command(config, Cause.SHELL_API_KEY, origin[1]),
+            ))
+
+    if Cause.KEY_WHITESPACE in wanted:
+        for name in ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"):
+            var = config.variables.get(name)
+            if (var is None or not var.value or var.value == var.value.strip() or var.source_path is None
+                    or var.source is Layer.MANAGED):
+                continue
+            fixes.append(FixIt(
+                Cause.KEY_WHITESPACE,
+                f"Trim the spaces around {name} in {var.source_path.name}",
+                var.source_path,
+                set_env={name: var.value.strip()},
+                command=fix_command(config, Cause.KEY_WHITESPACE, var.source_path),
             ))
 
     if Cause.BETA_REJECTED in wanted and config.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") != "1" and base_url:
@@ -141,28 +153,42 @@ def fixes_for(
             "Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 (send only the betas the gateway accepts)",
             user,
             set_env={"CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1"},
-            command=(f"optscale-tui apply --base-url {_quote(base_url)} --disable-experimental-betas --yes"
-                     if _apply_would_run(user, url=base_url) else ""),
+            command=fix_command(config, Cause.BETA_REJECTED, user),
         ))
 
+    seen: set[Path] = set()
+    url_var = config.variables.get("ANTHROPIC_BASE_URL")
+    if (Cause.KEY_SENT_ELSEWHERE in wanted and url_var is not None and url_var.source_path is not None
+            and url_var.source in (Layer.PROJECT, Layer.LOCAL)):
+        # The folder's file points the key at another host: the stale-override fix (drop our keys there) undoes it.
+        fix = _project_override_fix(config, url_var.source_path, Cause.KEY_SENT_ELSEWHERE,
+                                    "Remove the gateway keys from {name}, which would send your key to another "
+                                    "host ({keys})")
+        if fix is not None:
+            seen.add(url_var.source_path)
+            fixes.append(fix)
+
     if Cause.PROJECT_OVERRIDE in wanted:
-        seen: set[Path] = set()
         for var in config.variables.values():
             if var.source in (Layer.PROJECT, Layer.LOCAL) and var.source_path and var.name in OWNED_ENV_KEYS:
                 if var.source_path in seen:
                     continue
                 seen.add(var.source_path)
-                try:
-                    in_file = load_settings(var.source_path).env
-                except SettingsError:
-                    continue
-                stale = tuple(k for k in OWNED_ENV_KEYS if k in in_file)
-                scope = "local" if var.source is Layer.LOCAL else "project"
-                fixes.append(FixIt(
-                    Cause.PROJECT_OVERRIDE,
-                    f"Remove the gateway keys that {var.source_path.name} overrides ({', '.join(stale)})",
-                    var.source_path,
-                    remove_env=stale,
-                    command=f"optscale-tui remove --scope {scope} --yes",
-                ))
+                fix = _project_override_fix(config, var.source_path, Cause.PROJECT_OVERRIDE,
+                                            "Remove the gateway keys that {name} overrides ({keys})")
+                if fix is not None:
+                    fixes.append(fix)
     return fixes
+
+
+def _project_override_fix(config: EffectiveConfig, path: Path, cause: Cause, title: str) -> FixIt | None:
+    """Remove our keys from a project or local settings file."""
+    try:
+        in_file = load_settings(path).env
+    except SettingsError:
+        return None
+    stale = tuple(k for k in OWNED_ENV_KEYS if k in in_file)
+    if not stale:
+        return None
+    return FixIt(cause, title.format(name=path.name, keys=", ".join(stale)), path, remove_env=stale,
+                 command=fix_command(config, cause, path))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import socket
 import ssl
@@ -38,13 +39,22 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
 from optscale_tui import __version__
+from optscale_tui.core.bounded_body import (
+    ACCEPT_ENCODING,
+    BodyEncodingError,
+    BodyTooLarge,
+    DeadlineExceeded,
+    deadline,
+    iter_decoded,
+    read_body,
+)
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.connection import ApiKey, GatewayUrl, mask_secret
+from optscale_tui.core.connection import ApiKey, GatewayUrl, InputError, mask_secret
 from optscale_tui.core.sse import ServerSentEvent, SSEDecoder, SSEError
 from optscale_tui.core.tls import shared_ssl_context
 
@@ -68,7 +78,12 @@ CLAUDE_CODE_BETAS: tuple[str, ...] = (
 DEFAULT_PROMPT = "Reply with the single word: pong"
 MAX_DETAIL_CHARS = 400  # a whole ProbeResult.detail
 MAX_SERVER_WORDS = 240  # the server's own message inside it
-MAX_ERROR_BODY_BYTES = 64 * 1024
+MAX_ERROR_BODY_BYTES = 64 * 1024  # an error body is read this far (decoded) and classified on that
+# Decoded-size caps (see bounded_body): what a hostile or broken gateway can make us hold in memory.
+MAX_CATALOG_BYTES = 32 * 1024 * 1024  # all pages of a catalog; 100,000 models are about 8 MiB of JSON
+MAX_STREAM_BYTES = 2 * 1024 * 1024  # one streamed reply; ours ask for at most 128 tokens (a few KiB)
+MAX_MESSAGE_BYTES = 1024 * 1024  # a non-streamed JSON answer (a message, count_tokens)
+MAX_TITLE_SNIFF = 16 * 1024  # where an HTML error page's <title> is looked for
 MAX_TEXT_CHARS = 16 * 1024
 
 # Anthropic error types mapped onto the HTTP status the same error comes with, so a mid-stream `event: error`
@@ -92,7 +107,8 @@ _X509_HOSTNAME = {62, 63, 64}  # hostname / email / IP address mismatch
 _X509_UNTRUSTED = {2, 18, 19, 20, 21, 27, 28}
 
 # What talking to the gateway can raise; a probe turns these into a failed ProbeResult, anything else is a bug.
-_TRANSPORT_ERRORS = (httpx.HTTPError, OSError, ssl.SSLError)
+# (DeadlineExceeded is a TimeoutError, so an OSError.)
+_TRANSPORT_ERRORS = (httpx.HTTPError, OSError, ssl.SSLError, BodyTooLarge, BodyEncodingError)
 
 _DNS_WORDS = (
     "name or service not known",
@@ -132,7 +148,7 @@ class ProbeResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a catalog can hold 100,000 of them
 class ModelInfo:
     id: str
     display_name: str | None = None
@@ -157,7 +173,7 @@ class Catalog:
 def _parse_json(body: bytes | str) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands of levels deep
         return None
 
 
@@ -342,6 +358,10 @@ def classify_exception(exc: BaseException) -> Cause:
         return Cause.DNS
     if any(isinstance(e, httpx.TimeoutException | TimeoutError | asyncio.TimeoutError) for e in chain):
         return Cause.TIMEOUT
+    if isinstance(exc, BodyTooLarge):
+        return Cause.RESPONSE_TOO_LARGE
+    if isinstance(exc, BodyEncodingError):
+        return Cause.BAD_RESPONSE
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
         return Cause.STREAM_CUT
     if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
@@ -353,6 +373,8 @@ def classify_exception(exc: BaseException) -> Cause:
 
 def describe_exception(exc: BaseException) -> str:
     """Plain words for an exception: the innermost useful message, e.g. the OpenSSL verify message."""
+    if isinstance(exc, DeadlineExceeded | BodyEncodingError | BodyTooLarge):
+        return str(exc)
     chain = _exception_chain(exc)
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError):
@@ -393,12 +415,23 @@ def collect_request_ids(headers: Mapping[str, str] | httpx.Headers) -> dict[str,
     return ids
 
 
+def _tag_text(head: str, lower: str, tag: str) -> str | None:
+    """The text inside the first <tag …>…</tag>, found in linear time (a regex over a page of thousands of
+    unclosed `<title` is quadratic)."""
+    start = lower.find(f"<{tag}")
+    opened = lower.find(">", start) if start >= 0 else -1
+    closed = lower.find(f"</{tag}", opened) if opened >= 0 else -1
+    return head[opened + 1 : closed] if closed >= 0 else None
+
+
 def _html_title(text: str) -> str:
-    match = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-    if match:
-        return " ".join(match.group(1).split())
-    match = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.I | re.S)
-    return " ".join(re.sub(r"<[^>]+>", "", match.group(1)).split()) if match else ""
+    head = text[:MAX_TITLE_SNIFF]
+    lower = head.lower()
+    title = _tag_text(head, lower, "title")
+    if title is not None:
+        return " ".join(title.split())
+    heading = _tag_text(head, lower, "h1")
+    return " ".join(re.sub(r"<[^>]*>", "", heading).split()) if heading is not None else ""
 
 
 def server_message(body: bytes | str, content_type: str | None) -> str:
@@ -507,7 +540,11 @@ class GatewayClient:
 
     `env` only governs the CA variables (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE); HTTPS_PROXY / NO_PROXY come from the
     process environment through httpx (`trust_env`). A loopback gateway is never reached through a proxy.
-    Raises `TrustError` (an `InputError`) at construction when a configured CA file is unusable.
+    Raises `TrustError` (an `InputError`) at construction when a configured CA file is unusable, and an
+    `InputError` (cause auth_invalid_key) when the key holds characters an HTTP header cannot carry.
+
+    `timeout` bounds each probe as a whole (connect, headers and the body, however slowly it drips), as well as
+    each network operation; the catalog's pages and its fallback URL share one such deadline.
     """
 
     def __init__(
@@ -520,6 +557,16 @@ class GatewayClient:
         timeout: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if not _header_safe(key.value):
+            # httpx would raise UnicodeEncodeError (non-ASCII) or send a broken header (control characters).
+            raise InputError(
+                "api_key",
+                "The API key contains characters that cannot be sent in an HTTP header (non-ASCII, spaces or "
+                "control characters); copy it again from OptScale Chat.",
+                Cause.AUTH_INVALID_KEY,
+            )
         self.url = url
         self._key = key
         self.timeout = timeout
@@ -539,6 +586,7 @@ class GatewayClient:
                 "anthropic-version": ANTHROPIC_VERSION,
                 "content-type": "application/json",
                 "user-agent": USER_AGENT,
+                "accept-encoding": ACCEPT_ENCODING,
             },
         )
 
@@ -623,10 +671,17 @@ class GatewayClient:
         self, exchange: _Exchange, exc: BaseException, *, where: str, extra: dict[str, Any] | None = None
     ) -> ProbeResult:
         cause = classify_exception(exc)
+        words = describe_exception(exc)
+        if cause is Cause.STREAM_CUT and isinstance(exc, httpx.RemoteProtocolError):
+            lowered = str(exc).lower()
+            if "peer closed" not in lowered and "disconnected" not in lowered:
+                # Not a connection closing early but an answer that breaks HTTP (an illegal status line or chunk
+                # header, a header section too large): something answered, not as a web server would.
+                cause = Cause.BAD_RESPONSE
+                words = f"the answer is not valid HTTP ({words})"
         if exchange.ttfb is None and cause is Cause.STREAM_CUT:
             # The connection dropped before any answer: that is not a cut stream, the server did not answer.
             cause = Cause.CONNECT
-        words = describe_exception(exc)
         if cause is Cause.STREAM_CUT:
             detail = f"{where}: the connection closed in the middle of the reply ({words})."
         else:
@@ -635,14 +690,8 @@ class GatewayClient:
         return self._result(exchange, ok=False, cause=cause, detail=detail, extra=extra)
 
     async def _read_limited(self, response: httpx.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= MAX_ERROR_BODY_BYTES:
-                break
-        return b"".join(chunks)[:MAX_ERROR_BODY_BYTES]
+        """An error body: its first MAX_ERROR_BODY_BYTES (decoded) are enough to classify it; the rest is left."""
+        return (await read_body(response, MAX_ERROR_BODY_BYTES, truncate=True)).data
 
     def _http_failure(
         self, method: str, url: str, response: httpx.Response, body: bytes, path_kind: str
@@ -671,8 +720,9 @@ class GatewayClient:
         try:
             request = self._client.build_request("HEAD", url)
             del request.headers["authorization"]
-            response = await self._client.send(request)
-            await response.aclose()
+            async with deadline(self.timeout):
+                response = await self._client.send(request, stream=True)
+                await response.aclose()
         except _TRANSPORT_ERRORS as exc:
             return self._exception_result(exchange, exc, where=f"HEAD {_short(url)}")
         exchange.answered(response)
@@ -693,11 +743,12 @@ class GatewayClient:
         if self._insecure:
             return Catalog((), openai_url, self._insecure_result(name))
         t0 = time.perf_counter()
-        first = await self._get_catalog(openai_url, params=None, t0=t0)
+        until = asyncio.get_running_loop().time() + self.timeout  # one deadline for every page and the fallback
+        first = await self._get_catalog(openai_url, params=None, t0=t0, until=until)
         if isinstance(first, tuple) or first.ok or not _catalog_fallback(first):
             return self._catalog_result(first, openai_url, t0, fallback=False)
         anthropic_url = f"{self.url.anthropic_base}/v1/models"
-        second = await self._get_catalog(anthropic_url, params={"limit": "1000"}, t0=t0)
+        second = await self._get_catalog(anthropic_url, params={"limit": "1000"}, t0=t0, until=until)
         result = self._catalog_result(second, anthropic_url, t0, fallback=True)
         if not result.probe.ok:
             probe = result.probe
@@ -711,27 +762,38 @@ class GatewayClient:
         return result
 
     async def _get_catalog(
-        self, url: str, *, params: dict[str, str] | None, t0: float
+        self, url: str, *, params: dict[str, str] | None, t0: float, until: float
     ) -> ProbeResult | tuple[list[ModelInfo], ProbeResult]:
-        """A failed ProbeResult, or (models, ok ProbeResult)."""
+        """A failed ProbeResult, or (models, ok ProbeResult). All pages together are read up to MAX_CATALOG_BYTES
+        (decoded): a real catalog is big, but not without end."""
         exchange = _Exchange("models", t0=t0)
-        models: list[ModelInfo] = []
+        models: dict[str, ModelInfo] = {}  # by id, the first listing wins: duplicates cost no memory
         pages = 0
+        budget = MAX_CATALOG_BYTES
         try:
             while True:
                 pages += 1
-                response = await self._client.get(url, params=params)
-                exchange.answered(response)
-                status = response.status_code
-                body = response.content[: MAX_ERROR_BODY_BYTES * 16]
-                if not 200 <= status < 300:
-                    cause, detail = self._http_failure("GET", url, response, body, "models")
-                    return self._result(exchange, ok=False, cause=cause, detail=detail)
-                data = _parse_json(body)
+                async with (
+                    deadline(self.timeout, until=until),
+                    self._client.stream("GET", url, params=params) as response,
+                ):
+                    exchange.answered(response)
+                    status = response.status_code
+                    if not 200 <= status < 300:
+                        body = await self._read_limited(response)
+                        cause, detail = self._http_failure("GET", url, response, body, "models")
+                        return self._result(exchange, ok=False, cause=cause, detail=detail)
+                    try:
+                        body = (await read_body(response, budget)).data
+                    except BodyTooLarge:
+                        raise BodyTooLarge(MAX_CATALOG_BYTES) from None  # the cap is for all pages together
+                budget -= len(body)
+                data = _parse_catalog_json(body)
                 parsed = _parse_catalog(data)
                 if parsed is None:
                     ct = response.headers.get("content-type")
-                    what = server_message(body, ct) if body.strip() else "an empty body"
+                    head = body[:MAX_ERROR_BODY_BYTES]
+                    what = server_message(head, ct) if head.strip() else "an empty body"
                     return self._result(
                         exchange,
                         ok=False,
@@ -739,14 +801,17 @@ class GatewayClient:
                         detail=f"GET {_short(url)} answered {status} but not with a model list: {what}",
                         extra={"non_json": data is None},
                     )
-                models.extend(parsed)
+                for model in parsed:
+                    models.setdefault(model.id, model)
                 last_id = data.get("last_id") if isinstance(data, dict) else None
-                if not (isinstance(data, dict) and data.get("has_more") and last_id and pages < 20):
+                more = isinstance(data, dict) and data.get("has_more") and last_id and pages < 20
+                del data, parsed, body  # freed before the next page arrives
+                if not more:
                     break
                 params = {**(params or {}), "after_id": str(last_id)}
         except _TRANSPORT_ERRORS as exc:
             return self._exception_result(exchange, exc, where=f"GET {_short(url)}")
-        return models, self._result(exchange, ok=True)
+        return list(models.values()), self._result(exchange, ok=True)
 
     def _catalog_result(
         self, got: ProbeResult | tuple[list[ModelInfo], ProbeResult], url: str, t0: float, *, fallback: bool
@@ -866,9 +931,12 @@ class GatewayClient:
         exchange = _Exchange(name, model)
         body = {"model": model, "messages": [{"role": "user", "content": "Hello, world"}]}
         try:
-            response = await self._client.post(url, json=body)
-            exchange.answered(response)
-            content = response.content
+            async with deadline(self.timeout), self._client.stream("POST", url, json=body) as response:
+                exchange.answered(response)
+                if 200 <= response.status_code < 300:
+                    content = (await read_body(response, MAX_MESSAGE_BYTES)).data
+                else:
+                    content = await self._read_limited(response)
         except _TRANSPORT_ERRORS as exc:
             return self._exception_result(exchange, exc, where=f"POST {_short(url)}")
         status = response.status_code
@@ -916,9 +984,10 @@ class GatewayClient:
         if betas:
             extra["betas"] = list(betas)
         try:
-            async with self._client.stream(
-                "POST", url, json=body, headers=headers, params=params
-            ) as response:
+            async with (
+                deadline(self.timeout),
+                self._client.stream("POST", url, json=body, headers=headers, params=params) as response,
+            ):
                 exchange.answered(response)
                 status = response.status_code
                 ct = response.headers.get("content-type") or ""
@@ -930,7 +999,7 @@ class GatewayClient:
                     await self._consume_sse(response, state, where)
                     extra["streaming"] = True
                 else:
-                    content = await self._read_limited(response)
+                    content = (await read_body(response, MAX_MESSAGE_BYTES)).data
                     self._accept_json_message(content, ct, state, where)
                     extra["streaming"] = False
         except _ProbeFailed as failed:
@@ -968,7 +1037,7 @@ class GatewayClient:
     async def _consume_sse(self, response: httpx.Response, state: _Stream, where: str) -> None:
         decoder = SSEDecoder()
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in iter_decoded(response, MAX_STREAM_BYTES):
                 for event in decoder.feed(chunk):
                     self._handle_event(event, state, where)
                     if state.stopped:
@@ -996,7 +1065,7 @@ class GatewayClient:
     def _handle_event(self, event: ServerSentEvent, state: _Stream, where: str) -> None:
         try:
             data = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _ProbeFailed(
                 Cause.BAD_RESPONSE,
                 f"{where}: a '{event.event}' event carried data that is not JSON: {_truncate(event.data, 120)!r}",
@@ -1106,6 +1175,11 @@ class GatewayClient:
 # Small helpers
 
 
+def _header_safe(value: str) -> bool:
+    """Printable ASCII without spaces: what a Bearer token in an HTTP header may hold."""
+    return bool(value) and all("!" <= ch <= "~" for ch in value)
+
+
 def _short(url: str) -> str:
     """A URL for messages: without the query."""
     return url.split("?", 1)[0]
@@ -1119,6 +1193,31 @@ def _replace(result: ProbeResult, **changes: Any) -> ProbeResult:
 
 def _catalog_fallback(result: ProbeResult) -> bool:
     return result.status == 404 or result.status == 405 or bool(result.extra.get("non_json"))
+
+
+class _CatalogEntry(NamedTuple):
+    """A model object of a catalog as parsed: only what ModelInfo keeps."""
+
+    id: str
+    display_name: object
+    owned_by: object
+
+
+def _catalog_object(pairs: list[tuple[str, Any]]) -> Any:
+    """JSON object hook for a catalog: a model object becomes a small tuple. As dicts, a catalog of 30 MiB of tiny
+    objects took about twenty times its size in memory."""
+    fields = dict(pairs)
+    model_id = fields.get("id")
+    if isinstance(model_id, str) and "data" not in fields and "models" not in fields:
+        return _CatalogEntry(model_id, fields.get("display_name"), fields.get("owned_by"))
+    return fields
+
+
+def _parse_catalog_json(body: bytes) -> Any:
+    try:
+        return json.loads(body, object_pairs_hook=_catalog_object)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def _parse_catalog(data: Any) -> list[ModelInfo] | None:
@@ -1135,6 +1234,14 @@ def _parse_catalog(data: Any) -> list[ModelInfo] | None:
     for item in items:
         if isinstance(item, str) and item:
             models.append(ModelInfo(item))
+        elif isinstance(item, _CatalogEntry) and item.id:
+            models.append(
+                ModelInfo(
+                    item.id,
+                    display_name=str(item.display_name) if item.display_name else None,
+                    owned_by=str(item.owned_by) if item.owned_by else None,
+                )
+            )
         elif isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
             display = item.get("display_name")
             owner = item.get("owned_by")

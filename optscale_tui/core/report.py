@@ -160,11 +160,37 @@ def target_lines(target: VerificationTarget) -> list[str]:
     return [
         f"Verifying {s['source']}",
         f"  Base URL: {s['anthropic_base_url'] or '(none)'}",
-        f"  API key:  {s['api_key'] or '(none)'}",
+        f"  API key:  {s['api_key'] or '(none)'}" + (f" (from {target.key_source})" if target.key_source else ""),
         f"  Tiers:    {tiers}",
         *([f"  Main model:     {target.tiers.main_model}"] if target.tiers.main_model else []),
         *([f"  Subagent model: {target.tiers.subagent_model}"] if target.tiers.subagent_model else []),
+        *_named_file_lines(target),
     ]
+
+
+_CONNECTION_NAMES = ("ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+                     "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL")
+
+
+def _named_file_lines(target: VerificationTarget) -> list[str]:
+    """With `--settings FILE`: which of the values above FILE holds, and which come from elsewhere (and win)."""
+    config = target.config
+    if config is None or not config.user_settings_named:
+        return []
+    named = config.user_settings
+    own, elsewhere = [], []
+    for name in _CONNECTION_NAMES:
+        var = config.variables.get(name)
+        if var is None:
+            continue
+        if var.source_path is not None and var.source_path == named:
+            own.append(f"{name}={var.display}")
+        else:
+            elsewhere.append(f"{name} from {var.where}")
+    lines = [f"  {named} holds: {', '.join(own) if own else 'none of these values'}"]
+    if elsewhere:
+        lines.append(f"  Not from {named.name}: {'; '.join(elsewhere)}")
+    return lines
 
 
 def traces_rows(results: Iterable[CheckResult]) -> list[tuple[str, str, str]]:

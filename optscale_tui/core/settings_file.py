@@ -1031,8 +1031,16 @@ def plan_apply(doc: SettingsDocument, values: ConnectionValues) -> SettingsPlan:
     if "ANTHROPIC_API_KEY" in env:
         drop("ANTHROPIC_API_KEY", _API_KEY_REASON)
     put("ANTHROPIC_BASE_URL", values.url.anthropic_base, "the gateway's Anthropic endpoint (Claude Code adds /v1/messages)")
+    helper = doc.data.get("apiKeyHelper")
     if values.key is not None:
         put("ANTHROPIC_AUTH_TOKEN", values.key.value, "the gateway API key, sent as Authorization: Bearer")
+        if isinstance(helper, str) and helper.strip() and not env.get("ANTHROPIC_AUTH_TOKEN"):
+            # Claude Code prefers the token: the helper that supplies the key today would silently stop being used.
+            e.notices.append("This file's apiKeyHelper supplies the key today; ANTHROPIC_AUTH_TOKEN takes precedence "
+                             "over it, so once saved Claude Code stops running the helper. Leave the API key empty "
+                             "to keep using the helper.")
+    elif isinstance(helper, str) and helper.strip() and not env.get("ANTHROPIC_AUTH_TOKEN"):
+        e.notices.append("No API key is written: this file's apiKeyHelper supplies it, as Claude Code runs it.")
     elif not env.get("ANTHROPIC_AUTH_TOKEN"):
         e.notices.append("No API key was given and the file has none: Claude Code cannot authenticate to the "
                          "gateway until ANTHROPIC_AUTH_TOKEN is set.")

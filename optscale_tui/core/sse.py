@@ -18,6 +18,8 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 
 # A single line longer than this is not an Anthropic event; stop buffering instead of growing without bound.
 MAX_LINE_CHARS = 4 * 1024 * 1024
+# Nor is an event whose data lines add up to more than this (endless `data:` lines without the blank line).
+MAX_EVENT_CHARS = 4 * 1024 * 1024
 
 
 class SSEError(ValueError):
@@ -42,6 +44,7 @@ class SSEDecoder:
         self._started = False  # a UTF-8 BOM is only skipped at the very start
         self._event = ""
         self._data: list[str] = []
+        self._data_chars = 0
         self._id: str | None = None
         self._last_id: str | None = None
         self._retry: int | None = None
@@ -109,11 +112,14 @@ class SSEDecoder:
             self._event = value
         elif name == "data":
             self._data.append(value)
+            self._data_chars += len(value) + 1
+            if self._data_chars > MAX_EVENT_CHARS:
+                raise SSEError(f"an event in the stream is longer than {MAX_EVENT_CHARS} characters")
         elif name == "id":
             if "\0" not in value:
                 self._id = value
-        elif name == "retry" and value.isdigit():
-            self._retry = int(value)
+        elif name == "retry" and value.isascii() and value.isdigit() and len(value) <= 12:
+            self._retry = int(value)  # ASCII only: int("²") raises, and so does a 5,000-digit number
         return None
 
     def _dispatch(self) -> ServerSentEvent | None:
@@ -131,4 +137,5 @@ class SSEDecoder:
         )
         self._event = ""
         self._data = []
+        self._data_chars = 0
         return event

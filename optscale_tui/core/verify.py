@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import (
@@ -26,6 +26,7 @@ from optscale_tui.core.connection import (
     parse_anthropic_base_url,
     strip_context_suffix,
 )
+from optscale_tui.core.key_helper import HelperOutcome, run_api_key_helper
 
 if TYPE_CHECKING:
     from optscale_tui.core.doctor import EffectiveConfig
@@ -131,6 +132,9 @@ class VerificationDone:
     rerun_ms: float | None = None
     # Whether the re-run also ran "connect" (it runs first for any network check) without being asked for it.
     rerun_connect: bool = False
+    # The model ids of the key's catalog as this run fetched it (empty when it did not, or it failed): the fix-its
+    # suggest models from it, not from a guess.
+    catalog: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -154,6 +158,7 @@ class VerificationTarget:
     config: EffectiveConfig | None = None
     disable_experimental_betas: bool = False
     problems: tuple[CheckResult, ...] = ()  # what prevents probing at all (no URL, no key…)
+    key_source: str = ""  # where the key came from when not from the env (e.g. "apiKeyHelper in ~/.claude/…")
 
     @property
     def summary(self) -> dict[str, object]:
@@ -183,8 +188,14 @@ BETA_WARN_FIX = ("Add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 to the env block 
                  "this gateway accepts.")
 
 
-def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
-    """Build the target from the configuration Claude Code resolves (doctor's view of every layer)."""
+def target_from_effective(
+    config: EffectiveConfig,
+    *,
+    cwd: Path | None = None,
+    run_helper: Callable[..., HelperOutcome] = run_api_key_helper,
+) -> VerificationTarget:
+    """Build the target from the configuration Claude Code resolves (doctor's view of every layer). With no token
+    in effect but an apiKeyHelper, the helper runs (in `cwd`, as Claude Code started there would) for the key."""
     problems: list[CheckResult] = []
     url: GatewayUrl | None = None
     raw_url = config.get("ANTHROPIC_BASE_URL")
@@ -213,9 +224,29 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
                     describe(cause).fix if cause else "Use the Base URL from OptScale Chat with /v1 replaced by /anthropic.",
                 )
             )
-    key_value = config.get("ANTHROPIC_AUTH_TOKEN") or config.get("ANTHROPIC_API_KEY")
+    elsewhere = next((f for f in config.findings if f.cause is Cause.KEY_SENT_ELSEWHERE), None)
+    if elsewhere is not None and not problems:
+        # Probing would send the key where the finding says it must not go: the run stops before any network.
+        problems.append(_problem("config.base_url", "Base URL configured", Cause.KEY_SENT_ELSEWHERE,
+                                 elsewhere.message, elsewhere.fix))
+    # Sent trimmed: the gateway reads the header without the spaces (doctor warns about them: key_whitespace).
+    key_value = (config.get("ANTHROPIC_AUTH_TOKEN") or config.get("ANTHROPIC_API_KEY") or "").strip()
     key = ApiKey(key_value) if key_value else None
-    if key is None:
+    key_source = ""
+    helper = config.top_level.get("apiKeyHelper")
+    if key is None and helper is not None and (helper.value or "").strip() and elsewhere is not None:
+        key_source = f"apiKeyHelper in {helper.where} (not run: its key would go to another host)"
+    elif key is None and helper is not None and (helper.value or "").strip():
+        # As Claude Code does when no token is in effect: run the helper; its output is the key.
+        outcome = run_helper(helper.value.strip(), cwd=cwd)
+        key_source = f"apiKeyHelper in {helper.where}"
+        if outcome.key is None:
+            cause = outcome.cause
+            problems.append(_problem("config.api_key", "API key configured", cause,
+                                     f"{outcome.message} (apiKeyHelper from {helper.where})",
+                                     describe(cause).fix if cause else WRITE_CONNECTION_FIX))
+        key = outcome.key
+    elif key is None:
         problems.append(
             _problem(
                 "config.api_key",
@@ -235,12 +266,17 @@ def target_from_effective(config: EffectiveConfig) -> VerificationTarget:
     )
     betas_off = (config.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") or "").strip().lower() in ("1", "true", "yes")
     where = str(config.user_settings)
+    source = f"settings in effect ({where})"
+    if config.user_settings_named:  # say plainly that the other layers still count, and which file Code reads
+        source = (f"the settings in effect, with {where} in place of the user settings "
+                  f"(project, local, managed and shell values still apply)")
     return VerificationTarget(
         url=url,
         key=key,
         tiers=tiers,
-        source=f"settings in effect ({where})",
+        source=source,
         config=config,
+        key_source=key_source,
         disable_experimental_betas=betas_off,
         problems=tuple(problems),
     )
@@ -304,8 +340,21 @@ class VerifyOptions:
     # Run only these check ids (e.g. to re-run one check); None runs everything. "config" always runs (it needs no
     # network), and "connect" runs first whenever a network check is selected, as the others depend on it.
     only: frozenset[str] | None = None
-    # Extra checks plugged in by callers (e.g. the real-client check): (spec, coroutine factory).
+    # Extra checks plugged in by callers (e.g. the real-client check): (spec, coroutine factory). They run after
+    # the direct probes, so that what they start does not weigh on the probes' timings.
     extra_checks: Sequence[tuple[CheckSpec, Callable[[Callable[[VerificationEvent], None]], Awaitable[CheckResult]]]] = ()
+    # What the extra checks share (the real client's `claude` process): warmed up as the run starts and awaited
+    # before the first probe, so it has finished starting (and waits, idle) while the probes are timed; closed
+    # when the run ends, whether the checks ran or not.
+    extra_session: ExtraSession | None = None
+
+
+class ExtraSession(Protocol):
+    async def launch(self) -> None: ...  # returns once it runs; its start-up goes on meanwhile
+
+    async def ready(self) -> None: ...  # returns once it has finished starting
+
+    async def close(self) -> None: ...
 
 
 ClientFactory = Callable[[VerificationTarget, VerifyOptions], "GatewayClient"]
@@ -555,10 +604,21 @@ async def run_verification(
         yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000)
         return
 
+    extra_ids = {spec.id for spec, _ in options.extra_checks}
+    session = options.extra_session if any(spec.id in extra_ids for spec in specs) else None
+    # Launched before the client, whose set-up (imports, TLS context) its start-up overlaps; the probes wait below
+    # until it is ready.
+    warm_up = None
+    if session is not None:
+        with contextlib.suppress(Exception):  # a session that cannot start says so in its checks
+            await session.launch()
+        warm_up = asyncio.ensure_future(session.ready())
     factory = client_factory or _default_client
     try:
         client = factory(target, options)
     except InputError as exc:  # e.g. NODE_EXTRA_CA_CERTS names a file that does not exist
+        if session is not None:
+            await _end_session(session, warm_up)
         info = describe(exc.cause) if exc.cause else None
         for spec in specs:
             if spec.id == "config":
@@ -735,6 +795,8 @@ async def run_verification(
     async def run_all() -> None:
         try:
             async with client:
+                if warm_up is not None:  # bounded: a Claude Code that does not answer must not hold the probes
+                    await asyncio.wait({warm_up}, timeout=options.check_timeout)
                 connect = await guarded(by_id["connect"], check_connect)
                 work: list[Awaitable[CheckResult]] = []
                 if connect.status is CheckStatus.FAIL:
@@ -755,15 +817,17 @@ async def run_verification(
                     work.append(guarded(by_id["count_tokens"], check_count_tokens))
                 if "betas" in by_id:
                     work.append(guarded(by_id["betas"], check_betas))
-                for spec, factory_fn in options.extra_checks:
-                    if spec.id not in by_id:
-                        continue
-                    work.append(guarded(spec, lambda f=factory_fn: f(emit)))
                 await asyncio.gather(*work)
+                # The extra checks (the real client: a `claude` process) start once the direct probes are done, so
+                # the probes' timings describe the gateway, not a machine busy starting Claude Code (issue 14).
+                await asyncio.gather(*(guarded(spec, lambda f=factory_fn: f(emit))
+                                       for spec, factory_fn in options.extra_checks if spec.id in by_id))
                 if AGREEMENT in by_id:
                     emit(CheckStarted(AGREEMENT))
                     emit(finish(agreement_result(results, target)))
         finally:
+            if session is not None:
+                await _end_session(session, warm_up)
             if catalog_task is not None:  # shared, so a check's timeout never cancels it: end it with the run
                 catalog_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -783,7 +847,17 @@ async def run_verification(
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await runner
-    yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000)
+    yield VerificationDone(_in_plan_order(results, specs, extra_rows), (time.perf_counter() - started) * 1000,
+                           catalog=_fetched_catalog(catalog_task))
+
+
+async def _end_session(session: ExtraSession, warm_up: asyncio.Future[None] | None) -> None:
+    if warm_up is not None and not warm_up.done():
+        warm_up.cancel()
+    with contextlib.suppress(Exception):
+        if warm_up is not None:
+            await asyncio.wait({warm_up})
+        await session.close()
 
 
 def merge_results(previous: VerificationDone | None, rerun: VerificationDone) -> VerificationDone:
@@ -798,7 +872,16 @@ def merge_results(previous: VerificationDone | None, rerun: VerificationDone) ->
     # "config" and "connect" always run along with the check asked for: count them only when they were the ask.
     asked = [r.id for r in rerun.results if r.id not in ("config", "connect")]
     with_connect = bool(asked) and any(r.id == "connect" for r in rerun.results)
-    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms, with_connect)
+    return VerificationDone(tuple(merged), previous.elapsed_ms, max(1, len(asked)), rerun.elapsed_ms, with_connect,
+                            rerun.catalog or previous.catalog)
+
+
+def _fetched_catalog(task: asyncio.Future | None) -> tuple[str, ...]:
+    """The model ids of a catalog fetch that finished and succeeded; () otherwise (never raises)."""
+    if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+        return ()
+    catalog = task.result()
+    return tuple(m.id for m in catalog.models) if catalog.probe.ok else ()
 
 
 async def verify(target: VerificationTarget, options: VerifyOptions | None = None, **kwargs) -> VerificationDone:

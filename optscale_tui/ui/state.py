@@ -50,6 +50,13 @@ class WizardState:
         return value if isinstance(value, str) and value else None
 
     @property
+    def key_helper(self) -> str | None:
+        """The file's apiKeyHelper command, which supplies the key when no token is stored (as Claude Code runs it)."""
+        data = self.document.data if self.document else {}
+        value = data.get("apiKeyHelper")
+        return value if isinstance(value, str) and value.strip() else None
+
+    @property
     def effective_key(self) -> ApiKey | None:
         """The key a probe should use: the one entered now, else the one already in the file."""
         if self.key is not None:
@@ -62,7 +69,9 @@ class WizardState:
         if self.key is not None:
             return self.key.masked
         stored = self.stored_key
-        return f"{mask_secret(stored)} (kept from the file)" if stored else "(none)"
+        if stored:
+            return f"{mask_secret(stored)} (kept from the file)"
+        return "(from the file's apiKeyHelper)" if self.key_helper else "(none)"
 
     def values(self) -> ConnectionValues | None:
         if self.url is None:
@@ -82,7 +91,7 @@ class WizardState:
         values = self.values()
         if values is None or self.document is None or not self.tiers.any_tier:
             return None
-        if values.key is None and self.stored_key is None:
+        if values.key is None and self.stored_key is None and self.key_helper is None:
             return None
         return plan_apply(self.document, values)
 

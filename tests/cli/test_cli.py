@@ -271,7 +271,7 @@ def test_verify_and_doctor_print_the_fix_command(sandbox, gateway):
     assert apply(sandbox, gateway, "--sonnet", SONNET, "--yes").returncode == 0
     text = sandbox.run("verify", "--no-claude-cli")
     assert text.returncode == 1
-    assert "$ optscale-tui apply --base-url" in text.stdout and f"--opus {SONNET}" in text.stdout
+    assert "$ optscale-tui fix tier_unmapped" in text.stdout and f"--opus {OPUS}" in text.stdout  # from the catalog
     doctor = json.loads(sandbox.run("doctor", "--json").stdout)
     fix = next(f for f in doctor["fixes"] if f["cause"] == "tier_unmapped")
     # Running the printed command fixes it.
@@ -303,3 +303,70 @@ def test_verify_text_explains_a_shared_cause_once_and_prints_the_fix_command(san
     sandbox.settings.unlink()
     result = sandbox.run("verify", "--no-claude-cli")
     assert "run:   optscale-tui apply --base-url URL --api-key-stdin" in result.stdout
+
+
+def test_every_listed_fix_has_a_command_and_tiers_come_from_the_runs_catalog(sandbox, gateway):
+    """A /v1 Base URL, the key stored as ANTHROPIC_API_KEY and only Sonnet mapped: verify listed two fixes under
+    "Fix-it commands" with no command, and proposed Sonnet's model for Opus while the catalog it had just fetched
+    listed an Opus model."""
+    import shlex
+
+    sandbox.config_dir.mkdir()
+    sandbox.settings.write_text(json.dumps({"env": {
+        "ANTHROPIC_BASE_URL": gateway.base_url, "ANTHROPIC_API_KEY": DEMO_KEY,
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": SONNET}}, indent=2) + "\n")
+    result = sandbox.run("verify", "--no-claude-cli", "--json")
+    assert result.returncode == 1
+    fixes = json.loads(result.stdout)["fixes"]
+    assert {f["cause"] for f in fixes} >= {"tier_unmapped", "base_url_v1"}
+    assert all(f["command"].startswith("optscale-tui fix ") for f in fixes)
+    tier = next(f for f in fixes if f["cause"] == "tier_unmapped")
+    assert f"opus → {OPUS}" in tier["title"] and f"haiku → {HAIKU}" in tier["title"]
+    text = sandbox.run("verify", "--no-claude-cli").stdout
+    assert text.count("    $ optscale-tui fix ") == len(fixes)
+    for fix in fixes:  # each command, run as printed, does what its title says
+        assert sandbox.run(*shlex.split(fix["command"])[1:]).returncode == 0
+    env = json.loads(sandbox.settings.read_text())["env"]
+    assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS and env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == HAIKU
+    assert env["ANTHROPIC_BASE_URL"] == gateway.anthropic_url
+
+
+def test_verify_settings_says_what_it_checks_and_shows_the_named_files_values(sandbox, gateway, tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"env": {"ANTHROPIC_BASE_URL": gateway.anthropic_url, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                         "ANTHROPIC_DEFAULT_SONNET_MODEL": SONNET}}))
+    (sandbox.cwd / ".claude").mkdir()
+    (sandbox.cwd / ".claude" / "settings.json").write_text(json.dumps({"env": {"ANTHROPIC_DEFAULT_OPUS_MODEL": OPUS}}))
+    result = sandbox.run("verify", "--settings", str(other), "--no-claude-cli")
+    head = result.stdout.split("\n\n")[0]
+    assert f"with {other} in place of the user settings" in head and "still apply" in head
+    assert f"{other} holds: ANTHROPIC_BASE_URL={gateway.anthropic_url}, ANTHROPIC_AUTH_TOKEN=sk-bf-…" in head
+    assert "ANTHROPIC_DEFAULT_OPUS_MODEL from" in head and str(sandbox.cwd / ".claude" / "settings.json") in head
+    assert DEMO_KEY not in result.stdout + result.stderr
+    plain = sandbox.run("verify", "--no-claude-cli").stdout.split("\n\n")[0]
+    assert "in place of" not in plain and "holds:" not in plain
+
+
+@pytest.mark.parametrize("how", ["helper", "spaces"])
+def test_verify_connects_where_claude_code_does(sandbox, gateway, how):
+    """Claude Code 2.1.332 connects with an apiKeyHelper and no token, and with spaces around the stored key; verify
+    said "no key" and `connect` for these."""
+    sandbox.config_dir.mkdir()
+    env = {"ANTHROPIC_BASE_URL": gateway.anthropic_url, **dict(zip(("ANTHROPIC_DEFAULT_HAIKU_MODEL",
+           "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL"), (HAIKU, SONNET, OPUS), strict=True))}
+    data: dict = {"env": env}
+    if how == "helper":
+        script = sandbox.home / "get-key.sh"
+        script.write_text(f"#!/bin/sh\necho {DEMO_KEY}\n")
+        script.chmod(0o700)
+        data["apiKeyHelper"] = str(script)
+    else:
+        env["ANTHROPIC_AUTH_TOKEN"] = f"{DEMO_KEY} "
+    sandbox.settings.write_text(json.dumps(data, indent=2))
+    result = sandbox.run("verify", "--no-claude-cli")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert DEMO_KEY not in result.stdout + result.stderr
+    if how == "helper":
+        assert "(from apiKeyHelper in " in result.stdout
+    else:
+        assert "key_whitespace" in result.stdout and "$ optscale-tui fix key_whitespace --yes" in result.stdout

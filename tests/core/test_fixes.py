@@ -115,7 +115,7 @@ def test_project_override_fix_and_its_command(world):
                     path=cwd / ".claude" / "settings.json")
     fix = by_cause(fixes_for(inspect()))[Cause.PROJECT_OVERRIDE]
     assert fix.path == project and fix.remove_env == ("ANTHROPIC_AUTH_TOKEN",)
-    assert fix.command == "optscale-tui remove --scope project --yes"
+    assert fix.command == f"optscale-tui fix project_override --file {shlex.quote(str(project))} --yes"
     # The printed command does exactly that, for real.
     argv = shlex.split(fix.command)
     out = subprocess.run([sys.executable, "-m", "optscale_tui", *argv[1:]], cwd=cwd, capture_output=True, text=True,
@@ -151,17 +151,51 @@ def test_the_shell_command_of_a_fix_makes_the_same_change_for_real(world):
     assert "ANTHROPIC_API_KEY" not in env and env["ANTHROPIC_BASE_URL"] == URL and env["ANTHROPIC_AUTH_TOKEN"] == TOKEN
 
 
-def test_no_shell_command_where_apply_would_fail_or_add_an_override(world):
-    # A local settings file with only a /v1 URL and an ANTHROPIC_API_KEY: `apply --settings it` exits 2 ("Map at least
-    # one tier"), and for the key it would also write a URL override into the file it means to clean.
-    _home, cwd, write, inspect = world
-    write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN,
-           "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"})
-    local = write({"ANTHROPIC_BASE_URL": URL.replace("/anthropic", "/v1"), "ANTHROPIC_API_KEY": "sk-old-key-123456"},
-                  path=cwd / ".claude" / "settings.local.json")
-    fixes = by_cause(fixes_for(inspect()))
+def test_every_fix_has_a_command_that_makes_exactly_its_change(world):
+    # A local settings file with only a /v1 URL and an ANTHROPIC_API_KEY: `apply --settings it` would have failed
+    # ("Map at least one tier") and written a URL override into the file it means to clean, so these fixes were
+    # listed with no command. `fix CAUSE` redoes the same fix, and only it.
+    home, cwd, write, inspect = world
+    user = write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN,
+                  "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"})
+    local_text = json.dumps({"env": {"ANTHROPIC_BASE_URL": URL.replace("/anthropic", "/v1"),
+                                     "ANTHROPIC_API_KEY": "sk-old-key-123456"}}, indent=2) + "\n"
+    local = cwd / ".claude" / "settings.local.json"
+    local.parent.mkdir(parents=True, exist_ok=True)
+    user_before = user.read_bytes()
     for cause in (Cause.BASE_URL_V1, Cause.SHELL_API_KEY):
-        assert cause in fixes and fixes[cause].path == local, cause
-        assert fixes[cause].command == "", (cause, fixes[cause].command)
-        shown = fixes[cause].plan()  # the fix itself (the settings change) is still offered
-        assert shown.has_changes
+        local.write_text(local_text)
+        fix = by_cause(fixes_for(inspect()))[cause]
+        assert fix.path == local
+        assert fix.command.startswith(f"optscale-tui fix {cause.value} --file ")
+        expected = fix.plan().new_text
+        out = run_command(fix.command, home, cwd)
+        assert out.returncode == 0, out.stderr
+        assert local.read_text() == expected, cause  # the change it described, and no other
+        assert user.read_bytes() == user_before
+    assert json.loads(local.read_text())["env"] == {"ANTHROPIC_BASE_URL": URL.replace("/anthropic", "/v1")}
+
+
+def test_the_tier_fix_command_pins_the_models_it_showed(world):
+    home, cwd, write, inspect = world
+    path = write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN,
+                  "ANTHROPIC_DEFAULT_SONNET_MODEL": "anthropic/claude-sonnet-4-6"})
+    catalog = ["anthropic/claude-opus-4-6", "anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-6"]
+    fix = by_cause(fixes_for(inspect(), catalog=catalog))[Cause.TIER_UNMAPPED]
+    assert "opus → anthropic/claude-opus-4-6" in fix.title
+    assert "--opus anthropic/claude-opus-4-6" in fix.command and "--haiku anthropic/claude-haiku-4-5" in fix.command
+    expected = fix.plan().new_text
+    # The command runs without the catalog (no network): the flags carry the choice.
+    out = run_command(fix.command, home, cwd)
+    assert out.returncode == 0, out.stderr
+    assert path.read_text() == expected
+
+
+def test_a_fix_that_no_longer_applies_changes_nothing(world):
+    home, cwd, write, _inspect = world
+    path = write({"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": TOKEN, "ANTHROPIC_DEFAULT_OPUS_MODEL": "a/o"})
+    before = path.read_bytes()
+    out = run_command("optscale-tui fix shell_api_key --yes", home, cwd)
+    assert out.returncode == 0 and "nothing to change" in out.stdout
+    assert path.read_bytes() == before
+    assert run_command("optscale-tui fix no_such_cause --yes", home, cwd).returncode == 2

@@ -111,3 +111,21 @@ def test_runaway_line_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sse, "MAX_LINE_CHARS", 10)
     with pytest.raises(SSEError, match="longer"):
         SSEDecoder().feed(b"data: " + b"x" * 50)
+
+
+def test_endless_data_lines_without_the_blank_line_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each line is short, so the line cap never fires; the event they add up to must not grow without bound."""
+    import optscale_tui.core.sse as sse_module
+
+    monkeypatch.setattr(sse_module, "MAX_EVENT_CHARS", 1000)
+    decoder = SSEDecoder()
+    with pytest.raises(SSEError, match="event"):
+        for _ in range(1000):
+            decoder.feed(b"data: xxxxxxxx\n")
+
+
+@pytest.mark.parametrize("value", ["²", "1" * 5000, "٣"], ids=["superscript", "5000-digits", "arabic-indic"])
+def test_a_retry_that_is_not_a_plain_number_is_ignored(value: str) -> None:
+    """str.isdigit() accepts '²' and Arabic-Indic digits, which int() refuses, and int() refuses 5,000 digits."""
+    events = SSEDecoder().feed(f"retry: {value}\ndata: x\n\n".encode())
+    assert events == [ServerSentEvent("message", "x", None, None)]

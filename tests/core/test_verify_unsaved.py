@@ -68,10 +68,11 @@ async def test_unsaved_values_still_see_what_another_layer_overrides(tmp_path: P
     sb.write(sb.user_file, SEED)
     sb.write(sb.project_file, {"env": {"ANTHROPIC_BASE_URL": "https://other.example/anthropic"}})
     target = target_from_unsaved(VALUES, plan_apply(load_settings(sb.user_file), VALUES), **where(sb))
-    # The planned user file has the gateway underneath now, so the project file overrides it.
-    assert [f.cause for f in target.config.findings] == [Cause.PROJECT_OVERRIDE]
+    # The planned user file has the gateway underneath now, so the project file overrides it, and since its URL
+    # goes to another host than the one the key is saved for, Claude Code would send the key there (a failure).
+    assert [f.cause for f in target.config.findings] == [Cause.KEY_SENT_ELSEWHERE, Cause.PROJECT_OVERRIDE]
     _done, rows = await config_check(target)
-    assert rows["config"].status is CheckStatus.WARN and rows["config"].cause is Cause.PROJECT_OVERRIDE
+    assert rows["config"].status is CheckStatus.FAIL and rows["config"].cause is Cause.KEY_SENT_ELSEWHERE
 
 
 def test_pending_settings_replace_the_file_on_disk_only_for_that_file(tmp_path: Path) -> None:

@@ -129,6 +129,7 @@ def command(name: str, box: Box) -> tuple[str, ...]:
         "restore": ("restore", "original", "--yes", *where),
         "verify": ("verify", "--no-claude-cli", "--timeout", "2", *where),
         "doctor": ("doctor", *where),
+        "fix": ("fix", "base_url_v1", "--yes", *where),
     }[name]
 
 
@@ -272,7 +273,7 @@ FAULTS: dict[str, tuple[Callable[[Box], None], str]] = {
 }
 
 
-@pytest.mark.parametrize("cmd", ["apply", "remove", "restore", "verify", "doctor"])
+@pytest.mark.parametrize("cmd", ["apply", "remove", "restore", "verify", "doctor", "fix"])
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_settings_path_fault(box: Box, capsys: pytest.CaptureFixture[str], name: str, cmd: str) -> None:
     make, cause = FAULTS[name]
@@ -391,6 +392,20 @@ def test_a_read_only_settings_file_needs_force(box: Box, capsys: pytest.CaptureF
     code, output = run(capsys, *command(cmd, box), "--force")
     assert code == 0, output
     assert stat.S_IMODE(box.settings.stat().st_mode) == 0o600
+    assert_clean(output)
+
+
+def test_a_fix_it_over_a_read_only_file_needs_force(box: Box, capsys: pytest.CaptureFixture[str]) -> None:
+    box.write(GOOD.replace("/anthropic", "/v1"), mode=0o444)  # base_url_v1 has a fix-it
+    before = snapshot(box)
+    code, output = run(capsys, *command("fix", box))
+    assert code == 2, output
+    assert "cause: settings_read_only" in output and "--force" in output
+    assert snapshot(box) == before
+    assert_clean(output)
+    code, output = run(capsys, *command("fix", box), "--force")
+    assert code == 0, output
+    assert json.loads(box.settings.read_text())["env"]["ANTHROPIC_BASE_URL"].endswith("/anthropic")
     assert_clean(output)
 
 

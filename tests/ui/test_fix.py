@@ -261,10 +261,8 @@ async def test_the_shell_command_is_whole_on_a_wide_screen_and_c_copies_it(ui_sa
     app = OptScaleApp()
     async with app.run_test(size=(200, 50)) as pilot:
         screen = await open_fix_screen(app, pilot)
-        await pilot.press("down")  # the /v1 fix: its command carries the whole base URL
-        await settle(pilot)
-        command = screen.selected.command
-        assert command and "--base-url" in command
+        command = screen.selected.command  # the tier fix: its command names the model for each tier
+        assert command and "--opus anthropic/" in command and "--haiku anthropic/" in command
         line = screen.query_one("#fix-command")
         assert str(line.render()).replace("\n", " ") == f"Same from a shell: {command}"  # not cut…
         assert line.region.height <= 2 and command.split()[-1] in screen_text(app)  # …and on screen
@@ -272,8 +270,6 @@ async def test_the_shell_command_is_whole_on_a_wide_screen_and_c_copies_it(ui_sa
     async with app.run_test(size=(80, 24)) as pilot:
         await open_doctor_fix(app, pilot)
         screen = app.screen
-        await pilot.press("down")
-        await settle(pilot)
         assert isinstance(screen, FixScreen) and screen.query_one("#fix-command").region.height <= 2
         await pilot.press("c")
         await pilot.pause()

@@ -446,3 +446,17 @@ async def test_review_repeats_what_the_gateway_said_about_these_values(ui_sandbo
             view = await open_review(app, pilot)
             assert view.query_one("#review-save").display  # still savable
             assert said in pane_text(app)
+
+
+async def test_a_key_over_a_working_api_key_helper_is_said_to_take_its_place_and_no_key_keeps_it(ui_sandbox) -> None:
+    ui_sandbox.seed({"apiKeyHelper": "~/bin/print-gateway-key", "env": {}})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await enter_values(app, pilot)
+        await open_review(app, pilot)
+        assert "takes precedence over it" in pane_text(app) and "apiKeyHelper" in pane_text(app)
+        await enter_values(app, pilot, key=None)  # no key entered: the helper keeps supplying it, and it can be saved
+        await pilot.pause()
+        text = pane_text(app)
+        assert "takes precedence" not in text and "apiKeyHelper supplies it" in text
+        assert app.state.plan() is not None and "ANTHROPIC_AUTH_TOKEN" not in app.state.plan().new_text

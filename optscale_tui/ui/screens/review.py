@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 # Findings a save of this file does not fix: something else still decides what Claude Code uses.
 OVERRIDING_CAUSES = frozenset({
     Cause.SHELL_API_KEY, Cause.PROJECT_OVERRIDE, Cause.CONFIG_DIR_OVERRIDE, Cause.MANAGED_LOGIN_REQUIRED,
-    Cause.CLAUDE_LOGIN_PRESENT, Cause.SETTINGS_INVALID,
+    Cause.CLAUDE_LOGIN_PRESENT, Cause.SETTINGS_INVALID, Cause.KEY_SENT_ELSEWHERE,
 })
 
 NOTHING_OVERRIDES = ("✓ Nothing else overrides this file: no shell ANTHROPIC_API_KEY, project or managed settings, "

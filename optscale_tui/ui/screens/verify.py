@@ -119,6 +119,9 @@ TUI_FIXES: dict[Cause, str] = {
     Cause.TIER_UNMAPPED: f"{FIX_IT} map the unmapped tiers, or go to step 2, Models (F3), and map the Opus tier (and "
                          "ideally all three) to models from the gateway catalog.",
     Cause.CLAUDE_LOGIN_PRESENT: "In a terminal, run `claude auth logout` (the gateway keys in settings.json stay).",
+    Cause.KEY_SENT_ELSEWHERE: f"{FIX_IT} remove the gateway keys from the project file that points your key at "
+                              "another host; if that host is right, quit and start optscale-tui --scope project (or "
+                              "local) to save the key there too.",
 }
 
 
@@ -419,7 +422,7 @@ class VerifyView(StepView):
                 # The configuration check sees these values as saved, over every other layer as it is now.
                 return target_from_unsaved(replace(values, key=state.effective_key), plan, cwd=state.cwd,
                                            user_settings=user)
-        return target_from_effective(inspect_environment(cwd=state.cwd, user_settings=user))
+        return target_from_effective(inspect_environment(cwd=state.cwd, user_settings=user), cwd=state.cwd)
 
     @work(exclusive=True, group="verify")
     async def _verify(self, run: int, only: frozenset[str] | None) -> None:
@@ -434,14 +437,14 @@ class VerifyView(StepView):
         self.target = target
         self._target_unsaved = self.source == UNSAVED
         self._show_source()
-        extra: tuple = ()
+        options = VerifyOptions(ca_bundle=self.state.ca_bundle, only=only)
         if self.source != UNSAVED and not target.problems:
             # The real-client check: the user's own `claude` against the settings in effect (skipped with the
             # install hint when there is none).
-            from optscale_tui.core.claude_cli import real_client_checks
+            from optscale_tui.core.claude_cli import real_client
 
-            extra = tuple(real_client_checks(target, cwd=self.state.cwd))
-        options = VerifyOptions(ca_bundle=self.state.ca_bundle, only=only, extra_checks=extra)
+            client = real_client(target, cwd=self.state.cwd, only=only)
+            options = replace(options, extra_checks=tuple(client.checks), extra_session=client)
         flush_timer = self.set_interval(FLUSH_INTERVAL, self._flush)
         self.refresh_bindings()
         try:
