@@ -408,3 +408,25 @@ def test_doctor_survives_an_odd_claude_json(tmp_path: Path, content: str) -> Non
     config = in_thread(lambda: inspect_environment(cwd=tmp_path, env={"HOME": str(home)}, home=home,
                                                    platform="linux"))
     assert Cause.CLAUDE_LOGIN_PRESENT not in [f.cause for f in config.findings]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "deep"])
+def test_the_real_client_workdir_skips_odd_project_settings(tmp_path: Path, kind: str) -> None:
+    import shutil
+
+    from optscale_tui.core.claude_cli import prepare_workdir
+
+    project = tmp_path / "project" / ".claude"
+    project.mkdir(parents=True)
+    path = project / "settings.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_text('{"env": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    work = in_thread(lambda: prepare_workdir(tmp_path / "project"))
+    try:
+        assert not (work / ".claude" / "settings.json").exists()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
