@@ -159,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="user (~/.claude/settings.json), project (.claude/settings.json) "
                                 "or local (.claude/settings.local.json)")
 
+    def add_force(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--force", action="store_true",
+                       help="rewrite the settings file even when it is read-only (e.g. 0444); it is left 0600")
+
     def add_key(p: argparse.ArgumentParser, required: bool) -> None:
         group = p.add_mutually_exclusive_group(required=required)
         group.add_argument("--api-key-env", metavar="VAR", help="read the API key from environment variable VAR")
@@ -180,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_target(apply)
     apply.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     apply.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    add_force(apply)
 
     verify = sub.add_parser("verify", help="prove the settings in effect work, the way Claude Code uses them")
     verify.add_argument("--settings", type=Path, metavar="PATH", help="user settings file (default: as Claude Code resolves it)")
@@ -207,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--list", action="store_true", help="list the backups (default when no id is given)")
     add_target(restore)
     restore.add_argument("--yes", "-y", action="store_true")
+    add_force(restore)
 
     fix = sub.add_parser("fix", help="make one fix-it change (the commands verify and doctor print)",
                          description="Redo the doctor's inspection, build the fix-it for CAUSE, show its diff and "
@@ -222,12 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--opus", metavar="MODEL", help="tier_unmapped: the model for the Opus tier")
     fix.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     fix.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    add_force(fix)
 
     remove = sub.add_parser("remove", help="take the gateway keys out of the settings again")
     add_target(remove)
     remove.add_argument("--dry-run", action="store_true")
     remove.add_argument("--yes", "-y", action="store_true")
     _add_desktop_parser(sub, add_key)
+    add_force(remove)
     return parser
 
 
@@ -327,11 +335,11 @@ def _colour_diff(diff: str) -> str:
     return "\n".join(out)
 
 
-def _save(plan) -> int:
+def _save(plan, force: bool = False) -> int:
     from optscale_tui.core.settings_file import SettingsError, save_plan
 
     try:
-        result = save_plan(plan)
+        result = save_plan(plan, force=force)
     except SettingsError as exc:
         raise UsageError(_settings_error_text(exc)) from None
     except OSError as exc:
@@ -420,19 +428,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if not _confirm(f"Write {plan.document.path}?", args.yes):
         _out("Nothing was written.")
         return EXIT_OK
-    status = _save(plan)
+    status = _save(plan, args.force)
+    saved = plan.document.path
+    del plan, doc  # a big file's text and data need not stay alive while the doctor reads it again
     config = _report_overrides(target)
-    _print_next_steps(plan, config)
+    _print_next_steps(saved, config)
     return status
 
 
-def _print_next_steps(plan, config) -> None:
+def _print_next_steps(saved: Path, config) -> None:
     """The guide's last steps for what was just written (core next_steps): restart, /model, Traces."""
     from optscale_tui.core.causes import Cause
     from optscale_tui.core.next_steps import after_save_steps
     from optscale_tui.core.settings_file import load_settings, stored_values
 
-    stored = stored_values(load_settings(plan.document.path))
+    stored = stored_values(load_settings(saved))
     login = any(f.cause is Cause.CLAUDE_LOGIN_PRESENT for f in config.findings)
     _out("")
     _out("Next: `optscale-tui verify` proves the connection works. Then, in Claude Code:")
@@ -470,8 +480,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
         tiers = {t: parse_model_name(m) for t in ("haiku", "sonnet", "opus") if (m := getattr(args, t))}
     except InputError as exc:
         raise UsageError(exc.reason) from None
-    if args.settings is not None and args.settings.exists():
-        _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
+    if args.settings is not None and os.path.lexists(args.settings):
+        _load(args.settings)  # a file that does not parse (or is a FIFO, a loop, …) is an input error (exit 2)
     config = _inspect(args.settings)
     fixes = [f for f in fixes_for(config, [cause], tier_models=tiers or None)
              if f.cause is cause and (args.file is None or _same_path(f.path, args.file))]
@@ -492,14 +502,14 @@ def cmd_fix(args: argparse.Namespace) -> int:
         if not _confirm(f"Write {doc.path}?", args.yes):
             _out("Nothing was written.")
             continue
-        status = max(status, _save(plan))
+        status = max(status, _save(plan, args.force))
     return status
 
 
 def _same_path(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
         return a == b
 
 
@@ -520,15 +530,19 @@ def cmd_remove(args: argparse.Namespace) -> int:
     if not _confirm(f"Remove the gateway keys from {doc.path}?", args.yes):
         _out("Nothing was written.")
         return EXIT_OK
-    return _save(plan)
+    return _save(plan, args.force)
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from optscale_tui.core.causes import Cause
     from optscale_tui.core.settings_file import BackupStore, SettingsError
 
     target = _target(args)
     store = BackupStore(target.path)
-    backups = store.list()
+    try:
+        backups = store.list()
+    except OSError as exc:
+        raise UsageError(f"The backups in {store.directory} cannot be read ({exc.strerror or exc}).") from None
     if args.list or not args.backup_id:
         if not backups:
             _out(f"No backups yet for {target.path} (they are made before every save, in {store.directory}).")
@@ -536,19 +550,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
         _out(f"Backups of {target.path} (newest first), in {store.directory}:")
         for b in backups:
             tag = "  (original, kept for good)" if b.is_original else ""
+            if b.is_broken:
+                tag += f"  BROKEN, never restored: {b.broken}"
             _out(f"  {b.id:<24} {b.created:%Y-%m-%d %H:%M:%S}  {b.size:>8} bytes{tag}")
         _out("Restore one with: optscale-tui restore BACKUP-ID")
         return EXIT_OK
-    if args.backup_id not in {b.id for b in backups}:
+    chosen = next((b for b in backups if b.id == args.backup_id), None)
+    if chosen is None:
         raise UsageError(f"No backup '{args.backup_id}'. See `optscale-tui restore --list`.")
+    if chosen.is_broken:
+        raise UsageError(_settings_error_text(SettingsError(
+            chosen.path, f"backup {chosen.id} is broken: {chosen.broken}; it was not restored",
+            cause=Cause.BACKUP_BROKEN)))
     if not _confirm(f"Replace {target.path} with backup {args.backup_id}? (the current file is backed up first)",
                     args.yes):
         _out("Nothing was written.")
         return EXIT_OK
     try:
-        result = store.restore(args.backup_id)
+        result = store.restore(args.backup_id, force=args.force)
     except SettingsError as exc:
         raise UsageError(_settings_error_text(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"Backup {args.backup_id} cannot be read ({exc.strerror or exc}).") from None
     _out(f"Restored {result.path} from {args.backup_id}")
     if result.backup:
         _out(f"  the file it replaced is in {result.backup}")
@@ -679,8 +702,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         target_from_effective,
     )
 
-    if args.settings is not None and args.settings.exists():
-        _load(args.settings)  # a file that does not parse is an input error (exit 2), as for apply
+    if args.settings is not None and os.path.lexists(args.settings):
+        _load(args.settings)  # a file that does not parse (or is a FIFO, a loop, …) is an input error (exit 2)
     config = _inspect(args.settings)
     target = target_from_effective(config, cwd=Path.cwd())
     if target.key is not None:

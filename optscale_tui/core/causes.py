@@ -46,6 +46,16 @@ class Cause(StrEnum):
     DESKTOP_MANAGED_OVERRIDE = "desktop_managed_override"
     DESKTOP_RUNNING = "desktop_running"
     DESKTOP_LOG_ERROR = "desktop_log_error"
+    # The settings file (or a backup) could not be used or written for a reason that is not its JSON.
+    SETTINGS_NOT_A_FILE = "settings_not_a_file"
+    SETTINGS_TOO_LARGE = "settings_too_large"
+    SETTINGS_CHANGED = "settings_changed"
+    SETTINGS_READ_ONLY = "settings_read_only"
+    PERMISSION_DENIED = "permission_denied"
+    FILESYSTEM_READ_ONLY = "filesystem_read_only"
+    DISK_FULL = "disk_full"
+    FILE_IO_ERROR = "file_io_error"
+    BACKUP_BROKEN = "backup_broken"
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +262,59 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
         "Claude Desktop reported a problem",
         "Claude Desktop's own log has a [custom-3p] error since its configuration was written.",
         "Read the log lines shown; run optscale-tui desktop verify to probe the same URL, key and models.",
+    ),
+    Cause.SETTINGS_NOT_A_FILE: (
+        "Settings path is not a regular file",
+        "The settings path (or the target of its symbolic link) is a folder, a device, a FIFO, a socket or a loop of "
+        "symbolic links, not a regular file. optscale-tui neither reads nor replaces such a thing.",
+        "Point --settings (or the symbolic link) at a regular JSON file, or move what is there aside and run again.",
+    ),
+    Cause.SETTINGS_TOO_LARGE: (
+        "Settings file too large",
+        "The settings file is larger, or nested deeper, than optscale-tui edits safely (a settings file is normally a "
+        "few kilobytes).",
+        "Move the bulky or deeply nested data out of the settings file, then run again.",
+    ),
+    Cause.SETTINGS_CHANGED: (
+        "Settings file changed on disk",
+        "Another program changed, created or deleted the settings file after it was read; saving would have "
+        "overwritten that change, so nothing was written.",
+        "Reload the file and review the changes again, then save.",
+    ),
+    Cause.SETTINGS_READ_ONLY: (
+        "Settings file is read-only",
+        "The settings file's permissions make it read-only (e.g. 0444): someone may have locked it on purpose.",
+        "Confirm the rewrite: add --force on the command line (the file is then written private, 0600), or make it "
+        "writable yourself (chmod u+w).",
+    ),
+    Cause.PERMISSION_DENIED: (
+        "Permission denied",
+        "The operating system refused access to the settings file, its folder or its backup folder.",
+        "Check who owns the file and its folder (ls -l) and run as that user, or fix the permissions.",
+    ),
+    Cause.FILESYSTEM_READ_ONLY: (
+        "Read-only file system",
+        "The settings file lives on a file system mounted read-only, so nothing can be written there.",
+        "Remount the file system read-write, or point --settings / CLAUDE_CONFIG_DIR at a writable place.",
+    ),
+    Cause.DISK_FULL: (
+        "Disk full",
+        "There is no space left (or the quota is used up) where the settings file or its backups are written; "
+        "nothing was changed.",
+        "Free some space on that file system (df -h shows which one), then save again.",
+    ),
+    Cause.FILE_IO_ERROR: (
+        "File could not be read or written",
+        "The operating system reported an error while reading or writing the settings file or a backup; nothing "
+        "was changed.",
+        "Check the disk and the path named in the message, then try again.",
+    ),
+    Cause.BACKUP_BROKEN: (
+        "Backup is broken",
+        "This backup does not match the checksum recorded when it was made, or is not a valid settings file, so "
+        "restoring it could destroy the settings.",
+        "Pick another backup: the list marks the broken ones (`optscale-tui restore`, or Backups (F7) in the app); "
+        "the broken file is left as it is.",
     ),
 }
 

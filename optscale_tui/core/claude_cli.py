@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.doctor import FOLDER_LAYERS, shown_origin, url_origin
 from optscale_tui.core.secrets import OutsideTextStream, clean_outside_text
+from optscale_tui.core.settings_file import SettingsError, read_regular_file
 
 if TYPE_CHECKING:
     from optscale_tui.core.verify import CheckResult, CheckSpec, VerificationEvent, VerificationTarget
@@ -205,11 +206,12 @@ def prepare_workdir(cwd: Path) -> Path:
     work = Path(tempfile.mkdtemp(prefix="optscale-tui-claude-"))
     source = cwd / ".claude"
     for name in ("settings.json", "settings.local.json"):
-        try:
-            if not (source / name).is_file():
+        try:  # bounded, and never a FIFO or device (read_regular_file refuses them without opening them)
+            raw = read_regular_file(source / name)
+            if raw is None:
                 continue
-            data = json.loads((source / name).read_text(encoding="utf-8-sig"))
-        except (OSError, ValueError, RecursionError):
+            data = json.loads(raw.decode("utf-8-sig"))
+        except (SettingsError, ValueError, RecursionError):
             continue
         kept = connection_settings(data)
         if kept is None:

@@ -34,7 +34,7 @@ from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import is_loopback_host, mask_secret, strip_context_suffix
 from optscale_tui.core.locations import Scope, claude_config_dir, managed_settings_paths, resolve_target
 from optscale_tui.core.secrets import clean_outside_text, is_secret_name, mask_keys
-from optscale_tui.core.settings_file import SettingsError, load_settings
+from optscale_tui.core.settings_file import SettingsError, load_settings, read_regular_file
 
 Severity = Literal["warn", "fail"]
 
@@ -287,8 +287,8 @@ def _managed_files(paths: Sequence[Path]) -> list[Path]:
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
-    except OSError:
-        return a == b
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13); loading it reports the loop
+        return a.absolute() == b.absolute()
 
 
 class _Builder:
@@ -332,6 +332,15 @@ class _Builder:
         line, column = getattr(exc, "line", None), getattr(exc, "column", None)
         reason = getattr(exc, "reason", None) or str(exc)
         at = f"; at line {line}, column {column}" if line is not None else ""
+        cause = getattr(exc, "cause", Cause.SETTINGS_INVALID)
+        if cause is not Cause.SETTINGS_INVALID:  # not its JSON: the file itself cannot be used (a FIFO, a loop, ...)
+            self.finding(
+                cause, "fail",
+                f"The {_LAYER_LABEL[layer]} file {path} {reason}, so what it sets (a gateway token, a base URL) "
+                "cannot be checked.",
+                describe(cause).fix, f"{path}: {reason}",
+            )
+            return
         self.finding(
             Cause.SETTINGS_INVALID,
             "fail",
@@ -860,9 +869,10 @@ def _check_login(
         evidence.append(f"{credentials} exists")
     # $CLAUDE_CONFIG_DIR/.claude.json when the variable is set, else ~/.claude.json (next to ~/.claude).
     state_file = (config_dir if config_dir_override else config_dir.parent) / ".claude.json"
-    try:
-        state = json.loads(state_file.read_text(encoding="utf-8-sig")) if state_file.is_file() else None
-    except (OSError, ValueError):
+    try:  # bounded, never a FIFO or device, and a deep or odd file is simply no evidence (not a traceback)
+        raw = read_regular_file(state_file)
+        state = json.loads(raw.decode("utf-8-sig")) if raw is not None else None
+    except (SettingsError, ValueError, RecursionError):
         state = None
     if isinstance(state, dict):
         if isinstance(state.get("oauthAccount"), dict):

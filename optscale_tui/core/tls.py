@@ -22,8 +22,11 @@ callers can show one line instead of a traceback.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import ssl
+import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,23 +101,46 @@ def _load_certifi(ctx: ssl.SSLContext) -> str | None:
         return None
 
 
+# A CA bundle is a few hundred KB (the whole Mozilla bundle is ~300 KB); the cap keeps /dev/zero out of memory.
+MAX_CA_FILE_BYTES = 16 * 1024 * 1024
+_PEM_BLOCK_RE = re.compile(rb"-----BEGIN (?:TRUSTED )?CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END (?:TRUSTED )?"
+                           rb"CERTIFICATE-----")
+
+
 def _load_extra(ctx: ssl.SSLContext, src: CaSource) -> None:
+    """Load one extra CA file (or a hashed folder). The file is read by us, not by OpenSSL: only a regular file,
+    never blocking (a FIFO there would hang OpenSSL's open for ever) and never more than MAX_CA_FILE_BYTES."""
+    from optscale_tui.core.settings_file import SettingsError, read_regular_file
+
     path = src.path
-    if not path.exists():
-        raise TrustError(src.source, str(path), "does not exist")
     try:
-        if path.is_dir():
-            ctx.load_verify_locations(capath=str(path))
-        else:
-            ctx.load_verify_locations(cafile=str(path))
-    except PermissionError:
-        raise TrustError(src.source, str(path), "cannot be read (permission denied)") from None
+        is_dir = stat.S_ISDIR(os.stat(path).st_mode)
+    except FileNotFoundError:
+        raise TrustError(src.source, str(path), "does not exist") from None
+    except OSError as exc:
+        why = "is a loop of symbolic links" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror or exc})"
+        raise TrustError(src.source, str(path), why) from None
+    if is_dir:
+        ctx.load_verify_locations(capath=str(path))
+        return
+    try:
+        data = read_regular_file(path, limit=MAX_CA_FILE_BYTES)
+    except SettingsError as exc:
+        reason = exc.reason.replace("; optscale-tui neither reads nor replaces it", ", so it is not read")
+        if "denied" in reason.lower():
+            reason = "cannot be read (permission denied)"
+        raise TrustError(src.source, str(path), reason) from None
+    if data is None:
+        raise TrustError(src.source, str(path), "does not exist")
+    blocks = _PEM_BLOCK_RE.findall(data)
+    if not blocks:
+        raise TrustError(src.source, str(path), "does not contain a PEM certificate (no BEGIN CERTIFICATE block)")
+    try:
+        ctx.load_verify_locations(cadata=b"\n".join(blocks).decode("ascii"))
     except ssl.SSLError as exc:
         raise TrustError(
             src.source, str(path), f"does not contain a PEM certificate ({exc.reason or exc})"
         ) from None
-    except OSError as exc:
-        raise TrustError(src.source, str(path), f"cannot be read ({exc.strerror or exc})") from None
 
 
 def build_ssl_context(

@@ -32,6 +32,8 @@ def backup_label(backup: Backup) -> str:
 
 
 def backup_note(backup: Backup) -> str:
+    if backup.is_broken:
+        return "✗ broken: never restored"
     if backup.is_original:
         return "before the first change; kept for good"
     return "before a restore" if backup.made_by == "restore" else "before a save"
@@ -126,11 +128,11 @@ class BackupsView(StepView):
 
     @work(thread=True, exclusive=True, group="backups-list")
     def _list(self, path) -> None:
-        from optscale_tui.core.settings_file import BackupStore
+        from optscale_tui.core.settings_file import BackupStore, SettingsError
 
         try:
             backups, error = BackupStore(path).list(), None
-        except OSError as exc:
+        except (OSError, SettingsError) as exc:
             backups, error = [], f"The backups cannot be read ({exc.strerror or exc})."
         self.post_message(self.Listed(backups, error))
 
@@ -185,11 +187,11 @@ class BackupsView(StepView):
 
     @work(thread=True, exclusive=True, group="backups-diff")
     def _diff(self, path, backup_id: str) -> None:
-        from optscale_tui.core.settings_file import BackupStore
+        from optscale_tui.core.settings_file import BackupStore, SettingsError
 
         try:
             diff, error = BackupStore(path).diff(backup_id), None
-        except OSError as exc:
+        except (OSError, SettingsError) as exc:
             diff, error = "", f"This backup cannot be read ({exc.strerror or exc})."
         self.post_message(self.DiffReady(backup_id, diff, error))
 
@@ -201,6 +203,8 @@ class BackupsView(StepView):
         title = self.query_one("#backups-diff-title", Static)
         if event.error:
             title.update(f"✗ {event.error}")
+        elif backup.is_broken:
+            title.update(f"✗ This backup is broken and is never restored: {backup.broken}.")
         else:
             title.update(f"Restoring {backup_label(backup)} would change the file like this "
                          "(- now, + after restoring; keys masked). Enter restores.")
@@ -214,18 +218,26 @@ class BackupsView(StepView):
         self.action_restore()
 
     def action_restore(self) -> None:
+        from optscale_tui.core.settings_file import is_read_only
+
         backup = self.selected
         if backup is None:
             self.app.bell()
             return
+        if backup.is_broken:
+            self.notify(f"Not restored: this backup is broken ({backup.broken}).", severity="error", timeout=8)
+            return
         path = display_path(self.state.target.path)
+        locked = is_read_only(self.state.target.path)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._restore(self.state.target.path, backup.id)
+                self._restore(self.state.target.path, backup.id, locked)
 
         body = (f"{path} gets this backup's content. The current file is backed up first, so this can be undone "
                 "from this list.")
+        if locked:
+            body = f"! {path} is read-only: someone may have locked it on purpose.\n\n{body}"
         # A restore makes the file's values the edited ones (WizardState.adopt): unsaved edits are in no backup and
         # could not be brought back, so the question names them.
         plan = self.state.plan()
@@ -237,11 +249,11 @@ class BackupsView(StepView):
                              answered)
 
     @work(thread=True, exclusive=True, group="backups-restore")
-    def _restore(self, path, backup_id: str) -> None:
+    def _restore(self, path, backup_id: str, force: bool = False) -> None:
         from optscale_tui.core.settings_file import BackupStore, SettingsError
 
         try:
-            result, error = BackupStore(path).restore(backup_id), None
+            result, error = BackupStore(path).restore(backup_id, force=force), None
         except (SettingsError, OSError) as exc:
             result, error = None, getattr(exc, "reason", None) or str(exc)
         self.post_message(self.Restored(backup_id, result, error))

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 
 from optscale_tui.core.settings_file import SaveResult
 from optscale_tui.ui.format import display_path
-from optscale_tui.ui.modals import Dialog
+from optscale_tui.ui.modals import ConfirmScreen, Dialog
 from optscale_tui.ui.widgets.diff_view import DiffView
 
 if TYPE_CHECKING:
@@ -159,16 +159,33 @@ class FixScreen(Dialog[SaveResult | None]):
         self.query_one("#fix-apply", Button).disabled = False
 
     def action_apply(self) -> None:
-        if self.plan is not None and self.plan.has_changes:
+        from optscale_tui.core.settings_file import is_read_only
+
+        plan = self.plan
+        if plan is None or not plan.has_changes:
+            return
+        if not is_read_only(plan.document.path):
             self.query_one("#fix-apply", Button).disabled = True
-            self._save(self.plan)
+            self._save(plan)
+            return
+
+        def answered(yes: bool | None) -> None:  # a read-only file may be locked on purpose: ask first
+            if yes and plan is self.plan:
+                self.query_one("#fix-apply", Button).disabled = True
+                self._save(plan, force=True)
+
+        path = display_path(plan.document.path)
+        self.app.push_screen(ConfirmScreen(
+            f"Rewrite read-only {path}?",
+            f"! {path} is read-only: someone may have locked it on purpose. Writing replaces it with a private "
+            "(0600) file; a backup is made first.", yes="Rewrite", no="Cancel"), answered)
 
     @work(thread=True, exclusive=True, group="fix-save")
-    def _save(self, plan: SettingsPlan) -> None:
+    def _save(self, plan: SettingsPlan, force: bool = False) -> None:
         from optscale_tui.core.settings_file import SettingsError, save_plan
 
         try:
-            result = save_plan(plan)
+            result = save_plan(plan, force=force)
         except SettingsError as exc:
             self.app.call_from_thread(self.query_one("#fix-error", Static).update, str(exc))
             return

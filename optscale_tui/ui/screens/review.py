@@ -454,19 +454,27 @@ class ReviewView(StepView):
             # Reached from the palette (the key is dimmed then): say why, as the pane does, not just beep.
             self.notify(self._why_not_savable(), title="Nothing written", severity="warning")
             return
+        from optscale_tui.core.settings_file import is_read_only
+
         path = display_path(plan.document.path)
         count = len(plan.changes)
         warnings = save_warnings(self.state)
+        # A read-only file (e.g. 0444) may have been locked on purpose: the question says so, and only a yes to it
+        # lets core rewrite it (force); otherwise core refuses with settings_read_only.
+        locked = is_read_only(plan.document.path)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._save(plan)
+                self._save(plan, force=locked)
 
+        body = "\n".join([*warnings, f"{settings_change(count)}. A backup is made first; every other line of the "
+                                      "file stays as it is."])
+        if locked:
+            body = (f"! {path} is read-only: someone may have locked it on purpose. Writing replaces it with a "
+                    f"private (0600) file.\n\n{body}")
         self.app.push_screen(
-            ConfirmScreen(f"Write {path}?",
-                          "\n".join([*warnings, f"{settings_change(count)}. A backup is made first; every other "
-                                                 "line of the file stays as it is."]),
-                          yes="Write anyway" if warnings else "Write", no="Cancel"),
+            ConfirmScreen(f"Rewrite read-only {path}?" if locked else f"Write {path}?", body,
+                          yes="Rewrite" if locked else ("Write anyway" if warnings else "Write"), no="Cancel"),
             answered,
         )
 
@@ -475,11 +483,11 @@ class ReviewView(StepView):
         self.wizard.load_settings()
 
     @work(thread=True, exclusive=True, group="save")
-    def _save(self, plan: SettingsPlan) -> None:
+    def _save(self, plan: SettingsPlan, force: bool = False) -> None:
         from optscale_tui.core.settings_file import save_plan
 
         try:
-            result = save_plan(plan)
+            result = save_plan(plan, force=force)
         except SettingsError as exc:
             self.post_message(self.SaveRefused(exc))
             return

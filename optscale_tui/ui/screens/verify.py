@@ -90,6 +90,13 @@ TUI_FIXES: dict[Cause, str] = {
     Cause.SETTINGS_INVALID: "Correct the JSON at the line and column shown in an editor, then run the checks again (r); "
                             "optscale-tui never rewrites a file it cannot parse.",
     Cause.TIMEOUT: "Try again (r, or . for this check); if it keeps happening, check the gateway's health in OptScale.",
+    Cause.SETTINGS_NOT_A_FILE: "Make the settings path (or its symbolic link's target) a regular JSON file, or move "
+                               "what is there aside, then run the checks again (r); or quit and start optscale-tui "
+                               "--settings PATH with a regular file.",
+    Cause.SETTINGS_READ_ONLY: "Go to step 3, Review (F4), press w and confirm the rewrite (the file is then written "
+                              "private, 0600), or make the file writable yourself (chmod u+w).",
+    Cause.FILESYSTEM_READ_ONLY: "Remount the file system read-write, or quit and start optscale-tui --settings PATH "
+                                "(or with CLAUDE_CONFIG_DIR set) to write to a writable place.",
     Cause.TLS_UNTRUSTED: "Install your organisation's CA in the system store, or quit and start optscale-tui "
                          "--ca-bundle PATH; for Claude Code also export NODE_EXTRA_CA_CERTS=PATH in your shell (it is "
                          "ignored in settings.json).",
