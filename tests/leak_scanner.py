@@ -137,12 +137,11 @@ def key_may_live_in(path: Path, text: str, key: str) -> bool:
     the inputs tests write.
 
     - anything in the backups folder (copies of a settings file, incl. `settings.json.original`);
-    - a JSON file (settings.json, settings.local.json, managed-settings.json, Claude Code's own .claude.json, a
-      settings file at a test-chosen path, `.settings.json.*.tmp` left by a save) when the key is a whole string
-      value in it, as in `"ANTHROPIC_AUTH_TOKEN": "sk-…"`. A key inside longer text (a reply quoted in a JSON
-      report) is a leak;
-    - a `.json` file that does not parse: only a test writes one (the app never writes invalid JSON), as the input
-      of an invalid-settings test.
+    - a settings file (`settings.json`, `settings.local.json`, `managed-settings.json`, `.settings.json.*.tmp` left by
+      a save, `my-settings.json`…), anywhere in it: users put keys in headers and helper commands too;
+    - another JSON file (Claude Code's own `.claude.json`, a settings file at a test-chosen path) when the key is a
+      whole string value in it, as in `"ANTHROPIC_AUTH_TOKEN": "sk-…"`; a key inside longer text (a reply quoted in
+      a JSON report) is a leak. One that does not parse is a test's input (the app never writes invalid JSON).
     Reports (`.md`, `.txt`, `.log`, `.html`, `.svg`, anything under `reports/` or named `report*`) never may.
     """
     if BACKUP_DIR_NAME in path.parts:
@@ -150,6 +149,8 @@ def key_may_live_in(path: Path, text: str, key: str) -> bool:
     name = path.name
     if "reports" in path.parts or name.startswith("report") or ".json" not in name:
         return False
+    if "settings" in name:
+        return True
     try:
         data = json.loads(text.lstrip("\ufeff"))
     except (ValueError, RecursionError):

@@ -40,7 +40,9 @@ CLEAN = {
         "(tmp_path / 'settings.json').write_text(json.dumps({'env': {'ANTHROPIC_AUTH_TOKEN': KEY}}))",
         "(tmp_path / 'optscale-tui-backups').mkdir()",
         "(tmp_path / 'optscale-tui-backups' / 'settings.json.original').write_text(f'{{\"k\": \"{KEY}\"}}')",
-        "(tmp_path / 'broken-settings.json').write_text('{\"env\": {\"ANTHROPIC_AUTH_TOKEN\": \"' + KEY)",
+        "(tmp_path / 'broken.json').write_text('{\"env\": {\"ANTHROPIC_AUTH_TOKEN\": \"' + KEY)",
+        "(tmp_path / 'managed-settings.json').write_text(json.dumps({'env': {'H': f'X-Api-Key: {KEY}'}}))",
+        "(tmp_path / '.claude.json').write_text(json.dumps({'primaryApiKey': KEY}))",
     ]),
     "short_words_that_start_like_a_key": "print('sk-bf-abc sk-ant- risk-free task-force-1234567890')",
 }
