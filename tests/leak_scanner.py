@@ -4,10 +4,10 @@ Registered for the whole suite from tests/conftest.py. For each test it scans wh
 
 - pytest's captured stdout, stderr and log records (also what `capsys`/`capfd.readouterr()` took away),
 - the output of every child process the test ran through `communicate()` (so `subprocess.run(capture_output=…)`,
-  the way the CLI tests run the CLI and the real `claude`),
+  the way the CLI tests run the CLI and the real `claude`); not pipes a test reads line by line itself,
 - the raw bytes every `PtyTerminal` read from the app in a pseudo-terminal,
 - the files under the test's `tmp_path` (reports, logs, anything written), except where the key legitimately lives,
-- the snapshot SVGs and screenshots the test (re)wrote; tests/test_no_key_in_artifacts.py scans those committed.
+- the snapshot SVGs and screenshots the test (re)wrote (tests/test_leak_scanner.py scans the committed ones).
 
 A "key" is any `sk-…` token of realistic length that is not masked (masked forms are `sk-bf-…1234`: the ellipsis
 stops the token), plus the exact key values the test put into its settings files (so a key of another shape is
@@ -50,10 +50,6 @@ class Allowed:
 
 
 ALLOWED: tuple[Allowed, ...] = (
-    # `python -m optscale_tui.demo` prints its demo keys so a user can paste them: that is its job, and the keys
-    # are public (they only open the loopback demo gateway).
-    Allowed("tests/demo/test_demo_server.py::*", "subprocess",
-            "the demo gateway's banner lists its own public demo keys for the user to paste"),
     # The scanner's own proof logs a key in an inner pytest run; the record reaches the outer run's log capture too.
     Allowed("tests/test_leak_scanner.py::test_a_key_in_clear_fails_the_test[[]log_record[]]", "log",
             "the scanner's own proof that a logged key fails a test"),
