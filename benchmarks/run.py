@@ -647,7 +647,8 @@ def main(argv: list[str]) -> int:
             rows.append(row)
             print(f"  {row.name}: {figure(row.ours, row.unit)} vs {figure(row.baseline, row.unit)} "
                   f"{row.baseline_name} ({row.goal}: {verdict(row)})", flush=True)
-    summary = (f"Measured with `make bench` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+    load = f", load average {os.getloadavg()[1]:.1f} over the last 5 min" if hasattr(os, "getloadavg") else ""
+    summary = (f"Measured with `make bench` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores{load}, "
                f"Python {sys.version.split()[0]}, loopback only:\n\n{table(rows)}")
     print("\n" + summary)
     if write_readme:

@@ -60,11 +60,12 @@ ALLOWED: tuple[Allowed, ...] = (
 class Finding:
     channel: str  # where it was seen: "stdout (call)", "subprocess stdout: python -m …", "file reports/x.md", …
     key: str
-    context: str
+    context: str  # around it, every key in it masked
 
     def describe(self) -> str:
-        text = f"{self.channel}: {mask(self.key)} in …{self.context}…"
-        return KEY_RE.sub(lambda m: mask(m.group()), text.replace(self.key, mask(self.key)))
+        # The context is masked already; the channel can hold a key too (a command line).
+        channel = KEY_RE.sub(lambda m: mask(m.group()), self.channel.replace(self.key, mask(self.key)))
+        return f"{channel}: {mask(self.key)} in …{self.context}…"
 
 
 @dataclass
@@ -99,14 +100,34 @@ def as_text(data: object) -> str:
 
 
 def find_keys(text: str, known: Iterable[str] = ()) -> Iterator[tuple[str, str]]:
-    """(key, a little context) for each key in clear in text."""
-    for match in KEY_RE.finditer(text):
-        yield match.group(), text[max(0, match.start() - 30):match.end() + 10].replace("\n", "⏎")
+    """(key, a little context, every key in it masked) for each key in clear in text."""
+    known = [key for key in known if not KEY_RE.fullmatch(key)]  # the others are found by KEY_RE already
+    spans = [(m.start(), m.end()) for m in KEY_RE.finditer(text)]
     for key in known:
-        if not KEY_RE.fullmatch(key):  # those are found above already
-            start = text.find(key)
-            if start >= 0:
-                yield key, text[max(0, start - 30):start + len(key) + 10].replace("\n", "⏎")
+        start = text.find(key)
+        if start >= 0:
+            spans.append((start, start + len(key)))
+    for start, end in spans:
+        yield text[start:end], _masked_context(text, start, end, known)
+
+
+def _masked_context(text: str, start: int, end: int, known: list[str]) -> str:
+    """About 30 characters before and 10 after, without a cut-off piece of a token at either edge (it could be the
+    end or start of another key), and with every key in it masked."""
+    left, right = max(0, start - 30), min(len(text), end + 10)
+    window = text[left:right]
+    if left > 0 and _KEY_CHAR.match(text[left - 1]):
+        window = _LEADING_TOKEN.sub("", window)
+    if right < len(text) and _KEY_CHAR.match(text[right]):
+        window = _TRAILING_TOKEN.sub("", window)
+    for key in known:
+        window = window.replace(key, mask(key))
+    return KEY_RE.sub(lambda m: mask(m.group()), window).replace("\n", "⏎")
+
+
+_KEY_CHAR = re.compile(r"[A-Za-z0-9_\-]")
+_LEADING_TOKEN = re.compile(r"^[A-Za-z0-9_\-]+")
+_TRAILING_TOKEN = re.compile(r"[A-Za-z0-9_\-]+$")
 
 
 def scan(channel: str, text: str, known: Iterable[str]) -> list[Finding]:

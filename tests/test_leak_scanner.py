@@ -107,3 +107,11 @@ def test_a_pty_read_is_scanned() -> None:
 @pytest.mark.parametrize("path", leak_scanner.artifacts(), ids=lambda p: str(p.relative_to(leak_scanner.REPO)))
 def test_no_key_in_committed_snapshots_and_screenshots(path) -> None:
     assert leak_scanner.scan_artifact(path) == []
+
+
+def test_the_findings_show_no_key_nor_a_piece_of_one() -> None:
+    """Keys close together: the context of one must not show the tail of the other (a cut token is dropped)."""
+    other = "sk-" + "bf-" + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    findings = leak_scanner.scan("stdout", f"{other} {KEY} and {other}", ())
+    described = "\n".join(f.describe() for f in findings)
+    assert len(findings) == 3 and "aaaaa" not in described and "scanner-proof" not in described, described
