@@ -159,9 +159,11 @@ def key_may_live_in(path: Path, text: str, key: str) -> bool:
     - another JSON file (Claude Code's own `.claude.json`, a settings file at a test-chosen path) when the key is a
       whole string value in it, as in `"ANTHROPIC_AUTH_TOKEN": "sk-…"`; a key inside longer text (a reply quoted in
       a JSON report) is a leak. One that does not parse is a test's input (the app never writes invalid JSON).
+    - a script (`#!` first): an apiKeyHelper that prints the key, or a fake command a test wrote; the app writes
+      no scripts.
     Reports (`.md`, `.txt`, `.log`, `.html`, `.svg`, anything under `reports/` or named `report*`) never may.
     """
-    if BACKUP_DIR_NAME in path.parts:
+    if BACKUP_DIR_NAME in path.parts or text.startswith("#!"):
         return True
     name = path.name
     if "reports" in path.parts or name.startswith("report") or ".json" not in name:

@@ -43,6 +43,7 @@ CLEAN = {
         "(tmp_path / 'broken.json').write_text('{\"env\": {\"ANTHROPIC_AUTH_TOKEN\": \"' + KEY)",
         "(tmp_path / 'managed-settings.json').write_text(json.dumps({'env': {'H': f'X-Api-Key: {KEY}'}}))",
         "(tmp_path / '.claude.json').write_text(json.dumps({'primaryApiKey': KEY}))",
+        "(tmp_path / 'get-key.sh').write_text(f'#!/bin/sh\\necho {KEY}\\n')",
     ]),
     "short_words_that_start_like_a_key": "print('sk-bf-abc sk-ant- risk-free task-force-1234567890')",
 }
