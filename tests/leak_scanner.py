@@ -5,7 +5,8 @@ Registered for the whole suite from tests/conftest.py. For each test it scans wh
 - pytest's captured stdout, stderr and log records (also what `capsys`/`capfd.readouterr()` took away),
 - the output of every child process the test ran through `communicate()` (so `subprocess.run(capture_output=…)`,
   the way the CLI tests run the CLI and the real `claude`); not pipes a test reads line by line itself,
-- the raw bytes every `PtyTerminal` read from the app in a pseudo-terminal,
+- the raw bytes every `PtyTerminal` read from the app in a pseudo-terminal, and the screen of every in-process
+  (`run_test`) app after each key the test presses through the pilot and when the test leaves it,
 - the files under the test's `tmp_path` (reports, logs, anything written), except where the key legitimately lives,
 - the snapshot SVGs and screenshots the test (re)wrote (tests/test_leak_scanner.py scans the committed ones).
 
@@ -16,6 +17,7 @@ caught too). Tests that legitimately show a key are listed in ALLOWED, narrowly 
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import re
@@ -50,6 +52,8 @@ class Allowed:
 
 
 ALLOWED: tuple[Allowed, ...] = (
+    Allowed("tests/ui/test_connect.py::test_the_key_is_only_shown_masked_once_entered",
+            "TUI screen of OptScaleApp after pressing ctrl+r", "^r shows the key while it is typed, on request"),
     # The scanner's own proof logs a key in an inner pytest run; the record reaches the outer run's log capture too.
     Allowed("tests/test_leak_scanner.py::test_a_key_in_clear_fails_the_test[[]log_record[]]", "log",
             "the scanner's own proof that a logged key fails a test"),
@@ -283,6 +287,7 @@ def _install_taps() -> list[tuple[object, str, object]]:
     CaptureFixture.readouterr = readouterr
     undo.append((CaptureFixture, "readouterr", original_readouterr))
 
+    undo += _tap_textual_screens()
     try:
         from optscale_tui.testing.pty_terminal import PtyTerminal
     except ImportError:
@@ -303,6 +308,39 @@ def _install_taps() -> list[tuple[object, str, object]]:
     PtyTerminal.__init__ = init
     undo.append((PtyTerminal, "__init__", original_init))
     return undo
+
+
+def screen_text(app) -> str:
+    """What the app's active screen shows now, as plain text (headless apps in tests draw nothing anywhere)."""
+    try:
+        return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    except Exception:  # an app that failed to start or has no screen: nothing shown
+        return ""
+
+
+def _tap_textual_screens() -> list[tuple[object, str, object]]:
+    """The screen of every `run_test` app after each key a test presses and when the test leaves the app."""
+    try:
+        from textual.app import App
+        from textual.pilot import Pilot
+    except ImportError:
+        return []
+    original_run_test, original_press = App.run_test, Pilot.press
+
+    @contextlib.asynccontextmanager
+    async def run_test(self, *args, **kwargs):
+        async with original_run_test(self, *args, **kwargs) as pilot:
+            try:
+                yield pilot
+            finally:
+                _record(f"TUI screen of {type(self).__name__} when the test left it", screen_text(self))
+
+    async def press(self, *keys: str) -> None:
+        await original_press(self, *keys)
+        _record(f"TUI screen of {type(self.app).__name__} after pressing {' '.join(keys)[:40]}", screen_text(self.app))
+
+    App.run_test, Pilot.press = run_test, press
+    return [(App, "run_test", original_run_test), (Pilot, "press", original_press)]
 
 
 _UNDO = pytest.StashKey[list]()

@@ -17,6 +17,24 @@ pytest_plugins = ["pytester"]
 # Built, not written out, so this file itself is no example of a leak; 30 characters like the demo's keys.
 KEY = "sk-" + "bf-" + "scanner-proof-0123456789"
 
+# A headless Textual app (run_test) that shows `shown`: its screen is no captured output, the scanner reads it.
+TUI_APP = """import asyncio
+from textual.app import App
+from textual.widgets import Static
+
+
+class Shows(App):
+    def compose(self):
+        yield Static(f"API key: {shown}")
+
+
+async def drive():
+    async with Shows().run_test() as pilot:
+        await pilot.pause()
+
+
+asyncio.run(drive())"""
+
 CASES = {
     "stdout": "print('your key is', KEY)",
     "stderr": "print('key:', KEY, file=sys.stderr)",
@@ -32,7 +50,9 @@ CASES = {
         "(tmp_path / 'settings.json').write_text(json.dumps({'env': {'ANTHROPIC_AUTH_TOKEN': 'gw-0123456789abcdef'}}));"
         " print('token gw-0123456789abcdef')",
     "in_teardown": "request.addfinalizer(lambda: print(KEY))",
+    "tui_screen": "shown = KEY\n" + TUI_APP,
 }
+
 
 CLEAN = {
     "masked_only": "print('API key: sk-bf-…6789 (masked)'); print('sk-bf-…', 'sk-…')",
@@ -46,6 +66,7 @@ CLEAN = {
         "(tmp_path / 'get-key.sh').write_text(f'#!/bin/sh\\necho {KEY}\\n')",
     ]),
     "short_words_that_start_like_a_key": "print('sk-bf-abc sk-ant- risk-free task-force-1234567890')",
+    "tui_screen_masked": "shown = 'sk-bf-…6789'\n" + TUI_APP,
 }
 
 
