@@ -19,3 +19,7 @@ def fixtures_dir() -> Path:
 def settings_fixtures(fixtures_dir: Path) -> Path:
     """Realistic Claude Code settings.json files (see its README.md for what each must survive)."""
     return fixtures_dir / "claude-settings"
+
+
+# The leak scanner (issue 9 §7): fails any test whose output, child processes, files or snapshots show a key in clear.
+pytest_plugins = ["tests.leak_scanner"]
