@@ -549,7 +549,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             return EXIT_OK
         _out(f"Backups of {target.path} (newest first), in {store.directory}:")
         for b in backups:
-            tag = "  (original, kept for good)" if b.is_original else ""
+            tag = ("  (original: no file before the first save; restoring it removes the file)" if b.absent
+                   else "  (original, kept for good)" if b.is_original else "")
             if b.is_broken:
                 tag += f"  BROKEN, never restored: {b.broken}"
             _out(f"  {b.id:<24} {b.created:%Y-%m-%d %H:%M:%S}  {b.size:>8} bytes{tag}")

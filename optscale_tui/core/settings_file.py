@@ -1208,6 +1208,8 @@ class Backup:
     is_original: bool
     made_by: str = "save"  # what the backup was taken before: "save" (a plan or fix-it) or "restore"
     broken: str = ""  # why it must never be restored ("" = intact); only filled in by list(verify=True)
+    # The original is "no file": there was none before optscale-tui's first save, so restoring it removes the file.
+    absent: bool = False
 
     @property
     def is_broken(self) -> bool:
@@ -1357,6 +1359,17 @@ class BackupStore:
     def original_path(self) -> Path:
         return self.directory / f"{self.settings_path.name}.{ORIGINAL_ID}"
 
+    @property
+    def absent_marker(self) -> Path:
+        """Recorded instead of an original when the first save created the file: the original is "no file"."""
+        return self.directory / f"{self.settings_path.name}.{ORIGINAL_ID}-absent"
+
+    def _original_absent(self) -> bool:
+        try:
+            return stat.S_ISREG(os.lstat(self.absent_marker).st_mode) and not os.path.lexists(self.original_path)
+        except OSError:
+            return False
+
     @staticmethod
     def _sidecar(path: Path) -> Path:
         return path.with_name(path.name + ".sha256")
@@ -1410,13 +1423,17 @@ class BackupStore:
             broken = self._load(self.original_path)[1] if verify else ""
             found.append(Backup(ORIGINAL_ID, self.original_path, datetime.fromtimestamp(st.st_mtime, UTC),
                                 st.st_size, True, broken=broken))
+        if self._original_absent():
+            st = os.lstat(self.absent_marker)
+            found.append(Backup(ORIGINAL_ID, self.absent_marker, datetime.fromtimestamp(st.st_mtime, UTC), 0, True,
+                                absent=True))
         return found
 
     def path_for(self, backup_id: str) -> Path:
         if not self._directory_ok():
             raise FileNotFoundError(f"No backup with id {backup_id!r}: {self.directory} is not a folder.")
         if backup_id == ORIGINAL_ID:
-            path = self.original_path
+            path = self.absent_marker if self._original_absent() else self.original_path
         elif _STAMP_RE.fullmatch(backup_id or ""):  # ids are validated: no path tricks through an id
             path = self.directory / f"{self.settings_path.name}.{backup_id}.bak"
             tagged = self.directory / f"{self.settings_path.name}.{backup_id}.{RESTORE_TAG}.bak"
@@ -1429,8 +1446,12 @@ class BackupStore:
         return path
 
     def read(self, backup_id: str) -> str:
-        """The backup's text for showing (it may be a broken one). Never follows a symlink out of the folder."""
-        content = read_regular_file(self.path_for(backup_id), follow_symlinks=False)
+        """The backup's text for showing (it may be a broken one). Never follows a symlink out of the folder.
+        An original that is "no file" reads as empty."""
+        path = self.path_for(backup_id)
+        if path == self.absent_marker:
+            return ""
+        content = read_regular_file(path, follow_symlinks=False)
         return (content or b"").decode("utf-8-sig", errors="replace")
 
     def diff(self, backup_id: str) -> str:
@@ -1450,6 +1471,8 @@ class BackupStore:
         """Write a backup back. The current file is backed up first (by the save path), so a restore is undoable.
         A broken backup (see the class) raises SettingsError with cause backup_broken and writes nothing."""
         path = self.path_for(backup_id)
+        if path == self.absent_marker:
+            return self._restore_absence(keep_backups=keep_backups, now=now, force=force)
         content, broken = self._load(path)
         if content is None:
             raise SettingsError(path, f"backup {backup_id} is broken: {broken}; it was not restored",
@@ -1463,6 +1486,37 @@ class BackupStore:
         notice = f"Restored backup {backup_id}."
         return SaveResult(result.path, result.backup, result.original, result.mode_tightened,
                           (*result.notices, notice))
+
+    def _restore_absence(self, *, keep_backups: int, now: datetime | None, force: bool) -> SaveResult:
+        """Give back "no file": the current file is backed up (as before any restore), then removed."""
+        current = read_regular_file(self.settings_path)
+        if current is None:
+            return SaveResult(self.settings_path, None, None, False,
+                              ("There was no settings file before the first save, and there is none now.",))
+        target = _write_target(self.settings_path)
+        if is_read_only(target) and not force:
+            raise SettingsReadOnly(self.settings_path, "is read-only: it was not removed")
+        self._ensure_dir()
+        backup = self._add(current, _utc(now), "restore")
+        try:
+            if regular_file_digest(target) != _digest(current):
+                raise SettingsChangedOnDisk(self.settings_path, "the file was changed by another program after it "
+                                                                "was read; nothing was removed.")
+            target.unlink()
+        except SettingsError:
+            self._discard([backup])
+            raise
+        except OSError as exc:
+            self._discard([backup])
+            raise _os_error(self.settings_path, exc, "removed", tail="; the file was not changed") from None
+        with contextlib.suppress(OSError):
+            _fsync_dir(target.parent)
+            self._prune(keep_backups)
+        return SaveResult(self.settings_path, backup, None, False, (
+            f"Backup: {backup}",
+            "Restored the original: there was no settings file before optscale-tui's first save, so it was removed "
+            "(Claude Code runs with its defaults again).",
+        ))
 
     # -- used by the save path
 
@@ -1504,7 +1558,8 @@ class BackupStore:
                 stamp += timedelta(microseconds=1)
 
     def _keep_original(self, content: bytes) -> bool:
-        if os.path.lexists(self.original_path):
+        # Kept once; and never when the first save created the file (that content is our own first write).
+        if os.path.lexists(self.original_path) or os.path.lexists(self.absent_marker):
             return False
         self._ensure_dir()
         try:
@@ -1602,7 +1657,7 @@ def _write_settings(
             if store._keep_original(current):
                 made.append(store.original_path)
                 notices.append(f"Kept the file as it was before the first change: {store.original_path}")
-            original = store.original_path
+            original = store.original_path if os.path.lexists(store.original_path) else None
             backup = store._add(current, _utc(now), made_by)
             made.append(backup)
             notices.append(f"Backup: {backup}")
@@ -1616,6 +1671,7 @@ def _write_settings(
             notices.append("The file did not exist, so there was nothing to back up; it is created private (0600).")
             if store.original_path.is_file():
                 original = store.original_path
+
         _make_dirs(target.parent)
         _remove_stale_temps(target.parent, target.name)
         # check_unchanged again right before the replace narrows the window for someone else's edit.
@@ -1634,4 +1690,8 @@ def _write_settings(
         _fsync_dir(target.parent)
         if had_file:
             store._prune(keep_backups)
+        elif made_by == "save" and original is None and not os.path.lexists(store.absent_marker):
+            # This save created the file: its original is "no file" (restoring the original removes it again).
+            store._ensure_dir()
+            _write_file_atomically(store.absent_marker, b"", temp_name=path.name, exclusive=True)
     return SaveResult(path, backup, original, tightened, tuple(notices))

@@ -370,3 +370,15 @@ def test_verify_connects_where_claude_code_does(sandbox, gateway, how):
         assert "(from apiKeyHelper in " in result.stdout
     else:
         assert "key_whitespace" in result.stdout and "$ optscale-tui fix key_whitespace --yes" in result.stdout
+
+
+def test_restoring_the_original_of_a_file_apply_created_removes_it(sandbox, gateway):
+    assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
+    assert apply(sandbox, gateway, *ALL_TIERS[:4], "--opus", SONNET, "--yes").returncode == 0  # a second save
+    listing = sandbox.run("restore", "--list").stdout
+    assert "original: no file before the first save; restoring it removes the file" in listing
+    assert "kept for good" not in listing  # the first save's content is ours, not the user's original
+    result = sandbox.run("restore", "original", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert not sandbox.settings.exists()
+    assert DEMO_KEY not in result.stdout + result.stderr

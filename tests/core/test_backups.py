@@ -214,13 +214,45 @@ def test_unknown_or_malformed_backup_ids_are_refused(tmp_path: Path, bad_id: str
         store.restore(bad_id)
 
 
-def test_new_file_save_records_that_there_was_nothing_to_back_up(tmp_path: Path) -> None:
+def test_new_file_save_records_that_there_was_no_file_as_its_original(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     result = save_model(path, "a/one", T0)
     assert result.backup is None and result.original is None
-    assert BackupStore(path).list() == []
+    [original] = BackupStore(path).list()
+    assert original.id == "original" and original.is_original and original.absent and original.size == 0
     second = save_plan(plan_env_edit(load_settings(path), {"X": "1"}, [], "test"), now=T0 + timedelta(seconds=1))
     assert second.backup is not None
+    # The first save's content is our own write, not the user's original: it is not kept as one.
+    assert second.original is None and not (tmp_path / BACKUP_DIR_NAME / "settings.json.original").exists()
+    assert [b.absent for b in BackupStore(path).list()] == [False, True]
+
+
+def test_restoring_an_original_that_was_no_file_removes_the_file_with_a_backup(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    save_model(path, "a/one", T0)
+    saved = path.read_bytes()
+    store = BackupStore(path)
+    assert "-  \"env\": {" in store.diff("original") and "+" not in store.diff("original").splitlines()[2:]
+    result = store.restore("original", now=T0 + timedelta(seconds=1))
+    assert not path.exists()
+    assert result.backup is not None and result.backup.read_bytes() == saved  # undoable
+    assert any("removed" in n for n in result.notices)
+    undo = store.restore(store.list()[0].id, now=T0 + timedelta(seconds=2))
+    assert path.read_bytes() == saved and undo.backup is None
+    assert [b.absent for b in store.list() if b.is_original] == [True]  # still "no file"
+
+
+def test_removing_the_file_is_refused_when_it_changed_since_it_was_read(tmp_path: Path, monkeypatch) -> None:
+    from optscale_tui.core import settings_file
+
+    path = tmp_path / "settings.json"
+    save_model(path, "a/one", T0)
+    real = settings_file.regular_file_digest
+    monkeypatch.setattr(settings_file, "regular_file_digest", lambda p, **kw: (path.write_text("{}"), real(p, **kw))[1])
+    with pytest.raises(SettingsChangedOnDisk):
+        BackupStore(path).restore("original", now=T0 + timedelta(seconds=1))
+    assert path.read_text() == "{}"
+    assert [b.id for b in BackupStore(path).list()] == ["original"]  # the attempt's backup was taken back
 
 
 def test_backup_is_not_made_when_the_save_is_refused(tmp_path: Path) -> None:

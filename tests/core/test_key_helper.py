@@ -44,6 +44,7 @@ def test_a_helper_that_prints_the_key_gives_it_trimmed(tmp_path):
         ("sleep 30", Cause.API_KEY_HELPER_FAILED, "did not finish within 0.5 s"),
         ("yes sk-bf-endless-output-000000000", Cause.API_KEY_HELPER_FAILED, "more than 64 KiB"),
     ],
+    ids=["exit-3", "prints-then-fails", "prints-nothing", "prints-blanks", "spaces-inside", "too-slow", "endless"],
 )
 def test_a_helper_that_fails_gets_a_cause_and_never_shows_its_output(tmp_path, body, cause, phrase):
     outcome = run_api_key_helper(helper_script(tmp_path, body), timeout=0.5 if "sleep" in body else 10)

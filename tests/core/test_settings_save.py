@@ -48,7 +48,9 @@ def test_new_file_is_created_private_with_private_parent_folders(tmp_path: Path)
     assert mode(tmp_path / "home") == 0o700 and mode(tmp_path / "home" / ".claude") == 0o700
     assert result.backup is None and result.original is None and not result.mode_tightened
     assert any("nothing to back up" in n for n in result.notices)
-    assert not (path.parent / BACKUP_DIR_NAME).exists()
+    # Only the record that the original was "no file" (restoring the original removes the file again).
+    backups = path.parent / BACKUP_DIR_NAME
+    assert [p.name for p in backups.iterdir()] == ["settings.json.original-absent"] and mode(backups) == 0o700
 
 
 def test_loose_mode_is_tightened_with_a_notice(tmp_path: Path, settings_fixtures: Path) -> None:

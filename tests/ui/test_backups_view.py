@@ -275,3 +275,15 @@ async def test_restoring_a_file_without_a_base_url_empties_the_field(ui_sandbox)
         text = screen_text(app)
         assert "Base URL: empty." in text  # the empty field's hint
         assert "7f1c5a52" not in text
+
+
+def test_an_original_that_was_no_file_says_restoring_removes_it():
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from optscale_tui.core.settings_file import Backup
+    from optscale_tui.ui.screens.backups import backup_label, backup_note
+
+    absent = Backup("original", Path("x"), datetime(2026, 12, 4, tzinfo=UTC), 0, True, absent=True)
+    assert backup_label(absent) == "original"
+    assert backup_note(absent) == "no file before the first save: restoring removes it"

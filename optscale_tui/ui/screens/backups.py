@@ -34,6 +34,8 @@ def backup_label(backup: Backup) -> str:
 def backup_note(backup: Backup) -> str:
     if backup.is_broken:
         return "✗ broken: never restored"
+    if backup.absent:
+        return "no file before the first save: restoring removes it"
     if backup.is_original:
         return "before the first change; kept for good"
     return "before a restore" if backup.made_by == "restore" else "before a save"
