@@ -57,6 +57,9 @@ ALLOWED: tuple[Allowed, ...] = (
     # The scanner's own proof logs a key in an inner pytest run; the record reaches the outer run's log capture too.
     Allowed("tests/test_leak_scanner.py::test_a_key_in_clear_fails_the_test[[]log_record[]]", "log",
             "the scanner's own proof that a logged key fails a test"),
+    # The test writes a Claude Desktop log that leaked a key itself (its input), to prove the read-back masks it.
+    Allowed("tests/core/test_claude_desktop_verify.py::test_the_log_read_back_shows_what_desktop_said_since_the_write",
+            "file .config/Claude-3p/logs/main.log", "a Desktop log written by the test as input, holding a key"),
 )
 
 
