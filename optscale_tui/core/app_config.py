@@ -129,6 +129,7 @@ def check_profile_name(name: str) -> str:
 
 
 _LINE_COL = re.compile(r"\(at line (\d+), column (\d+)\)")
+_AT = re.compile(r"\(at (line \d+, column \d+|end of document)\)")
 
 
 def _read_toml(path: Path) -> dict[str, object] | None:
@@ -140,14 +141,21 @@ def _read_toml(path: Path) -> dict[str, object] | None:
     except OSError as exc:
         raise ConfigError(path, f"cannot be read: {exc.strerror or exc}") from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(path, f"is not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        found = _LINE_COL.search(str(exc))
-        reason = _LINE_COL.sub("", str(exc)).strip() or "invalid TOML"
-        raise ConfigError(path, f"is not valid TOML: {reason}", *(int(g) for g in found.groups()) if found
-                          else (None, None)) from None
+        # Python 3.11's message ends "(at line L, column C)" or "(at end of document)": no attributes to read.
+        message = str(exc)
+        found = _LINE_COL.search(message)
+        if found:
+            line, column = int(found.group(1)), int(found.group(2))
+        else:
+            line, column = text.count("\n") + 1, len(text.rsplit("\n", 1)[-1]) + 1
+        reason = _AT.sub("", message).strip() or "invalid TOML"
+        raise ConfigError(path, f"is not valid TOML: {reason}", line, column) from None
 
 
 def _opt_str(path: Path, table: Mapping[str, object], key: str, where: str) -> str | None:

@@ -52,6 +52,7 @@ def test_round_trip_keeps_preferences_profiles_and_unknown_tables_mode_0600_with
 @pytest.mark.parametrize(("text", "line", "column"), [
     ("[preferences]\ntheme = \n", 2, 9),
     ("[profiles.a]\nbase_url = 'x'\n[profiles.a]\n", 3, 12),
+    ("[profiles.x]\nbase_url = 'https://x/v1\n", 3, 1),  # tomllib says only "at end of document"
 ])
 def test_a_file_that_does_not_parse_is_refused_with_line_and_column_and_never_overwritten(
         tmp_path: Path, text: str, line: int, column: int) -> None:
