@@ -652,6 +652,12 @@ def _inspect(settings: Path | None):
     return inspect_environment(cwd=Path.cwd(), user_settings=settings)
 
 
+def _run_precedence_note() -> str:
+    from optscale_tui.core.session_run import PRECEDENCE_NOTE
+
+    return PRECEDENCE_NOTE
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
 
     from optscale_tui.core.fixes import fixes_for
@@ -671,6 +677,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             "findings": [{"cause": f.cause.value, "severity": f.severity, "message": f.message, "fix": f.fix}
                          for f in config.findings],
             "notes": list(getattr(config, "notes", ())),
+            "run_precedence": _run_precedence_note(),
             "fixes": _fix_rows(fixes),
         }, ensure_ascii=True))
     else:
@@ -695,6 +702,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             _out(f"    fix:   {f.fix}")
         for note in getattr(config, "notes", ()):
             _out(f"  note: {note}")
+        _out(f"  note: {_run_precedence_note()}")
         _print_fixes(fixes)
     return EXIT_PROBLEM if any(f.severity == "fail" for f in config.findings) else EXIT_OK
 
@@ -1185,6 +1193,13 @@ def _add_profile_parsers(sub, add_target) -> None:
     delete = actions.add_parser("delete", help="delete a profile (and its stored key); settings.json is untouched")
     delete.add_argument("name", metavar="NAME")
     delete.add_argument("--yes", "-y", action="store_true")
+    run = sub.add_parser("run", help="start Claude Code through a profile, without writing settings.json",
+                         description="optscale-tui run --profile NAME -- claude [ARGS…]: Claude Code gets a "
+                                     "temporary 0600 settings file with --settings (it wins over the user, project "
+                                     "and local files); the file is removed when Claude Code exits. The exit code "
+                                     "is Claude Code's.")
+    run.add_argument("--profile", required=True, metavar="NAME")
+    run.add_argument("claude_command", nargs=argparse.REMAINDER, metavar="-- claude [ARGS…]")
 
 
 def _app_config(args: argparse.Namespace):
@@ -1486,6 +1501,36 @@ def cmd_profile_delete(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from optscale_tui.core.claude_cli import INSTALL_HINT, find_claude
+    from optscale_tui.core.session_run import run_session, session_settings
+
+    command = list(args.claude_command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise UsageError("Name the program after --: optscale-tui run --profile NAME -- claude [ARGS…]")
+    if command[0] == "claude":  # as the user would run it: $OPTSCALE_TUI_CLAUDE_BIN, else PATH
+        found = find_claude()
+        if found is None:
+            _err(f"optscale-tui: the claude CLI was not found. Install it: {INSTALL_HINT}")
+            return EXIT_PROBLEM
+        command[0] = str(found)
+    _config, profile, values = _profile_connection(args, args.profile)
+    if values.key is None:
+        raise UsageError(f"Profile {profile.name} stores no key and none is in effect: save one with "
+                         f"`optscale-tui profile save {profile.name} --api-key-env VAR` or --api-key-stdin --store-key.")
+    effective = _inspect(None)
+    settings = session_settings(values, {name: effective.get(name) for name in ("ANTHROPIC_API_KEY",)})
+    _err(f"optscale-tui: Claude Code runs through profile {profile.name} ({values.url.host}); "
+         "settings.json is not written.")
+    try:
+        return run_session(command, settings)
+    except OSError as exc:
+        _err(f"optscale-tui: could not start {command[0]}: {exc.strerror or exc}")
+        return EXIT_PROBLEM
+
+
 PROFILE_COMMANDS = {
     "list": cmd_profile_list,
     "show": cmd_profile_show,
@@ -1508,6 +1553,7 @@ COMMANDS = {
     "fix": cmd_fix,
     "desktop": cmd_desktop,
     "profile": lambda args: PROFILE_COMMANDS[args.profile_command](args),
+    "run": cmd_run,
 }
 
 
