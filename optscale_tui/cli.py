@@ -731,8 +731,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         target = target_from_effective(config, cwd=Path.cwd())
     if target.key is not None:
         _remember_secret(target.key.value)
-    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout)
-    if not args.no_claude_cli and not target.problems:
+    preferences = _preferences(args)
+    options = VerifyOptions(ca_bundle=args.ca_bundle or (Path(preferences.ca_bundle) if preferences.ca_bundle
+                                                         else None), check_timeout=args.timeout)
+    if not args.no_claude_cli and preferences.real_client_check and not target.problems:
         from optscale_tui.core.claude_cli import real_client
 
         client = real_client(target, cwd=Path.cwd(), timeout=args.timeout)
@@ -1222,6 +1224,18 @@ def _save_app_config(config) -> None:
         raise UsageError(f"Could not write {config.path}: {exc.strerror or exc}") from None
 
 
+def _preferences(args: argparse.Namespace):
+    """The app's preferences (CA bundle, real-client check) for commands that only read them: a config file that
+    does not parse is reported and the defaults are used (it is never rewritten here)."""
+    from optscale_tui.core.app_config import Preferences
+
+    try:
+        return _app_config(args).preferences
+    except UsageError as exc:
+        _err(f"warning: preferences not used: {exc}")
+        return Preferences()
+
+
 def _profile_named(args: argparse.Namespace, name: str):
     config = _app_config(args)
     profile = config.profiles.get(name)
@@ -1560,6 +1574,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "config", None):  # the app and anything it starts read the same config file
+        os.environ["OPTSCALE_TUI_CONFIG"] = str(args.config)
     try:
         if args.command is None:
             return run_tui(demo=args.demo, settings=args.tui_settings, scope=args.tui_scope,

@@ -175,3 +175,23 @@ def test_switching_a_profile_away_from_a_stored_key_deletes_it(sb, gateway):
     assert tomllib.loads(keys_path(sb).read_text()) == {"keys": {}}
     profile = tomllib.loads(config_path(sb).read_text())["profiles"]["demo"]
     assert profile["key"] == "env:DEMO_KEY_VAR" and profile["opus"] == OPUS  # its values stay
+
+
+def test_verify_follows_the_real_client_preference_and_a_broken_config_only_warns(sb, gateway):
+    fake = sb.cwd / "claude-that-must-not-run"
+    fake.write_text("#!/bin/sh\ntouch \"$0.ran\"\nexit 1\n")
+    fake.chmod(0o755)
+    sb.config_dir.mkdir()
+    sb.settings.write_text(json.dumps({"env": {"ANTHROPIC_BASE_URL": gateway.anthropic_url,
+                                               "ANTHROPIC_AUTH_TOKEN": DEMO_KEY,
+                                               "ANTHROPIC_DEFAULT_OPUS_MODEL": OPUS}}))
+    config_path(sb).parent.mkdir(parents=True)
+    config_path(sb).write_text("[preferences]\nreal_client_check = false\n")
+    out = sb.run("verify", "--json", env={"OPTSCALE_TUI_CLAUDE_BIN": str(fake)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not (sb.cwd / "claude-that-must-not-run.ran").exists()
+    assert not any(c["id"].startswith("claude") for c in json.loads(out.stdout)["checks"])
+    config_path(sb).write_text("[preferences\n")
+    out = sb.run("verify", "--json", "--no-claude-cli")
+    assert out.returncode == 0 and "warning: preferences not used" in out.stderr
+    assert config_path(sb).read_text() == "[preferences\n"
