@@ -172,8 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Plan the change, print the masked diff, and write it (atomically, with a "
                                        "backup). Tier flags left out keep the file's current value; an empty value "
                                        "(--opus '') unmaps a tier.")
-    apply.add_argument("--base-url", required=True, metavar="URL",
-                       help="the Base URL from OptScale Chat (…/llm_proxy/<org>/v1; /anthropic is derived)")
+    apply.add_argument("--base-url", metavar="URL",
+                       help="the Base URL from OptScale Chat (…/llm_proxy/<org>/v1; /anthropic is derived); "
+                            "required unless --profile gives it")
+    apply.add_argument("--profile", metavar="NAME", help="take the values (and key source) from this profile; "
+                                                         "flags given too win")
     add_key(apply, required=False)
     apply.add_argument("--haiku", metavar="MODEL", help="model for the Haiku tier")
     apply.add_argument("--sonnet", metavar="MODEL", help="model for the Sonnet tier")
@@ -194,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--timeout", type=_timeout_seconds, default=30.0, metavar="SECONDS",
                         help=f"per-check time limit, {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} (default 30)")
     verify.add_argument("--quiet", action="store_true", help="do not stream the model's replies")
+    verify.add_argument("--profile", metavar="NAME", help="verify this profile's values instead (writes nothing)")
 
     models = sub.add_parser("models", help="list the models the gateway offers for this key")
     models.add_argument("--base-url", required=True, metavar="URL")
@@ -236,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--yes", "-y", action="store_true")
     _add_desktop_parser(sub, add_key)
     add_force(remove)
+    _add_profile_parsers(sub, add_target)
+    _add_config_option(parser)
     return parser
 
 
@@ -382,6 +388,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
     )
     from optscale_tui.core.settings_file import plan_apply
 
+    profile_key = _apply_profile_to_args(args) if getattr(args, "profile", None) else None
+    if not args.base_url:
+        raise UsageError("--base-url is required (or --profile NAME, whose Base URL is used).")
     target = _target(args)
     doc = _load(target.path)
     try:
@@ -400,6 +409,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             sonnet=pick(args.sonnet, "sonnet"),
             opus=pick(args.opus, "opus"),
             subagent_model=parse_model_name(args.subagent_model) if args.subagent_model else None,
+            main_model=getattr(args, "main_model", None),  # from --profile
         )
     except InputError as exc:
         raise UsageError(exc.reason) from None
@@ -408,7 +418,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if not tiers.any_tier:
         raise UsageError("Map at least one tier: --haiku, --sonnet or --opus with a model name from the gateway "
                          "(see `optscale-tui models`).")
-    key = _read_key(args)
+    key = _read_key(args) or profile_key
     if key is None and not doc.env.get("ANTHROPIC_AUTH_TOKEN") and not doc.data.get("apiKeyHelper"):
         raise UsageError("No API key: pass --api-key-env VAR or --api-key-stdin (the file has none to keep).")
     values = ConnectionValues(url=url, key=key, tiers=tiers,
@@ -429,6 +439,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         _out("Nothing was written.")
         return EXIT_OK
     status = _save(plan, args.force)
+    args.saved = True  # `profile use` records the profile as the last used
     saved = plan.document.path
     del plan, doc  # a big file's text and data need not stay alive while the doctor reads it again
     config = _report_overrides(target)
@@ -641,6 +652,12 @@ def _inspect(settings: Path | None):
     return inspect_environment(cwd=Path.cwd(), user_settings=settings)
 
 
+def _run_precedence_note() -> str:
+    from optscale_tui.core.session_run import PRECEDENCE_NOTE
+
+    return PRECEDENCE_NOTE
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
 
     from optscale_tui.core.fixes import fixes_for
@@ -660,6 +677,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             "findings": [{"cause": f.cause.value, "severity": f.severity, "message": f.message, "fix": f.fix}
                          for f in config.findings],
             "notes": list(getattr(config, "notes", ())),
+            "run_precedence": _run_precedence_note(),
             "fixes": _fix_rows(fixes),
         }, ensure_ascii=True))
     else:
@@ -684,6 +702,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             _out(f"    fix:   {f.fix}")
         for note in getattr(config, "notes", ()):
             _out(f"  note: {note}")
+        _out(f"  note: {_run_precedence_note()}")
         _print_fixes(fixes)
     return EXIT_PROBLEM if any(f.severity == "fail" for f in config.findings) else EXIT_OK
 
@@ -706,11 +725,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.settings is not None and os.path.lexists(args.settings):
         _load(args.settings)  # a file that does not parse (or is a FIFO, a loop, …) is an input error (exit 2)
     config = _inspect(args.settings)
-    target = target_from_effective(config, cwd=Path.cwd())
+    if getattr(args, "profile", None):  # the profile's values, as they would be used; nothing is read or written
+        target = _profile_target(args)
+    else:
+        target = target_from_effective(config, cwd=Path.cwd())
     if target.key is not None:
         _remember_secret(target.key.value)
-    options = VerifyOptions(ca_bundle=args.ca_bundle, check_timeout=args.timeout)
-    if not args.no_claude_cli and not target.problems:
+    preferences = _preferences(args)
+    options = VerifyOptions(ca_bundle=args.ca_bundle or (Path(preferences.ca_bundle) if preferences.ca_bundle
+                                                         else None), check_timeout=args.timeout)
+    if not args.no_claude_cli and preferences.real_client_check and not target.problems:
         from optscale_tui.core.claude_cli import real_client
 
         client = real_client(target, cwd=Path.cwd(), timeout=args.timeout)
@@ -781,6 +805,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from optscale_tui.core.fixes import fixes_for
 
     fixes = fixes_for(config, [r.cause for r in done.results if r.cause], catalog=done.catalog)
+    if getattr(args, "profile", None):
+        fixes = []  # they fix the settings file, which a profile's verification did not look at
     if args.json:
         payload = report.to_json(done, target)
         payload["fixes"] = _fix_rows(fixes)
@@ -1113,6 +1139,424 @@ def cmd_desktop(args: argparse.Namespace) -> int:
 # --- end of Claude Desktop ------------------------------------------------------------------------------------
 
 
+# --- profiles (issue 13): `profile list|show|save|use|delete`, `apply|verify --profile`, `--config` --------------
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    """`--config PATH` before or after any command. On subcommands its default is SUPPRESS, so one given before the
+    command is not reset by the subcommand's parser."""
+    help_text = "optscale-tui's own config file (default: $OPTSCALE_TUI_CONFIG, else the platform config dir)"
+    parser.add_argument("--config", type=Path, metavar="PATH", help=help_text)
+
+    def walk(p: argparse.ArgumentParser) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    child.add_argument("--config", type=Path, metavar="PATH", default=argparse.SUPPRESS,
+                                       help=help_text)
+                    walk(child)
+
+    walk(parser)
+
+
+def _add_profile_parsers(sub, add_target) -> None:
+    profile = sub.add_parser("profile", help="gateway profiles: list, show, save, use, delete",
+                             description="Profiles keep a gateway's Base URL, tier models and where its key comes "
+                                         "from (never the key itself: that is in the keyring or keys.toml, only "
+                                         "with --store-key), in optscale-tui's own config file.")
+    actions = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="the saved profiles")
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="one profile (the key masked)")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--json", action="store_true")
+    save = actions.add_parser("save", help="save a profile (without value flags: the settings in effect)",
+                              description="Without --base-url or a tier flag, saves what Claude Code uses now. "
+                                          "Flags given update an existing profile; the others stay.")
+    save.add_argument("name", metavar="NAME")
+    save.add_argument("--base-url", metavar="URL", help="the Base URL from OptScale Chat (…/v1)")
+    key = save.add_mutually_exclusive_group()
+    key.add_argument("--api-key-env", metavar="VAR", help="the key comes from variable VAR (nothing is stored)")
+    key.add_argument("--api-key-stdin", action="store_true", help="read a key to store (needs --store-key)")
+    save.add_argument("--store-key", action="store_true",
+                      help="yes, store the key from stdin: in the OS keyring if usable, else a 0600 keys.toml")
+    for tier in ("haiku", "sonnet", "opus"):
+        save.add_argument(f"--{tier}", metavar="MODEL", help=f"model for the {tier.capitalize()} tier")
+    save.add_argument("--main-model", metavar="MODEL", help="the top-level `model` of every session")
+    save.add_argument("--subagent-model", metavar="MODEL", help="CLAUDE_CODE_SUBAGENT_MODEL")
+    save.add_argument("--disable-experimental-betas", action=argparse.BooleanOptionalAction, default=None)
+    save.add_argument("--label", metavar="TEXT", help="a description shown in lists")
+    use = actions.add_parser("use", help="write a profile into Claude Code's settings (diff, confirm, backup)")
+    use.add_argument("name", metavar="NAME")
+    add_target(use)
+    use.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    use.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    use.add_argument("--force", action="store_true", help="rewrite the settings file even when it is read-only")
+    delete = actions.add_parser("delete", help="delete a profile (and its stored key); settings.json is untouched")
+    delete.add_argument("name", metavar="NAME")
+    delete.add_argument("--yes", "-y", action="store_true")
+    run = sub.add_parser("run", help="start Claude Code through a profile, without writing settings.json",
+                         description="optscale-tui run --profile NAME -- claude [ARGS…]: Claude Code gets a "
+                                     "temporary 0600 settings file with --settings (it wins over the user, project "
+                                     "and local files); the file is removed when Claude Code exits. The exit code "
+                                     "is Claude Code's.")
+    run.add_argument("--profile", required=True, metavar="NAME")
+    run.add_argument("claude_command", nargs=argparse.REMAINDER, metavar="-- claude [ARGS…]")
+
+
+def _app_config(args: argparse.Namespace):
+    from optscale_tui.core.app_config import ConfigError, default_config_path, load_config
+
+    try:
+        return load_config(getattr(args, "config", None) or default_config_path())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _save_app_config(config) -> None:
+    from optscale_tui.core.app_config import ConfigError, save_config
+
+    try:
+        save_config(config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"Could not write {config.path}: {exc.strerror or exc}") from None
+
+
+def _preferences(args: argparse.Namespace):
+    """The app's preferences (CA bundle, real-client check) for commands that only read them: a config file that
+    does not parse is reported and the defaults are used (it is never rewritten here)."""
+    from optscale_tui.core.app_config import Preferences
+
+    try:
+        return _app_config(args).preferences
+    except UsageError as exc:
+        _err(f"warning: preferences not used: {exc}")
+        return Preferences()
+
+
+def _profile_named(args: argparse.Namespace, name: str):
+    config = _app_config(args)
+    profile = config.profiles.get(name)
+    if profile is None:
+        raise UsageError(f"No profile named {name!r} in {config.path}. `optscale-tui profile list` shows them.")
+    return config, profile
+
+
+def _profile_key(config, profile) -> ApiKey | None:
+    """The profile's key from its source (remembered for masking), None when it stores none."""
+    from optscale_tui.core.app_config import key_store, profile_key
+    from optscale_tui.core.connection import InputError, parse_api_key
+
+    store = key_store(config.path) if profile.key_source.kind == "stored" else None
+    value = profile_key(profile, store)
+    if value is None and profile.key_source.kind == "env":
+        raise UsageError(f"Profile {profile.name} takes its key from ${profile.key_source.env_var}, "
+                         "which is not set or empty.")
+    if value is None and store is not None:
+        raise UsageError(f"Profile {profile.name}'s stored key is missing from {store.description}: store it "
+                         f"again with `optscale-tui profile save {profile.name} --api-key-stdin --store-key`.")
+    if value is None:
+        return None
+    _remember_secret(value)
+    try:
+        key = parse_api_key(value)
+    except InputError as exc:
+        raise UsageError(f"Profile {profile.name}'s key: {exc.reason}") from None
+    _remember_secret(key.value)
+    return key
+
+
+def _apply_profile_to_args(args: argparse.Namespace) -> ApiKey | None:
+    """`apply --profile`: the profile's values fill the flags not given; its key unless one was passed."""
+    config, profile = _profile_named(args, args.profile)
+    args.base_url = args.base_url or profile.base_url
+    for name in ("haiku", "sonnet", "opus", "subagent_model", "disable_experimental_betas"):
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(profile, name))
+    args.main_model = profile.main_model
+    if args.api_key_env or args.api_key_stdin:
+        return None
+    return _profile_key(config, profile)
+
+
+def _profile_connection(args: argparse.Namespace, name: str):
+    """A profile as ConnectionValues; a profile that stores no key uses the one in the settings in effect."""
+    from optscale_tui.core.connection import (
+        ConnectionValues,
+        InputError,
+        TierMapping,
+        parse_api_key,
+        parse_base_url,
+    )
+
+    config, profile = _profile_named(args, name)
+    try:
+        url = parse_base_url(profile.base_url)
+    except InputError as exc:
+        raise UsageError(f"Profile {name}'s Base URL: {exc.reason}") from None
+    key = _profile_key(config, profile)
+    if key is None:
+        effective = _inspect(getattr(args, "settings", None)).get("ANTHROPIC_AUTH_TOKEN")
+        if effective:
+            _remember_secret(effective)
+            try:
+                key = parse_api_key(effective)
+            except InputError:
+                key = None
+    tiers = TierMapping(haiku=profile.haiku, sonnet=profile.sonnet, opus=profile.opus,
+                        main_model=profile.main_model, subagent_model=profile.subagent_model)
+    return config, profile, ConnectionValues(url=url, key=key, tiers=tiers,
+                                             disable_experimental_betas=profile.disable_experimental_betas)
+
+
+def _profile_target(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from optscale_tui.core.verify import target_from_values
+
+    _config, profile, values = _profile_connection(args, args.profile)
+    return replace(target_from_values(values), source=f"profile {profile.name}")
+
+
+def _key_status(config, profile) -> tuple[str | None, str]:
+    """(masked key or None, a sentence saying where it comes from)."""
+    from optscale_tui.core.app_config import key_store, profile_key
+    from optscale_tui.core.secrets import mask_secret
+
+    source = profile.key_source
+    if source.kind == "none":
+        return None, "none stored: `profile use` keeps the key in the settings file"
+    store = key_store(config.path) if source.kind == "stored" else None
+    value = profile_key(profile, store)
+    _remember_secret(value)
+    where = f"${source.env_var}" if source.kind == "env" else store.description  # type: ignore[union-attr]
+    if not value:
+        return None, f"from {where}: {'not set' if source.kind == 'env' else 'missing'}"
+    return mask_secret(value), f"from {where}"
+
+
+def _profile_row(profile, config=None) -> dict[str, object]:
+    row: dict[str, object] = {
+        "name": profile.name, "label": profile.label, "base_url": profile.base_url,
+        "haiku": profile.haiku, "sonnet": profile.sonnet, "opus": profile.opus,
+        "main_model": profile.main_model, "subagent_model": profile.subagent_model,
+        "disable_experimental_betas": profile.disable_experimental_betas, "key_source": str(profile.key_source),
+    }
+    if config is not None:
+        row["key"], row["key_status"] = _key_status(config, profile)
+    return row
+
+
+def cmd_profile_list(args: argparse.Namespace) -> int:
+    config = _app_config(args)
+    profiles = sorted(config.profiles.values(), key=lambda p: p.name)
+    last = config.preferences.last_profile
+    if args.json:
+        _out(json_text=True, text=_json_text({"config": str(config.path), "last_profile": last,
+                                              "profiles": [_profile_row(p) for p in profiles]}))
+        return EXIT_OK
+    if not profiles:
+        _out(f"No profiles in {config.path}. `optscale-tui profile save NAME` saves the settings in effect as one.")
+        return EXIT_OK
+    width = max(len(p.name) for p in profiles)
+    for p in profiles:
+        mark = "*" if p.name == last else " "
+        label = f"  {p.label}" if p.label else ""
+        _out(f"{mark} {p.name:<{width}}  {p.base_url}  key: {p.key_source}{label}")
+    if last in config.profiles:
+        _out(f"\n* last used ({last})")
+    return EXIT_OK
+
+
+def cmd_profile_show(args: argparse.Namespace) -> int:
+    config, profile = _profile_named(args, args.name)
+    row = _profile_row(profile, config)
+    if args.json:
+        _out(json_text=True, text=_json_text(row))
+        return EXIT_OK
+    for name, value in row.items():
+        if name == "key":
+            continue
+        if name == "key_status":
+            value = f"{row['key']} ({value})" if row["key"] else value
+            name = "key"
+        if value not in (None, ""):
+            _out(f"{name.replace('_', ' ')}: {value}")
+    return EXIT_OK
+
+
+def _settings_in_effect_as_profile(args: argparse.Namespace, name: str, existing):
+    """`profile save NAME` without value flags: what Claude Code uses now (so a hand-configured user starts with one)."""
+    from optscale_tui.core.app_config import KeySource, Profile
+    from optscale_tui.core.connection import InputError, parse_anthropic_base_url
+
+    effective = _inspect(None)
+    base = effective.get("ANTHROPIC_BASE_URL")
+    if not base:
+        raise UsageError("Claude Code has no gateway Base URL in effect to save: pass --base-url URL (and the "
+                         "tier flags), or connect first with `optscale-tui apply`.")
+    try:
+        url = parse_anthropic_base_url(base)
+    except InputError as exc:
+        raise UsageError(f"The Base URL in effect: {exc.reason}") from None
+    betas = effective.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS")
+    return Profile(
+        name=name, label=existing.label if existing else "",
+        base_url=url.openai_base if url.anthropic_base.endswith("/anthropic") else url.anthropic_base,
+        haiku=effective.get("ANTHROPIC_DEFAULT_HAIKU_MODEL") or None,
+        sonnet=effective.get("ANTHROPIC_DEFAULT_SONNET_MODEL") or None,
+        opus=effective.get("ANTHROPIC_DEFAULT_OPUS_MODEL") or None,
+        main_model=effective.setting("model") or None,
+        subagent_model=effective.get("CLAUDE_CODE_SUBAGENT_MODEL") or None,
+        disable_experimental_betas=True if betas == "1" else None,
+        key_source=existing.key_source if existing else KeySource(),
+    )
+
+
+def cmd_profile_save(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from optscale_tui.core.app_config import KeySource, Profile, ProfileError, check_profile_name, key_store
+    from optscale_tui.core.connection import InputError, parse_base_url, parse_model_name
+
+    try:
+        name = check_profile_name(args.name)
+        if args.api_key_env:
+            KeySource.parse(f"env:{args.api_key_env}")
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+    if args.api_key_stdin != args.store_key:
+        raise UsageError("A key is stored only when you say so: --api-key-stdin --store-key together (or "
+                         "--api-key-env VAR, which records the variable and stores nothing).")
+    config = _app_config(args)
+    existing = config.profiles.get(name)
+    value_flags = ("base_url", "haiku", "sonnet", "opus", "main_model", "subagent_model",
+                   "disable_experimental_betas")
+    only_key_or_label = bool(args.api_key_env or args.api_key_stdin or args.label is not None)
+    if all(getattr(args, flag) is None for flag in value_flags) and not (existing and only_key_or_label):
+        # No value flags: the settings in effect (an existing profile given only a key source or label keeps its
+        # values and changes just that).
+        profile = _settings_in_effect_as_profile(args, name, existing)
+        imported = True
+    else:
+        imported = False
+        if existing is None and not args.base_url:
+            raise UsageError(f"A new profile needs --base-url (or no value flags at all, to save the settings in "
+                             f"effect as {name}).")
+        profile = existing or Profile(name=name, base_url="")
+        try:
+            if args.base_url:
+                parse_base_url(args.base_url)
+                profile = replace(profile, base_url=args.base_url.strip())
+            for flag in ("haiku", "sonnet", "opus", "main_model", "subagent_model"):
+                if getattr(args, flag) is not None:
+                    profile = replace(profile, **{flag: parse_model_name(getattr(args, flag))})
+        except InputError as exc:
+            raise UsageError(exc.reason) from None
+        if args.disable_experimental_betas is not None:
+            profile = replace(profile, disable_experimental_betas=args.disable_experimental_betas or None)
+    if args.label is not None:
+        profile = replace(profile, label=args.label)
+    store_note = ""
+    old_source = existing.key_source if existing else KeySource()
+    if args.api_key_env:
+        profile = replace(profile, key_source=KeySource("env", args.api_key_env))
+    elif args.api_key_stdin:
+        key = _read_key(args)
+        store = key_store(config.path)
+        store.set(name, key.value)  # type: ignore[union-attr]
+        profile = replace(profile, key_source=KeySource("stored"))
+        store_note = f"key: stored in {store.description} ({key.masked})"  # type: ignore[union-attr]
+    if old_source.kind == "stored" and profile.key_source.kind != "stored":
+        key_store(config.path).delete(name)
+    config.profiles[name] = profile
+    _save_app_config(config)
+    _out(f"Saved profile {name} in {config.path}" + (" (from the settings in effect)" if imported else ""))
+    if store_note:
+        _out(f"  {store_note}")
+    _out(f"  key source: {profile.key_source}")
+    return EXIT_OK
+
+
+def cmd_profile_use(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    ns = argparse.Namespace(
+        profile=args.name, base_url=None, api_key_env=None, api_key_stdin=False, haiku=None, sonnet=None, opus=None,
+        subagent_model=None, disable_experimental_betas=None, settings=args.settings, scope=args.scope,
+        dry_run=args.dry_run, yes=args.yes, force=args.force, config=getattr(args, "config", None))
+    status = cmd_apply(ns)
+    if getattr(ns, "saved", False):
+        config = _app_config(args)
+        config.preferences = replace(config.preferences, last_profile=args.name)
+        _save_app_config(config)
+    return status
+
+
+def cmd_profile_delete(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from optscale_tui.core.app_config import key_store
+
+    config, profile = _profile_named(args, args.name)
+    if not _confirm(f"Delete profile {profile.name}{' and its stored key' if profile.key_source.kind == 'stored' else ''}?",
+                    args.yes):
+        _out("Nothing was deleted.")
+        return EXIT_OK
+    if profile.key_source.kind == "stored":
+        key_store(config.path).delete(profile.name)
+    del config.profiles[profile.name]
+    if config.preferences.last_profile == profile.name:
+        config.preferences = replace(config.preferences, last_profile=None)
+    _save_app_config(config)
+    _out(f"Deleted profile {profile.name} from {config.path}. Claude Code's settings are unchanged.")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from optscale_tui.core.claude_cli import INSTALL_HINT, find_claude
+    from optscale_tui.core.session_run import run_session, session_settings
+
+    command = list(args.claude_command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise UsageError("Name the program after --: optscale-tui run --profile NAME -- claude [ARGS…]")
+    if command[0] == "claude":  # as the user would run it: $OPTSCALE_TUI_CLAUDE_BIN, else PATH
+        found = find_claude()
+        if found is None:
+            _err(f"optscale-tui: the claude CLI was not found. Install it: {INSTALL_HINT}")
+            return EXIT_PROBLEM
+        command[0] = str(found)
+    _config, profile, values = _profile_connection(args, args.profile)
+    if values.key is None:
+        raise UsageError(f"Profile {profile.name} stores no key and none is in effect: save one with "
+                         f"`optscale-tui profile save {profile.name} --api-key-env VAR` or --api-key-stdin --store-key.")
+    effective = _inspect(None)
+    settings = session_settings(values, {name: effective.get(name) for name in ("ANTHROPIC_API_KEY",)})
+    _err(f"optscale-tui: Claude Code runs through profile {profile.name} ({values.url.host}); "
+         "settings.json is not written.")
+    try:
+        return run_session(command, settings)
+    except OSError as exc:
+        _err(f"optscale-tui: could not start {command[0]}: {exc.strerror or exc}")
+        return EXIT_PROBLEM
+
+
+PROFILE_COMMANDS = {
+    "list": cmd_profile_list,
+    "show": cmd_profile_show,
+    "save": cmd_profile_save,
+    "use": cmd_profile_use,
+    "delete": cmd_profile_delete,
+}
+
+
+# --- end of profiles ----------------------------------------------------------------------------------------------
+
+
 COMMANDS = {
     "apply": cmd_apply,
     "verify": cmd_verify,
@@ -1122,12 +1566,16 @@ COMMANDS = {
     "remove": cmd_remove,
     "fix": cmd_fix,
     "desktop": cmd_desktop,
+    "profile": lambda args: PROFILE_COMMANDS[args.profile_command](args),
+    "run": cmd_run,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "config", None):  # the app and anything it starts read the same config file
+        os.environ["OPTSCALE_TUI_CONFIG"] = str(args.config)
     try:
         if args.command is None:
             return run_tui(demo=args.demo, settings=args.tui_settings, scope=args.tui_scope,

@@ -38,6 +38,7 @@ KEY_RE = re.compile(r"(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{9,}")
 SECRET_ENV_NAMES = ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY")
 MIN_SECRET_LENGTH = 12
 BACKUP_DIR_NAME = "optscale-tui-backups"  # core/settings_file.py (not imported: the scanner must not need the app)
+KEYS_FILE_NAME = "keys.toml"  # core/app_config.py: where `profile save --store-key` keeps a key without a keyring
 MAX_FILE_BYTES = 64 * 1024 * 1024
 ARTIFACT_GLOBS = ("tests/ui/__snapshots__/**/*.svg", "screenshots/*.svg", "screenshots/*.png")
 
@@ -168,11 +169,14 @@ def key_may_live_in(path: Path, text: str, key: str) -> bool:
       a JSON report) is a leak. One that does not parse is a test's input (the app never writes invalid JSON).
     - a script (`#!` first): an apiKeyHelper that prints the key, or a fake command a test wrote; the app writes
       no scripts.
+    - the app's keys file (`keys.toml`), as a whole TOML string value (`name = "sk-…"`); never its config.toml.
     Reports (`.md`, `.txt`, `.log`, `.html`, `.svg`, anything under `reports/` or named `report*`) never may.
     """
     if BACKUP_DIR_NAME in path.parts or text.startswith("#!"):
         return True
     name = path.name
+    if name == KEYS_FILE_NAME:
+        return f'= "{key}"' in text
     if "reports" in path.parts or name.startswith("report") or ".json" not in name:
         return False
     if "settings" in name:

@@ -49,6 +49,8 @@ CASES = {
     "key_of_another_shape_from_settings":
         "(tmp_path / 'settings.json').write_text(json.dumps({'env': {'ANTHROPIC_AUTH_TOKEN': 'gw-0123456789abcdef'}}));"
         " print('token gw-0123456789abcdef')",
+    "app_config_file": "(tmp_path / 'config.toml').write_text(f'[profiles.p]\\nkey = \\x22{KEY}\\x22\\n')",
+    "keys_file_inside_longer_text": "(tmp_path / 'keys.toml').write_text(f'# old key was {KEY}\\n')",
     "in_teardown": "request.addfinalizer(lambda: print(KEY))",
     "tui_screen": "shown = KEY\n" + TUI_APP,
 }
@@ -63,6 +65,7 @@ CLEAN = {
         "(tmp_path / 'broken.json').write_text('{\"env\": {\"ANTHROPIC_AUTH_TOKEN\": \"' + KEY)",
         "(tmp_path / 'managed-settings.json').write_text(json.dumps({'env': {'H': f'X-Api-Key: {KEY}'}}))",
         "(tmp_path / '.claude.json').write_text(json.dumps({'primaryApiKey': KEY}))",
+        "(tmp_path / 'keys.toml').write_text(f'[keys]\\nstaging = \\x22{KEY}\\x22\\n')",
         "(tmp_path / 'get-key.sh').write_text(f'#!/bin/sh\\necho {KEY}\\n')",
     ]),
     "short_words_that_start_like_a_key": "print('sk-bf-abc sk-ant- risk-free task-force-1234567890')",

@@ -91,6 +91,12 @@ class OptScaleApp(App[None]):
         cwd = cwd or Path.cwd()
         target = resolve_target(explicit=settings_path, scope=scope, cwd=cwd)
         self.state = WizardState(target=target, cwd=cwd, ca_bundle=ca_bundle)
+        # optscale-tui's own config (profiles): the demo keeps its own inside the sandbox.
+        from optscale_tui.core.app_config import default_config_path
+
+        self.config_path = (demo.root / ".config" / "optscale-tui" / "config.toml" if demo is not None
+                            else default_config_path())
+        self.active_profile: str | None = None  # the profile that last filled Connect and Models (app bar)
         if os.environ.get("OPTSCALE_TUI_THEME"):
             self.theme = os.environ["OPTSCALE_TUI_THEME"]
 
@@ -117,7 +123,13 @@ class OptScaleApp(App[None]):
 
         target = self.state.target
         where = f"writes {display_path(target.path)} ({target.scope})"
-        return f"{self.TITLE} · {where}" + (" · demo: sandbox HOME" if self.demo is not None else "")
+        profile = f" · profile {self.active_profile}" if self.active_profile else ""
+        return f"{self.TITLE}{profile} · {where}" + (" · demo: sandbox HOME" if self.demo is not None else "")
+
+    def refresh_app_bar(self) -> None:
+        bar = self.query_one("#app-bar", Static)
+        if not bar.has_class("-focus-note"):
+            bar.update(self._app_bar_text())
 
     @on(StepBar.FocusChanged)
     def _step_bar_focus(self, event: StepBar.FocusChanged) -> None:

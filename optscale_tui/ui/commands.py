@@ -50,6 +50,11 @@ class ActionsProvider(Provider):
         if view is not None:
             self.app.call_later(self.app.run_action, action, view)
 
+    def _profiles(self, what: str) -> None:
+        from optscale_tui.ui import profiles
+
+        getattr(profiles, what)(self.wizard)
+
     def _theme(self, name: str) -> None:
         self.app.theme = name
 
@@ -75,6 +80,10 @@ class ActionsProvider(Provider):
             self._verify, "save_report")
         yield "Fix it…", "Show the diff of the automatic fix for what the doctor found, and apply it", \
             self.wizard.open_fixes
+        yield "Use a profile…", "Fill Connect and Models from a saved profile (^o on Connect)", partial(
+            self._profiles, "open_profile_picker")
+        yield "Save these values as a profile…", "Keep this Base URL and these models under a name", partial(
+            self._profiles, "save_values_as_profile")
         yield "Reload settings", "Read the settings files again from disk", self.wizard.load_settings
         yield "Help", "Keys and what each pane does (F1)", self.wizard.action_help
         # Textual's "Theme" matches only "theme": a user searching "light" or "dark" found nothing.

@@ -94,6 +94,9 @@ class ConnectView(StepView):
         # Offered (and in the Footer) only for a Base URL without a scheme that https:// in front makes usable.
         Binding("ctrl+t", "add_https", "Add https://", tooltip="put https:// in front of the Base URL",
                 id="connect.add_https"),
+        # Not in the Footer (it is full at 80 columns); the Help, the README and the palette name it.
+        Binding("ctrl+o", "profiles", "Profiles", show=False, tooltip="fill Connect and Models from a saved profile",
+                id="connect.profiles"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -157,12 +160,12 @@ class ConnectView(StepView):
 
     def refresh_from_state(self, what: str) -> None:
         state = self.state
-        if what in ("all", "settings"):
+        if what in ("all", "settings", "profile"):
             self._key = state.key
         url_input = self.query_one("#base-url", Input)
         if what in ("all", "settings") and not url_input.value and state.base_url_text:
             self._prefill(url_input, state.base_url_text)  # from the file / the demo; Changed validates it
-        elif what == "adopted" and url_input.value != state.base_url_text:
+        elif what in ("adopted", "profile") and url_input.value != state.base_url_text:
             self._prefill(url_input, state.base_url_text)  # a restore or a fix wrote another URL: the file's
         if not url_input.value:
             self._show_url()
@@ -405,6 +408,11 @@ class ConnectView(StepView):
             self.notify(f"Demo key {mask_secret(self.wizard.demo.key)} entered.", title="Connect")
 
     # --- reveal ---------------------------------------------------------------------------------------------
+
+    def action_profiles(self) -> None:
+        from optscale_tui.ui.profiles import open_profile_picker
+
+        open_profile_picker(self.wizard)
 
     def action_toggle_reveal(self) -> None:
         """Show the key being typed (only while it is in the field; it is cleared once accepted)."""

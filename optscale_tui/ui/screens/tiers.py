@@ -183,7 +183,7 @@ class TiersView(StepView):
             return  # our own news: the catalog was shown when it arrived
         if what == "adopted" and not state.display_names:
             self._names_touched = False  # a restore or a fix rewrote the file: its labels are the values again
-        if what in ("all", "settings", "tiers", "adopted"):
+        if what in ("all", "settings", "tiers", "adopted", "profile"):
             # The app's state is the source of truth: a file load, a fix-it or the palette may change the mapping.
             # Our own edits come back here too (via TiersEdited → app → StateChanged), so this converges on them.
             self._tiers = state.tiers

@@ -1,0 +1,46 @@
+"""`optscale-tui run --profile p -- claude -p …` with the real Claude Code (issue 13 §3): the session reaches the
+profile's gateway although ~/.claude/settings.json points at a dead one (and holds another token, which the
+temporary --settings file must beat key by key), settings.json is left exactly as it was, and no temporary
+settings file is left behind."""
+
+from __future__ import annotations
+
+import socket
+
+from optscale_tui.demo.server import DEMO_KEY
+
+HAIKU, SONNET, OPUS = "anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-6", "anthropic/claude-opus-4-6"
+
+
+def dead_url() -> str:
+    with socket.socket() as s:  # a port that was just free on loopback: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/llm_proxy/dead/anthropic"
+
+
+def test_run_reaches_the_profiles_gateway_and_leaves_settings_json_alone(e2e, gateway, tmp_path):
+    e2e.write_settings({"ANTHROPIC_BASE_URL": dead_url(), "ANTHROPIC_AUTH_TOKEN": "sk-bf-" + "other-gateway-0000000",
+                        "ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-old"})
+    before = e2e.settings.read_bytes()
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    env = {"OPTSCALE_TUI_KEY_STORE": "file", "TMPDIR": str(temp_root),
+           "CLAUDE_CONFIG_DIR": str(e2e.home / ".claude"), "CLAUDE_CODE_MAX_RETRIES": "0"}
+    saved = e2e.optscale("profile", "save", "p", "--base-url", gateway.base_url, "--haiku", HAIKU,
+                         "--sonnet", SONNET, "--opus", OPUS, "--api-key-stdin", "--store-key",
+                         input=DEMO_KEY + "\n", env=env)
+    assert saved.returncode == 0, saved.stderr
+
+    out = e2e.optscale("run", "--profile", "p", "--", "claude", "-p", "hi", "--no-session-persistence", env=env)
+
+    assert out.returncode == 0, out.stderr[-2000:]
+    posts = [r for r in gateway.requests if r.method == "POST" and r.path.endswith("/anthropic/v1/messages")
+             and r.headers.get("user-agent", "").startswith("claude-cli/")]
+    assert posts, "the real Claude Code reached the profile's gateway"
+    assert posts[-1].headers["authorization"] == f"Bearer {DEMO_KEY}"  # the profile's key, not the file's token
+    assert {p.body["model"] for p in posts} <= {HAIKU, SONNET, OPUS}
+    assert e2e.settings.read_bytes() == before
+    # Claude Code keeps its own things in TMPDIR too; ours is the optscale-tui-run-* directory and its settings.json.
+    assert list(temp_root.glob("optscale-tui-run-*")) == [] and list(temp_root.rglob("settings.json")) == []
+    assert DEMO_KEY not in out.stdout + out.stderr
