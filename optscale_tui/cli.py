@@ -109,7 +109,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {_shown(message)}\n")
 
     def _print_message(self, message: str, file=None) -> None:
-        super()._print_message(_masked(message) if message else message, file)
+        # Only what could hold a key or a control character pays for the masking (and its import): --version and
+        # --help must stay fast.
+        risky = message and ("sk-" in message or _CONTROL.search(message) or any(k in message for k in _known_secrets))
+        super()._print_message(_masked(message) if risky else message, file)
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 # --- parser -------------------------------------------------------------------------------------------------
