@@ -7,8 +7,9 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# `../shared`, `/ "shared"` or `parents[2] / …`: the ways code reaches out of the clone.
-REACHING_OUT = re.compile(r"""\.\./shared|["']shared["']|REPO(?:_ROOT)?\s*/\s*["']\.\.["']""")
+# A sibling `shared` folder by a relative path (either separator), by name, or `REPO / ".."`: the ways code
+# reaches out of the clone.
+REACHING_OUT = re.compile(r"""\.\.[/\\]shared|["']shared["']|REPO(?:_ROOT)?\s*/\s*["']\.\.["']""")
 
 
 def tracked_files() -> list[Path]:

@@ -1207,7 +1207,7 @@ class Backup:
     size: int
     is_original: bool
     made_by: str = "save"  # what the backup was taken before: "save" (a plan or fix-it) or "restore"
-    broken: str = ""  # why it must never be restored ("" = intact); only filled in by list(verify=True)
+    broken: str = ""  # why it must never be restored ("" = intact); only filled in by list(check_integrity=True)
     # The original is "no file": there was none before optscale-tui's first save, so restoring it removes the file.
     absent: bool = False
 
@@ -1403,8 +1403,8 @@ class BackupStore:
             return None, "it is not a valid settings file (a JSON object)"
         return content, ""
 
-    def list(self, *, verify: bool = True) -> builtins.list[Backup]:
-        """Newest first; the original last. `verify` reads each one to mark the broken ones."""
+    def list(self, *, check_integrity: bool = True) -> builtins.list[Backup]:
+        """Newest first; the original last. `check_integrity` reads each one to mark the broken ones."""
         if not self._directory_ok():
             return []
         found: list[Backup] = []
@@ -1414,13 +1414,13 @@ class BackupStore:
                 continue
             st = entry.stat(follow_symlinks=False)
             created = datetime.strptime(match.group(1), _STAMP_FORMAT).replace(tzinfo=UTC)
-            broken = self._load(Path(entry.path))[1] if verify else ""
+            broken = self._load(Path(entry.path))[1] if check_integrity else ""
             found.append(Backup(match.group(1), Path(entry.path), created, st.st_size, False,
                                 "restore" if match.group(2) else "save", broken))
         found.sort(key=lambda b: b.id, reverse=True)
         with contextlib.suppress(FileNotFoundError):
             st = os.lstat(self.original_path)
-            broken = self._load(self.original_path)[1] if verify else ""
+            broken = self._load(self.original_path)[1] if check_integrity else ""
             found.append(Backup(ORIGINAL_ID, self.original_path, datetime.fromtimestamp(st.st_mtime, UTC),
                                 st.st_size, True, broken=broken))
         if self._original_absent():
@@ -1576,7 +1576,7 @@ class BackupStore:
                     each.unlink()
 
     def _prune(self, keep: int) -> builtins.list[Path]:
-        stale = [b.path for b in self.list(verify=False) if not b.is_original][keep:]
+        stale = [b.path for b in self.list(check_integrity=False) if not b.is_original][keep:]
         self._discard(stale)
         return stale
 

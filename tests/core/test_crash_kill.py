@@ -172,7 +172,7 @@ def test_sigkill_at_random_moments_never_loses_or_breaks_the_file(scratch: Path,
             assert now in (old, new), f"run {i} at {size} bytes left neither the old nor the new content"
             json.loads(now)
             if now == new:
-                newest = next(b for b in BackupStore(path).list(verify=False) if not b.is_original)
+                newest = next(b for b in BackupStore(path).list(check_integrity=False) if not b.is_original)
                 assert newest.path.read_bytes() == old, "the new content is in place without a backup of the old"
                 assert BackupStore(path)._load(newest.path)[1] == ""
                 outcomes["new"] += 1
