@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = tui.add_mutually_exclusive_group()
     target.add_argument("--settings", dest="tui_settings", type=Path, metavar="PATH",
                         help="settings file to edit (default: the one Claude Code reads)")
-    target.add_argument("--scope", dest="tui_scope", choices=["user", "project", "local"], default="user",
+    target.add_argument("--scope", dest="tui_scope", choices=["user", "project", "local"],
                         help="user, project (.claude/settings.json here) or local (.claude/settings.local.json)")
     tui.add_argument("--ca-bundle", dest="tui_ca_bundle", type=Path, metavar="PATH",
                      help="extra CA certificates (PEM) to trust when talking to the gateway")
@@ -161,9 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     def add_target(p: argparse.ArgumentParser) -> None:
         group = p.add_mutually_exclusive_group()
         group.add_argument("--settings", type=Path, metavar="PATH", help="settings file to use (default: the user file)")
-        group.add_argument("--scope", choices=["user", "project", "local"], default="user",
+        group.add_argument("--scope", choices=["user", "project", "local"],
                            help="user (~/.claude/settings.json), project (.claude/settings.json) "
-                                "or local (.claude/settings.local.json)")
+                                "or local (.claude/settings.local.json); default: the default_scope preference, "
+                                "else user")
 
     def add_force(p: argparse.ArgumentParser) -> None:
         p.add_argument("--force", action="store_true",
@@ -279,10 +280,13 @@ def _read_key(args: argparse.Namespace) -> ApiKey | None:
 
 
 def _target(args: argparse.Namespace):
+    from optscale_tui.core.app_config import preferred_scope
     from optscale_tui.core.locations import Scope, resolve_target
 
-    return resolve_target(explicit=getattr(args, "settings", None), scope=Scope(getattr(args, "scope", "user")),
-                          cwd=Path.cwd())
+    explicit, scope = getattr(args, "settings", None), getattr(args, "scope", None)
+    if explicit is None and scope is None:  # not given: the default_scope preference
+        scope = preferred_scope(None, _preferences(args))
+    return resolve_target(explicit=explicit, scope=Scope(scope or "user"), cwd=Path.cwd())
 
 
 def _load(path: Path) -> SettingsDocument:
@@ -1219,11 +1223,12 @@ def _app_config(args: argparse.Namespace):
         raise UsageError(str(exc)) from None
 
 
-def _save_app_config(config) -> None:
+def _save_app_config(config, write=None):
+    """Save `config` (or run `write`, a core change that saves it), a refused or failed write as a usage error."""
     from optscale_tui.core.app_config import ConfigError, save_config
 
     try:
-        save_config(config)
+        return write() if write is not None else save_config(config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -1279,8 +1284,8 @@ def _apply_profile_to_args(args: argparse.Namespace) -> ApiKey | None:
     config, profile = _profile_named(args, args.profile)
     args.base_url = args.base_url or profile.base_url
     for name in ("haiku", "sonnet", "opus", "subagent_model", "disable_experimental_betas"):
-        if getattr(args, name) is None:
-            setattr(args, name, getattr(profile, name))
+        if getattr(args, name) is None:  # a tier the profile leaves unmapped is unmapped ("") in the file too:
+            setattr(args, name, getattr(profile, name) or ("" if name in ("haiku", "sonnet", "opus") else None))
     args.main_model = profile.main_model
     if args.api_key_env or args.api_key_stdin:
         return None
@@ -1502,28 +1507,25 @@ def cmd_profile_use(args: argparse.Namespace) -> int:
 
 
 def cmd_profile_delete(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from optscale_tui.core.app_config import key_store
+    from optscale_tui.core.app_config import delete_profile, key_store
 
     config, profile = _profile_named(args, args.name)
     if not _confirm(f"Delete profile {profile.name}{' and its stored key' if profile.key_source.kind == 'stored' else ''}?",
                     args.yes):
         _out("Nothing was deleted.")
         return EXIT_OK
-    if profile.key_source.kind == "stored":
-        key_store(config.path).delete(profile.name)
-    del config.profiles[profile.name]
-    if config.preferences.last_profile == profile.name:
-        config.preferences = replace(config.preferences, last_profile=None)
-    _save_app_config(config)
+    # The file first, then the key: a file that cannot be written leaves the profile and its key as they were.
+    store = key_store(config.path) if profile.key_source.kind == "stored" else None
+    change = _save_app_config(config, lambda: delete_profile(config, profile.name, store))
+    if change.warning:
+        _err(f"warning: {change.warning}")
     _out(f"Deleted profile {profile.name} from {config.path}. Claude Code's settings are unchanged.")
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from optscale_tui.core.claude_cli import INSTALL_HINT, find_claude
-    from optscale_tui.core.session_run import run_session, session_settings
+    from optscale_tui.core.session_run import LOWER_LAYER_NAMES, run_session, session_settings
 
     command = list(args.claude_command)
     if command[:1] == ["--"]:
@@ -1541,7 +1543,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"Profile {profile.name} stores no key and none is in effect: save one with "
                          f"`optscale-tui profile save {profile.name} --api-key-env VAR` or --api-key-stdin --store-key.")
     effective = _inspect(None)
-    settings = session_settings(values, {name: effective.get(name) for name in ("ANTHROPIC_API_KEY",)})
+    settings = session_settings(values, {name: effective.get(name) for name in LOWER_LAYER_NAMES})
     _err(f"optscale-tui: Claude Code runs through profile {profile.name} ({values.url.host}); "
          "settings.json is not written.")
     try:
@@ -1611,14 +1613,15 @@ def _crash_message(exc: BaseException) -> str:
             "  Nothing more was written. Please report this (the message above holds no key).")
 
 
-def run_tui(*, demo: bool, settings: Path | None = None, scope: str = "user", ca_bundle: Path | None = None) -> int:
+def run_tui(*, demo: bool, settings: Path | None = None, scope: str | None = None,
+            ca_bundle: Path | None = None) -> int:
     from optscale_tui.ui.startup import pause_collector
 
     pause_collector()  # until the first frame (see ui/startup.py); the app resumes it
     from optscale_tui.core.locations import Scope
 
     if demo:
-        if settings is not None or scope != "user":
+        if settings is not None or scope is not None:
             raise UsageError("--demo uses its own sandbox settings; drop --settings / --scope.")
         from optscale_tui.demo.session import demo_session
 
@@ -1628,7 +1631,11 @@ def run_tui(*, demo: bool, settings: Path | None = None, scope: str = "user", ca
             return run_app(demo=session, ca_bundle=ca_bundle)
     from optscale_tui.ui.app import run_app
 
-    return run_app(settings_path=settings, scope=Scope(scope), ca_bundle=ca_bundle)
+    if settings is None and scope is None:
+        from optscale_tui.core.app_config import preferred_scope
+
+        scope = preferred_scope(None, _preferences(argparse.Namespace()))
+    return run_app(settings_path=settings, scope=Scope(scope or "user"), ca_bundle=ca_bundle)
 
 
 if __name__ == "__main__":
