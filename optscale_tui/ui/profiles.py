@@ -46,7 +46,8 @@ class ProfilePicker(Dialog[str | None]):
             yield OptionList(id="profile-list")
 
     def on_mount(self) -> None:
-        self._fill()
+        # Start on the profile in use (else the last used): enter on it, or a step away from it, is the usual move.
+        self._fill(self.wizard.active_profile or self._config.preferences.last_profile)
         self.query_one(OptionList).focus()
 
     def _fill(self, highlight: str | None = None) -> None:
@@ -57,7 +58,8 @@ class ProfilePicker(Dialog[str | None]):
         profiles = sorted(self._config.profiles.values(), key=lambda p: p.name)
         last = self._config.preferences.last_profile
         option_list.clear_options()
-        option_list.add_options([Option(f"{'*' if p.name == last else ' '} {p.name}  {p.label or p.base_url}",
+        width = min(max((len(p.name) for p in profiles), default=0), 24)
+        option_list.add_options([Option(f"{'*' if p.name == last else ' '} {p.name.ljust(width)}  {_described(p)}",
                                         id=p.name) for p in profiles])
         option_list.display = bool(profiles)
         names = [p.name for p in profiles]
@@ -68,8 +70,8 @@ class ProfilePicker(Dialog[str | None]):
             help_text.update("No profiles yet. Fill Connect and Models, then \"Save these values as a profile\" "
                              "(ctrl+p), or `optscale-tui profile save NAME`.")
         elif self.purpose == "use":
-            help_text.update("Fills Connect and Models; Review shows what it changes in settings.json before "
-                             "anything is written. r renames, d deletes.")
+            help_text.update("enter fills Connect and Models; Review shows what that changes in settings.json "
+                             "before anything is written. r renames, d deletes. * last used.")
         else:
             help_text.update(f"enter {self.purpose}s the highlighted profile. Claude Code's settings are not "
                              "changed.")
@@ -134,6 +136,14 @@ class ProfilePicker(Dialog[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _described(profile: Profile) -> str:
+    """One short line: the label and the gateway's host (the whole URL would wrap at 80 columns)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(profile.base_url).hostname or profile.base_url
+    return f"{profile.label} · {host}" if profile.label else host
 
 
 class ConfirmDeleteProfile(ConfirmScreen):
