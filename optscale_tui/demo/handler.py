@@ -13,16 +13,14 @@ import ssl
 import time
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from optscale_tui.demo.errors import ERR_TOO_LARGE, HTML_502, ApiError, err_invalid, err_server, error_payload
+from optscale_tui.demo.exchange import Gateway
 from optscale_tui.demo.recorded import RecordedRequest
 from optscale_tui.demo.routes import route
 from optscale_tui.demo.streaming import StreamAborted
-
-if TYPE_CHECKING:
-    from optscale_tui.demo.server import DemoGateway
 
 log = logging.getLogger("optscale_tui.demo.server")  # one logger for the whole demo gateway, as before the split
 _MAX_BODY = 32 * 1024 * 1024
@@ -39,7 +37,7 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], gateway: DemoGateway, family: int) -> None:
+    def __init__(self, address: tuple[str, int], gateway: Gateway, family: int) -> None:
         self.address_family = family
         self.gateway = gateway
         super().__init__(address, Handler)
@@ -65,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.gateway = self.server.gateway
+        self.gateway: Gateway = self.server.gateway
         self.gateway._register_connection(self.connection)
 
     def finish(self) -> None:

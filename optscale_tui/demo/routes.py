@@ -4,7 +4,7 @@ key, body, model, policy, budget, betas), and the replies of the model lists, Me
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from optscale_tui.demo.catalog import KeyPolicy, anthropic_models, openai_models, provider_of, resolve_model
 from optscale_tui.demo.errors import (
@@ -19,17 +19,15 @@ from optscale_tui.demo.errors import (
     err_route,
     err_unknown_model,
 )
+from optscale_tui.demo.exchange import Exchange
 from optscale_tui.demo.faults import Faults, forced_error
 from optscale_tui.demo.replies import chat_reply, message_reply, rough_tokens
 from optscale_tui.demo.streaming import stream_chat, stream_message
 
-if TYPE_CHECKING:
-    from optscale_tui.demo.handler import Handler
-
 _PREFIX = "/llm_proxy/"
 
 
-def route(h: Handler, path: str, body: dict[str, Any] | None, raw: bytes, faults: Faults) -> None:
+def route(h: Exchange, path: str, body: dict[str, Any] | None, raw: bytes, faults: Faults) -> None:
     gw = h.gateway
     if not path.startswith(_PREFIX):
         h.send_body(404, b"404 page not found\n", "text/plain; charset=utf-8", request_ids=False)
@@ -96,7 +94,7 @@ def authenticate(headers: dict[str, str], keys: dict[str, KeyPolicy]) -> tuple[K
     return policy, None
 
 
-def _inference_error(h: Handler, name: str, family: str, body: dict[str, Any] | None, raw: bytes,
+def _inference_error(h: Exchange, name: str, family: str, body: dict[str, Any] | None, raw: bytes,
                      model: str | None, policy: KeyPolicy | None, faults: Faults) -> ApiError | None:
     """What an inference route refuses, in Bifrost's order (the model lists pass: they have no body)."""
     if name in ("openai_models", "anthropic_models") or policy is None:
@@ -126,7 +124,7 @@ def _inference_error(h: Handler, name: str, family: str, body: dict[str, Any] | 
     return None
 
 
-def messages(h: Handler, body: dict[str, Any], model: str, faults: Faults) -> None:
+def messages(h: Exchange, body: dict[str, Any], model: str, faults: Faults) -> None:
     """``POST anthropic/v1/messages``: the greeting (or the forced tool call), as JSON or as a stream."""
     msg_id = f"msg_demo_{h.gateway._next_id():06d}"
     tool, tool_input, pieces, stop_reason = message_reply(body, faults)
@@ -152,7 +150,7 @@ def messages(h: Handler, body: dict[str, Any], model: str, faults: Faults) -> No
                       "usage": {**usage_start, "output_tokens": len(pieces)}})
 
 
-def chat(h: Handler, body: dict[str, Any], model: str, faults: Faults) -> None:
+def chat(h: Exchange, body: dict[str, Any], model: str, faults: Faults) -> None:
     """``POST v1/chat/completions``: the greeting, as JSON or as ``data:`` chunks."""
     head = {"id": f"chatcmpl-demo-{h.gateway._next_id():06d}", "object": "chat.completion.chunk",
             "created": int(time.time()), "model": model}

@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from optscale_tui.demo.exchange import Exchange
 from optscale_tui.demo.faults import Faults
-
-if TYPE_CHECKING:
-    from optscale_tui.demo.handler import Handler
 
 
 class StreamAborted(Exception):
@@ -24,7 +22,7 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def stream_deltas(h: Handler, pieces: list[str], faults: Faults, render: Callable[[str], bytes]) -> None:
+def stream_deltas(h: Exchange, pieces: list[str], faults: Faults, render: Callable[[str], bytes]) -> None:
     stopping = h.gateway._stopping
     h.pause(faults.ttft_ms)
     delay = max(0.0, float(faults.chunk_delay_ms or 0)) / 1000.0
@@ -44,7 +42,7 @@ def stream_deltas(h: Handler, pieces: list[str], faults: Faults, render: Callabl
         raise StreamAborted
 
 
-def stream_message(h: Handler, message: dict[str, Any], block: dict[str, Any], pieces: list[str],
+def stream_message(h: Exchange, message: dict[str, Any], block: dict[str, Any], pieces: list[str],
                    faults: Faults, stop_reason: str) -> None:
     """Anthropic's event sequence: `message` (as message_start carries it), one content `block` (text, or a
     tool_use whose input JSON streams in pieces), then the stop reason."""
@@ -78,7 +76,7 @@ def stream_message(h: Handler, message: dict[str, Any], block: dict[str, Any], p
     h.end_stream()
 
 
-def stream_chat(h: Handler, head: dict[str, Any], pieces: list[str], finish: str, faults: Faults,
+def stream_chat(h: Exchange, head: dict[str, Any], pieces: list[str], finish: str, faults: Faults,
                 usage: dict[str, int] | None) -> None:
     """OpenAI's chunks: the role, one chunk per piece, the finish reason, the usage when asked, ``[DONE]``."""
 
