@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from optscale_tui import cli
+from optscale_tui.cli import apply as _apply  # noqa: F401  (the command's module: imported before forking too)
 from optscale_tui.core import fixes as _fixes  # noqa: F401  (imported before forking: children never import)
 from optscale_tui.core import settings_file
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
