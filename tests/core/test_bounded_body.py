@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable
 import httpx
 import pytest
 
-import optscale_tui.core.gateway as gateway_module
+import optscale_tui.core.gateway.client as gateway_module
 from optscale_tui.core.bounded_body import (
     DECODE_STEP,
     BodyDecoder,
@@ -25,7 +25,7 @@ from optscale_tui.core.bounded_body import (
 )
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import ApiKey, InputError
-from optscale_tui.core.gateway import GatewayClient, _html_title
+from optscale_tui.core.gateway.client import GatewayClient, _html_title
 from tests.core.test_gateway import KEY, URL, Recorder, client
 from tests.hostile.hostile_gateway import bomb_blocks
 

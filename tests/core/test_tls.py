@@ -19,8 +19,8 @@ from typing import ClassVar
 import pytest
 import trustme
 
-import optscale_tui.core.gateway as gateway_module
-import optscale_tui.core.tls as tls_module
+import optscale_tui.core.gateway.client as gateway_module
+import optscale_tui.core.gateway.tls as tls_module
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import InputError, parse_api_key, parse_base_url
 from optscale_tui.core.gateway import GatewayClient

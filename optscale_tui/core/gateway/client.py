@@ -44,7 +44,9 @@ from typing import Any, NamedTuple
 import httpx
 
 from optscale_tui import __version__
-from optscale_tui.core.bounded_body import (
+from optscale_tui.core.causes import Cause
+from optscale_tui.core.connection import ApiKey, GatewayUrl, InputError
+from optscale_tui.core.gateway.body import (
     ACCEPT_ENCODING,
     BodyEncodingError,
     BodyTooLarge,
@@ -53,11 +55,9 @@ from optscale_tui.core.bounded_body import (
     iter_decoded,
     read_body,
 )
-from optscale_tui.core.causes import Cause
-from optscale_tui.core.connection import ApiKey, GatewayUrl, InputError
+from optscale_tui.core.gateway.sse import ServerSentEvent, SSEDecoder, SSEError
+from optscale_tui.core.gateway.tls import shared_ssl_context
 from optscale_tui.core.secrets import OutsideTextStream, clean_outside_text
-from optscale_tui.core.sse import ServerSentEvent, SSEDecoder, SSEError
-from optscale_tui.core.tls import shared_ssl_context
 
 log = logging.getLogger(__name__)
 
