@@ -444,7 +444,7 @@ def test_a_wrong_edit_is_caught_before_anything_could_be_written(
     settings_fixtures: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Simulate a bug in the text editor: replacing a value silently does nothing.
-    monkeypatch.setattr(jsontext._TextEditor, "replace_value", lambda self, member, value: None)
+    monkeypatch.setattr(jsontext.TextEditor, "replace_value", lambda self, member, value: None)
     doc = load_settings(settings_fixtures / "four-space-old-gateway-no-final-newline.json")
     with pytest.raises(SettingsError, match="internal error"):
         plan_apply(doc, VALUES)

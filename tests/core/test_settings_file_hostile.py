@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from optscale_tui.core.config.plan import load_settings
 from optscale_tui.core.config.store import BACKUP_DIR_NAME, BackupStore, save_plan
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
 from optscale_tui.core.doctor import _same_file, inspect_environment
+from tests.hostile.fs_faults import in_thread, make_fifo, make_socket
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file kinds")
 
@@ -32,37 +31,6 @@ KEY = "sk-bf-HOSTILE-FILE-0123456789abcdef"
 VALUES = ConnectionValues(parse_base_url("https://gw.example.com/llm_proxy/org/v1"), ApiKey(KEY),
                           TierMapping(opus="anthropic/claude-opus-4-6"))
 T0 = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
-
-
-def in_thread(fn, timeout: float = 10.0):
-    """Run fn in a daemon thread; fail (instead of hanging the suite) when it blocks."""
-    box: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "blocked (a FIFO was opened without O_NONBLOCK)"
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box.get("value")
-
-
-def make_fifo(path: Path) -> Path:
-    os.mkfifo(path)
-    return path
-
-
-def make_socket(path: Path) -> Path:
-    sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(path))
-    sock.close()
-    return path
 
 
 def saved_doc(tmp_path: Path, text: str = '{\n  "theme": "dark"\n}\n') -> Path:
@@ -280,14 +248,14 @@ def test_a_save_refused_as_changed_on_disk_at_the_last_check_leaves_no_backup(tm
 
     path = saved_doc(tmp_path)
     plan = plan_apply(load_settings(path), VALUES)
-    real = store._write_file_atomically
+    real = store.write_file_atomically
 
     def edit_then_write(final, data, **kwargs):
         if final == path.resolve():
             path.write_text('{"theme": "light"}\n')  # someone saves while we write
         return real(final, data, **kwargs)
 
-    monkeypatch.setattr(store, "_write_file_atomically", edit_then_write)
+    monkeypatch.setattr(store, "write_file_atomically", edit_then_write)
     for _ in range(5):
         with pytest.raises(SettingsChangedOnDisk) as err:
             save_plan(plan)

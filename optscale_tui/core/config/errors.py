@@ -69,7 +69,7 @@ _ERRNO_WORDS: dict[int, str] = {
 }
 
 
-def _os_error(path: Path, exc: OSError, action: str, *, cls: type[SettingsError] = SettingsWriteError,
+def os_error(path: Path, exc: OSError, action: str, *, cls: type[SettingsError] = SettingsWriteError,
               tail: str = "") -> SettingsError:
     """An OSError as a SettingsError with the cause its errno deserves (disk full, permission, read-only, ...)."""
     cause = _ERRNO_CAUSES.get(exc.errno or 0, Cause.FILE_IO_ERROR)
@@ -78,7 +78,7 @@ def _os_error(path: Path, exc: OSError, action: str, *, cls: type[SettingsError]
     return cls(path, f"{words}{where}{tail}", cause=cause)
 
 
-def _file_kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
@@ -92,13 +92,13 @@ def _file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _not_regular(path: Path, mode: int, *, via_link: bool = False) -> SettingsError:
-    what = f"is a symbolic link to {_file_kind(mode)}, not a regular file" if via_link else (
-        f"is {_file_kind(mode)}, not a regular file")
+def not_regular_error(path: Path, mode: int, *, via_link: bool = False) -> SettingsError:
+    what = f"is a symbolic link to {file_kind(mode)}, not a regular file" if via_link else (
+        f"is {file_kind(mode)}, not a regular file")
     return SettingsError(path, f"{what}; optscale-tui neither reads nor replaces it", cause=Cause.SETTINGS_NOT_A_FILE)
 
 
-def _too_large(path: Path, size: int | None, limit: int) -> SettingsError:
+def too_large_error(path: Path, size: int | None, limit: int) -> SettingsError:
     got = f"{size / 1024 / 1024:.1f} MiB" if size is not None else "more than that"
     return SettingsError(path, f"is too large ({got}; the limit is {limit // 1024 // 1024} MiB)",
                          cause=Cause.SETTINGS_TOO_LARGE)

@@ -18,9 +18,9 @@ from pathlib import Path
 from optscale_tui.core.config.errors import (
     SettingsError,
     SettingsWriteError,
-    _not_regular,
-    _os_error,
-    _too_large,
+    not_regular_error,
+    os_error,
+    too_large_error,
 )
 
 # Far above any real settings file (a few KB), and what keeps a symlink to an endless device from eating memory.
@@ -45,9 +45,9 @@ def read_regular_file(path: Path, *, limit: int = MAX_SETTINGS_BYTES, follow_sym
     try:
         st = os.stat(path) if follow_symlinks else os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode, via_link=follow_symlinks and os.path.islink(path))
+            raise not_regular_error(path, st.st_mode, via_link=follow_symlinks and os.path.islink(path))
         if st.st_size > limit:
-            raise _too_large(path, st.st_size, limit)
+            raise too_large_error(path, st.st_size, limit)
         flags = _OPEN_READ | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -55,21 +55,21 @@ def read_regular_file(path: Path, *, limit: int = MAX_SETTINGS_BYTES, follow_sym
     except SettingsError:
         raise
     except OSError as exc:
-        raise _os_error(path, exc, "read", cls=error) from None
+        raise os_error(path, exc, "read", cls=error) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode)
+            raise not_regular_error(path, st.st_mode)
         chunks: list[bytes] = []
         total = 0
         while chunk := os.read(fd, max(1 << 20, min(st.st_size + 1, limit + 1 - total))):
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:
-                raise _too_large(path, None, limit)
+                raise too_large_error(path, None, limit)
         return b"".join(chunks)
     except OSError as exc:
-        raise _os_error(path, exc, "read", cls=error) from None
+        raise os_error(path, exc, "read", cls=error) from None
     finally:
         os.close(fd)
 
@@ -81,21 +81,21 @@ def regular_file_digest(path: Path, *, follow_symlinks: bool = True) -> str | No
     try:
         st = os.stat(path) if follow_symlinks else os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode, via_link=follow_symlinks and os.path.islink(path))
+            raise not_regular_error(path, st.st_mode, via_link=follow_symlinks and os.path.islink(path))
         fd = os.open(path, _OPEN_READ | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)))
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise _os_error(path, exc, "read", cls=SettingsWriteError) from None
+        raise os_error(path, exc, "read", cls=SettingsWriteError) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise _not_regular(path, os.fstat(fd).st_mode)
+            raise not_regular_error(path, os.fstat(fd).st_mode)
         digest = hashlib.sha256()
         while chunk := os.read(fd, 1 << 20):
             digest.update(chunk)
         return digest.hexdigest()
     except OSError as exc:
-        raise _os_error(path, exc, "read", cls=SettingsWriteError) from None
+        raise os_error(path, exc, "read", cls=SettingsWriteError) from None
     finally:
         os.close(fd)
 
@@ -112,7 +112,7 @@ def is_read_only(path: Path) -> bool:
     return stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     if os.name == "nt":  # directories cannot be opened for fsync on Windows; os.replace is durable enough there
         return
     fd = os.open(directory, os.O_RDONLY)
@@ -122,7 +122,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _make_dirs(directory: Path) -> None:
+def make_private_dirs(directory: Path) -> None:
     """Create missing folders one by one, each private (0700); existing ones are left alone."""
     missing: list[Path] = []
     current = directory
@@ -152,7 +152,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_stale_temps(directory: Path, name: str) -> None:
+def remove_stale_temps(directory: Path, name: str) -> None:
     """Delete temp files of ours for `name` that a save killed half-way left behind: their process is gone (or
     they are older than an hour, for a pid reused since). Other programs' files are never touched."""
     prefix = f".{name}.{_TEMP_TAG}."
@@ -177,7 +177,7 @@ def _remove_stale_temps(directory: Path, name: str) -> None:
                 os.unlink(entry.path)
 
 
-def _write_file_atomically(final: Path, data: bytes, *, temp_name: str, mode: int = 0o600, exclusive: bool = False,
+def write_file_atomically(final: Path, data: bytes, *, temp_name: str, mode: int = 0o600, exclusive: bool = False,
                            before_replace=None, digest: str | None = None) -> None:
     """Temp file next to `final`, fsync, read back and compare, then rename over `final` (or, `exclusive`, link it
     to a name that must not exist yet). A full disk or a crash leaves `final` as it was, never half written."""
@@ -190,7 +190,7 @@ def _write_file_atomically(final: Path, data: bytes, *, temp_name: str, mode: in
             os.fsync(fh.fileno())
         if os.name != "nt":
             os.chmod(tmp, mode)
-        if regular_file_digest(tmp, follow_symlinks=False) != (digest or _digest(data)):
+        if regular_file_digest(tmp, follow_symlinks=False) != (digest or sha256_hex(data)):
             raise OSError(errno.EIO, "the written copy does not read back the same", str(final))
         if before_replace is not None:
             before_replace()
@@ -213,11 +213,11 @@ def _write_file_atomically(final: Path, data: bytes, *, temp_name: str, mode: in
         raise
 
 
-def _digest(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_target(path: Path) -> Path:
+def write_target(path: Path) -> Path:
     """The file a save replaces: `path`, or the regular file its symlink points to (created where a dangling link
     points). A folder, device, FIFO or socket there, directly or through a link, or a link loop, is refused."""
     try:
@@ -225,8 +225,8 @@ def _write_target(path: Path) -> Path:
     except FileNotFoundError:
         return Path(os.path.realpath(path))
     except OSError as exc:
-        raise _os_error(path, exc, "used", cls=SettingsError) from None
+        raise os_error(path, exc, "used", cls=SettingsError) from None
     if not stat.S_ISREG(st.st_mode):
-        raise _not_regular(path, st.st_mode, via_link=os.path.islink(path))
+        raise not_regular_error(path, st.st_mode, via_link=os.path.islink(path))
     return Path(os.path.realpath(path))
 

@@ -26,7 +26,6 @@ _LINE_INDENT_RE = re.compile(r"[ \t]*")
 _DECODER = json.JSONDecoder()
 
 
-
 class _ConstantError(ValueError):
     pass
 
@@ -45,7 +44,7 @@ def _drop_pairs(pairs: list) -> None:
 _SKIPPER = json.JSONDecoder(object_pairs_hook=_drop_pairs, parse_constant=_reject_constant)
 
 
-def _line_col(text: str, pos: int) -> tuple[int, int]:
+def line_col(text: str, pos: int) -> tuple[int, int]:
     line = text.count("\n", 0, pos) + 1
     column = pos - (text.rfind("\n", 0, pos) + 1) + 1
     return line, column
@@ -88,7 +87,7 @@ def _syntax_error(path: Path, text: str, exc: json.JSONDecodeError) -> SettingsE
         reason = "there is more text after the end of the JSON object"
     else:
         reason = msg[:1].lower() + msg[1:]
-    line, column = _line_col(text, pos)
+    line, column = line_col(text, pos)
     return SettingsError(path, f"not valid JSON: {reason}", line=line, column=column)
 
 
@@ -97,7 +96,7 @@ def _constant_error(path: Path, text: str, name: str) -> SettingsError:
     pattern = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
     for match in pattern.finditer(text):
         if match.group(1):
-            line, column = _line_col(text, match.start(1))
+            line, column = line_col(text, match.start(1))
             break
     else:
         line = column = None
@@ -118,7 +117,7 @@ def _collector_paused():
             gc.enable()
 
 
-def _too_deep(path: Path) -> SettingsError:
+def too_deep_error(path: Path) -> SettingsError:
     # Valid JSON, but nested deeper than Python's parser goes (about 1,000 levels): we cannot edit it safely.
     return SettingsError(path, "is nested too deeply (about 1,000 levels or more) to be edited safely",
                          cause=Cause.SETTINGS_TOO_LARGE)
@@ -139,7 +138,7 @@ def _check_surrogates(path: Path, text: str) -> None:
     for match in _SURROGATE_RE.finditer(text):
         slashes = match.group(1) or match.group(2)
         if len(slashes) % 2:
-            line, column = _line_col(text, match.start() + len(slashes) - 1)
+            line, column = line_col(text, match.start() + len(slashes) - 1)
             raise SettingsError(path, "not valid JSON: a string holds half of a UTF-16 surrogate pair (\\uD800-"
                                       "\\uDFFF on its own), which is not a character; remove or complete it",
                                 line=line, column=column)
@@ -170,16 +169,16 @@ def parse_object(path: Path, text: str) -> dict:
     except _ConstantError as exc:
         raise _constant_error(path, text, str(exc)) from None
     except RecursionError:
-        raise _too_deep(path) from None
+        raise too_deep_error(path) from None
     _check_surrogates(path, text)
     if not isinstance(data, dict):
-        line, column = _line_col(text, _ws(text, 0))
-        raise SettingsError(path, f"the top level must be a JSON object ({{ … }}), not {_kind(data)}",
+        line, column = line_col(text, _ws(text, 0))
+        raise SettingsError(path, f"the top level must be a JSON object ({{ … }}), not {json_kind(data)}",
                             line=line, column=column)
     return data
 
 
-def _kind(value: object) -> str:
+def json_kind(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
@@ -191,7 +190,7 @@ def _kind(value: object) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Member:
+class JsonMember:
     key: str
     start: int  # index of the key's opening quote
     key_end: int  # index just after the key's closing quote
@@ -206,12 +205,12 @@ class _Member:
 
 
 @dataclass(frozen=True, slots=True)
-class _Object:
+class JsonObject:
     open: int  # index of "{"
     close: int  # index of "}"
-    members: tuple[_Member, ...]
+    members: tuple[JsonMember, ...]
 
-    def last(self, key: str) -> _Member | None:
+    def last(self, key: str) -> JsonMember | None:
         found = [m for m in self.members if m.key == key]
         return found[-1] if found else None
 
@@ -227,7 +226,7 @@ def _ws(text: str, i: int) -> int:
     return _WS_RE.match(text, i).end()
 
 
-def _scan_object(text: str, open_idx: int) -> _Object:
+def scan_object(text: str, open_idx: int) -> JsonObject:
     """Members of the object starting at `open_idx`, with their spans. Only for text json.loads accepted.
 
     Values are read with the C decoder (raw_decode), so a 5 MB file costs milliseconds, not a Python loop per byte.
@@ -236,31 +235,31 @@ def _scan_object(text: str, open_idx: int) -> _Object:
         raise AssertionError("not an object")
     i = _ws(text, open_idx + 1)
     if text[i] == "}":
-        return _Object(open_idx, i, ())
-    members: list[_Member] = []
+        return JsonObject(open_idx, i, ())
+    members: list[JsonMember] = []
     while True:
         key, key_end = scanstring(text, i + 1)
         colon = _ws(text, key_end)
         value_start = _ws(text, colon + 1)
         value_end = _SKIPPER.raw_decode(text, value_start)[1]
-        members.append(_Member(key, i, key_end, value_start, value_end, text))
+        members.append(JsonMember(key, i, key_end, value_start, value_end, text))
         k = _ws(text, value_end)
         if text[k] == "}":
-            return _Object(open_idx, k, tuple(members))
+            return JsonObject(open_idx, k, tuple(members))
         if text[k] != ",":
             raise AssertionError("malformed object")
         i = _ws(text, k + 1)
 
 
-def _scan_top(text: str) -> _Object:
-    return _scan_object(text, _ws(text, 0))
+def scan_top(text: str) -> JsonObject:
+    return scan_object(text, _ws(text, 0))
 
 
-def _blank(text: str) -> bool:
+def is_blank(text: str) -> bool:
     return _WS_RE.match(text).end() == len(text)  # no stripped copy of a 50 MB text
 
 
-def _parses(text: str) -> bool:
+def parses_as_object(text: str) -> bool:
     """The text is one JSON object (or blank), checked without building it."""
     start = _ws(text, 0)
     if start == len(text):
@@ -274,7 +273,7 @@ def _parses(text: str) -> bool:
     return _ws(text, end) == len(text)
 
 
-def _same(a: object, b: object) -> bool:
+def same_json(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
@@ -287,22 +286,22 @@ def _splice(text: str, start: int, end: int, insert: str) -> str:
     return "".join((text[:start], insert, text[end:]))
 
 
-class _TextEditor:
+class TextEditor:
     """Applies member-level edits to JSON text, keeping every byte outside the edited members."""
 
     def __init__(self, text: str, indent: str | None) -> None:
         self.text = text
         self.nl = "\r\n" if "\r\n" in text else "\n"
-        top = _scan_top(self.text)
+        top = scan_top(self.text)
         self.multiline = not top.members or "\n" in top.lead(self.text, 0)
         self.unit = indent if indent is not None else "  "
         self.sep = self.text[top.members[0].key_end : top.members[0].value_start] if top.members else ": "
         self.notices: list[str] = []
 
-    def top(self) -> _Object:
-        return _scan_top(self.text)
+    def top(self) -> JsonObject:
+        return scan_top(self.text)
 
-    def insert(self, obj: _Object, key: str, value_text: str, anchors: frozenset[str]) -> None:
+    def insert(self, obj: JsonObject, key: str, value_text: str, anchors: frozenset[str]) -> None:
         """Add a member after the last member named in `anchors` (keeps our keys together), else first.
 
         Inserting before an existing member, never after the last one, means no existing line gains a comma:
@@ -335,7 +334,7 @@ class _TextEditor:
             prev = members[after]
             self.text = _splice(text, prev.value_end, prev.value_end, f",{between}{key_text}{sep}{value_text}")
 
-    def remove(self, obj: _Object, index: int) -> None:
+    def remove(self, obj: JsonObject, index: int) -> None:
         """Delete member `index` with its comma and the whitespace that led to it; the neighbours stay as they are."""
         text, members = self.text, obj.members
         m = members[index]
@@ -346,16 +345,16 @@ class _TextEditor:
         else:
             self.text = _splice(text, members[index - 1].value_end, m.value_end, "")
 
-    def replace_value(self, m: _Member, value: object) -> None:
-        if not _same(m.value, value):  # equal values keep their original spelling (escapes, spacing)
+    def replace_value(self, m: JsonMember, value: object) -> None:
+        if not same_json(m.value, value):  # equal values keep their original spelling (escapes, spacing)
             self.text = _splice(self.text, m.value_start, m.value_end, _dumps(value))
 
     def set(self, open_idx: int | None, key: str, value: object, anchors: frozenset[str]) -> None:
-        obj = self.top() if open_idx is None else _scan_object(self.text, open_idx)
+        obj = self.top() if open_idx is None else scan_object(self.text, open_idx)
         while len([m for m in obj.members if m.key == key]) > 1:  # drop earlier, ignored duplicates
             self.remove(obj, next(i for i, m in enumerate(obj.members) if m.key == key))
             self.notices.append(f"Removed an earlier duplicate of {key} (it was ignored anyway).")
-            obj = self.top() if open_idx is None else _scan_object(self.text, open_idx)
+            obj = self.top() if open_idx is None else scan_object(self.text, open_idx)
         member = obj.last(key)
         if member is None:
             self.insert(obj, key, _dumps(value), anchors)
@@ -364,14 +363,14 @@ class _TextEditor:
 
     def delete(self, open_idx: int | None, key: str) -> None:
         while True:
-            obj = self.top() if open_idx is None else _scan_object(self.text, open_idx)
+            obj = self.top() if open_idx is None else scan_object(self.text, open_idx)
             index = next((i for i, m in enumerate(obj.members) if m.key == key), None)
             if index is None:
                 return
             self.remove(obj, index)
 
 
-def _same_span(a: str, a0: int, a1: int, b: str, b0: int, b1: int, chunk: int = 1 << 16) -> bool:
+def same_span(a: str, a0: int, a1: int, b: str, b0: int, b1: int, chunk: int = 1 << 16) -> bool:
     """a[a0:a1] == b[b0:b1], compared a chunk at a time (no copy of a 50 MB value)."""
     if a1 - a0 != b1 - b0:
         return False
@@ -379,13 +378,13 @@ def _same_span(a: str, a0: int, a1: int, b: str, b0: int, b1: int, chunk: int = 
                for i in range(0, a1 - a0, chunk))
 
 
-def _parses_bytes(data: bytes) -> bool:
+def bytes_parse_as_object(data: bytes) -> bool:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return False
     try:
-        return _parses(text)
+        return parses_as_object(text)
     except RecursionError:
         return False
 

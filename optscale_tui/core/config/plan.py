@@ -18,28 +18,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from optscale_tui.core.config.diff import _masked_diff
+from optscale_tui.core.config.diff import masked_diff
 from optscale_tui.core.config.errors import SettingsError
 from optscale_tui.core.config.files import read_regular_file
 from optscale_tui.core.config.jsontext import (
-    _blank,
-    _kind,
-    _line_col,
-    _Object,
-    _parses,
-    _same,
-    _same_span,
-    _scan_object,
-    _scan_top,
-    _TextEditor,
-    _too_deep,
+    JsonObject,
+    TextEditor,
     decode_text,
+    is_blank,
+    json_kind,
+    line_col,
     parse_object,
+    parses_as_object,
+    same_json,
+    same_span,
+    scan_object,
+    scan_top,
+    too_deep_error,
 )
 from optscale_tui.core.secrets import is_secret_name, mask_secret
 
 _DUPLICATE_MARK = "; Claude Code uses the last one, and so do we."
-# New top-level members go after the last of these, else first in the object; `$schema` stays first.
+# New top-level members go after the last of these present, else first in the object; `$schema` stays first.
+# The default for every file (Claude Desktop's hold neither `env` nor `model`); SettingsEdits can name others.
 TOP_ANCHORS = frozenset({"$schema", "env", "model"})
 
 
@@ -81,44 +82,44 @@ def load_settings(path: Path) -> SettingsDocument:
     content_hash = hashlib.sha256(raw).hexdigest()
     text, bom = decode_text(path, raw)
     del raw  # the decoded text is all we keep: a 50 MB file is not held twice
-    if _blank(text):
+    if is_blank(text):
         notice = ("The file is empty, so Claude Code ignores it; it is treated as {} and saving writes a complete "
                   "file (nothing is lost).")
         return SettingsDocument(path, True, text, {}, content_hash, bom, None, text.endswith("\n"), True, (notice,))
     data = parse_object(path, text)
     try:
-        top = _scan_top(text)
+        top = scan_top(text)
     except RecursionError:
-        raise _too_deep(path) from None
+        raise too_deep_error(path) from None
     notices = [f'The key "{key}" appears {count} times{_DUPLICATE_MARK}' for key, count in _duplicates(top)]
     notices += _env_notices(path, text, top)
     return SettingsDocument(path, True, text, data, content_hash, bom, _indent_unit(text, top), text.endswith("\n"),
                             False, tuple(notices))
 
 
-def _duplicates(obj: _Object) -> list[tuple[str, int]]:
+def _duplicates(obj: JsonObject) -> list[tuple[str, int]]:
     return [(key, count) for key, count in Counter(m.key for m in obj.members).items() if count > 1]
 
 
-def _env_notices(path: Path, text: str, top: _Object) -> list[str]:
+def _env_notices(path: Path, text: str, top: JsonObject) -> list[str]:
     """What is worth saying about `env` (duplicates, values that are not strings); raises when it is no object."""
     env_member = top.last("env")
     if env_member is None:
         return []
     env_value = env_member.value
     if not isinstance(env_value, dict):
-        line, column = _line_col(text, env_member.value_start)
-        raise SettingsError(path, f'"env" must be an object of NAME: "value" pairs, not {_kind(env_value)}',
+        line, column = line_col(text, env_member.value_start)
+        raise SettingsError(path, f'"env" must be an object of NAME: "value" pairs, not {json_kind(env_value)}',
                             line=line, column=column)
-    env_obj = _scan_object(text, env_member.value_start)  # env's values were scanned above: no deeper
+    env_obj = scan_object(text, env_member.value_start)  # env's values were scanned above: no deeper
     notices = [f"env.{key} appears {count} times{_DUPLICATE_MARK}" for key, count in _duplicates(env_obj)]
-    odd = [f"{k} ({_kind(v)})" for k, v in env_value.items() if not isinstance(v, str)]
+    odd = [f"{k} ({json_kind(v)})" for k, v in env_value.items() if not isinstance(v, str)]
     if odd:
         notices.append("Claude Code's schema wants env values as strings; kept as they are: " + ", ".join(odd) + ".")
     return notices
 
 
-def _indent_unit(text: str, top: _Object) -> str | None:
+def _indent_unit(text: str, top: JsonObject) -> str | None:
     """The indent of the top-level members, None when they share a line with the brace (compact) or are none."""
     if not top.members:
         return None
@@ -160,8 +161,7 @@ class SettingsPlan:
         if not self.has_changes:
             return ""
         name = self.document.path.name
-        return _masked_diff(self.document.text, self.new_text, f"a/{name}", f"b/{name}", both_parse=True)
-
+        return masked_diff(self.document.text, self.new_text, f"a/{name}", f"b/{name}", both_parse=True)
 
 
 @dataclass
@@ -209,7 +209,7 @@ def _intended(doc: SettingsDocument, edits: SettingsEdits) -> tuple[dict, list[P
             changes.append(PlannedChange(f"env.{key}", _display(key, old), None, edits.reasons.get(f"env.{key}", "")))
     for key, value in edits.env_set.items():
         old = new_env.get(key)
-        if key not in new_env or not _same(old, value):
+        if key not in new_env or not same_json(old, value):
             changes.append(PlannedChange(f"env.{key}", _display(key, old), _display(key, value),
                                          edits.reasons.get(f"env.{key}", "")))
         new_env[key] = value
@@ -224,7 +224,7 @@ def _intended(doc: SettingsDocument, edits: SettingsEdits) -> tuple[dict, list[P
             changes.append(PlannedChange(key, _display(key, intended.pop(key)), None, edits.reasons.get(key, "")))
     for key, value in edits.top_set.items():
         old = intended.get(key)
-        if key not in intended or not _same(old, value):
+        if key not in intended or not same_json(old, value):
             changes.append(PlannedChange(key, _display(key, old), _display(key, value), edits.reasons.get(key, "")))
         intended[key] = value
     return intended, changes, drop_env
@@ -233,7 +233,7 @@ def _intended(doc: SettingsDocument, edits: SettingsEdits) -> tuple[dict, list[P
 def _edited_text(doc: SettingsDocument, edits: SettingsEdits, *, touch_env: bool,
                  drop_env: bool) -> tuple[str, list[str]]:
     """The document's text with `edits` made member by member (every other byte kept), and the editor's notices."""
-    editor = _TextEditor(doc.text, doc.indent)
+    editor = TextEditor(doc.text, doc.indent)
     if touch_env:
         env_member = editor.top().last("env")
         if env_member is None:
@@ -264,17 +264,17 @@ def _check(doc: SettingsDocument, new_text: str, intended: dict) -> None:
     Checked member by member, without decoding the whole file again: members we did not edit must keep their
     exact text (a stronger check than equal values), the edited ones (env, model, …) must decode to the intended
     values, and the keys must keep their order."""
-    if not _parses(new_text) or _blank(new_text):
+    if not parses_as_object(new_text) or is_blank(new_text):
         raise SettingsError(doc.path, "internal error: the edited settings would not be valid JSON; "
                                       "nothing was written") from None
-    new_top = _scan_top(new_text)
+    new_top = scan_top(new_text)
     new_last = {m.key: m for m in new_top.members}
-    old_last = {m.key: m for m in _scan_top(doc.text).members} if doc.exists and not doc.was_empty else {}
+    old_last = {m.key: m for m in scan_top(doc.text).members} if doc.exists and not doc.was_empty else {}
     same = list(new_last) == list(dict.fromkeys(m.key for m in new_top.members)) and set(new_last) == set(intended)
     for key, member in new_last.items() if same else ():
         old = old_last.get(key)
         if old is not None and intended.get(key) is doc.data.get(key):  # not edited: the very same text
-            same = _same_span(doc.text, old.value_start, old.value_end, new_text, member.value_start,
+            same = same_span(doc.text, old.value_start, old.value_end, new_text, member.value_start,
                               member.value_end)
         else:
             same = member.value == intended.get(key)

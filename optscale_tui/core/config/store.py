@@ -22,26 +22,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.config.diff import _masked_diff
+from optscale_tui.core.config.diff import masked_diff
 from optscale_tui.core.config.errors import (
     SettingsChangedOnDisk,
     SettingsError,
     SettingsReadOnly,
-    _file_kind,
-    _os_error,
+    file_kind,
+    os_error,
 )
 from optscale_tui.core.config.files import (
-    _digest,
-    _fsync_dir,
-    _make_dirs,
-    _remove_stale_temps,
-    _write_file_atomically,
-    _write_target,
+    fsync_dir,
     is_read_only,
+    make_private_dirs,
     read_regular_file,
     regular_file_digest,
+    remove_stale_temps,
+    sha256_hex,
+    write_file_atomically,
+    write_target,
 )
-from optscale_tui.core.config.jsontext import BOM, _blank, _parses, _parses_bytes
+from optscale_tui.core.config.jsontext import BOM, bytes_parse_as_object, is_blank, parses_as_object
 from optscale_tui.core.config.plan import SettingsPlan
 
 BACKUP_DIR_NAME = "optscale-tui-backups"
@@ -75,7 +75,6 @@ class Backup:
     @property
     def is_broken(self) -> bool:
         return bool(self.broken)
-
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -140,12 +139,12 @@ class BackupStore:
         except SettingsError as exc:
             return None, f"its checksum file cannot be used ({exc.reason})"
         if recorded is not None:
-            if recorded.decode("ascii", "replace").strip() != _digest(content):
+            if recorded.decode("ascii", "replace").strip() != sha256_hex(content):
                 return None, "its content does not match the checksum recorded when it was made (damaged or cut short)"
         elif not content.strip():
             # Made before checksums were recorded: an empty one is most likely cut short by a full disk.
             return None, "it is empty and has no checksum (probably cut short when it was written)"
-        if not _parses_bytes(content):
+        if not bytes_parse_as_object(content):
             return None, "it is not a valid settings file (a JSON object)"
         return content, ""
 
@@ -210,7 +209,7 @@ class BackupStore:
         current = read_regular_file(self.settings_path)
         current_text = current.decode("utf-8-sig", errors="replace") if current is not None else ""
         name = self.settings_path.name
-        return _masked_diff(current_text, backup_text, f"a/{name} (now)", f"b/{name} (backup {backup_id})")
+        return masked_diff(current_text, backup_text, f"a/{name} (now)", f"b/{name} (backup {backup_id})")
 
     def restore(self, backup_id: str, *, keep_backups: int = 20, now: datetime | None = None,
                 force: bool = False) -> SaveResult:
@@ -226,7 +225,7 @@ class BackupStore:
         current = read_regular_file(self.settings_path)
         result = _write_settings(
             self.settings_path, content,
-            expected_hash=_digest(current) if current is not None else "",
+            expected_hash=sha256_hex(current) if current is not None else "",
             expected_exists=current is not None, keep_backups=keep_backups, now=now, made_by="restore", force=force,
         )
         notice = f"Restored backup {backup_id}."
@@ -239,13 +238,13 @@ class BackupStore:
         if current is None:
             return SaveResult(self.settings_path, None, None, False,
                               ("There was no settings file before the first save, and there is none now.",))
-        target = _write_target(self.settings_path)
+        target = write_target(self.settings_path)
         if is_read_only(target) and not force:
             raise SettingsReadOnly(self.settings_path, "is read-only: it was not removed")
         self._ensure_dir()
         backup = self._add(current, _utc(now), "restore")
         try:
-            if regular_file_digest(target) != _digest(current):
+            if regular_file_digest(target) != sha256_hex(current):
                 raise SettingsChangedOnDisk(self.settings_path, "the file was changed by another program after it "
                                                                 "was read; nothing was removed.")
             target.unlink()
@@ -254,9 +253,9 @@ class BackupStore:
             raise
         except OSError as exc:
             self._discard([backup])
-            raise _os_error(self.settings_path, exc, "removed", tail="; the file was not changed") from None
+            raise os_error(self.settings_path, exc, "removed", tail="; the file was not changed") from None
         with contextlib.suppress(OSError):
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
             self._prune(keep_backups)
         return SaveResult(self.settings_path, backup, None, False, (
             f"Backup: {backup}",
@@ -267,22 +266,22 @@ class BackupStore:
     # -- used by the save path
 
     def _ensure_dir(self) -> None:
-        _make_dirs(self.directory)
+        make_private_dirs(self.directory)
         st = os.lstat(self.directory)
         if not stat.S_ISDIR(st.st_mode):
-            raise SettingsError(self.directory, f"the backup folder is {_file_kind(st.st_mode)} here (a symbolic "
+            raise SettingsError(self.directory, f"the backup folder is {file_kind(st.st_mode)} here (a symbolic "
                                                 "link is not followed); nothing was written",
                                 cause=Cause.SETTINGS_NOT_A_FILE)
         if os.name != "nt" and stat.S_IMODE(st.st_mode) != 0o700:
             os.chmod(self.directory, 0o700)
-        _remove_stale_temps(self.directory, self.settings_path.name)
+        remove_stale_temps(self.directory, self.settings_path.name)
 
     def _write(self, final: Path, content: bytes) -> None:
         """Backup and its checksum, each atomically; raises FileExistsError when `final` is taken."""
-        digest = _digest(content)
-        _write_file_atomically(final, content, temp_name=self.settings_path.name, exclusive=True, digest=digest)
+        digest = sha256_hex(content)
+        write_file_atomically(final, content, temp_name=self.settings_path.name, exclusive=True, digest=digest)
         try:
-            _write_file_atomically(self._sidecar(final), f"{digest}\n".encode(),
+            write_file_atomically(self._sidecar(final), f"{digest}\n".encode(),
                                    temp_name=self.settings_path.name)
         except BaseException:
             self._discard([final])
@@ -336,7 +335,7 @@ def save_plan(plan: SettingsPlan, *, keep_backups: int = 20, now: datetime | Non
         store = BackupStore(doc.path)
         original = store.original_path if store.original_path.is_file() else None
         return SaveResult(doc.path, None, original, False, ("Nothing to save: the file already has these values.",))
-    if not _parses(plan.new_text) or _blank(plan.new_text):
+    if not parses_as_object(plan.new_text) or is_blank(plan.new_text):
         raise SettingsError(doc.path, "internal error: refusing to write settings that are not a JSON object")
     data = (BOM if doc.bom else b"") + plan.new_text.encode("utf-8")
     return _write_settings(doc.path, data, expected_hash=doc.content_hash, expected_exists=doc.exists,
@@ -352,7 +351,7 @@ def _write_settings(
     if keep_backups < 1:
         raise ValueError("keep_backups must be at least 1")
     path = Path(path)
-    target = _write_target(path)  # write the file a symlink points to; the link itself stays
+    target = write_target(path)  # write the file a symlink points to; the link itself stays
     attempt = _SaveAttempt(path, target, BackupStore(path), expected_hash, expected_exists)
     if target != path.absolute() and path.is_symlink():
         attempt.notices.append(f"{path} is a symbolic link; wrote its target {target} and kept the link.")
@@ -363,7 +362,7 @@ def _write_settings(
         raise
     except OSError as exc:
         attempt.store._discard(attempt.made)
-        raise _os_error(path, exc, "saved", tail="; the file was not changed") from None
+        raise os_error(path, exc, "saved", tail="; the file was not changed") from None
     with contextlib.suppress(OSError):  # the file is saved; tidying up must not report it as failed
         attempt.tidy(had_file=had_file, keep_backups=keep_backups, made_by=made_by)
     return SaveResult(path, attempt.backup, attempt.original, attempt.tightened, tuple(attempt.notices))
@@ -390,7 +389,7 @@ class _SaveAttempt:
         """The file's bytes if it is as it was read (`keep=False`: only check, reading in pieces)."""
         if keep:
             current = read_regular_file(self.target)
-            digest = _digest(current) if current is not None else None
+            digest = sha256_hex(current) if current is not None else None
         else:
             current, digest = None, regular_file_digest(self.target)
         if digest is None and self.expected_exists:
@@ -414,10 +413,10 @@ class _SaveAttempt:
                                 "(0600).")
             if self.store.original_path.is_file():
                 self.original = self.store.original_path
-        _make_dirs(self.target.parent)
-        _remove_stale_temps(self.target.parent, self.target.name)
+        make_private_dirs(self.target.parent)
+        remove_stale_temps(self.target.parent, self.target.name)
         # The check again right before the replace narrows the window for someone else's edit.
-        _write_file_atomically(self.target, data, temp_name=self.target.name, mode=self.mode,
+        write_file_atomically(self.target, data, temp_name=self.target.name, mode=self.mode,
                                before_replace=lambda: self.unchanged(keep=False))
         self.made.clear()  # the new content is in place: its backups stay
         return current is not None  # (`current` goes: the backups hold it, a 50 MB file need not stay in memory)
@@ -442,10 +441,10 @@ class _SaveAttempt:
             self.mode = old_mode | 0o600
 
     def tidy(self, *, had_file: bool, keep_backups: int, made_by: str) -> None:
-        _fsync_dir(self.target.parent)
+        fsync_dir(self.target.parent)
         if had_file:
             self.store._prune(keep_backups)
         elif made_by == "save" and self.original is None and not os.path.lexists(self.store.absent_marker):
             # This save created the file: its original is "no file" (restoring the original removes it again).
             self.store._ensure_dir()
-            _write_file_atomically(self.store.absent_marker, b"", temp_name=self.path.name, exclusive=True)
+            write_file_atomically(self.store.absent_marker, b"", temp_name=self.path.name, exclusive=True)
