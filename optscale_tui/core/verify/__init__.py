@@ -34,13 +34,13 @@ from optscale_tui.core.verify.events import TokenChunk as TokenChunk
 from optscale_tui.core.verify.events import VerificationDone as VerificationDone
 from optscale_tui.core.verify.events import VerificationEvent as VerificationEvent
 from optscale_tui.core.verify.events import VerificationPlanned as VerificationPlanned
+from optscale_tui.core.verify.events import VerificationTarget as VerificationTarget
 from optscale_tui.core.verify.targets import BETA_WARN_FIX as BETA_WARN_FIX
 from optscale_tui.core.verify.targets import CATALOG_COMMAND as CATALOG_COMMAND
 from optscale_tui.core.verify.targets import CATALOG_FIX as CATALOG_FIX
 from optscale_tui.core.verify.targets import MODEL_ALIASES as MODEL_ALIASES
 from optscale_tui.core.verify.targets import WRITE_CONNECTION_COMMAND as WRITE_CONNECTION_COMMAND
 from optscale_tui.core.verify.targets import WRITE_CONNECTION_FIX as WRITE_CONNECTION_FIX
-from optscale_tui.core.verify.targets import VerificationTarget as VerificationTarget
 from optscale_tui.core.verify.targets import extra_models as extra_models
 from optscale_tui.core.verify.targets import target_from_effective as target_from_effective
 from optscale_tui.core.verify.targets import target_from_unsaved as target_from_unsaved

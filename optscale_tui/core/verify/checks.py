@@ -17,12 +17,18 @@ from typing import TYPE_CHECKING
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import strip_context_suffix
-from optscale_tui.core.verify.events import CheckResult, CheckSpec, CheckStatus, TokenChunk, VerificationEvent
+from optscale_tui.core.verify.events import (
+    CheckResult,
+    CheckSpec,
+    CheckStatus,
+    TokenChunk,
+    VerificationEvent,
+    VerificationTarget,
+)
 from optscale_tui.core.verify.targets import (
     BETA_WARN_FIX,
     CATALOG_COMMAND,
     CATALOG_FIX,
-    VerificationTarget,
     extra_models,
     probe_models,
 )

@@ -41,8 +41,9 @@ from optscale_tui.core.verify.events import (
     VerificationDone,
     VerificationEvent,
     VerificationPlanned,
+    VerificationTarget,
 )
-from optscale_tui.core.verify.targets import VerificationTarget, extra_models, probe_model
+from optscale_tui.core.verify.targets import extra_models, probe_model
 
 if TYPE_CHECKING:
     from optscale_tui.core.gateway import GatewayClient

@@ -1,6 +1,6 @@
-"""What a verification reports: the checks it plans, their results, and the events it yields while it runs.
-
-Both front ends render these (the TUI's checklist and log, the CLI's lines); the engine (`engine.py`) yields them.
+"""What a verification reports: the checks it plans, their results, and the events it yields while it runs, and
+the target they are about (`targets.py` builds targets; the target lives here so this module imports no other of
+the package). Both front ends render these (the TUI's checklist and log, the CLI's lines); `engine.py` yields them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from optscale_tui.core.causes import Cause
 
 if TYPE_CHECKING:
-    from optscale_tui.core.verify.targets import VerificationTarget
+    from optscale_tui.core.connection import ApiKey, GatewayUrl, TierMapping
+    from optscale_tui.core.doctor import EffectiveConfig
 
 
 class CheckStatus(StrEnum):
@@ -63,6 +64,31 @@ class CheckResult:
             "tier": self.tier,
             "model": self.model,
             **({"fix_command": self.fix_command} if self.fix_command else {}),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationTarget:
+    """What is verified: the URL, key and tier models as Claude Code would use them."""
+
+    url: GatewayUrl | None
+    key: ApiKey | None
+    tiers: TierMapping
+    source: str  # plain words: "settings in effect (~/.claude/settings.json)" or "unsaved plan"
+    config: EffectiveConfig | None = None
+    disable_experimental_betas: bool = False
+    problems: tuple[CheckResult, ...] = ()  # what prevents probing at all (no URL, no key…)
+    key_source: str = ""  # where the key came from when not from the env (e.g. "apiKeyHelper in ~/.claude/…")
+
+    @property
+    def summary(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "anthropic_base_url": self.url.anthropic_base if self.url else None,
+            "api_key": self.key.masked if self.key else None,
+            "tiers": self.tiers.tiers(),
+            **({"main_model": self.tiers.main_model} if self.tiers.main_model else {}),
+            **({"subagent_model": self.tiers.subagent_model} if self.tiers.subagent_model else {}),
         }
 
 

@@ -23,8 +23,8 @@ from optscale_tui.core.verify.events import (
     CheckStatus,
     TokenChunk,
     VerificationEvent,
+    VerificationTarget,
 )
-from optscale_tui.core.verify.targets import VerificationTarget
 
 CheckFactory = Callable[[Callable[["VerificationEvent"], None]], Awaitable["CheckResult"]]
 

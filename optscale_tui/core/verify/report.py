@@ -7,8 +7,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
 from optscale_tui import __version__
-from optscale_tui.core.verify.events import CheckResult, CheckStatus, VerificationDone
-from optscale_tui.core.verify.targets import VerificationTarget
+from optscale_tui.core.verify.events import CheckResult, CheckStatus, VerificationDone, VerificationTarget
 
 STATUS_MARK = {
     CheckStatus.PASS: "✓",

@@ -1,10 +1,10 @@
-"""What a verification verifies: the URL, key and tier models as Claude Code would use them, from the settings in
-effect, from values the user entered, or from an unsaved plan; and which models such a target sends."""
+"""What a verification verifies (a `VerificationTarget`: the URL, key and tier models as Claude Code would use them),
+built from the settings in effect, from values the user entered, or from an unsaved plan; and which models such a
+target sends."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,36 +19,11 @@ from optscale_tui.core.connection import (
     strip_context_suffix,
 )
 from optscale_tui.core.key_helper import HelperOutcome, run_api_key_helper
-from optscale_tui.core.verify.events import CheckResult, CheckStatus
+from optscale_tui.core.verify.events import CheckResult, CheckStatus, VerificationTarget
 
 if TYPE_CHECKING:
     from optscale_tui.core.doctor import EffectiveConfig, Finding
     from optscale_tui.core.settings_file import SettingsPlan
-
-
-@dataclass(frozen=True, slots=True)
-class VerificationTarget:
-    """What is verified: the URL, key and tier models as Claude Code would use them."""
-
-    url: GatewayUrl | None
-    key: ApiKey | None
-    tiers: TierMapping
-    source: str  # plain words: "settings in effect (~/.claude/settings.json)" or "unsaved plan"
-    config: EffectiveConfig | None = None
-    disable_experimental_betas: bool = False
-    problems: tuple[CheckResult, ...] = ()  # what prevents probing at all (no URL, no key…)
-    key_source: str = ""  # where the key came from when not from the env (e.g. "apiKeyHelper in ~/.claude/…")
-
-    @property
-    def summary(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "anthropic_base_url": self.url.anthropic_base if self.url else None,
-            "api_key": self.key.masked if self.key else None,
-            "tiers": self.tiers.tiers(),
-            **({"main_model": self.tiers.main_model} if self.tiers.main_model else {}),
-            **({"subagent_model": self.tiers.subagent_model} if self.tiers.subagent_model else {}),
-        }
 
 
 def _problem(check_id: str, title: str, cause: Cause | None, message: str, fix: str,
