@@ -63,17 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
-        gateway = DemoGateway(
-            host=args.host, port=args.port, org_id=args.org_id, certfile=args.tls_cert, keyfile=args.tls_key
-        )
-        gateway.faults.latency_ms = args.latency_ms
-        gateway.faults.ttft_ms = args.ttft_ms
-        gateway.faults.chunk_delay_ms = args.chunk_delay_ms
-        gateway.faults.force_kind = args.force_kind
-        gateway.faults.reject_beta = args.reject_beta
-        gateway.faults.models_route_missing = args.models_route_missing
-        gateway.faults.stream_chunks = args.stream_chunks
-        gateway.start()
+        gateway = _start(args)
     except (OSError, ValueError) as exc:
         print(f"error: cannot start the demo gateway: {exc}", file=sys.stderr)
         return 2
@@ -81,39 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "base_url": gateway.base_url,
-                        "anthropic_url": gateway.anthropic_url,
-                        "org_id": gateway.org_id,
-                        "port": gateway.port,
-                        "api_key": DEMO_KEY,
-                        "keys": {
-                            "all_models": DEMO_KEY,
-                            "anthropic_sonnet_haiku_only": DEMO_KEY_LIMITED,
-                            "budget_exceeded": DEMO_KEY_BUDGET,
-                            "openai_only": DEMO_KEY_OPENAI_ONLY,
-                        },
-                        "models": gateway.models,
-                    }
-                ),
-                flush=True,
-            )
-        else:
-            print(
-                "OptScale demo gateway running (Ctrl-C to stop)\n"
-                f"  Base URL (OpenAI-compatible, as OptScale Chat shows it): {gateway.base_url}\n"
-                f"  ANTHROPIC_BASE_URL for Claude Code:                     {gateway.anthropic_url}\n"
-                f"  API key, all models:                  {DEMO_KEY}\n"
-                f"  API key, Anthropic Sonnet/Haiku only: {DEMO_KEY_LIMITED}\n"
-                f"  API key, budget exhausted:            {DEMO_KEY_BUDGET}\n"
-                f"  API key, OpenAI models only:          {DEMO_KEY_OPENAI_ONLY}\n"
-                f"  Models: {', '.join(gateway.models)}\n"
-                "  (These keys are fake demo values; they only work against this server.)",
-                flush=True,
-            )
+        _print_facts(gateway, as_json=args.json)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -124,6 +82,58 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         print("demo gateway stopped", flush=True)
     return 0
+
+
+def _start(args: argparse.Namespace) -> DemoGateway:
+    """The gateway with the fault flags set, serving. OSError: the port is taken; ValueError: not loopback."""
+    gateway = DemoGateway(
+        host=args.host, port=args.port, org_id=args.org_id, certfile=args.tls_cert, keyfile=args.tls_key
+    )
+    gateway.faults.latency_ms = args.latency_ms
+    gateway.faults.ttft_ms = args.ttft_ms
+    gateway.faults.chunk_delay_ms = args.chunk_delay_ms
+    gateway.faults.force_kind = args.force_kind
+    gateway.faults.reject_beta = args.reject_beta
+    gateway.faults.models_route_missing = args.models_route_missing
+    gateway.faults.stream_chunks = args.stream_chunks
+    return gateway.start()
+
+
+def _print_facts(gateway: DemoGateway, *, as_json: bool) -> None:
+    """The URLs and the demo keys: one JSON line for scripts, or a few lines for a person."""
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "base_url": gateway.base_url,
+                    "anthropic_url": gateway.anthropic_url,
+                    "org_id": gateway.org_id,
+                    "port": gateway.port,
+                    "api_key": DEMO_KEY,
+                    "keys": {
+                        "all_models": DEMO_KEY,
+                        "anthropic_sonnet_haiku_only": DEMO_KEY_LIMITED,
+                        "budget_exceeded": DEMO_KEY_BUDGET,
+                        "openai_only": DEMO_KEY_OPENAI_ONLY,
+                    },
+                    "models": gateway.models,
+                }
+            ),
+            flush=True,
+        )
+        return
+    print(
+        "OptScale demo gateway running (Ctrl-C to stop)\n"
+        f"  Base URL (OpenAI-compatible, as OptScale Chat shows it): {gateway.base_url}\n"
+        f"  ANTHROPIC_BASE_URL for Claude Code:                     {gateway.anthropic_url}\n"
+        f"  API key, all models:                  {DEMO_KEY}\n"
+        f"  API key, Anthropic Sonnet/Haiku only: {DEMO_KEY_LIMITED}\n"
+        f"  API key, budget exhausted:            {DEMO_KEY_BUDGET}\n"
+        f"  API key, OpenAI models only:          {DEMO_KEY_OPENAI_ONLY}\n"
+        f"  Models: {', '.join(gateway.models)}\n"
+        "  (These keys are fake demo values; they only work against this server.)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

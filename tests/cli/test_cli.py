@@ -114,6 +114,20 @@ def test_key_via_stdin_and_kept_when_omitted(sandbox, gateway):
     assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS
 
 
+def test_tier_flags_left_out_keep_the_files_models_as_stored_values_reads_them(sandbox, gateway):
+    # apply reads the tiers it keeps through core's stored_values (as the app's editor does): a usable model is kept
+    # as it is; one core refuses as a model name (here, shaped like a key) reads as absent and is never written back.
+    sandbox.config_dir.mkdir()
+    sandbox.settings.write_text(json.dumps({"env": {
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": HAIKU, "ANTHROPIC_DEFAULT_SONNET_MODEL": "sk-bf-not-a-model-0123456789"}}))
+    result = apply(sandbox, gateway, "--opus", OPUS, "--yes")
+    assert result.returncode == 0, result.stderr
+    env = json.loads(sandbox.settings.read_text())["env"]
+    assert env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == HAIKU
+    assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS
+    assert "ANTHROPIC_DEFAULT_SONNET_MODEL" not in env
+
+
 def test_verify_passes_against_the_demo_gateway(sandbox, gateway):
     assert apply(sandbox, gateway, *ALL_TIERS, "--yes").returncode == 0
     result = sandbox.run("verify", "--json", "--no-claude-cli")

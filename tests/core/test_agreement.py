@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.verify import (
-    AGREEMENT,
-    CheckResult,
-    CheckSpec,
-    CheckStatus,
-    VerifyOptions,
-    target_from_values,
-    verify,
-)
+from optscale_tui.core.verify.checks import AGREEMENT
+from optscale_tui.core.verify.engine import VerifyOptions, verify
+from optscale_tui.core.verify.events import CheckResult, CheckSpec, CheckStatus
+from optscale_tui.core.verify.targets import target_from_values
 from optscale_tui.demo.server import DEMO_KEY
 
 

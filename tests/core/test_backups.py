@@ -10,16 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from optscale_tui.core.clients.claude_code.schema import plan_apply, plan_env_edit
+from optscale_tui.core.config.errors import SettingsChangedOnDisk
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import BACKUP_DIR_NAME, BackupStore, save_plan
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.settings_file import (
-    BACKUP_DIR_NAME,
-    BackupStore,
-    SettingsChangedOnDisk,
-    load_settings,
-    plan_apply,
-    plan_env_edit,
-    save_plan,
-)
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
 
@@ -243,12 +238,12 @@ def test_restoring_an_original_that_was_no_file_removes_the_file_with_a_backup(t
 
 
 def test_removing_the_file_is_refused_when_it_changed_since_it_was_read(tmp_path: Path, monkeypatch) -> None:
-    from optscale_tui.core import settings_file
+    from optscale_tui.core.config import store
 
     path = tmp_path / "settings.json"
     save_model(path, "a/one", T0)
-    real = settings_file.regular_file_digest
-    monkeypatch.setattr(settings_file, "regular_file_digest", lambda p, **kw: (path.write_text("{}"), real(p, **kw))[1])
+    real = store.regular_file_digest
+    monkeypatch.setattr(store, "regular_file_digest", lambda p, **kw: (path.write_text("{}"), real(p, **kw))[1])
     with pytest.raises(SettingsChangedOnDisk):
         BackupStore(path).restore("original", now=T0 + timedelta(seconds=1))
     assert path.read_text() == "{}"

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from optscale_tui.core.clients.claude_code.schema import plan_apply
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import BackupStore, save_plan
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, mask_secret, parse_base_url
-from optscale_tui.core.settings_file import BackupStore, load_settings, plan_apply, save_plan
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
 

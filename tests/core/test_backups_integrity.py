@@ -8,11 +8,9 @@ is listed as broken and never restored; only regular files inside the backup fol
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,15 +18,12 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core.causes import Cause
+from optscale_tui.core.clients.claude_code.schema import plan_apply
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import BACKUP_DIR_NAME, BackupStore, save_plan
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.settings_file import (
-    BACKUP_DIR_NAME,
-    BackupStore,
-    SettingsError,
-    load_settings,
-    plan_apply,
-    save_plan,
-)
+from tests.hostile.fs_faults import checksum_of, cut_short, emptied, fill, flip, garbage, in_thread, tmpfs
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file kinds")
 
@@ -61,21 +56,20 @@ def test_every_backup_has_its_checksum_beside_it(tmp_path: Path) -> None:
     result = save_model(path, "a/one", T0)
     for backup in (result.backup, result.original):
         assert backup is not None
-        sidecar = backup.with_name(backup.name + ".sha256")
-        assert sidecar.read_text().strip() == hashlib.sha256(backup.read_bytes()).hexdigest()
+        assert checksum_of(backup).read_text().strip() == hashlib.sha256(backup.read_bytes()).hexdigest()
     assert [b.broken for b in BackupStore(path).list()] == ["", ""]
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "garbage"])
+DAMAGES = {"truncate": cut_short, "flip": flip, "empty": emptied, "garbage": garbage}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_a_damaged_backup_is_listed_broken_and_never_restored(tmp_path: Path, damage: str) -> None:
     path = seeded(tmp_path)
     save_model(path, "a/one", T0)
     now_text = path.read_text()
     original = BackupStore(path).original_path
-    data = original.read_bytes()
-    damaged = {"truncate": data[: len(data) // 2], "flip": data.replace(b"dark", b"DARK"), "empty": b"",
-               "garbage": b"\x00" * 10}[damage]
-    original.write_bytes(damaged)
+    DAMAGES[damage](original)
     listed = {b.id: b for b in BackupStore(path).list()}
     assert listed["original"].is_broken and "checksum" in listed["original"].broken
     with pytest.raises(SettingsError) as err:
@@ -89,7 +83,7 @@ def test_a_legacy_backup_without_checksum_is_used_when_it_parses(tmp_path: Path)
     path = seeded(tmp_path)
     save_model(path, "a/one", T0)
     store = BackupStore(path)
-    store.original_path.with_name(store.original_path.name + ".sha256").unlink()
+    checksum_of(store.original_path).unlink()
     assert store.list()[-1].broken == ""
     store.restore("original", now=T0 + timedelta(seconds=1))
     assert path.read_text() == ORIGINAL_TEXT
@@ -146,8 +140,6 @@ def test_restore_never_follows_a_symlinked_backup_entry(tmp_path: Path) -> None:
 
 
 def test_a_fifo_planted_as_a_backup_does_not_block_the_list(tmp_path: Path) -> None:
-    from tests.core.test_settings_file_hostile import in_thread
-
     path = seeded(tmp_path)
     save_model(path, "a/one", T0)
     os.mkfifo(BackupStore(path).directory / "settings.json.20991231T000000000000.bak")
@@ -169,8 +161,6 @@ def test_a_symlinked_backup_folder_is_neither_read_nor_written(tmp_path: Path) -
 
 
 def test_restore_refuses_a_fifo_as_the_current_file(tmp_path: Path) -> None:
-    from tests.core.test_settings_file_hostile import in_thread
-
     path = seeded(tmp_path)
     save_model(path, "a/one", T0)
     path.unlink()
@@ -185,40 +175,10 @@ def test_restore_refuses_a_fifo_as_the_current_file(tmp_path: Path) -> None:
 # --- a real full disk (tmpfs) -----------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def small_tmpfs(where: Path, size: str = "64k") -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
-    with small_tmpfs(tmp_path / "disk") as disk:
+    with tmpfs(tmp_path / "disk", "size=64k,mode=0700") as disk:
         yield disk
-
-
-def fill(disk: Path, leave: int) -> Path:
-    """Fill the tmpfs, then free `leave` bytes (rounded to pages by tmpfs)."""
-    ballast = disk / "ballast"
-    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        with contextlib.suppress(OSError):
-            while True:
-                os.write(fd, b"\0" * 4096)
-    finally:
-        os.close(fd)
-    size = ballast.stat().st_size
-    os.truncate(ballast, max(0, size - leave))
-    return ballast
 
 
 def big_settings(size: int) -> str:

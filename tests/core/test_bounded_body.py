@@ -1,4 +1,4 @@
-"""Reading a gateway's answer bounded in decoded size and in total time (core/bounded_body.py), and the gateway
+"""Reading a gateway's answer bounded in decoded size and in total time (core/gateway/body.py), and the gateway
 client's use of it: caps, the deadline over a whole exchange, keys an HTTP header cannot carry, deep JSON."""
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from collections.abc import AsyncIterator, Iterable
 import httpx
 import pytest
 
-import optscale_tui.core.gateway as gateway_module
-from optscale_tui.core.bounded_body import (
+import optscale_tui.core.gateway.catalog as catalog_module
+import optscale_tui.core.gateway.stream as stream_module
+from optscale_tui.core.causes import Cause
+from optscale_tui.core.connection import ApiKey, InputError
+from optscale_tui.core.gateway.body import (
     DECODE_STEP,
     BodyDecoder,
     BodyEncodingError,
@@ -23,9 +26,8 @@ from optscale_tui.core.bounded_body import (
     iter_decoded,
     read_body,
 )
-from optscale_tui.core.causes import Cause
-from optscale_tui.core.connection import ApiKey, InputError
-from optscale_tui.core.gateway import GatewayClient, _html_title
+from optscale_tui.core.gateway.client import GatewayClient
+from optscale_tui.core.gateway.errors import _html_title
 from tests.core.test_gateway import KEY, URL, Recorder, client
 from tests.hostile.hostile_gateway import bomb_blocks
 
@@ -144,7 +146,7 @@ def test_a_timeout_that_bounds_nothing_is_refused(value):
 
 
 async def test_a_catalog_over_the_cap_is_too_large_not_a_login_page(monkeypatch):
-    monkeypatch.setattr(gateway_module, "MAX_CATALOG_BYTES", 10_000)
+    monkeypatch.setattr(catalog_module, "MAX_CATALOG_BYTES", 10_000)
     body = json.dumps({"data": [{"id": f"vendor/model-{i}"} for i in range(2000)]}).encode()
     async with client(Recorder(lambda r: streamed([gzip.compress(body)], "gzip"))) as gw:
         catalog = await gw.list_models()
@@ -153,7 +155,7 @@ async def test_a_catalog_over_the_cap_is_too_large_not_a_login_page(monkeypatch)
 
 
 async def test_the_catalog_cap_covers_all_pages_together(monkeypatch):
-    monkeypatch.setattr(gateway_module, "MAX_CATALOG_BYTES", 5_000)
+    monkeypatch.setattr(catalog_module, "MAX_CATALOG_BYTES", 5_000)
     page = 0
 
     def pages(request: httpx.Request) -> httpx.Response:
@@ -176,7 +178,7 @@ async def test_a_catalog_dripping_forever_ends_at_the_deadline():
 
 
 async def test_a_stream_that_never_stops_is_too_large(monkeypatch):
-    monkeypatch.setattr(gateway_module, "MAX_STREAM_BYTES", 50_000)
+    monkeypatch.setattr(stream_module, "MAX_STREAM_BYTES", 50_000)
     start = b'event: message_start\ndata: {"type": "message_start", "message": {"id": "m"}}\n\n'
     ping = b'event: ping\ndata: {"type": "ping"}\n\n' * 100
 
@@ -187,6 +189,7 @@ async def test_a_stream_that_never_stops_is_too_large(monkeypatch):
     async with client(Recorder(endless)) as gw:
         result = await gw.stream_message("m", "x")
     assert result.cause is Cause.RESPONSE_TOO_LARGE
+    assert "larger than 48.8281 KiB" in result.detail  # the patched cap was the one read
 
 
 @pytest.mark.parametrize("depth", [5_000, 200_000])

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.gateway import (
+from optscale_tui.core.gateway.errors import (
     cause_for_stream_error,
     classify_exception,
     classify_http_error,

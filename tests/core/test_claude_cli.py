@@ -9,16 +9,14 @@ import stat
 import tempfile
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.claude_cli import CHECK_SETTINGS, connection_settings, prepare_workdir, session_args
-from optscale_tui.core.verify import (
-    CheckFinished,
-    CheckResult,
-    CheckSpec,
-    CheckStarted,
-    CheckStatus,
-    VerifyOptions,
-    run_verification,
+from optscale_tui.core.verify.claude_cli import (
+    CHECK_SETTINGS,
+    connection_settings,
+    prepare_workdir,
+    session_args,
 )
+from optscale_tui.core.verify.engine import VerifyOptions, run_verification
+from optscale_tui.core.verify.events import CheckFinished, CheckResult, CheckSpec, CheckStarted, CheckStatus
 from tests.core.verify_targets import make_target
 
 KEY = "sk-bf-" + "ProjectKeyValue0" * 2 + "c0de"
@@ -211,7 +209,7 @@ def _alive(pid_file) -> bool:
 
 
 async def _checks(target, script, **kwargs):
-    from optscale_tui.core.claude_cli import real_client
+    from optscale_tui.core.verify.real_client import real_client
 
     client = real_client(target, cwd=script.parent, binary=script, **kwargs)
     options = VerifyOptions(extra_checks=tuple(client.checks), extra_session=client, tool_probe=False,
@@ -241,7 +239,7 @@ async def test_a_session_that_never_answers_times_out_and_is_killed(gateway, tmp
 
 
 async def test_cancelling_the_run_mid_conversation_kills_claude(gateway, tmp_path, monkeypatch):
-    from optscale_tui.core.claude_cli import real_client
+    from optscale_tui.core.verify.real_client import real_client
 
     target = make_target(gateway)
     script = _fake_claude(tmp_path, monkeypatch, "hang", target.url.anthropic_base)
@@ -278,7 +276,7 @@ async def test_a_session_answers_each_tier(gateway, tmp_path, monkeypatch):
 
 
 async def test_a_rerun_of_one_tier_asks_claude_only_that_tier(gateway, tmp_path, monkeypatch):
-    from optscale_tui.core.claude_cli import real_client
+    from optscale_tui.core.verify.real_client import real_client
 
     target = make_target(gateway)
     script = _fake_claude(tmp_path, monkeypatch, "normal", target.url.anthropic_base)

@@ -29,8 +29,10 @@ from pathlib import Path
 import pytest
 
 from optscale_tui import cli
+from optscale_tui.cli import apply as _apply  # noqa: F401  (the command's module: imported before forking too)
 from optscale_tui.core import fixes as _fixes  # noqa: F401  (imported before forking: children never import)
 from optscale_tui.core import settings_file
+from optscale_tui.core.config import store as config_store  # where save_plan finds _write_settings
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
 from optscale_tui.core.settings_file import BackupStore, load_settings, plan_apply
 
@@ -70,7 +72,7 @@ def fork_apply(path: Path, model: str, timing_pipe: int | None = None) -> int:
         os.dup2(devnull, 2)
         sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
         if timing_pipe is not None:  # calibration: report when the save starts and ends
-            real = settings_file._write_settings
+            real = config_store._write_settings
 
             def timed(*args, **kwargs):
                 os.write(timing_pipe, f"{time.monotonic()} ".encode())
@@ -79,7 +81,7 @@ def fork_apply(path: Path, model: str, timing_pipe: int | None = None) -> int:
                 finally:
                     os.write(timing_pipe, f"{time.monotonic()}\n".encode())
 
-            settings_file._write_settings = timed
+            config_store._write_settings = timed
         code = cli.main(argv(path, model))
     except BaseException:
         code = 99

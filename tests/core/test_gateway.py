@@ -14,7 +14,9 @@ import pytest
 from optscale_tui import __version__
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import GatewayUrl, parse_api_key, parse_base_url
-from optscale_tui.core.gateway import CLAUDE_CODE_BETAS, GatewayClient, ProbeResult
+from optscale_tui.core.gateway.client import GatewayClient
+from optscale_tui.core.gateway.messages import CLAUDE_CODE_BETAS
+from optscale_tui.core.gateway.results import ProbeResult
 from tests.core.demo_faults import FAULT_KIND_CAUSES
 
 ORG = "00000000-0000-4000-8000-00000000d3e0"

@@ -7,10 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from optscale_tui.core import report
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.verify import CheckResult, CheckStatus, VerificationDone, target_from_values
+from optscale_tui.core.verify import report
+from optscale_tui.core.verify.events import CheckResult, CheckStatus, VerificationDone
+from optscale_tui.core.verify.targets import target_from_values
 
 KEY = "sk-bf-secret-report-key-9876"
 
@@ -106,7 +107,7 @@ def test_a_cause_shared_by_several_checks_is_explained_once_in_reports():
 
 def test_missing_connection_gives_plain_words_and_the_cli_command_apart(tmp_path):
     from optscale_tui.core.doctor import inspect_environment
-    from optscale_tui.core.verify import WRITE_CONNECTION_COMMAND, target_from_effective
+    from optscale_tui.core.verify.targets import WRITE_CONNECTION_COMMAND, target_from_effective
 
     config = inspect_environment(cwd=tmp_path, env={}, home=tmp_path, user_settings=tmp_path / "settings.json")
     target = target_from_effective(config)

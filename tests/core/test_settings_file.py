@@ -1,4 +1,4 @@
-"""settings_file.py: strict loading, surgical plans and the masked diff (saving is in test_settings_save.py)."""
+"""core/config (plan, jsontext, diff) and the Claude Code schema: strict loading, surgical plans and the masked diff (saving is in test_settings_save.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from optscale_tui.core import settings_file
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.settings_file import (
+from optscale_tui.core.clients.claude_code.schema import (
     OWNED_ENV_KEYS,
-    PlannedChange,
-    SettingsDocument,
-    SettingsError,
-    load_settings,
+    SAVED_AS,
     plan_apply,
     plan_env_edit,
     plan_remove,
+    stored_values,
 )
+from optscale_tui.core.config import jsontext
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.plan import PlannedChange, SettingsDocument, load_settings
+from optscale_tui.core.config.store import save_plan
+from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
 
 ORG = "7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f"
 URL = parse_base_url(f"https://my.optscale.ai/llm_proxy/{ORG}/v1")
@@ -443,7 +444,7 @@ def test_a_wrong_edit_is_caught_before_anything_could_be_written(
     settings_fixtures: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Simulate a bug in the text editor: replacing a value silently does nothing.
-    monkeypatch.setattr(settings_file._TextEditor, "replace_value", lambda self, member, value: None)
+    monkeypatch.setattr(jsontext.TextEditor, "replace_value", lambda self, member, value: None)
     doc = load_settings(settings_fixtures / "four-space-old-gateway-no-final-newline.json")
     with pytest.raises(SettingsError, match="internal error"):
         plan_apply(doc, VALUES)
@@ -603,11 +604,11 @@ def test_stored_values_read_back_what_plan_apply_writes(tmp_path: Path) -> None:
         url=parse_base_url("https://gw.example.com/llm_proxy/org/v1"), key=ApiKey("sk-bf-stored-values-0123456789"),
         tiers=TierMapping(opus="a/opus", subagent_model="a/sub", main_model="a/main"),
         disable_experimental_betas=True, display_names={"opus": "Opus via OptScale"})
-    settings_file.save_plan(settings_file.plan_apply(settings_file.load_settings(path), values))
-    stored = settings_file.stored_values(settings_file.load_settings(path))
+    save_plan(plan_apply(load_settings(path), values))
+    stored = stored_values(load_settings(path))
     assert stored.url is not None and stored.url.anthropic_base == values.url.anthropic_base
     assert stored.key == values.key.value and "sk-bf-stored" not in repr(stored)
     assert stored.tiers == TierMapping(opus="a/opus", subagent_model="a/sub") and stored.model == "a/main"
     assert stored.disable_experimental_betas is True
     assert stored.display_names == {"opus": "Opus via OptScale"}
-    assert set(settings_file.SAVED_AS.values()) == {f"env.{k}" for k in settings_file.OWNED_ENV_KEYS} | {"model"}
+    assert set(SAVED_AS.values()) == {f"env.{k}" for k in OWNED_ENV_KEYS} | {"model"}

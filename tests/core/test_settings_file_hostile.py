@@ -9,31 +9,21 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.clients.claude_code.schema import plan_apply, plan_env_edit
+from optscale_tui.core.config.errors import SettingsChangedOnDisk, SettingsError, SettingsReadOnly
+from optscale_tui.core.config.files import MAX_SETTINGS_BYTES, is_read_only, read_regular_file
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import BACKUP_DIR_NAME, BackupStore, save_plan
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
 from optscale_tui.core.doctor import _same_file, inspect_environment
-from optscale_tui.core.settings_file import (
-    BACKUP_DIR_NAME,
-    MAX_SETTINGS_BYTES,
-    BackupStore,
-    SettingsChangedOnDisk,
-    SettingsError,
-    SettingsReadOnly,
-    is_read_only,
-    load_settings,
-    plan_apply,
-    plan_env_edit,
-    read_regular_file,
-    save_plan,
-)
+from tests.hostile.fs_faults import in_thread, make_fifo, make_socket
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file kinds")
 
@@ -41,37 +31,6 @@ KEY = "sk-bf-HOSTILE-FILE-0123456789abcdef"
 VALUES = ConnectionValues(parse_base_url("https://gw.example.com/llm_proxy/org/v1"), ApiKey(KEY),
                           TierMapping(opus="anthropic/claude-opus-4-6"))
 T0 = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
-
-
-def in_thread(fn, timeout: float = 10.0):
-    """Run fn in a daemon thread; fail (instead of hanging the suite) when it blocks."""
-    box: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "blocked (a FIFO was opened without O_NONBLOCK)"
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box.get("value")
-
-
-def make_fifo(path: Path) -> Path:
-    os.mkfifo(path)
-    return path
-
-
-def make_socket(path: Path) -> Path:
-    sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(path))
-    sock.close()
-    return path
 
 
 def saved_doc(tmp_path: Path, text: str = '{\n  "theme": "dark"\n}\n') -> Path:
@@ -285,18 +244,18 @@ def test_a_restore_over_a_read_only_file_needs_force_too(tmp_path: Path) -> None
 def test_a_save_refused_as_changed_on_disk_at_the_last_check_leaves_no_backup(tmp_path: Path,
                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The second check (just before the replace) used to fire after the backup was made: 24 refusals left 73."""
-    import optscale_tui.core.settings_file as sf
+    from optscale_tui.core.config import store
 
     path = saved_doc(tmp_path)
     plan = plan_apply(load_settings(path), VALUES)
-    real = sf._write_file_atomically
+    real = store.write_file_atomically
 
     def edit_then_write(final, data, **kwargs):
         if final == path.resolve():
             path.write_text('{"theme": "light"}\n')  # someone saves while we write
         return real(final, data, **kwargs)
 
-    monkeypatch.setattr(sf, "_write_file_atomically", edit_then_write)
+    monkeypatch.setattr(store, "write_file_atomically", edit_then_write)
     for _ in range(5):
         with pytest.raises(SettingsChangedOnDisk) as err:
             save_plan(plan)
@@ -378,7 +337,7 @@ def test_old_temp_files_of_a_live_pid_are_removed_too(tmp_path: Path) -> None:
 
 
 def test_our_temp_files_are_named_recognisably(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import optscale_tui.core.settings_file as sf
+    from optscale_tui.core.config import store
 
     path = saved_doc(tmp_path)
     seen: list[str] = []
@@ -388,7 +347,7 @@ def test_our_temp_files_are_named_recognisably(tmp_path: Path, monkeypatch: pyte
         seen.append(Path(src).name)
         return real(src, dst)
 
-    monkeypatch.setattr(sf.os, "replace", spy)
+    monkeypatch.setattr(store.os, "replace", spy)
     save_plan(plan_apply(load_settings(path), VALUES))
     assert seen and all(name.startswith(f".settings.json.optscale-tui.{os.getpid()}.") for name in seen)
 

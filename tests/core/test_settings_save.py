@@ -10,16 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from optscale_tui.core.clients.claude_code.schema import plan_apply
+from optscale_tui.core.config.errors import SettingsChangedOnDisk, SettingsError, SettingsWriteError
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import BACKUP_DIR_NAME, save_plan
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.settings_file import (
-    BACKUP_DIR_NAME,
-    SettingsChangedOnDisk,
-    SettingsError,
-    SettingsWriteError,
-    load_settings,
-    plan_apply,
-    save_plan,
-)
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file modes and symlinks")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from optscale_tui.core.sse import ServerSentEvent, SSEDecoder, SSEError
+from optscale_tui.core.gateway.sse import ServerSentEvent, SSEDecoder, SSEError
 
 STREAM = (
     'event: message_start\ndata: {"type":"message_start"}\n\n'
@@ -106,7 +106,7 @@ def test_stream_ending_inside_a_character_is_an_sse_error() -> None:
 
 
 def test_runaway_line_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import optscale_tui.core.sse as sse
+    import optscale_tui.core.gateway.sse as sse
 
     monkeypatch.setattr(sse, "MAX_LINE_CHARS", 10)
     with pytest.raises(SSEError, match="longer"):
@@ -115,7 +115,7 @@ def test_runaway_line_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_endless_data_lines_without_the_blank_line_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each line is short, so the line cap never fires; the event they add up to must not grow without bound."""
-    import optscale_tui.core.sse as sse_module
+    import optscale_tui.core.gateway.sse as sse_module
 
     monkeypatch.setattr(sse_module, "MAX_EVENT_CHARS", 1000)
     decoder = SSEDecoder()

@@ -7,7 +7,7 @@ import os
 import pytest
 import trustme
 
-from optscale_tui.core.tls import TrustError, shared_ssl_context
+from optscale_tui.core.gateway.tls import TrustError, shared_ssl_context
 
 
 def test_reused_for_the_same_ca_files_and_rebuilt_when_one_changes(tmp_path):

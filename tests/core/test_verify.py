@@ -14,18 +14,16 @@ from optscale_tui.core.connection import (
     TierMapping,
     parse_base_url,
 )
-from optscale_tui.core.verify import (
+from optscale_tui.core.verify.engine import VerifyOptions, run_verification, verify
+from optscale_tui.core.verify.events import (
     CheckFinished,
     CheckStarted,
     CheckStatus,
     TokenChunk,
     VerificationDone,
     VerificationPlanned,
-    VerifyOptions,
-    run_verification,
-    target_from_values,
-    verify,
 )
+from optscale_tui.core.verify.targets import target_from_values
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from tests.core.demo_faults import FAULT_KIND_CAUSES
 from tests.core.verify_targets import TIERS, make_target

@@ -6,17 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from optscale_tui.core import report
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import TierMapping
-from optscale_tui.core.verify import (
-    CheckStatus,
-    VerificationDone,
-    VerifyOptions,
-    plan_checks,
-    target_from_effective,
-    verify,
-)
+from optscale_tui.core.verify import report
+from optscale_tui.core.verify.engine import VerifyOptions, plan_checks, verify
+from optscale_tui.core.verify.events import CheckStatus, VerificationDone
+from optscale_tui.core.verify.targets import target_from_effective
 from optscale_tui.demo.server import DEMO_KEY, DEMO_KEY_LIMITED
 from tests.core.test_doctor import Sandbox
 from tests.core.verify_targets import TIERS, make_target

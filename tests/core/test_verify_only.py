@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from optscale_tui.core.verify import (
+from optscale_tui.core.verify.engine import VerifyOptions, merge_results, plan_checks, run_verification
+from optscale_tui.core.verify.events import (
     CheckFinished,
     CheckResult,
     CheckStarted,
     CheckStatus,
     VerificationDone,
     VerificationPlanned,
-    VerifyOptions,
-    merge_results,
-    plan_checks,
-    run_verification,
 )
 from tests.core.verify_targets import make_target
 
@@ -76,7 +73,7 @@ def test_merge_results_replaces_in_place_and_appends_new_rows():
 
 def test_merge_results_keeps_the_full_runs_time_and_tells_the_reruns_apart():
     """Re-running one check after a full run said "11 passed … in 0.0 s": the re-run's time, as if for every check."""
-    from optscale_tui.core.report import to_json, verdict_line
+    from optscale_tui.core.verify.report import to_json, verdict_line
 
     full = VerificationDone((_result("config"), _result("connect"), _result("prompt.opus")), 4200.0)
     rerun = VerificationDone((_result("config"), _result("connect"), _result("prompt.opus")), 400.0)
@@ -90,7 +87,7 @@ def test_merge_results_keeps_the_full_runs_time_and_tells_the_reruns_apart():
 
 
 def test_a_rerun_without_the_reachability_check_does_not_claim_it():
-    from optscale_tui.core.report import verdict_line
+    from optscale_tui.core.verify.report import verdict_line
 
     full = VerificationDone((_result("config"), _result("connect"), _result("doctor.tier_unmapped")), 4200.0)
     network_free = merge_results(full, VerificationDone((_result("config"), _result("doctor.tier_unmapped")), 5.0))

@@ -12,14 +12,9 @@ from pathlib import Path
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_anthropic_base_url
 from optscale_tui.core.settings_file import load_settings, plan_apply
-from optscale_tui.core.verify import (
-    CheckStatus,
-    VerificationDone,
-    VerifyOptions,
-    run_verification,
-    target_from_unsaved,
-    target_from_values,
-)
+from optscale_tui.core.verify.engine import VerifyOptions, run_verification
+from optscale_tui.core.verify.events import CheckStatus, VerificationDone
+from optscale_tui.core.verify.targets import target_from_unsaved, target_from_values
 from tests.core.test_doctor import BASE, HAIKU, OPUS, SONNET, TOKEN, Sandbox
 
 SEED = {"theme": "dark", "env": {"BASH_DEFAULT_TIMEOUT_MS": "120000"}}  # no gateway yet, as in --demo

@@ -9,7 +9,8 @@ from optscale_tui.core.connection import (
     parse_anthropic_base_url,
     parse_base_url,
 )
-from optscale_tui.core.verify import VerificationTarget, target_from_values
+from optscale_tui.core.verify.events import VerificationTarget
+from optscale_tui.core.verify.targets import target_from_values
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 
 TIERS = TierMapping(haiku="anthropic/claude-haiku-4-5", sonnet="anthropic/claude-sonnet-4-6",

@@ -138,9 +138,10 @@ async def test_claude_resolving_another_host_gets_no_prompt(e2e, gateway, monkey
     yet). Claude Code is asked which URL it resolved and stopped before any prompt: the other host sees nothing."""
     from pathlib import Path
 
-    from optscale_tui.core.claude_cli import real_client_checks
     from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-    from optscale_tui.core.verify import VerifyOptions, target_from_values, verify
+    from optscale_tui.core.verify.engine import VerifyOptions, verify
+    from optscale_tui.core.verify.real_client import real_client_checks
+    from optscale_tui.core.verify.targets import target_from_values
     from optscale_tui.demo.server import DemoGateway
 
     with DemoGateway() as elsewhere:

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from optscale_tui import cli
+from tests.hostile.fs_faults import TAMPERS, fill, make_fifo, make_socket, need_root, tmpfs
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file kinds")
 
@@ -192,21 +192,6 @@ def test_settings_content(box: Box, capsys: pytest.CaptureFixture[str], name: st
 # --- 2. what sits at the settings path ------------------------------------------------------------------------
 
 
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
-
-
-def make_fifo(path: Path) -> None:
-    os.mkfifo(path)
-
-
-def make_socket(path: Path) -> None:
-    sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(path))
-    sock.close()
-
-
 def make_chardev(path: Path) -> None:
     need_root()
     os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a private /dev/null
@@ -307,29 +292,6 @@ def test_a_path_through_a_file_is_refused(box: Box, capsys: pytest.CaptureFixtur
 # --- 3. the file is fine, the file system refuses ---------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def tmpfs(where: Path, options: str) -> Iterator[Path]:
-    need_root()
-    where.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode(errors='replace').strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
-def fill(disk: Path) -> None:
-    fd = os.open(disk / "ballast", os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        with contextlib.suppress(OSError):
-            while True:
-                os.write(fd, b"\0" * 4096)
-    finally:
-        os.close(fd)
-
-
 @pytest.fixture
 def mounted_config(box: Box) -> Iterator[Callable[[str], None]]:
     """Mount a small tmpfs over ~/.claude on demand (root only)."""
@@ -410,64 +372,6 @@ def test_a_fix_it_over_a_read_only_file_needs_force(box: Box, capsys: pytest.Cap
 
 
 # --- 5. backups that must not be restored -----------------------------------------------------------------------
-
-
-def tamper_truncate(original: Path) -> None:
-    original.write_bytes(original.read_bytes()[:40])
-
-
-def tamper_flip(original: Path) -> None:
-    original.write_bytes(original.read_bytes().replace(b"dark", b"DARK"))
-
-
-def tamper_empty_legacy(original: Path) -> None:
-    original.write_bytes(b"")
-    original.with_name(original.name + ".sha256").unlink()
-
-
-def tamper_truncated_legacy(original: Path) -> None:
-    tamper_truncate(original)
-    original.with_name(original.name + ".sha256").unlink()
-
-
-def tamper_symlink(original: Path) -> None:
-    foreign = original.parent.parent.parent / "foreign.json"
-    foreign.write_text('{"stolen": true}')
-    original.unlink()
-    original.symlink_to(foreign)
-
-
-def tamper_fifo(original: Path) -> None:
-    original.unlink()
-    os.mkfifo(original)
-
-
-def tamper_folder(original: Path) -> None:
-    original.unlink()
-    original.mkdir()
-
-
-def tamper_bad_checksum_file(original: Path) -> None:
-    original.with_name(original.name + ".sha256").write_text("not a checksum\n")
-
-
-def tamper_checksum_link(original: Path) -> None:
-    sidecar = original.with_name(original.name + ".sha256")
-    sidecar.unlink()
-    sidecar.symlink_to("/dev/zero")
-
-
-TAMPERS: dict[str, Callable[[Path], None]] = {
-    "truncated": tamper_truncate,
-    "bit-flipped": tamper_flip,
-    "empty-without-checksum": tamper_empty_legacy,
-    "truncated-without-checksum": tamper_truncated_legacy,
-    "symlink-to-foreign-file": tamper_symlink,
-    "fifo": tamper_fifo,
-    "folder": tamper_folder,
-    "garbage-checksum": tamper_bad_checksum_file,
-    "checksum-links-to-dev-zero": tamper_checksum_link,
-}
 
 
 @pytest.mark.parametrize("how", sorted(TAMPERS))

@@ -1,0 +1,274 @@
+"""The commands that check and write nothing: `verify` (the probes, streamed), `doctor` (what Claude Code will
+really use), `models` (the key's catalog)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from optscale_tui.cli.common import fix_rows, inspect_settings, load_document, print_fixes, read_key
+from optscale_tui.cli.output import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    UsageError,
+    err,
+    json_text,
+    out,
+    remember_secret,
+    shown,
+)
+from optscale_tui.cli.profile_values import preferences, profile_target
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from optscale_tui.core.verify import run_verification, target_from_effective
+
+    if args.settings is not None and os.path.lexists(args.settings):
+        load_document(args.settings)  # a file that does not parse (or is a FIFO, a loop, …) is an input error (exit 2)
+    config = inspect_settings(args.settings)
+    if getattr(args, "profile", None):  # the profile's values, as they would be used; nothing is read or written
+        target = profile_target(args)
+    else:
+        target = target_from_effective(config, cwd=Path.cwd())
+    if target.key is not None:
+        remember_secret(target.key.value)
+    options = _verify_options(args, target)
+    events = run_verification(target, options)
+    done = asyncio.run(_print_events(events, as_json=args.json, stream=not args.json and not args.quiet))
+    _print_closing(args, config, target, done)
+    return EXIT_OK if done.ok else EXIT_PROBLEM
+
+
+def _verify_options(args: argparse.Namespace, target):
+    """--ca-bundle and --timeout, the app's preferences, and the real-client check unless it is off."""
+    from dataclasses import replace
+
+    from optscale_tui.core.verify import VerifyOptions
+
+    prefs = preferences(args)
+    options = VerifyOptions(ca_bundle=args.ca_bundle or (Path(prefs.ca_bundle) if prefs.ca_bundle else None),
+                            check_timeout=args.timeout)
+    if not args.no_claude_cli and prefs.real_client_check and not target.problems:
+        from optscale_tui.core.claude_cli import real_client
+
+        client = real_client(target, cwd=Path.cwd(), timeout=args.timeout)
+        options = replace(options, extra_checks=tuple(client.checks), extra_session=client)
+    return options
+
+
+async def _print_events(events, *, as_json: bool, stream: bool):
+    """Print the run as it goes (nothing with --json) and return its VerificationDone."""
+    from optscale_tui.core import report
+    from optscale_tui.core.verify import CheckFinished, TokenChunk, VerificationDone, VerificationPlanned
+
+    done_box: list[VerificationDone] = []
+    # One reply streams live at a time; replies of other checks are kept and printed whole, and lines of checks
+    # that finish meanwhile wait, so a reply is never cut in half by another check's result.
+    live: str | None = None
+    buffered: dict[str, list[str]] = {}
+    waiting: list[tuple[object, str]] = []  # (result, its reply text) printed after the live reply
+    seen: set = set()  # causes already explained above: later checks failing for the same one get one line
+    shown_ids: set[str] = set()  # the checks printed (the doctor's findings are summed up in the "config" one)
+
+    async for event in events:
+        if as_json:
+            if isinstance(event, VerificationDone):
+                done_box.append(event)
+            continue
+        if isinstance(event, VerificationPlanned):
+            out("\n".join(shown(line) for line in report.target_lines(event.target)))
+            out("")
+        elif isinstance(event, TokenChunk) and stream:
+            if live is None:
+                live = event.check_id
+                sys.stdout.write(f"  [{live}] " + _reply_text("".join(buffered.pop(live, []))))  # what came before
+            if event.check_id == live:
+                sys.stdout.write(_reply_text(event.text))  # cleaned in core already; this is the last guard
+                sys.stdout.flush()
+            else:
+                buffered.setdefault(event.check_id, []).append(event.text)
+        elif isinstance(event, CheckFinished):
+            result = event.result
+            shown_ids.add(result.id)
+            text = "".join(buffered.pop(result.id, []))
+            if live is not None and result.id != live:
+                waiting.append((result, text))
+                continue
+            if live is not None:  # the live reply is complete: end its line, then what waited
+                out("")
+                live = None
+            for done_result, done_text in [(result, text), *waiting]:
+                for line in _result_lines(done_result, done_text, seen):
+                    out(line)
+            waiting.clear()
+        elif isinstance(event, VerificationDone):
+            for done_result, done_text in waiting:
+                for line in _result_lines(done_result, done_text, seen):
+                    out(line)
+            done_box.append(event)
+            out("")
+            out(report.verdict_line(event, shown_ids))  # counts what was printed, not the --json-only rows
+    return done_box[0]
+
+
+def _result_lines(result, text: str, seen: set) -> list[str]:
+    # Rendered when printed (not when finished), so "same cause as above" always has the full one above.
+    from optscale_tui.core import report
+
+    reply = [f"  [{result.id}] {_reply_text(text)}"] if text else []
+    return [shown(line) for line in (*reply, report.result_line(result), *report.result_details(result, seen))]
+
+
+def _reply_text(text: str) -> str:
+    # A reply's own line breaks are indented, so no line of it starts where our result lines do (a reply could
+    # otherwise print a line that reads like "✓ PASS …").
+    return shown(text, single_line=False).replace("\n", "\n      ")
+
+
+def _print_closing(args: argparse.Namespace, config, target, done) -> None:
+    """The fix-it commands for what failed, then the JSON report or the closing lines (Traces: where, when, ids)."""
+    from optscale_tui.core import report
+    from optscale_tui.core.fixes import fixes_for
+
+    fixes = fixes_for(config, [r.cause for r in done.results if r.cause], catalog=done.catalog)
+    if getattr(args, "profile", None):
+        fixes = []  # they fix the settings file, which a profile's verification did not look at
+    if args.json:
+        payload = report.to_json(done, target)
+        payload["fixes"] = fix_rows(fixes)
+        out(json_text=True, text=json_text(payload))
+    else:
+        print_fixes(fixes)
+        for line in report.closing_lines(done, target):  # Traces: where, when, which ids; what is left to do
+            out(line)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from optscale_tui.core.fixes import fixes_for
+
+    config = inspect_settings(args.settings)
+    fixes = fixes_for(config)
+    if args.json:
+        out(json_text=True, text=json_text({
+            "ok": not any(f.severity == "fail" for f in config.findings),
+            "user_settings": str(config.user_settings),
+            "variables": [
+                {"name": v.name, "value": v.display, "source": v.source.value,
+                 "source_path": str(v.source_path) if v.source_path else None,
+                 "overridden": [{"source": layer.value, "path": str(p) if p else None} for layer, p in v.overridden]}
+                for v in config.variables.values()
+            ],
+            "findings": [{"cause": f.cause.value, "severity": f.severity, "message": f.message, "fix": f.fix}
+                         for f in config.findings],
+            "notes": list(getattr(config, "notes", ())),
+            "run_precedence": _run_precedence_note(),
+            "fixes": fix_rows(fixes),
+        }, ensure_ascii=True))
+    else:
+        _print_doctor(config)
+        print_fixes(fixes)
+    return EXIT_PROBLEM if any(f.severity == "fail" for f in config.findings) else EXIT_OK
+
+
+def _print_doctor(config) -> None:
+    out(f"Claude Code reads user settings from {config.user_settings}")
+    out("")
+    # The value last: a long one (a URL) pushed the source column out of line.
+    rows = [(v, v.source.value + (f" ({v.source_path})" if v.source_path else ""))
+            for v in config.variables.values()]
+    name_w = max([len("variable"), *(len(v.name) for v, _ in rows)])
+    source_w = max([len("source"), *(len(where) for _, where in rows)])
+    out(f"{'variable':<{name_w}}  {'source':<{source_w}}  value")
+    for v, where in rows:
+        out(f"{v.name:<{name_w}}  {where:<{source_w}}  {v.display}")
+        for layer, p in v.overridden:
+            out(f"{'':<{name_w}}    overrides {layer.value}{f' ({p})' if p else ''}")
+    out("")
+    if not config.findings:
+        out("✓ No conflicts: nothing overrides the gateway settings.")
+    for f in config.findings:
+        out(f"{'✗' if f.severity == 'fail' else '!'} {f.message}")
+        out(f"    cause: {f.cause.value}")
+        out(f"    fix:   {f.fix}")
+    for note in getattr(config, "notes", ()):
+        out(f"  note: {note}")
+    out(f"  note: {_run_precedence_note()}")
+
+
+def _run_precedence_note() -> str:
+    from optscale_tui.core.session_run import PRECEDENCE_NOTE
+
+    return PRECEDENCE_NOTE
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from optscale_tui.core.connection import InputError, parse_base_url
+    from optscale_tui.core.gateway import GatewayClient
+
+    try:
+        url = parse_base_url(args.base_url)
+    except InputError as exc:
+        raise UsageError(exc.reason) from None
+    key = read_key(args)
+    assert key is not None
+
+    try:
+        client = GatewayClient(url, key, ca_bundle=args.ca_bundle, timeout=args.timeout)
+    except InputError as exc:  # an unreadable CA file
+        raise UsageError(exc.reason) from None
+
+    async def fetch():
+        async with client:
+            return await client.list_models()
+
+    catalog = asyncio.run(fetch())
+    if args.json:
+        _print_catalog_json(catalog)
+    else:
+        _print_catalog(catalog)
+    return EXIT_OK if catalog.probe.ok else EXIT_PROBLEM
+
+
+def _print_catalog_json(catalog) -> None:
+    from optscale_tui.core.causes import describe
+
+    probe = catalog.probe
+    # JSON escapes control characters itself; keys are masked (json_text), as everywhere.
+    out(json_text=True, text=json_text({
+        "ok": probe.ok,
+        "source": catalog.source,
+        "models": [{"id": m.id, "display_name": m.display_name, "owned_by": m.owned_by} for m in catalog.models],
+        "cause": probe.cause.value if probe.cause else None,
+        "message": probe.detail,
+        "fix": describe(probe.cause).fix if probe.cause else "",
+        "request_ids": dict(probe.request_ids),
+    }, ensure_ascii=True))
+
+
+def _print_catalog(catalog) -> None:
+    from optscale_tui.core.causes import describe
+
+    probe = catalog.probe
+    if not probe.ok:
+        info = describe(probe.cause) if probe.cause else None
+        err(f"✗ Could not list models: {shown(probe.detail or (info.message if info else ''))}")
+        if info:
+            err(f"  cause: {info.cause.value}\n  fix:   {info.fix}")
+        return
+    out(f"{len(catalog.models)} models from {shown(catalog.source)}:")
+    altered = 0
+    for m in catalog.models:
+        listed = shown(m.id)
+        if listed != m.id:  # what is printed is not the id: it must not be copied into a mapping as is
+            altered += 1
+            listed += "  (!)"
+        out(f"  {listed}")
+    if altered:
+        err(f"warning: {altered} model id{'s' if altered != 1 else ''} marked (!) held control characters or "
+            "something shaped like an API key; shown cleaned, and refused as a tier model.")
