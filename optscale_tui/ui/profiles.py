@@ -1,5 +1,6 @@
 """Profiles in the app (issue 13 §2): pick one to fill Connect and Models (Review then shows what the switch changes
-in settings.json), save the values on screen as one, rename or delete one. The file and the key stores are core's (core/app_config)."""
+in settings.json), save the values on screen as one, rename or delete one. The file and the key stores are core's
+(core/app_config)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -59,8 +61,9 @@ class ProfilePicker(Dialog[str | None]):
         last = self._config.preferences.last_profile
         option_list.clear_options()
         width = min(max((len(p.name) for p in profiles), default=0), 24)
-        option_list.add_options([Option(f"{'*' if p.name == last else ' '} {p.name.ljust(width)}  {_described(p)}",
-                                        id=p.name) for p in profiles])
+        # Content, not a markup string: a label is the user's text, and "[" in it is not a style.
+        option_list.add_options([Option(Content(f"{'*' if p.name == last else ' '} {p.name.ljust(width)}  "
+                                                f"{_described(p)}"), id=p.name) for p in profiles])
         option_list.display = bool(profiles)
         names = [p.name for p in profiles]
         if names:

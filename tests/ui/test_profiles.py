@@ -311,3 +311,18 @@ async def test_a_profile_that_leaves_a_tier_unmapped_unmaps_it_in_the_review_dif
         plan = app.state.plan()
         assert plan is not None and app.active_profile == "prod"
         assert {c.key: c.new for c in plan.changes}["env.ANTHROPIC_DEFAULT_HAIKU_MODEL"] is None
+
+
+async def test_a_label_with_brackets_is_shown_as_written(ui_sandbox, monkeypatch):
+    ui_sandbox.seed()
+    path = config_with_profile(ui_sandbox, monkeypatch)
+    config = ac.load_config(path)
+    config.profiles["odd"] = ac.Profile(name="odd", label="[/] team [b]x", base_url=PROD_URL)
+    ac.save_config(config)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        prompts = [str(o.prompt) for o in app.screen.query_one("#profile-list").options]
+        assert any("[/] team [b]x · prod.example.com" in prompt for prompt in prompts), prompts
