@@ -13,13 +13,10 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core.causes import CAUSES, Cause, describe
-from optscale_tui.core.doctor import (
-    CLAUDE_CODE_BUILTIN_MODELS,
-    EffectiveConfig,
-    Layer,
-    claude_resolved_model,
-    inspect_environment,
-)
+from optscale_tui.core.clients.claude_code.effective import EffectiveConfig, claude_resolved_model
+from optscale_tui.core.clients.claude_code.layers import Layer
+from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.diagnosis.doctor import inspect_environment
 from optscale_tui.core.settings_file import SettingsError, load_settings
 
 TOKEN = "sk-bf-" + "T0kenSecretValue" * 2 + "9f3a"
@@ -552,7 +549,7 @@ def test_resolved_model_passes_other_ids_through_and_strips_1m(sb: Sandbox) -> N
 
 def test_config_dir_pointing_at_the_default_folder_is_not_an_override(tmp_path):
     from optscale_tui.core.causes import Cause
-    from optscale_tui.core.doctor import inspect_environment
+    from optscale_tui.core.diagnosis.doctor import inspect_environment
 
     home = tmp_path / "home"
     (home / ".claude").mkdir(parents=True)
