@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core.causes import CAUSES, Cause, describe
-from optscale_tui.core.clients.claude_code.effective import EffectiveConfig, claude_resolved_model
+from optscale_tui.core.clients.claude_code.effective import (
+    EffectiveConfig,
+    claude_resolved_model,
+    resolve_environment,
+)
 from optscale_tui.core.clients.claude_code.layers import Layer
 from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.diagnosis.doctor import inspect_environment
@@ -314,6 +318,22 @@ def test_secrets_are_masked_everywhere(sb: Sandbox) -> None:
     assert "proxy.corp:3128" in config.variables["HTTPS_PROXY"].display
     # The raw values stay available to the verification engine.
     assert config.get("ANTHROPIC_AUTH_TOKEN") == OTHER_TOKEN
+
+
+def test_the_resolution_behind_the_doctor_shows_no_secret(sb: Sandbox) -> None:
+    """resolve_environment (what inspect_environment judges) keeps the raw env and files for the checks; its repr,
+    as a traceback or a log would show it, holds none of their secrets."""
+    sb.env["ANTHROPIC_API_KEY"] = SHELL_KEY
+    sb.write(sb.user_file, {"env": good_env()})
+    sb.write(sb.project_file, {"env": {"ANTHROPIC_AUTH_TOKEN": OTHER_TOKEN}})
+    seen = resolve_environment(cwd=sb.cwd, env={"HOME": str(sb.home), **sb.env}, home=sb.home,
+                               platform=sb.platform, managed_paths=[sb.managed_file, sb.dropin_dir])
+    assert seen.env["ANTHROPIC_API_KEY"] == SHELL_KEY and seen.config.get("ANTHROPIC_AUTH_TOKEN") == OTHER_TOKEN
+    shown = repr(seen)
+    for secret in SECRETS:
+        assert secret not in shown
+    assert seen.config.findings == ()  # judging is the doctor's: the same config, with findings, comes from it
+    assert sb.inspect().variables == seen.config.variables
 
 
 # ------------------------------------------------------------------------------------------------- findings

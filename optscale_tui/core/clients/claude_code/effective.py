@@ -263,8 +263,8 @@ class Resolution:
     """What Claude Code resolves (`config`, without findings yet) and what lies behind it, for the doctor."""
 
     config: EffectiveConfig
-    files: tuple[LoadedFile, ...]  # high → low
-    env: dict[str, str]
+    files: tuple[LoadedFile, ...] = field(repr=False)  # high → low; raw values, keys included
+    env: dict[str, str] = field(repr=False)  # the process environment: may hold the key
     cwd: Path
     platform: str
     paths: SettingsPaths
