@@ -26,7 +26,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from optscale_tui.core.clients.claude_code.layers import (
@@ -56,10 +56,6 @@ from optscale_tui.core.secrets import (
     mask_secret,
     mask_url_password,
 )
-
-if TYPE_CHECKING:  # the doctor fills EffectiveConfig.findings; nothing here creates one
-    from optscale_tui.core.diagnosis.findings import Finding, Severity
-
 
 # issue 11: folds into schema.py (lead, after merge)
 TIER_VARIABLES: dict[str, str] = {
@@ -140,7 +136,9 @@ class EffectiveConfig:
     user_settings: Path  # the file inspected as the user layer (what apply writes by default)
     config_dir_override: bool  # CLAUDE_CONFIG_DIR is set in the process environment
     top_level: dict[str, EffectiveVariable]  # model, apiKeyHelper, forceLoginMethod, forceLoginOrgUUID
-    findings: tuple[Finding, ...] = ()
+    # The doctor's findings (core/diagnosis/findings.py: Finding), failures first. Typed loosely because clients/
+    # never imports diagnosis/, which builds on it; nothing here creates one.
+    findings: tuple[Any, ...] = ()
     notes: tuple[str, ...] = ()  # facts worth showing that have no cause id (Bedrock/Vertex, apiKeyHelper …)
     sources: tuple[SettingsSource, ...] = ()  # every settings file considered, high → low precedence
     # Another file was named to stand in for the user layer (`--settings`): commands that redo this inspection
@@ -163,7 +161,7 @@ class EffectiveConfig:
         return var if var is not None and (var.value or "").strip() else None
 
     @property
-    def worst_severity(self) -> Severity | None:
+    def worst_severity(self) -> Literal["warn", "fail"] | None:
         if any(f.severity == "fail" for f in self.findings):
             return "fail"
         return "warn" if self.findings else None
