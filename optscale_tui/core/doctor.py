@@ -1,10 +1,6 @@
 """TRANSITION SHIM (issue 11): the lead's sweep rewrites imports to the new homes, then deletes this file."""
 
 from optscale_tui.core.clients.claude_code.effective import ANTHROPIC_API_ORIGIN as ANTHROPIC_API_ORIGIN
-from optscale_tui.core.clients.claude_code.effective import GATEWAY_ENV_KEYS as GATEWAY_ENV_KEYS
-from optscale_tui.core.clients.claude_code.effective import TIER_VARIABLES as TIER_VARIABLES
-from optscale_tui.core.clients.claude_code.effective import TOP_LEVEL_KEYS as TOP_LEVEL_KEYS
-from optscale_tui.core.clients.claude_code.effective import VARIABLES_OF_INTEREST as VARIABLES_OF_INTEREST
 from optscale_tui.core.clients.claude_code.effective import EffectiveConfig as EffectiveConfig
 from optscale_tui.core.clients.claude_code.effective import EffectiveVariable as EffectiveVariable
 from optscale_tui.core.clients.claude_code.effective import claude_resolved_model as claude_resolved_model
@@ -22,6 +18,10 @@ from optscale_tui.core.clients.claude_code.layers import same_file as _same_file
 from optscale_tui.core.clients.claude_code.models import (
     CLAUDE_CODE_BUILTIN_MODELS as CLAUDE_CODE_BUILTIN_MODELS,
 )
+from optscale_tui.core.clients.claude_code.schema import GATEWAY_ENV_KEYS as GATEWAY_ENV_KEYS
+from optscale_tui.core.clients.claude_code.schema import TIER_VARIABLES as TIER_VARIABLES
+from optscale_tui.core.clients.claude_code.schema import TOP_LEVEL_KEYS as TOP_LEVEL_KEYS
+from optscale_tui.core.clients.claude_code.schema import VARIABLES_OF_INTEREST as VARIABLES_OF_INTEREST
 from optscale_tui.core.diagnosis.doctor import inspect_environment as inspect_environment
 from optscale_tui.core.diagnosis.findings import Finding as Finding
 from optscale_tui.core.diagnosis.findings import Severity as Severity

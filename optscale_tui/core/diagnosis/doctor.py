@@ -15,8 +15,6 @@ from urllib.parse import urlsplit
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.clients.claude_code.effective import (
-    GATEWAY_ENV_KEYS,
-    TIER_VARIABLES,
     EffectiveConfig,
     Resolution,
     as_text,
@@ -37,6 +35,7 @@ from optscale_tui.core.clients.claude_code.layers import (
     same_file,
 )
 from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.clients.claude_code.schema import GATEWAY_ENV_KEYS, TIER_VARIABLES
 from optscale_tui.core.connection import is_loopback_host
 from optscale_tui.core.diagnosis.findings import Findings
 from optscale_tui.core.secrets import mask_url_password

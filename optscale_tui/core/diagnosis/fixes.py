@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.clients.claude_code.effective import TIER_VARIABLES, EffectiveConfig
+from optscale_tui.core.clients.claude_code.effective import EffectiveConfig
 from optscale_tui.core.clients.claude_code.layers import Layer
 from optscale_tui.core.clients.claude_code.models import suggest_tier_models
+from optscale_tui.core.clients.claude_code.schema import TIER_VARIABLES
 from optscale_tui.core.connection import InputError, TierMapping, parse_anthropic_base_url
 from optscale_tui.core.settings_file import (
     OWNED_ENV_KEYS,

@@ -48,6 +48,11 @@ from optscale_tui.core.clients.claude_code.models import (
     TIER_OF_ALIAS,
     strip_context_suffix,
 )
+from optscale_tui.core.clients.claude_code.schema import (
+    TIER_VARIABLES,
+    TOP_LEVEL_KEYS,
+    VARIABLES_OF_INTEREST,
+)
 from optscale_tui.core.secrets import (
     clean_outside_text,
     is_secret_name,
@@ -55,56 +60,6 @@ from optscale_tui.core.secrets import (
     mask_keys,
     mask_secret,
     mask_url_password,
-)
-
-# issue 11: folds into schema.py (lead, after merge)
-TIER_VARIABLES: dict[str, str] = {
-    "haiku": "ANTHROPIC_DEFAULT_HAIKU_MODEL",
-    "sonnet": "ANTHROPIC_DEFAULT_SONNET_MODEL",
-    "opus": "ANTHROPIC_DEFAULT_OPUS_MODEL",
-}
-
-# issue 11: folds into schema.py (lead, after merge)
-VARIABLES_OF_INTEREST: tuple[str, ...] = (
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_MODEL",
-    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
-    "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME",
-    "ANTHROPIC_DEFAULT_SONNET_MODEL",
-    "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME",
-    "ANTHROPIC_DEFAULT_OPUS_MODEL",
-    "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME",
-    "ANTHROPIC_DEFAULT_FABLE_MODEL",
-    "ANTHROPIC_DEFAULT_FABLE_MODEL_NAME",
-    "CLAUDE_CODE_SUBAGENT_MODEL",
-    "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
-    "ANTHROPIC_CUSTOM_HEADERS",
-    "CLAUDE_CONFIG_DIR",
-    "NODE_EXTRA_CA_CERTS",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_USE_VERTEX",
-)
-
-# issue 11: folds into schema.py (lead, after merge)
-TOP_LEVEL_KEYS: tuple[str, ...] = ("model", "apiKeyHelper", "forceLoginMethod", "forceLoginOrgUUID")
-
-# issue 11: folds into schema.py (lead, after merge)
-# Keys that decide where Claude Code sends requests, with what credential and for which model: a project file
-# setting one of these changes the user's gateway connection (cause project_override).
-GATEWAY_ENV_KEYS: tuple[str, ...] = (
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_MODEL",
-    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
-    "ANTHROPIC_DEFAULT_SONNET_MODEL",
-    "ANTHROPIC_DEFAULT_OPUS_MODEL",
-    "ANTHROPIC_DEFAULT_FABLE_MODEL",
 )
 
 _PROCESS_PREFIXES = ("ANTHROPIC_", "CLAUDE_CODE_")
