@@ -10,7 +10,7 @@ from pathlib import Path
 
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from tests.ui.screen import screen_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-desktop"

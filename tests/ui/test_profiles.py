@@ -8,8 +8,8 @@ import tomllib
 
 from optscale_tui.core import app_config as ac
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.modals import ConfirmScreen
-from optscale_tui.ui.profiles import ProfileNameScreen, ProfilePicker
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
+from optscale_tui.ui.dialogs.profiles import ProfileNameScreen, ProfilePicker
 from tests.ui.test_commands import run_command
 
 KEY = "sk-" + "bf-" + "tui-profile-0123456789abcd"

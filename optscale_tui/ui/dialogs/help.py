@@ -15,7 +15,7 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from optscale_tui.ui.modals import Dialog
+from optscale_tui.ui.dialogs.base import Dialog
 
 STEPS = (
     ("1 Connect", "paste the Base URL and API key from OptScale Chat."),
@@ -121,15 +121,15 @@ class HelpScreen(Dialog[None]):
 
     def _pane_keys(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Keys of each pane, read from the bindings of the pane and of the project's own widgets in it."""
-        from optscale_tui.ui.app import PANES
-        from optscale_tui.ui.widgets.step import StepView
+        from optscale_tui.ui.panes import PANES
+        from optscale_tui.ui.panes.base import Pane
 
         labels = {pane: label.split(" ", 1)[-1] for pane, label, _ in PANES}
         app_keys = {(self.app.get_key_display(b), b.description + (f" — {b.tooltip}" if b.tooltip else ""))
                     for b in _unique_bindings(type(self.app).BINDINGS)}
         base = self.app.screen_stack[0]
         sections = []
-        for view in base.query(StepView):
+        for view in base.query(Pane):
             pane = (view.id or "").removesuffix("-view")
             classes: list[type] = []
             for widget in (view, *view.walk_children(with_self=False)):

@@ -15,11 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.format import changes_summary, display_path
-from optscale_tui.ui.messages import SettingsSaved
-from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.messages import Change, SettingsSaved
+from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.diff_view import DiffView
-from optscale_tui.ui.widgets.step import StepView
 
 if TYPE_CHECKING:
     from optscale_tui.core.settings_file import Backup, SaveResult
@@ -53,7 +53,7 @@ class BackupTable(DataTable):
     ]
 
 
-class BackupsView(StepView):
+class BackupsView(Pane):
     """Pane "backups"."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -99,11 +99,11 @@ class BackupsView(StepView):
     def on_show(self) -> None:
         self.action_reload()
 
-    def refresh_from_state(self, what: str) -> None:
+    def refresh_from_state(self, change: Change | None) -> None:
         path = self.state.target.path
         self.query_one("#backups-intro", Static).update(
             f"Copies of {display_path(path)}, newest first; one per save or restore.")
-        if what in ("all", "saved"):
+        if change in (Change.ALL, Change.SAVED):
             self.action_reload()
 
     @property
@@ -166,7 +166,7 @@ class BackupsView(StepView):
         offer its Enter, which does nothing), and once backups appear the table takes the focus back from the pane."""
         table = self.query_one("#backups-table", DataTable)
         table.display = shown
-        # Panes take no focus (StepView); this one does while its list is empty, so that r Reload stays in reach.
+        # Panes take no focus (Pane); this one does while its list is empty, so that r Reload stays in reach.
         self.can_focus = not shown
         focused = self.screen.focused
         if not shown and focused is table:
@@ -273,4 +273,4 @@ class BackupsView(StepView):
         self.notify(f"Restored {label} to {display_path(result.path)}.{where}", title="Backup restored", timeout=10)
         # A restore is a save of the whole file: the app re-reads it and takes its values as the edited ones (as at
         # start-up), and this list reloads on the "saved" broadcast.
-        self.post_message(SettingsSaved(result, None))
+        self.post_message(SettingsSaved.replaced(result))

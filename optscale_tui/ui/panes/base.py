@@ -1,48 +1,47 @@
-"""Base class of the app's panes: read `WizardState`, react to `StateChanged`, ask the app to move."""
+"""Base class of the app's panes: read `WizardState` through `PaneHost`, react to `StateChanged`, and tell the app
+what they want with messages (ui/messages.py); a pane never imports the app."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from textual import on
-from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button
 
-from optscale_tui.ui.messages import StateChanged, StepRequested
+from optscale_tui.ui.messages import Change, StateChanged
 
 if TYPE_CHECKING:
-    from optscale_tui.ui.app import OptScaleApp
-    from optscale_tui.ui.state import WizardState
+    from optscale_tui.ui.state import PaneHost, WizardState
 
 
-class StepView(VerticalScroll, can_focus=False):
-    """A pane of the app (one of the step bar's entries). Subclasses implement `refresh_from_state(what)`.
+class Pane(VerticalScroll, can_focus=False):
+    """A pane of the app (one of the step bar's entries). Subclasses implement `refresh_from_state(change)`.
 
     The pane itself takes no focus: as a tab stop it showed nothing focused, between the step bar and the pane's
     first control. Its scroll keys (PgUp/PgDn…) still work from any control inside it."""
 
     DEFAULT_CSS = """
-    StepView { padding: 0 1; }
+    Pane { padding: 0 1; }
     """
 
     @property
-    def wizard(self) -> OptScaleApp:
+    def host(self) -> PaneHost:
+        """The app, as far as a pane may read it."""
         return self.app  # type: ignore[return-value]
 
     @property
     def state(self) -> WizardState:
-        return self.wizard.state
+        return self.host.state
 
     def on_mount(self) -> None:
         # Textual calls every class's on_mount along the MRO, subclass first: a view's own on_mount (adding table
         # columns…) runs before this one, and must not call super().on_mount() (that would refresh twice).
-        self.refresh_from_state("all")
+        self.refresh_from_state(Change.ALL)
 
     @on(StateChanged)
     def _state_changed(self, event: StateChanged) -> None:
-        self.refresh_from_state(event.what)
+        self.refresh_from_state(event.change)
 
     def refresh_bindings(self) -> None:
         """Only the shown pane's keys are in the Footer, and every refresh recomposes the whole Footer: a hidden pane
@@ -65,38 +64,6 @@ class StepView(VerticalScroll, can_focus=False):
         widget.focus(scroll_visible=False)
         self.scroll_home(animate=False)
 
-    def refresh_from_state(self, what: str) -> None:
-        """Update the widgets from `self.state`; `what` is "all", "settings", "connection", "tiers", "saved"…"""
-
-
-class StepNav(Horizontal):
-    """Back / Next buttons at the bottom of a wizard step."""
-
-    DEFAULT_CSS = """
-    StepNav { height: auto; margin-top: 1; }
-    StepNav Button { margin-right: 2; }
-    """
-
-    def __init__(self, back: str | None, next_: str | None, next_label: str = "Next →") -> None:
-        super().__init__(classes="step-nav")
-        self._back = back
-        self._next = next_
-        self._next_label = next_label
-
-    def compose(self) -> ComposeResult:
-        if self._back:
-            yield Button("← Back", id="nav-back", classes="nav-back")
-        if self._next:
-            yield Button(self._next_label, id="nav-next", variant="primary", classes="nav-next")
-
-    @on(Button.Pressed, "#nav-back")
-    def _back_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if self._back:
-            self.post_message(StepRequested(self._back))
-
-    @on(Button.Pressed, "#nav-next")
-    def _next_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if self._next:
-            self.post_message(StepRequested(self._next))
+    def refresh_from_state(self, change: Change | None) -> None:
+        """Update the widgets from `self.state`; `change` says what changed (Change.ALL: everything; None: the pane
+        redraws on its own account, nothing in the state changed)."""

@@ -25,7 +25,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, OptionList, Select, Static
+from textual.widgets import DataTable, OptionList, Static
 
 from optscale_tui.core import report
 from optscale_tui.core.causes import CAUSES, Cause
@@ -51,10 +51,10 @@ from optscale_tui.core.verify import (
     target_from_unsaved,
 )
 from optscale_tui.ui.format import display_path
-from optscale_tui.ui.modals import Dialog
+from optscale_tui.ui.messages import Change, CopyRequested, FixesRequested, Notice
+from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.findings import home_relative
-from optscale_tui.ui.widgets.step import StepView
 from optscale_tui.ui.widgets.stream_log import StreamLog
 
 LOG_TITLE, LOG_HINT = "Replies", "(t: request ids for OptScale Traces)"
@@ -92,7 +92,7 @@ def tui_message(result: CheckResult) -> str:
     return home_relative(result.message).replace("; see doctor)", "; see Doctor (F6))")
 
 
-class VerifyView(StepView):
+class VerifyView(Pane):
     """The verification log (pane id "verify")."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -144,7 +144,7 @@ class VerifyView(StepView):
         return self.state.fixes(self._causes(), self._fix_config())
 
     def action_fix(self) -> None:
-        self.wizard.open_fixes(self._causes(), self._fix_config())
+        self.post_message(FixesRequested(self._causes(), self._fix_config()))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -203,8 +203,8 @@ class VerifyView(StepView):
         path = state.config.user_settings if state.config is not None else state.target.path
         return f"settings in effect ({display_path(path)})"
 
-    def refresh_from_state(self, what: str) -> None:
-        if what == "saved":
+    def refresh_from_state(self, change: Change | None) -> None:
+        if change is Change.SAVED:
             if self.source == UNSAVED:
                 self._switch_source(EFFECTIVE)
             elif self._pane_is_current():
@@ -213,14 +213,14 @@ class VerifyView(StepView):
                 self._run_on_show = True
         if self.source == UNSAVED and not self.unsaved_available:
             self._switch_source(EFFECTIVE)
-        elif self.source == UNSAVED and what in ("connection", "tiers") and (self.done is not None or self.running):
+        elif self.source == UNSAVED and change in (Change.CONNECTION, Change.TIERS) and (self.done is not None or self.running):
             self._discard_results()  # the unsaved values changed since they were verified
         self._show_source()
         self.refresh_bindings()
 
     def _pane_is_current(self) -> bool:
         try:
-            return self.wizard.current_pane == "verify"
+            return self.host.current_pane == "verify"
         except Exception:
             return False
 
@@ -461,7 +461,7 @@ class VerifyView(StepView):
     def _cancelled(self) -> None:
         self._flush()
         log = self.query_one(StreamLog)
-        if log._in_stream:
+        if log.in_stream:
             log.end_stream()
         log.line("— cancelled —")
         checklist = self.query_one(Checklist)
@@ -483,12 +483,12 @@ class VerifyView(StepView):
             check_id = order[self._floor]
             buffer = self._buffers.get(check_id)
             result = self._finished.get(check_id)
-            if not log._in_stream and not buffer and result is not None and result.status is not CheckStatus.PASS:
+            if not log.in_stream and not buffer and result is not None and result.status is not CheckStatus.PASS:
                 # No reply at all: one line per tier keeps the log short, and the checklist gets the room for why.
                 log.line(f"{self._stream_header(check_id, self._specs.get(check_id))}  {self._stream_footer(result, replied=False)}")
                 self._floor += 1
                 continue
-            if not log._in_stream and (buffer or result is not None):
+            if not log.in_stream and (buffer or result is not None):
                 log.begin_stream(self._stream_header(check_id, self._specs.get(check_id)))
             if buffer:
                 log.stream("".join(buffer))
@@ -555,7 +555,7 @@ class VerifyView(StepView):
         if text is None:
             self.notify("Nothing to copy yet: run the verification first (r).", severity="warning")
             return
-        self.wizard.copy_and_say(text, "Copied the verification report (key masked).")
+        self.post_message(CopyRequested(text, "Copied the verification report (key masked)."))
 
     def action_save_report(self) -> None:
         if self.done is None:
@@ -571,6 +571,8 @@ class VerifyView(StepView):
                 if not path.is_absolute():
                     path = folder / path
                 self._write_report(path, report.render_report(done, target, fmt), sandbox)
+
+        from optscale_tui.ui.dialogs.report import SaveReportScreen
 
         self.app.push_screen(SaveReportScreen(report.default_report_name("markdown"), folder, demo=sandbox is not None),
                              chosen)
@@ -590,74 +592,15 @@ class VerifyView(StepView):
             with open(path, "x", encoding="utf-8") as handle:
                 handle.write(text)
         except FileExistsError:
-            self.app.call_from_thread(self.notify, f"{display_path(path)} already exists; choose another name.",
-                                      severity="error", title="Report not saved")
+            self.post_message(Notice(f"{display_path(path)} already exists; choose another name.",
+                                     severity="error", title="Report not saved"))
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"{display_path(path)}: {exc.strerror or exc}",
-                                      severity="error", title="Report not saved")
+            self.post_message(Notice(f"{display_path(path)}: {exc.strerror or exc}",
+                                     severity="error", title="Report not saved"))
         else:
             if sandbox is not None and path.resolve().is_relative_to(sandbox.resolve()):
-                self.app.call_from_thread(self.notify, f"Saved the verification report to {display_path(path)}, "
-                                          "inside the demo's sandbox: it is deleted when the app quits.",
-                                          severity="warning")
+                self.post_message(Notice(f"Saved the verification report to {display_path(path)}, "
+                                         "inside the demo's sandbox: it is deleted when the app quits.",
+                                         severity="warning"))
                 return
-            self.app.call_from_thread(self.notify, f"Saved the verification report to {display_path(path)} "
-                                      "(key masked).")
-
-
-class SaveReportScreen(Dialog[tuple[str, str] | None]):
-    """Ask where to save the report, and as Markdown or JSON. A relative name is saved in `folder`."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="report.cancel")]
-
-    def __init__(self, default_name: str, folder: Path, *, demo: bool = False) -> None:
-        super().__init__()
-        self._default = default_name
-        self._folder = folder
-        self._demo = demo
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="save-report-dialog", classes="dialog"):
-            yield Static("Save the verification report", classes="dialog-title")
-            where = display_path(self._folder)
-            started = " (where you started the app)" if self._demo else ""
-            yield Static(f"Saved in {where}{started} unless you give a full path; the API key is masked in it.",
-                         id="report-where", markup=False)
-            if self._demo:
-                yield Static("~ is the demo's sandbox, which is deleted when the app quits.", classes="muted",
-                             id="report-demo-note", markup=False)
-            yield Input(self._default, id="report-path")
-            yield Select([("Markdown (.md)", "markdown"), ("JSON (.json)", "json")], value="markdown",
-                         allow_blank=False, id="report-format")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save", id="report-save", variant="primary")
-                yield Button("Cancel (esc)", id="report-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#report-path", Input).focus()
-
-    @property
-    def fmt(self) -> str:
-        return str(self.query_one("#report-format", Select).value)
-
-    @on(Select.Changed, "#report-format")
-    def _format_changed(self) -> None:
-        path = self.query_one("#report-path", Input)
-        stem, fmt = path.value, self.fmt
-        for ext in report.REPORT_FORMATS.values():
-            if stem.endswith(ext):
-                stem = stem[: -len(ext)]
-        path.value = stem + report.REPORT_FORMATS[fmt]
-
-    @on(Input.Submitted, "#report-path")
-    @on(Button.Pressed, "#report-save")
-    def _save(self) -> None:
-        value = self.query_one("#report-path", Input).value.strip()
-        if not value:
-            self.notify("Enter a file name.", severity="warning")
-            return
-        self.dismiss((value, report.format_for_path(value, self.fmt)))
-
-    @on(Button.Pressed, "#report-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            self.post_message(Notice(f"Saved the verification report to {display_path(path)} (key masked)."))
