@@ -446,7 +446,8 @@ class OptScaleApp(App[None]):
         from optscale_tui.ui.dialogs.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            views = ((label.split(" ", 1)[-1], self._view(pane)) for pane, label, _key in PANES)
+            self.push_screen(HelpScreen([(name, view) for name, view in views if view is not None]))
 
     @property
     def verification_running(self) -> bool:

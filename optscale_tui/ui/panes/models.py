@@ -32,6 +32,7 @@ from optscale_tui.core.connection import (
 )
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.secrets import clean_outside_text
+from optscale_tui.ui.format import LABELS, TARGETS, not_in_catalog_line
 from optscale_tui.ui.messages import CatalogFetched, Change, StepRequested, TiersEdited
 from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.marked_checkbox import MarkedCheckbox
@@ -39,22 +40,6 @@ from optscale_tui.ui.widgets.model_picker import ModelList, ModelPicker
 from optscale_tui.ui.widgets.step_nav import StepNav
 
 # (TierMapping field, label, shown when unset)
-TARGETS: tuple[tuple[str, str, str], ...] = (
-    ("haiku", "Haiku", "— unmapped"),
-    ("sonnet", "Sonnet", "— unmapped"),
-    ("opus", "Opus", "— unmapped"),
-    ("main_model", "Main model", "— not set (Opus)"),
-    ("subagent_model", "Subagents", "— not set"),
-)
-LABELS = {target: label for target, label, _ in TARGETS}
-
-
-def not_in_catalog_line(missing: dict[str, str]) -> str:
-    """Core's `models_not_in_catalog` in one line (the Models pane and Review both say it)."""
-    pairs = [f"{LABELS[t]} → {m}" for t, m in missing.items()]
-    names = pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
-    verb, it = ("is", "it") if len(pairs) == 1 else ("are", "them")
-    return f"! {names} {verb} not in this key's catalog: the gateway will refuse {it}."
 KEYS = {"haiku": "h", "sonnet": "s", "opus": "o", "main_model": "m", "subagent_model": "a"}  # as in ModelList
 NAME_SUFFIX = " via OptScale"
 MAPPING_WIDTH = 42  # cells, as in tiers.tcss (#mapping-col)

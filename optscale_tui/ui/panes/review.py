@@ -93,7 +93,7 @@ def gateway_text(state) -> str:
     Verify. "" when the gateway has not been asked or had nothing against them."""
     from optscale_tui.core.causes import Cause
     from optscale_tui.core.connection import models_not_in_catalog
-    from optscale_tui.ui.panes.models import not_in_catalog_line
+    from optscale_tui.ui.format import not_in_catalog_line
 
     catalog = state.catalog
     if catalog is None:
@@ -119,7 +119,7 @@ def save_warnings(state) -> list[str]:
     lacks (with the catalog model it is closest to), an unmapped Opus tier, a key the gateway rejected. The Models
     pane and Review say them too, but the dialog is where the decision is made."""
     from optscale_tui.core.connection import models_not_in_catalog
-    from optscale_tui.ui.panes.models import LABELS
+    from optscale_tui.ui.format import LABELS
 
     lines: list[str] = []
     catalog = state.catalog
