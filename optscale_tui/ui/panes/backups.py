@@ -272,5 +272,5 @@ class BackupsView(Pane):
                  else " There was no file to back up.")
         self.notify(f"Restored {label} to {display_path(result.path)}.{where}", title="Backup restored", timeout=10)
         # A restore is a save of the whole file: the app re-reads it and takes its values as the edited ones (as at
-        # start-up), and this list reloads on the "saved" broadcast.
+        # start-up), and this list reloads on Change.SAVED.
         self.post_message(SettingsSaved.replaced(result))

@@ -146,8 +146,7 @@ class ConnectView(Pane):
         self.mount(StepNav(back=None, next_="tiers"))
 
     def on_show(self) -> None:
-        # The Models pane stores the catalog without a broadcast: coming back here must show what it learnt about
-        # the key (rejected by the gateway).
+        # Coming back here shows what the Models pane's catalog learnt about the key (rejected by the gateway).
         self._show_key()
 
     def _initial_focus(self) -> None:

@@ -73,7 +73,7 @@ class DoctorView(Pane):
         return True
 
     def on_show(self) -> None:
-        self.refresh_bindings()  # the fixes also follow the catalog, which the Models pane stores without a broadcast
+        self.refresh_bindings()  # the fixes also follow the catalog (f shows only when one applies)
 
     def compose(self) -> ComposeResult:
         yield Static(id="doctor-intro", markup=False)

@@ -39,10 +39,9 @@ from optscale_tui.ui.widgets.marked_checkbox import MarkedCheckbox
 from optscale_tui.ui.widgets.model_picker import ModelList, ModelPicker
 from optscale_tui.ui.widgets.step_nav import StepNav
 
-# (TierMapping field, label, shown when unset)
 KEYS = {"haiku": "h", "sonnet": "s", "opus": "o", "main_model": "m", "subagent_model": "a"}  # as in ModelList
 NAME_SUFFIX = " via OptScale"
-MAPPING_WIDTH = 42  # cells, as in tiers.tcss (#mapping-col)
+MAPPING_WIDTH = 42  # cells, as in models.tcss (#mapping-col)
 
 
 class MappingTable(DataTable):

@@ -492,7 +492,7 @@ class ReviewView(Pane):
         except SettingsError as exc:
             self.post_message(self.SaveRefused(exc))
             return
-        # Bubbles on to the app, which reloads, takes what was saved as the edited values and broadcasts "saved".
+        # Bubbles on to the app, which reloads, takes what was saved as the edited values and broadcasts Change.SAVED.
         self.post_message(SettingsSaved.of_plan(result, plan))
 
     @on(SettingsSaved)
