@@ -15,7 +15,6 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.format import changes_summary, display_path
 from optscale_tui.ui.messages import Change, SettingsSaved
 from optscale_tui.ui.panes.base import Pane
@@ -221,6 +220,7 @@ class BackupsView(Pane):
 
     def action_restore(self) -> None:
         from optscale_tui.core.settings_file import is_read_only
+        from optscale_tui.ui.dialogs.restore import restore_question
 
         backup = self.selected
         if backup is None:
@@ -236,19 +236,12 @@ class BackupsView(Pane):
             if yes:
                 self._restore(self.state.target.path, backup.id, locked)
 
-        body = (f"{path} gets this backup's content. The current file is backed up first, so this can be undone "
-                "from this list.")
-        if locked:
-            body = f"! {path} is read-only: someone may have locked it on purpose.\n\n{body}"
         # A restore makes the file's values the edited ones (WizardState.adopt): unsaved edits are in no backup and
         # could not be brought back, so the question names them.
         plan = self.state.plan()
-        if plan is not None and plan.has_changes:
-            body += (f"\n\n! Your unsaved edits are lost (they are in no backup).\n"
-                     f"Unsaved: {changes_summary(plan.changes)}")
+        unsaved = changes_summary(plan.changes) if plan is not None and plan.has_changes else None
         self.app.clear_notifications()  # an earlier toast (e.g. "Settings saved") must not cover the dialog
-        self.app.push_screen(ConfirmScreen(f"Restore {backup_label(backup)}?", body, yes="Restore", no="Cancel"),
-                             answered)
+        self.app.push_screen(restore_question(backup_label(backup), path, locked=locked, unsaved=unsaved), answered)
 
     @work(thread=True, exclusive=True, group="backups-restore")
     def _restore(self, path, backup_id: str, force: bool = False) -> None:

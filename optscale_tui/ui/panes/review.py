@@ -28,7 +28,6 @@ from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.locations import Scope, claude_config_dir
 from optscale_tui.core.settings_file import SettingsChangedOnDisk, SettingsError
-from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.messages import Change, SettingsReloadRequested, SettingsSaved, StepRequested
 from optscale_tui.ui.panes.base import Pane
@@ -456,6 +455,7 @@ class ReviewView(Pane):
             self.notify(self._why_not_savable(), title="Nothing written", severity="warning")
             return
         from optscale_tui.core.settings_file import is_read_only
+        from optscale_tui.ui.dialogs.save import save_question
 
         path = display_path(plan.document.path)
         count = len(plan.changes)
@@ -468,16 +468,7 @@ class ReviewView(Pane):
             if yes:
                 self._save(plan, force=locked)
 
-        body = "\n".join([*warnings, f"{settings_change(count)}. A backup is made first; every other line of the "
-                                      "file stays as it is."])
-        if locked:
-            body = (f"! {path} is read-only: someone may have locked it on purpose. Writing replaces it with a "
-                    f"private (0600) file.\n\n{body}")
-        self.app.push_screen(
-            ConfirmScreen(f"Rewrite read-only {path}?" if locked else f"Write {path}?", body,
-                          yes="Rewrite" if locked else ("Write anyway" if warnings else "Write"), no="Cancel"),
-            answered,
-        )
+        self.app.push_screen(save_question(path, settings_change(count), warnings, locked=locked), answered)
 
     def action_reload(self) -> None:
         self.query_one("#review-refused-text", Static).update("Reloading…")

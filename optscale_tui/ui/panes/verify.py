@@ -581,7 +581,7 @@ class VerifyView(Pane):
         """Where a report goes unless a full path is given: the folder the app was started from. In --demo that is
         not the current folder (the sandbox, deleted when the app quits) but the one it was started in; the
         sandbox comes second, to warn about a report saved inside it."""
-        demo = getattr(self.app, "demo", None)
+        demo = self.host.demo
         if demo is None:
             return self.state.cwd, None
         return (demo.started_in or self.state.cwd), demo.root
