@@ -12,11 +12,11 @@ from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from optscale_tui.ui.modals import Dialog
+from optscale_tui.ui.dialogs.base import Dialog
 
 if TYPE_CHECKING:
     from optscale_tui.core.app_config import AppConfig
-    from optscale_tui.ui.app import OptScaleApp
+    from optscale_tui.ui.state import AppHost as OptScaleApp
 
 
 class ProfilePicker(Dialog[str | None]):
@@ -150,7 +150,7 @@ def save_values_as_profile(app: OptScaleApp) -> None:
         if state.key is None:
             _save(app, name, store_key=False)
             return
-        from optscale_tui.ui.modals import ConfirmScreen
+        from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 
         app.push_screen(ConfirmScreen(
             f"Store the key {state.key.masked} with profile {name}?",
