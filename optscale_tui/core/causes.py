@@ -63,7 +63,8 @@ class CauseInfo:
     cause: Cause
     title: str
     message: str
-    fix: str
+    fix: str  # what to do, in the CLI's words
+    tui_fix: str  # the same in the TUI's words (where in the app); the CLI's when they agree
 
 
 _TABLE: dict[Cause, tuple[str, str, str]] = {
@@ -318,7 +319,70 @@ _TABLE: dict[Cause, tuple[str, str, str]] = {
     ),
 }
 
-CAUSES: dict[Cause, CauseInfo] = {c: CauseInfo(c, *_TABLE[c]) for c in Cause}
+# The TUI's column: the same fixes as the app says them, naming where in the app to do it instead of a CLI command
+# or flag (CauseInfo.tui_fix; a cause without one here reads the same in both). The app shows it only for a result
+# that carries the generic fix: a fix written for its case stays as written.
+_CONNECT_PANE = "Go to step 1, Connect (F2)"
+_MODELS_PANE = "Go to step 2, Models (F3)"
+_FIX_IT = "Press f (Fix it) to"
+_TUI_FIXES: dict[Cause, str] = {
+    Cause.DNS: f"{_CONNECT_PANE}, and check the host in the Base URL for typos; on a VPN-only cluster, connect the VPN first.",
+    Cause.CONNECT: f"{_CONNECT_PANE}, and check the host and port in the Base URL; also that a firewall or proxy lets this "
+                   "machine reach it (HTTPS_PROXY / NO_PROXY are honoured).",
+    Cause.TLS_HOSTNAME: f"{_CONNECT_PANE}, and use the exact host name shown in OptScale Chat, not an IP address or an alias.",
+    Cause.INSECURE_HTTP: f"{_CONNECT_PANE}, and paste the https:// Base URL from OptScale Chat. Plain http:// is only "
+                         "accepted for 127.0.0.1/localhost.",
+    Cause.BAD_RESPONSE: f"{_CONNECT_PANE}, and check the Base URL points at the OptScale gateway (…/llm_proxy/<org-id>/v1) "
+                        "and not at a login page or a corporate proxy.",
+    Cause.RATE_LIMITED: "Wait a minute and retry (. re-runs this check); if it persists, ask the admin about the key's "
+                        "request and token limits.",
+    Cause.STREAM_CUT: "Retry (. re-runs this check); if it repeats, ask the admin to disable response buffering and "
+                      "idle timeouts for SSE on the gateway.",
+    Cause.SHELL_API_KEY: "If it is in a settings file's env block, press f (Fix it) to remove it; if your shell exports "
+                         "it, unset it in your shell profile.",
+    Cause.PROJECT_OVERRIDE: f"{_FIX_IT} remove the gateway keys from the project file, or quit and start optscale-tui "
+                            "--scope project (or local) to write the connection there instead.",
+    Cause.SETTINGS_INVALID: "Correct the JSON at the line and column shown in an editor, then run the checks again (r); "
+                            "optscale-tui never rewrites a file it cannot parse.",
+    Cause.TIMEOUT: "Try again (r, or . for this check); if it keeps happening, check the gateway's health in OptScale.",
+    Cause.SETTINGS_NOT_A_FILE: "Make the settings path (or its symbolic link's target) a regular JSON file, or move "
+                               "what is there aside, then run the checks again (r); or quit and start optscale-tui "
+                               "--settings PATH with a regular file.",
+    Cause.SETTINGS_READ_ONLY: "Go to step 3, Review (F4), press w and confirm the rewrite (the file is then written "
+                              "private, 0600), or make the file writable yourself (chmod u+w).",
+    Cause.FILESYSTEM_READ_ONLY: "Remount the file system read-write, or quit and start optscale-tui --settings PATH "
+                                "(or with CLAUDE_CONFIG_DIR set) to write to a writable place.",
+    Cause.TLS_UNTRUSTED: "Install your organisation's CA in the system store, or quit and start optscale-tui "
+                         "--ca-bundle PATH; for Claude Code also export NODE_EXTRA_CA_CERTS=PATH in your shell (it is "
+                         "ignored in settings.json).",
+    Cause.TLS_EXPIRED: "Ask the cluster administrator to renew the certificate; check this machine's clock.",
+    Cause.AUTH_INVALID_KEY: f"{_CONNECT_PANE}, and paste the API key again from OptScale Chat → Connect this model to "
+                            "external tools → OPENAI-COMPATIBLE, or ask your admin to re-issue it in AI Access.",
+    Cause.PROVIDER_NOT_ALLOWED: f"{_MODELS_PANE}, and pick a model from a provider this key may use, or ask your OptScale "
+                                "admin to allow this provider in AI Access.",
+    Cause.MODEL_NOT_ALLOWED: f"{_MODELS_PANE}, and map the tier to a model from the catalog this key sees, or ask your admin "
+                             "to allow the model.",
+    Cause.MODEL_UNKNOWN: f"{_MODELS_PANE}, and pick the exact model name from the gateway catalog.",
+    Cause.PATH_NOT_FOUND: f"{_CONNECT_PANE}, and paste the Base URL from OptScale Chat (…/llm_proxy/<org-id>/v1; it is "
+                          "saved with /anthropic).",
+    Cause.BASE_URL_V1: "Press f (Fix it) to replace the trailing /v1 with /anthropic, or enter the Base URL again on "
+                       "step 1, Connect (F2).",
+    Cause.BETA_REJECTED: f"{_FIX_IT} add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1, or tick “Turn off experimental "
+                         f"betas” on step 2, Models (F3); or ask the admin to forward anthropic-beta.",
+    Cause.SERVER_ERROR: "Retry in a moment (. re-runs this check); if it persists, look its request id up in OptScale "
+                        "Traces (this pane lists the ids under its Traces title, with where and when to look; t "
+                        "shows them on a narrow screen) and tell your admin.",
+    Cause.TIER_UNMAPPED: f"{_FIX_IT} map the unmapped tiers, or go to step 2, Models (F3), and map the Opus tier (and "
+                         "ideally all three) to models from the gateway catalog.",
+    Cause.CLAUDE_LOGIN_PRESENT: "In a terminal, run `claude auth logout` (the gateway keys in settings.json stay).",
+    Cause.KEY_SENT_ELSEWHERE: f"{_FIX_IT} remove the gateway keys from the project file that points your key at "
+                              "another host; if that host is right, quit and start optscale-tui --scope project (or "
+                              "local) to save the key there too.",
+}
+
+CAUSES: dict[Cause, CauseInfo] = {
+    c: CauseInfo(c, *_TABLE[c], tui_fix=_TUI_FIXES.get(c, _TABLE[c][2])) for c in Cause
+}
 
 
 def describe(cause: Cause | str) -> CauseInfo:

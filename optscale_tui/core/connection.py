@@ -1,6 +1,7 @@
 """Connection values as users paste them from OptScale Chat: Base URL, API key, model names.
 
 Everything is parsed into small frozen objects once, at the edge; the rest of the product never handles raw strings.
+The /v1 → /anthropic rule (Chat shows …/v1, Claude Code needs …/anthropic) lives in `parse_base_url`.
 """
 
 from __future__ import annotations
@@ -9,14 +10,13 @@ import ipaddress
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from optscale_tui.core.causes import Cause
 
 # mask_secret lives in core/secrets.py; it is also imported from here by older code, so it stays re-exported.
-from optscale_tui.core.secrets import clean_outside_text, has_key_shape, is_clean, mask_secret
+from optscale_tui.core.secrets import clean_outside_text, has_key_shape, mask_secret
 
 _QUOTES = "\"'`“”‘’<>"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -152,8 +152,41 @@ def parse_base_url(text: str) -> GatewayUrl:
 
     Accepts `…/llm_proxy/<uuid>/v1` (what Chat shows), `…/anthropic`, the bare `…/llm_proxy/<uuid>`, with trailing
     slashes, surrounding whitespace or quotes. Raises InputError with a plain reason otherwise.
+
+    The /v1 → /anthropic rule: whatever the pasted form, the path is cut back to the proxy root (`_proxy_root_path`)
+    and GatewayUrl adds `/v1` (`openai_base`) or `/anthropic` (`anthropic_base`, what Claude Code needs) to it.
     """
     raw = _clean(text or "")
+    _reject_pasted_text(raw)
+    parts, port = _split_url(raw)
+    scheme = parts.scheme.lower()
+    _reject_url_parts(raw, parts, scheme)
+    loopback = is_loopback_host(parts.hostname)
+    if scheme == "http" and not loopback:
+        raise InputError(
+            "base_url",
+            "Plain http:// would send the API key unencrypted; use the https:// Base URL "
+            "(http:// is only accepted for 127.0.0.1/localhost).",
+            Cause.INSECURE_HTTP,
+        )
+    segments = _proxy_root_path(parts.path)
+    warnings: list[str] = []
+    if loopback and scheme == "http":
+        warnings.append("Plain http:// accepted because the host is this machine (loopback).")
+    org_id = _organisation_id(segments, warnings)
+    path = "/" + "/".join(segments) if segments else ""
+    root = urlunsplit((scheme, _netloc(parts.hostname or "", scheme, port), path, "", ""))
+    return GatewayUrl(
+        proxy_root=root.rstrip("/"),
+        org_id=org_id,
+        is_loopback=loopback,
+        is_https=scheme == "https",
+        warnings=tuple(warnings),
+    )
+
+
+def _reject_pasted_text(raw: str) -> None:
+    """Refuse text that is not a URL as OptScale Chat shows it, before it is parsed as one."""
     if not raw:
         raise InputError("base_url", "Paste the Base URL from OptScale Chat (it starts with https://).")
     if looks_like_api_key(raw):
@@ -169,6 +202,10 @@ def parse_base_url(text: str) -> GatewayUrl:
                                      "paste it again from OptScale Chat.")
     if any(ch.isspace() for ch in raw):
         raise InputError("base_url", "The Base URL contains spaces; paste it again as one piece.")
+
+
+def _split_url(raw: str) -> tuple[SplitResult, int | None]:
+    """The URL's parts and its port (None: none given)."""
     try:
         parts = urlsplit(raw)
     except ValueError as exc:  # e.g. an unbalanced [ ] around an IPv6 address
@@ -180,7 +217,11 @@ def parse_base_url(text: str) -> GatewayUrl:
     if port is not None and not 1 <= port <= 65535:
         # Our own words: urllib's message quotes the port as typed (a key pasted there would be echoed).
         raise InputError("base_url", "The port in the Base URL must be a number from 1 to 65535 (or left out).")
-    scheme = parts.scheme.lower()
+    return parts, port
+
+
+def _reject_url_parts(raw: str, parts: SplitResult, scheme: str) -> None:
+    """Refuse a scheme, host, credentials, query or fragment a gateway Base URL cannot have."""
     if scheme not in ("http", "https"):
         raise InputError("base_url", f"The Base URL must use https://, not {clean_outside_text(scheme)}://.")
     if not parts.hostname:
@@ -194,56 +235,52 @@ def parse_base_url(text: str) -> GatewayUrl:
         raise InputError("base_url", "The Base URL must not contain a query (?…); copy it exactly as OptScale Chat shows it.")
     if parts.fragment or raw.endswith("#"):
         raise InputError("base_url", "The Base URL must not contain a fragment (#…).")
-    loopback = is_loopback_host(parts.hostname)
-    if scheme == "http" and not loopback:
-        raise InputError(
-            "base_url",
-            "Plain http:// would send the API key unencrypted; use the https:// Base URL "
-            "(http:// is only accepted for 127.0.0.1/localhost).",
-            Cause.INSECURE_HTTP,
-        )
 
-    segments = [s for s in parts.path.split("/") if s]
-    while segments and segments[-1].lower() in ("v1", "anthropic", "chat", "completions", "messages", "models"):
-        # Strip what users commonly over-copy: /v1, /anthropic, /v1/chat/completions, /anthropic/v1/messages …
+
+# What users commonly over-copy after the proxy root: /v1, /anthropic, /v1/chat/completions, /anthropic/v1/messages …
+_API_SUFFIX_SEGMENTS = ("v1", "anthropic", "chat", "completions", "messages", "models")
+
+
+def _proxy_root_path(path: str) -> list[str]:
+    """The path's segments up to the proxy root: any API suffix (/v1, /anthropic, …) cut off."""
+    segments = [s for s in path.split("/") if s]
+    while segments and segments[-1].lower() in _API_SUFFIX_SEGMENTS:
         segments.pop()
-    warnings: list[str] = []
-    if loopback and scheme == "http":
-        warnings.append("Plain http:// accepted because the host is this machine (loopback).")
-    org_id: str | None = None
-    lowered = [s.lower() for s in segments]
-    if "llm_proxy" in lowered:
-        idx = lowered.index("llm_proxy")
-        candidate = segments[idx + 1] if idx + 1 < len(segments) else None
-        if candidate is None:
-            warnings.append("The URL has no organisation id after /llm_proxy/; copy the full Base URL from OptScale Chat.")
-        else:
-            try:
-                uuid.UUID(candidate)
-                org_id = candidate.lower()
-            except ValueError:
-                warnings.append(f"'{clean_outside_text(candidate)}' after /llm_proxy/ is not an organisation UUID; "
-                                "check the Base URL.")
-            extra = segments[idx + 2 :]
-            if extra:
-                warnings.append(f"Unexpected path after the organisation id: /{clean_outside_text('/'.join(extra))}.")
-    else:
-        warnings.append("The URL has no /llm_proxy/<organisation-id> segment; OptScale gateway URLs normally do.")
+    return segments
 
-    netloc = parts.hostname.lower()
+
+def _organisation_id(segments: list[str], warnings: list[str]) -> str | None:
+    """The organisation UUID after /llm_proxy/, or None; what looks wrong about it is added to `warnings`."""
+    lowered = [s.lower() for s in segments]
+    if "llm_proxy" not in lowered:
+        warnings.append("The URL has no /llm_proxy/<organisation-id> segment; OptScale gateway URLs normally do.")
+        return None
+    idx = lowered.index("llm_proxy")
+    candidate = segments[idx + 1] if idx + 1 < len(segments) else None
+    if candidate is None:
+        warnings.append("The URL has no organisation id after /llm_proxy/; copy the full Base URL from OptScale Chat.")
+        return None
+    org_id: str | None = None
+    try:
+        uuid.UUID(candidate)
+        org_id = candidate.lower()
+    except ValueError:
+        warnings.append(f"'{clean_outside_text(candidate)}' after /llm_proxy/ is not an organisation UUID; "
+                        "check the Base URL.")
+    extra = segments[idx + 2 :]
+    if extra:
+        warnings.append(f"Unexpected path after the organisation id: /{clean_outside_text('/'.join(extra))}.")
+    return org_id
+
+
+def _netloc(hostname: str, scheme: str, port: int | None) -> str:
+    """host[:port] in lower case, the port left out when it is the scheme's default."""
+    netloc = hostname.lower()
     if ":" in netloc:  # IPv6 literal
         netloc = f"[{netloc}]"
     if port is not None and not ((scheme == "https" and port == 443) or (scheme == "http" and port == 80)):
         netloc = f"{netloc}:{port}"
-    path = "/" + "/".join(segments) if segments else ""
-    root = urlunsplit((scheme, netloc, path, "", ""))
-    return GatewayUrl(
-        proxy_root=root.rstrip("/"),
-        org_id=org_id,
-        is_loopback=loopback,
-        is_https=scheme == "https",
-        warnings=tuple(warnings),
-    )
+    return netloc
 
 
 def parse_anthropic_base_url(text: str) -> GatewayUrl:
@@ -319,22 +356,6 @@ def parse_model_name(text: str | None) -> str | None:
     return raw
 
 
-def is_mappable_model(model: str | None) -> bool:
-    """Whether a model id (e.g. from the gateway's catalog) may be written into the settings as it is: only when it
-    is shown exactly as it is. An id that had to be changed for display (control characters, something shaped like
-    a key) is refused, never saved in its changed form (a name the gateway does not know) nor in its raw one (what
-    the user never saw, or a key in clear)."""
-    return bool(model) and is_clean(model)
-
-
-def strip_context_suffix(model: str) -> str:
-    """Claude Code strips `[1m]` before sending; the gateway catalog never has it."""
-    return model[:-4] if model.endswith("[1m]") else model
-
-
-TIERS = ("haiku", "sonnet", "opus")
-
-
 @dataclass(frozen=True, slots=True)
 class TierMapping:
     """Which gateway model serves each Claude Code tier. None means unmapped (the env key is removed)."""
@@ -367,120 +388,18 @@ class ConnectionValues:
     display_names: dict[str, str] = field(default_factory=dict)  # tier -> ANTHROPIC_DEFAULT_<TIER>_MODEL_NAME
 
 
-# --- which catalog model suits which tier ------------------------------------------------------------------------
+# --- TRANSITION SHIM start (issue 11): these moved to clients/claude_code/models.py; the lead's sweep repoints
+# their imports and removes this block. At the end of the file: models.py never imports this module at run time.
+from optscale_tui.core.clients.claude_code.models import (  # noqa: E402
+    CLAUDE_CODE_MODEL_ALIASES as CLAUDE_CODE_MODEL_ALIASES,
+)
+from optscale_tui.core.clients.claude_code.models import MAPPED_TARGETS as MAPPED_TARGETS  # noqa: E402
+from optscale_tui.core.clients.claude_code.models import TIERS as TIERS  # noqa: E402
+from optscale_tui.core.clients.claude_code.models import TierSuggestion as TierSuggestion  # noqa: E402
+from optscale_tui.core.clients.claude_code.models import is_mappable_model as is_mappable_model  # noqa: E402
+from optscale_tui.core.clients.claude_code.models import model_family as model_family  # noqa: E402
+from optscale_tui.core.clients.claude_code.models import models_not_in_catalog as models_not_in_catalog  # noqa: E402
+from optscale_tui.core.clients.claude_code.models import strip_context_suffix as strip_context_suffix  # noqa: E402
+from optscale_tui.core.clients.claude_code.models import suggest_tier_models as suggest_tier_models  # noqa: E402
 
-_FAMILY_RE = {tier: re.compile(rf"(?<![a-z]){tier}(?![a-z])") for tier in TIERS}
-# A version right after the family ("claude-opus-4-1-20250805", "Claude Sonnet 4.6") or, in the older naming, right
-# before it ("claude-3-5-sonnet"). Components are 1–2 digits, so a release date is never read as a version.
-_VERSION = r"(?<!\d)(\d{1,2}(?!\d)(?:[-._]\d{1,2}(?!\d))*)"
-_VERSION_AFTER = {t: re.compile(rf"(?<![a-z]){t}[-_. ]?{_VERSION}") for t in TIERS}
-_VERSION_BEFORE = {t: re.compile(rf"{_VERSION}[-_. ]?{t}(?![a-z])") for t in TIERS}
-_NEAREST = {"opus": ("sonnet", "haiku"), "sonnet": ("opus", "haiku"), "haiku": ("sonnet", "opus")}
-
-
-def model_family(model: str, display_name: str | None = None) -> str | None:
-    """The Claude Code tier a model is named for ("haiku", "sonnet", "opus"), by its id or display name, or None."""
-    for text in (model.lower(), (display_name or "").lower()):
-        found = [tier for tier in TIERS if _FAMILY_RE[tier].search(text)]
-        if len(found) == 1:
-            return found[0]
-    return None
-
-
-def _version(tier: str, model: str, display_name: str | None) -> tuple[int, ...]:
-    for text in (model.rsplit("/", 1)[-1].lower(), (display_name or "").lower()):
-        match = _VERSION_AFTER[tier].search(text) or _VERSION_BEFORE[tier].search(text)
-        if match:
-            return tuple(int(part) for part in re.split(r"[-._]", match.group(1)))
-    return ()
-
-
-@dataclass(frozen=True, slots=True)
-class TierSuggestion:
-    """The model suggested for an unmapped tier. When it is not named for the tier (`matches_family` False: no
-    candidate of that family), callers must say so; `borrowed_from` is the tier whose model it borrows, if any."""
-
-    tier: str
-    model: str
-    matches_family: bool = True
-    borrowed_from: str | None = None
-
-    @property
-    def note(self) -> str:
-        """Why the model is not named for the tier, in plain words ("" when it is)."""
-        if self.matches_family:
-            return ""
-        whose = f"; uses {self.borrowed_from.capitalize()}'s model" if self.borrowed_from else ""
-        return f"no {self.tier.capitalize()} model known{whose}"
-
-
-def suggest_tier_models(
-    tiers: TierMapping,
-    candidates: Iterable[str | tuple[str, str | None]],
-    *,
-    fallback: str | None = None,
-) -> dict[str, TierSuggestion]:
-    """A model for each unmapped tier, in the order opus, sonnet, haiku (the default session follows Opus).
-
-    `candidates` are catalog model ids (or `(id, display_name)` pairs), in catalog order. Each unmapped tier gets the
-    candidate named for its family (opus/sonnet/haiku in the id or display name), preferring `anthropic/` ids, then
-    the newest version (4-6 over 4-5; numbers, not strings), then catalog order. A tier whose family no candidate has
-    borrows its nearest neighbour's model (mapped, or suggested for its family), else gets `fallback`; without
-    either it is left out.
-    """
-    pairs = [(c, None) if isinstance(c, str) else c for c in candidates]
-    pairs = [(m, name) for m, name in pairs if is_mappable_model(m)]  # never suggest what cannot be saved as is
-    if fallback is not None and not is_mappable_model(fallback):
-        fallback = None
-    suggestions: dict[str, TierSuggestion] = {}
-    for tier in ("opus", "sonnet", "haiku"):
-        if getattr(tiers, tier):
-            continue
-        family = [(i, m, name) for i, (m, name) in enumerate(pairs) if model_family(m, name) == tier]
-        if family:
-            _, model, _ = max(family, key=lambda f: (f[1].lower().startswith("anthropic/"),
-                                                    _version(tier, f[1], f[2]), -f[0]))
-            suggestions[tier] = TierSuggestion(tier, model)
-    for tier in ("opus", "sonnet", "haiku"):
-        if getattr(tiers, tier) or tier in suggestions:
-            continue
-        for near in _NEAREST[tier]:
-            model = getattr(tiers, near) or (suggestions[near].model if near in suggestions and
-                                             suggestions[near].matches_family else None)
-            if model:
-                suggestions[tier] = TierSuggestion(tier, model, matches_family=False, borrowed_from=near)
-                break
-        else:
-            if fallback:
-                suggestions[tier] = TierSuggestion(tier, fallback, matches_family=False)
-    return {t: suggestions[t] for t in ("opus", "sonnet", "haiku") if t in suggestions}
-
-
-# --- which mapped models the key's catalog lists -----------------------------------------------------------------
-
-# The names Claude Code resolves itself (to a tier's model) when they are the main or subagent model: not gateway ids.
-CLAUDE_CODE_MODEL_ALIASES = frozenset({*TIERS, "default", "opusplan"})
-MAPPED_TARGETS = ("haiku", "sonnet", "opus", "main_model", "subagent_model")
-
-
-def models_not_in_catalog(tiers: TierMapping, catalog: Iterable[str]) -> dict[str, str]:
-    """The mapped targets (tiers, main model, subagent model) whose model the catalog does not list: target → model.
-
-    `catalog` is the model ids the gateway listed for the key. A `[1m]` suffix is ignored (Claude Code strips it
-    before sending), and a Claude Code alias as the main or subagent model ("opus", "sonnet[1m]", "default"…) is
-    left out: it resolves to a tier, which is checked itself. An empty catalog lists nothing, so every mapped model
-    is returned; a caller without a catalog must not call this (there is nothing to check against).
-    """
-    ids = set(catalog)
-    missing: dict[str, str] = {}
-    for target in MAPPED_TARGETS:
-        model = getattr(tiers, target)
-        if not model:
-            continue
-        sent = strip_context_suffix(model)
-        if sent in ids:
-            continue
-        if target in ("main_model", "subagent_model") and sent.lower() in CLAUDE_CODE_MODEL_ALIASES:
-            continue
-        missing[target] = model
-    return missing
+# --- TRANSITION SHIM end

@@ -4,6 +4,7 @@
   doctor row and screen uses it, so `GCP_CREDENTIALS_JSON` is masked everywhere or nowhere).
 * `mask_secret(value)`: the display form of one secret ("sk-bf-…1234").
 * `mask_keys(text, known_secrets)`: masks the given secret values and anything shaped like an `sk-` key in free text.
+* `mask_url_password(url)`, `mask_header_lines(value)`: a proxy URL's password; secret HTTP header values.
 * `clean_outside_text(text, known_secrets)`: for text that came from outside (the gateway, the `claude` CLI, a
   settings file, a command line): terminal escape sequences (CSI, OSC — also unterminated —, DCS, SOS, PM, APC and
   the short ESC forms) are removed whole, other control characters (C0 but tab and newline, DEL, C1, a bare CR,
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
 
 # Parts of a settings / environment variable name that make its value a secret. Over-masking is harmless, a miss
 # is a leak: ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY, GCP_CREDENTIALS_JSON, DB_PASSWORD, SESSION_COOKIE …
@@ -138,6 +140,37 @@ def clean_outside_text(text: str | None, known_secrets: Iterable[str | None] = (
 def is_clean(text: str, *, single_line: bool = True) -> bool:
     """Whether `text` would be shown exactly as it is (nothing stripped, no key masked)."""
     return clean_outside_text(text, single_line=single_line) == text
+
+
+# HTTP header names whose values are secrets (Authorization, X-Api-Key, Cookie …): header names are not settings
+# names (`Authorization` has no TOKEN or KEY in it), so they have their own rule.
+_SECRET_HEADER_RE = re.compile(r"auth|key|token|secret|cookie|pass", re.IGNORECASE)
+
+
+def mask_url_password(url: str) -> str:
+    """`url` with the password of its user:password@ part masked (a proxy URL); "…" when it cannot be parsed."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return "…"
+
+
+def mask_header_lines(value: str) -> str:
+    """`Name: value` lines (newlines or written-out `\\n` between them) with secret header values masked, and
+    anything shaped like a key masked in the others; the lines come back joined by a written-out `\\n`."""
+    lines = []
+    for line in value.replace("\\n", "\n").split("\n"):
+        name, sep, rest = line.partition(":")
+        if sep and _SECRET_HEADER_RE.search(name):
+            lines.append(f"{name}: {mask_secret(rest.strip()) or '…'}")
+        else:
+            lines.append(mask_keys(line))
+    return "\\n".join(lines)
 
 
 class OutsideTextStream:

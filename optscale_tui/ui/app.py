@@ -1,8 +1,10 @@
 """The Textual app: a four-step wizard (Connect → Models → Review → Verify) plus Doctor, Backups and Desktop panes.
 
-The app owns `WizardState` and is the only place that changes it. Views post typed messages (ConnectionEdited,
-TiersEdited, StepRequested…); the app updates the state and broadcasts StateChanged. All file and network work
-happens in workers, so the UI thread never blocks; nothing is read before the first frame.
+The app owns `WizardState` and is the only place that changes it. Panes (ui/panes/) and dialogs (ui/dialogs/) never
+import this module: they read the state through `PaneHost` (ui/state.py) and post typed messages (ui/messages.py:
+ConnectionEdited, TiersEdited, CatalogFetched, StepRequested…); the app updates the state and broadcasts StateChanged
+with the Change. All file and network work happens in workers, which post their results as messages, so the UI
+thread never blocks; nothing is read before the first frame.
 """
 
 from __future__ import annotations
@@ -15,36 +17,37 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from optscale_tui.core.locations import Scope, resolve_target
 from optscale_tui.ui.messages import (
+    CatalogFetched,
+    Change,
     ConnectionEdited,
+    CopyRequested,
+    FixesRequested,
+    Notice,
+    ProfilePickerRequested,
     SettingsLoaded,
+    SettingsReloadRequested,
     SettingsSaved,
     StateChanged,
     StepRequested,
     TiersEdited,
 )
+from optscale_tui.ui.panes import PANES, WIZARD
 from optscale_tui.ui.startup import pause_collector, resume_collector
 from optscale_tui.ui.state import WizardState
-from optscale_tui.ui.widgets.step_bar import Pane, StepBar
+from optscale_tui.ui.widgets.step_bar import PaneSlot, StepBar
 
 if TYPE_CHECKING:
+    from optscale_tui.core.doctor import EffectiveConfig
+    from optscale_tui.core.settings_file import SettingsDocument, SettingsError
     from optscale_tui.demo.session import DemoSession
+    from optscale_tui.ui.panes.base import Pane
 
-# (pane id, tab label, function key). The first four are the wizard, in order.
-PANES: tuple[tuple[str, str, str], ...] = (
-    ("connect", "1 Connect", "f2"),
-    ("tiers", "2 Models", "f3"),
-    ("review", "3 Review", "f4"),
-    ("verify", "4 Verify", "f5"),
-    ("doctor", "Doctor", "f6"),
-    ("backups", "Backups", "f7"),
-    ("desktop", "Desktop", "f8"),
-)
-WIZARD = tuple(p[0] for p in PANES[:4])
 QUIT_FOLLOW_INTERVAL = 0.2  # seconds between re-checks of the quit dialog's reasons
 QUIT_NOTHING_LOST = "Nothing is unsaved or running any more: quitting now loses nothing."
 UI_DIR = Path(__file__).parent
@@ -59,7 +62,7 @@ def _actions_provider():
 
 class OptScaleApp(App[None]):
     # Only the first pane's styles are parsed before the first frame; the others load with their panes.
-    CSS_PATH: ClassVar[list[str]] = [str(UI_DIR / "app.tcss"), str(UI_DIR / "screens" / "connect.tcss")]
+    CSS_PATH: ClassVar[list[str]] = [str(UI_DIR / "app.tcss"), str(UI_DIR / "panes" / "connect.tcss")]
     TITLE = "optscale-tui"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {_actions_provider}
@@ -109,7 +112,7 @@ class OptScaleApp(App[None]):
     def compose(self) -> ComposeResult:
         # Only the first pane is imported and built before the first frame; the others follow right after it
         # (see on_mount), so the app appears as fast as a bare Textual app.
-        from optscale_tui.ui.screens.connect import ConnectView
+        from optscale_tui.ui.panes.connect import ConnectView
 
         # One line of context instead of Textual's Header: which file this run writes, and whether it is the demo.
         yield Static(self._app_bar_text(), id="app-bar", markup=False)
@@ -117,7 +120,7 @@ class OptScaleApp(App[None]):
                       id="steps")
         with ContentSwitcher(initial="connect", id="panes"):
             for pane, _label, _key in PANES:
-                with Pane(id=pane):
+                with PaneSlot(id=pane):
                     if pane == "connect":
                         yield ConnectView(id="connect-view")
         yield Footer()
@@ -152,25 +155,27 @@ class OptScaleApp(App[None]):
         self.stored_preferences.follow(self)  # a theme chosen from now on is stored
 
     def _mount_other_panes(self) -> None:
-        from optscale_tui.ui.screens.backups import BackupsView
-        from optscale_tui.ui.screens.desktop import DesktopView
-        from optscale_tui.ui.screens.doctor import DoctorView
-        from optscale_tui.ui.screens.review import ReviewView
-        from optscale_tui.ui.screens.tiers import TiersView
-        from optscale_tui.ui.screens.verify import VerifyView
+        from optscale_tui.ui.panes.backups import BackupsView
+        from optscale_tui.ui.panes.desktop import DesktopView
+        from optscale_tui.ui.panes.doctor import DoctorView
+        from optscale_tui.ui.panes.models import ModelsView
+        from optscale_tui.ui.panes.review import ReviewView
+        from optscale_tui.ui.panes.verify import VerifyView
 
-        views = {"tiers": TiersView, "review": ReviewView, "verify": VerifyView, "doctor": DoctorView,
-                 "backups": BackupsView, "desktop": DesktopView}
-        self._load_pane_css(views)
+        views: dict[str, type[Pane]] = {"tiers": ModelsView, "review": ReviewView, "verify": VerifyView,
+                                        "doctor": DoctorView, "backups": BackupsView, "desktop": DesktopView}
+        self._load_pane_css(views.values())
         for pane, view in views.items():
-            self.query_one(f"#{pane}", Pane).mount(view(id=f"{pane}-view"))
+            self.query_one(f"#{pane}", PaneSlot).mount(view(id=f"{pane}-view"))
 
-    def _load_pane_css(self, panes) -> None:
-        """Add the panes' stylesheets, in the same order and with the same weight as CSS_PATH entries (this is
-        what Textual itself does for a screen's CSS_PATH)."""
+    def _load_pane_css(self, views: Iterable[type[Pane]]) -> None:
+        """Add the panes' stylesheets (beside each pane's module), in the same order and with the same weight as
+        CSS_PATH entries (this is what Textual itself does for a screen's CSS_PATH)."""
+        import sys
+
         sheet = self.stylesheet
-        for pane in panes:
-            path = str(UI_DIR / "screens" / f"{pane}.tcss")
+        for view in views:
+            path = str(Path(sys.modules[view.__module__].__file__ or "").with_suffix(".tcss"))
             if not sheet.has_source(path):
                 sheet.read(path)
         sheet.reparse()
@@ -178,11 +183,20 @@ class OptScaleApp(App[None]):
 
     # --- state changes --------------------------------------------------------------------------------------
 
-    def broadcast(self, what: str) -> None:
-        from optscale_tui.ui.widgets.step import StepView
+    def broadcast(self, change: Change | str) -> None:
+        from optscale_tui.ui.panes.base import Pane
 
-        for view in self.query(StepView):
-            view.post_message(StateChanged(what))
+        change = Change(change)  # a misspelt change fails here, not silently in every pane
+        for view in self.query(Pane):
+            view.post_message(StateChanged(change))
+
+    class _SettingsRead(Message):
+        """load_settings' worker read the files (the app takes them on its own thread)."""
+
+        def __init__(self, document: SettingsDocument | None, error: SettingsError | None,
+                     config: EffectiveConfig | None, adopt: tuple[str, ...] | None) -> None:
+            super().__init__()
+            self.document, self.error, self.config, self.adopt = document, error, config, adopt
 
     @work(thread=True, exclusive=True, group="settings")
     def load_settings(self, adopt: tuple[str, ...] | None = ()) -> None:
@@ -201,7 +215,11 @@ class OptScaleApp(App[None]):
                                          user_settings=state.target.path if state.target.scope is Scope.USER else None)
         except Exception:  # the doctor must never stop the app from starting
             config = None
-        self.call_from_thread(self._settings_loaded, document, error, config, adopt)
+        self.post_message(self._SettingsRead(document, error, config, adopt))
+
+    @on(_SettingsRead)
+    def _settings_read(self, event: _SettingsRead) -> None:
+        self._settings_loaded(event.document, event.error, event.config, event.adopt)
 
     def _settings_loaded(self, document, error, config, adopt: tuple[str, ...] | None = ()) -> None:
         from optscale_tui.core.settings_file import stored_values
@@ -225,9 +243,9 @@ class OptScaleApp(App[None]):
             state.base_url_text = self.demo.base_url
             state.url = parse_base_url(self.demo.base_url)
         self.post_message(SettingsLoaded())
-        self.broadcast("settings")
+        self.broadcast(Change.SETTINGS)
         if adopted:
-            self.broadcast("adopted")  # the edited values changed to the file's: fields showing them follow
+            self.broadcast(Change.ADOPTED)  # the edited values changed to the file's: fields showing them follow
 
     @on(ConnectionEdited)
     def _connection_edited(self, event: ConnectionEdited) -> None:
@@ -236,7 +254,7 @@ class OptScaleApp(App[None]):
         state.base_url_text, state.url, state.key = event.base_url_text, event.url, event.key
         if changed:
             state.catalog = None  # the catalog belongs to a URL + key
-            self.broadcast("connection")
+            self.broadcast(Change.CONNECTION)
 
     @on(TiersEdited)
     def _tiers_edited(self, event: TiersEdited) -> None:
@@ -246,7 +264,7 @@ class OptScaleApp(App[None]):
             state.disable_experimental_betas = event.disable_experimental_betas
         if event.display_names is not None:
             state.display_names = dict(event.display_names)
-        self.broadcast("tiers")
+        self.broadcast(Change.TIERS)
 
     @on(SettingsSaved)
     def _settings_saved(self, event: SettingsSaved) -> None:
@@ -258,7 +276,34 @@ class OptScaleApp(App[None]):
         # shown about the configuration.
         ours = os.path.realpath(event.result.path) == os.path.realpath(state.target.path)
         self.load_settings(adopt=event.saved if ours else ())
-        self.broadcast("saved")
+        self.broadcast(Change.SAVED)
+
+    @on(CatalogFetched)
+    def _catalog_fetched(self, event: CatalogFetched) -> None:
+        state = self.state
+        if (state.url, state.effective_key) != (event.url, event.key):
+            return  # the connection changed meanwhile: this catalog belongs to the old one
+        state.catalog = event.catalog  # dropped again when the connection changes
+        # Connect (a rejected key) and Review (models the key cannot use) say what the gateway answered.
+        self.broadcast(Change.CATALOG)
+
+    @on(SettingsReloadRequested)
+    def _reload_requested(self) -> None:
+        self.load_settings()
+
+    @on(FixesRequested)
+    def _fixes_requested(self, event: FixesRequested) -> None:
+        self.open_fixes(event.causes, event.config)
+
+    @on(CopyRequested)
+    def _copy_requested(self, event: CopyRequested) -> None:
+        self.copy_and_say(event.text, event.said)
+
+    @on(ProfilePickerRequested)
+    def _profile_picker_requested(self) -> None:
+        from optscale_tui.ui.dialogs.profiles import open_profile_picker
+
+        open_profile_picker(self)
 
     @on(StepRequested)
     def _step_requested(self, event: StepRequested) -> None:
@@ -275,10 +320,10 @@ class OptScaleApp(App[None]):
     def current_pane(self) -> str:
         return self.query_one("#panes", ContentSwitcher).current or WIZARD[0]
 
-    def _view(self, pane: str):
-        from optscale_tui.ui.widgets.step import StepView
+    def _view(self, pane: str) -> Pane | None:
+        from optscale_tui.ui.panes.base import Pane
 
-        for view in self.query(StepView):
+        for view in self.query(Pane):
             if view.id == f"{pane}-view":
                 return view
         return None
@@ -342,7 +387,7 @@ class OptScaleApp(App[None]):
         focused = self.screen.focused
         # Lost (None) or left in another, hidden pane; the step bar or anything the user chose meanwhile stays.
         if focused is None or (view not in focused.ancestors_with_self
-                               and any(isinstance(node, Pane) for node in focused.ancestors)):
+                               and any(isinstance(node, PaneSlot) for node in focused.ancestors)):
             view.focus_first()
         self.call_after_refresh(self._ensure_focus, pane, tries - 1)  # a late Hide may still be queued
 
@@ -370,15 +415,19 @@ class OptScaleApp(App[None]):
 
         problem = tmux_clipboard_problem()
         if problem is None:
-            self.call_from_thread(self.notify, said)
+            self.post_message(Notice(said))
         else:
-            self.call_from_thread(self.notify, f"{said.rstrip('.')}, but {problem}", title="Sent with OSC 52",
-                                  severity="warning", timeout=10)
+            self.post_message(Notice(f"{said.rstrip('.')}, but {problem}", title="Sent with OSC 52",
+                                     severity="warning", timeout=10))
+
+    @on(Notice)
+    def _notice(self, event: Notice) -> None:
+        self.notify(event.text, title=event.title, severity=event.severity, timeout=event.timeout)
 
     def open_fixes(self, causes: tuple = (), config=None) -> None:
         """Offer the mechanical fixes for the doctor's findings (plus `causes` found by a verification; `config` is
         that verification's view of the settings when it was not the settings in effect)."""
-        from optscale_tui.ui.screens.fix import FixScreen
+        from optscale_tui.ui.dialogs.fix import FixScreen
 
         fixes = self.state.fixes(causes, config)
         fixes.sort(key=lambda fix: fix.cause not in causes)  # what the verification just found comes first
@@ -394,16 +443,16 @@ class OptScaleApp(App[None]):
 
                 backup = f" Backup: {display_path(result.backup)}" if result.backup else ""
                 self.notify(f"Saved {display_path(result.path)}.{backup}", title="Fix applied")
-                plan = screen.plan  # the plan just saved: a fix is a save of exactly these keys
-                self.post_message(SettingsSaved(result, [c.key for c in plan.changes] if plan else ()))
+                self.post_message(SettingsSaved.of_plan(result, screen.plan))  # a fix saves exactly its plan
 
         self.push_screen(screen, done)
 
     def action_help(self) -> None:
-        from optscale_tui.ui.screens.help import HelpScreen
+        from optscale_tui.ui.dialogs.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            views = ((label.split(" ", 1)[-1], self._view(pane)) for pane, label, _key in PANES)
+            self.push_screen(HelpScreen([(name, view) for name, view in views if view is not None]))
 
     @property
     def verification_running(self) -> bool:
@@ -439,7 +488,7 @@ class OptScaleApp(App[None]):
         if not reasons:
             self.exit()
             return
-        from optscale_tui.ui.modals import ConfirmScreen
+        from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 
         dialog = ConfirmScreen("Quit optscale-tui?", "\n".join(reasons), yes="Quit", no="Stay")
 

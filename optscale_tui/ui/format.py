@@ -40,3 +40,22 @@ def changes_summary(changes, limit: int = 3, width: int = 40) -> str:
     if len(changes) > limit:
         parts.append(f"+{len(changes) - limit} more")
     return ", ".join(parts)
+
+
+# The Models step's mapping targets: (tier or model setting, its name on screen, what an unset one shows).
+TARGETS: tuple[tuple[str, str, str], ...] = (
+    ("haiku", "Haiku", "— unmapped"),
+    ("sonnet", "Sonnet", "— unmapped"),
+    ("opus", "Opus", "— unmapped"),
+    ("main_model", "Main model", "— not set (Opus)"),
+    ("subagent_model", "Subagents", "— not set"),
+)
+LABELS = {target: label for target, label, _ in TARGETS}
+
+
+def not_in_catalog_line(missing: dict[str, str]) -> str:
+    """Core's `models_not_in_catalog` in one line (the Models pane and Review both say it)."""
+    pairs = [f"{LABELS[t]} → {m}" for t, m in missing.items()]
+    names = pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
+    verb, it = ("is", "it") if len(pairs) == 1 else ("are", "them")
+    return f"! {names} {verb} not in this key's catalog: the gateway will refuse {it}."

@@ -1,8 +1,10 @@
-"""Typed messages the views and the app exchange. Views never talk to each other directly: they tell the app,
-the app updates `WizardState`, and broadcasts what changed."""
+"""Typed messages the panes, the dialogs and the app exchange. Panes never talk to each other, nor call the app:
+they post a message, the app (the only writer of `WizardState`) updates the state and broadcasts a `StateChanged`
+naming the `Change`."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -10,8 +12,26 @@ from textual.message import Message
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from textual.notifications import SeverityLevel
+
+    from optscale_tui.core.causes import Cause
     from optscale_tui.core.connection import ApiKey, GatewayUrl, TierMapping
-    from optscale_tui.core.settings_file import SaveResult
+    from optscale_tui.core.doctor import EffectiveConfig
+    from optscale_tui.core.gateway import Catalog
+    from optscale_tui.core.settings_file import SaveResult, SettingsPlan
+
+
+class Change(StrEnum):
+    """Which part of `WizardState` changed (StateChanged.change)."""
+
+    ALL = "all"  # a pane was just mounted: show everything
+    SETTINGS = "settings"  # the settings file (and the effective configuration) were (re)read
+    CONNECTION = "connection"  # the Base URL or the key (the catalog was dropped with them)
+    TIERS = "tiers"  # the tier mapping or the optional extras
+    ADOPTED = "adopted"  # a save, fix or restore replaced edited values with the file's
+    SAVED = "saved"  # a file was written (last_save is set)
+    CATALOG = "catalog"  # the gateway's catalog for this URL + key arrived
+    PROFILE = "profile"  # a profile filled Connect and Models
 
 
 class SettingsLoaded(Message):
@@ -40,11 +60,11 @@ class TiersEdited(Message):
 
 
 class StateChanged(Message):
-    """Broadcast by the app to every view after state changed; `what` says which part."""
+    """Broadcast by the app to every pane after the state changed; `change` says which part."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, change: Change) -> None:
         super().__init__()
-        self.what = what
+        self.change = change
 
 
 class SettingsSaved(Message):
@@ -57,6 +77,16 @@ class SettingsSaved(Message):
         self.result = result
         self.saved = None if saved is None else tuple(saved)
 
+    @classmethod
+    def of_plan(cls, result: SaveResult, plan: SettingsPlan | None) -> SettingsSaved:
+        """`plan` was written (a Review save, a fix-it): exactly its keys changed."""
+        return cls(result, [change.key for change in plan.changes] if plan is not None else ())
+
+    @classmethod
+    def replaced(cls, result: SaveResult) -> SettingsSaved:
+        """The whole file was replaced (a restore): every value is read from it again."""
+        return cls(result, None)
+
 
 class StepRequested(Message):
     """A view asks to move: `step` is a pane id ("connect", "tiers", …) or "next"/"back"."""
@@ -64,3 +94,52 @@ class StepRequested(Message):
     def __init__(self, step: str) -> None:
         super().__init__()
         self.step = step
+
+
+class CatalogFetched(Message):
+    """The Models pane fetched the gateway's catalog for this URL + key; the app stores it (if they still hold)."""
+
+    def __init__(self, catalog: Catalog, url: GatewayUrl, key: ApiKey) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.url = url
+        self.key = key
+
+
+class SettingsReloadRequested(Message):
+    """Read the settings files again from disk."""
+
+
+class FixesRequested(Message):
+    """Offer the fix-its for the doctor's findings plus `causes` (a verification's), `config` standing for the
+    settings in effect when given (a run's view of unsaved values)."""
+
+    def __init__(self, causes: tuple[Cause, ...] = (), config: EffectiveConfig | None = None) -> None:
+        super().__init__()
+        self.causes = causes
+        self.config = config
+
+
+class CopyRequested(Message):
+    """Copy `text` to the clipboard and toast `said` (which never quotes the text: it may hold a key)."""
+
+    def __init__(self, text: str, said: str) -> None:
+        super().__init__()
+        self.text = text
+        self.said = said
+
+
+class ProfilePickerRequested(Message):
+    """Open the profile picker (^o on Connect)."""
+
+
+class Notice(Message):
+    """A toast a worker thread asks for (workers never call the UI directly: they post this to the app)."""
+
+    def __init__(self, text: str, *, title: str = "", severity: SeverityLevel = "information",
+                 timeout: float | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.title = title
+        self.severity: SeverityLevel = severity
+        self.timeout = timeout

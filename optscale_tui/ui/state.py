@@ -1,7 +1,8 @@
-"""The app's single source of truth, built only from core objects.
+"""The app's single source of truth, built only from core objects, and what panes and dialogs may read of the app.
 
-Data flows one way: connection values → tier mapping → settings plan (the diff) → save → verification. Views read
-this state and change it through the app (never each other), and the app posts messages when it changes.
+Data flows one way: connection values → tier mapping → settings plan (the diff) → save → verification. Panes read
+this state through `PaneHost` and change it through the app with messages (never each other); the app broadcasts
+StateChanged when it changes.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from optscale_tui.core.connection import ApiKey, ConnectionValues, GatewayUrl, TierMapping, mask_secret
 
@@ -17,8 +18,16 @@ if TYPE_CHECKING:
     from optscale_tui.core.doctor import EffectiveConfig
     from optscale_tui.core.gateway import Catalog
     from optscale_tui.core.locations import SettingsTarget
-    from optscale_tui.core.settings_file import SaveResult, SettingsDocument, SettingsError, SettingsPlan
+    from optscale_tui.core.settings_file import (
+        SaveResult,
+        SettingsDocument,
+        SettingsError,
+        SettingsPlan,
+        StoredValues,
+    )
     from optscale_tui.core.verify import CheckResult
+    from optscale_tui.demo.session import DemoSession
+    from optscale_tui.ui.messages import Change
 
 
 @dataclass
@@ -121,57 +130,99 @@ class WizardState:
 
         stored = stored_values(document)
         keys = None if saved is None else set(saved)
-        wanted = [name for name, key in SAVED_AS.items() if keys is None or key in keys]
-        connection = (self.url.anthropic_base if self.url else None, self.effective_key)
-        changed: set[str] = set()
-        tiers = self.tiers
-        for name in wanted:
-            if name == "url":
-                if stored.base_url_text is None:
-                    # The file has none (a restore of an older file, a fix that removed it): the field empties, so
-                    # Connect, Review and the file agree. Keeping the old URL made it an unsaved edit nobody made.
-                    if self.url is not None or self.base_url_text:
-                        self.base_url_text, self.url = "", None
-                        changed.add(name)
-                    continue
-                agrees = self.url is not None and stored.url is not None and (
-                    self.url.anthropic_base == stored.url.anthropic_base)
-                if not agrees:
-                    self.base_url_text, self.url = stored.base_url_text, stored.url
-                    changed.add(name)
-            elif name == "key":
-                if self.key is not None and self.key.value != stored.key:
-                    self.key = None  # the file's key is the one in use (as at start-up: never copied into memory)
-                    changed.add(name)
-            elif name == "main_model":
-                if tiers.main_model is not None and tiers.main_model != stored.model:
-                    tiers = replace(tiers, main_model=None)  # as at start-up: the file's `model` is left as it is
-                    changed.add(name)
-            elif name == "disable_experimental_betas":
-                in_file = stored.disable_experimental_betas
-                # Ticked: the file has it on. Unticked: the file has no such key. None: the file does not turn it on.
-                agrees = {True: in_file is True, False: in_file is None, None: in_file is not True}
-                if not agrees[self.disable_experimental_betas] and self.disable_experimental_betas != in_file:
-                    self.disable_experimental_betas = in_file
-                    changed.add(name)
-            elif name.startswith("name."):
-                tier = name.removeprefix("name.")
-                label = self.display_names.get(tier)
-                if label is not None and (keys is None or label.strip() != stored.display_names.get(tier, "")):
-                    del self.display_names[tier]  # left alone: the file's label stays
-                    changed.add(name)
-            elif getattr(tiers, name) != getattr(stored.tiers, name):
-                tiers = replace(tiers, **{name: getattr(stored.tiers, name)})
-                changed.add(name)
-        self.tiers = tiers
+        connection = self._connection()
+        changed = {name for name, key in SAVED_AS.items()
+                   if (keys is None or key in keys) and self._adopt_value(name, stored, whole_file=keys is None)}
         self.document = document
         if saved is None:
             self.restores += 1
-        if (self.url.anthropic_base if self.url else None, self.effective_key) != connection:
+        if self._connection() != connection:
             self.catalog = None  # the catalog belongs to a URL + key
         return changed
+
+    def _connection(self) -> tuple[str | None, ApiKey | None]:
+        return (self.url.anthropic_base if self.url else None, self.effective_key)
+
+    def _adopt_value(self, name: str, stored: StoredValues, *, whole_file: bool) -> bool:
+        """Take the file's value for `name` (a SAVED_AS name) where the edited one differs; True when it changed."""
+        if name == "url":
+            return self._adopt_url(stored)
+        if name == "key":
+            if self.key is not None and self.key.value != stored.key:
+                self.key = None  # the file's key is the one in use (as at start-up: never copied into memory)
+                return True
+            return False
+        if name == "main_model":
+            if self.tiers.main_model is not None and self.tiers.main_model != stored.model:
+                self.tiers = replace(self.tiers, main_model=None)  # as at start-up: the file's `model` stays as is
+                return True
+            return False
+        if name == "disable_experimental_betas":
+            return self._adopt_betas(stored.disable_experimental_betas)
+        if name.startswith("name."):
+            tier = name.removeprefix("name.")
+            label = self.display_names.get(tier)
+            if label is not None and (whole_file or label.strip() != stored.display_names.get(tier, "")):
+                del self.display_names[tier]  # left alone: the file's label stays
+                return True
+            return False
+        if getattr(self.tiers, name) != getattr(stored.tiers, name):
+            self.tiers = replace(self.tiers, **{name: getattr(stored.tiers, name)})
+            return True
+        return False
+
+    def _adopt_url(self, stored: StoredValues) -> bool:
+        if stored.base_url_text is None:
+            # The file has none (a restore of an older file, a fix that removed it): the field empties, so Connect,
+            # Review and the file agree. Keeping the old URL made it an unsaved edit nobody made.
+            if self.url is not None or self.base_url_text:
+                self.base_url_text, self.url = "", None
+                return True
+            return False
+        agrees = self.url is not None and stored.url is not None and (
+            self.url.anthropic_base == stored.url.anthropic_base)
+        if not agrees:
+            self.base_url_text, self.url = stored.base_url_text, stored.url
+        return not agrees
+
+    def _adopt_betas(self, in_file: bool | None) -> bool:
+        # Ticked: the file has it on. Unticked: the file has no such key. None: the file does not turn it on.
+        agrees = {True: in_file is True, False: in_file is None, None: in_file is not True}
+        if not agrees[self.disable_experimental_betas] and self.disable_experimental_betas != in_file:
+            self.disable_experimental_betas = in_file
+            return True
+        return False
 
     @property
     def has_unsaved_changes(self) -> bool:
         plan = self.plan()
         return bool(plan and plan.has_changes)
+
+
+class PaneHost(Protocol):
+    """What a pane or a dialog reads of the app: the state, and facts about this run. It changes nothing through
+    it: it posts a message (ui/messages.py) and the app, the only writer of the state, does it."""
+
+    @property
+    def state(self) -> WizardState: ...
+
+    @property
+    def demo(self) -> DemoSession | None: ...
+
+    @property
+    def current_pane(self) -> str: ...
+
+
+class AppHost(PaneHost, Protocol):
+    """What the profile dialogs (dialogs/profiles.py) use of the app: they fill the edited values from a profile."""
+
+    config_path: Path
+    active_profile: str | None
+
+    def refresh_app_bar(self) -> None: ...
+
+    def broadcast(self, change: Change | str) -> None: ...
+
+    def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
+
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None: ...

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from optscale_tui.core import doctor
 from optscale_tui.core.clients.claude_code import schema
 from optscale_tui.core.secrets import is_secret_name
 
@@ -52,10 +51,22 @@ def test_the_secret_column_agrees_with_the_one_secret_rule() -> None:
         assert row.secret == is_secret_name(row.key), row.key
 
 
-def test_the_table_expresses_the_doctors_lists() -> None:
-    # The doctor still spells these out (the lead folds them into the table); until then they must agree.
-    assert schema.TIER_VARIABLES == doctor.TIER_VARIABLES
-    assert sorted(schema.GATEWAY_ENV_KEYS) == sorted(doctor.GATEWAY_ENV_KEYS)
+def test_the_table_gives_the_doctors_lists_in_the_order_its_notes_use() -> None:
+    # The doctor names these in its notes and project-override details, in this order.
+    assert schema.TIER_VARIABLES == {
+        "haiku": "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+        "sonnet": "ANTHROPIC_DEFAULT_SONNET_MODEL",
+        "opus": "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    }
+    assert schema.GATEWAY_ENV_KEYS == (
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_BASE_URL",
+        "ANTHROPIC_MODEL",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL",
+        "ANTHROPIC_DEFAULT_OPUS_MODEL",
+        "ANTHROPIC_DEFAULT_FABLE_MODEL",
+    )
 
 
 def test_each_reader_drops_what_core_would_refuse() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from optscale_tui.core.causes import Cause
+from optscale_tui.core.clients.claude_code.models import strip_context_suffix
 from optscale_tui.core.connection import (
     ApiKey,
     ConnectionValues,
@@ -14,7 +15,6 @@ from optscale_tui.core.connection import (
     parse_api_key,
     parse_base_url,
     parse_model_name,
-    strip_context_suffix,
 )
 
 ORG = "7f1c5a52-3f0e-4c2a-9a4e-0d7c1b2a3e4f"

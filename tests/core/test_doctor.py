@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core.causes import CAUSES, Cause, describe
-from optscale_tui.core.doctor import (
-    CLAUDE_CODE_BUILTIN_MODELS,
+from optscale_tui.core.clients.claude_code.effective import (
     EffectiveConfig,
-    Layer,
     claude_resolved_model,
-    inspect_environment,
+    resolve_environment,
 )
+from optscale_tui.core.clients.claude_code.layers import Layer
+from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.diagnosis.doctor import inspect_environment
 from optscale_tui.core.settings_file import SettingsError, load_settings
 
 TOKEN = "sk-bf-" + "T0kenSecretValue" * 2 + "9f3a"
@@ -319,6 +320,22 @@ def test_secrets_are_masked_everywhere(sb: Sandbox) -> None:
     assert config.get("ANTHROPIC_AUTH_TOKEN") == OTHER_TOKEN
 
 
+def test_the_resolution_behind_the_doctor_shows_no_secret(sb: Sandbox) -> None:
+    """resolve_environment (what inspect_environment judges) keeps the raw env and files for the checks; its repr,
+    as a traceback or a log would show it, holds none of their secrets."""
+    sb.env["ANTHROPIC_API_KEY"] = SHELL_KEY
+    sb.write(sb.user_file, {"env": good_env()})
+    sb.write(sb.project_file, {"env": {"ANTHROPIC_AUTH_TOKEN": OTHER_TOKEN}})
+    seen = resolve_environment(cwd=sb.cwd, env={"HOME": str(sb.home), **sb.env}, home=sb.home,
+                               platform=sb.platform, managed_paths=[sb.managed_file, sb.dropin_dir])
+    assert seen.env["ANTHROPIC_API_KEY"] == SHELL_KEY and seen.config.get("ANTHROPIC_AUTH_TOKEN") == OTHER_TOKEN
+    shown = repr(seen)
+    for secret in SECRETS:
+        assert secret not in shown
+    assert seen.config.findings == ()  # judging is the doctor's: the same config, with findings, comes from it
+    assert sb.inspect().variables == seen.config.variables
+
+
 # ------------------------------------------------------------------------------------------------- findings
 
 
@@ -552,7 +569,7 @@ def test_resolved_model_passes_other_ids_through_and_strips_1m(sb: Sandbox) -> N
 
 def test_config_dir_pointing_at_the_default_folder_is_not_an_override(tmp_path):
     from optscale_tui.core.causes import Cause
-    from optscale_tui.core.doctor import inspect_environment
+    from optscale_tui.core.diagnosis.doctor import inspect_environment
 
     home = tmp_path / "home"
     (home / ".claude").mkdir(parents=True)

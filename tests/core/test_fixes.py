@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.doctor import inspect_environment
-from optscale_tui.core.fixes import fixes_for
+from optscale_tui.core.diagnosis.doctor import inspect_environment
+from optscale_tui.core.diagnosis.fixes import fixes_for
 from optscale_tui.core.settings_file import load_settings, save_plan
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.doctor import inspect_environment
-from optscale_tui.core.fixes import fixes_for
-from optscale_tui.core.key_helper import MAX_OUTPUT_BYTES, run_api_key_helper
+from optscale_tui.core.clients.claude_code.key_helper import MAX_OUTPUT_BYTES, run_api_key_helper
+from optscale_tui.core.diagnosis.doctor import inspect_environment
+from optscale_tui.core.diagnosis.fixes import fixes_for
 from optscale_tui.core.settings_file import load_settings, plan_apply
 from optscale_tui.core.verify import CheckStatus, VerifyOptions, target_from_effective, verify
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from optscale_tui.core.locations import (
+from optscale_tui.core.clients.claude_code.locations import (
     Scope,
     SettingsTarget,
     claude_config_dir,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from optscale_tui.core.connection import TierMapping, models_not_in_catalog
+from optscale_tui.core.clients.claude_code.models import models_not_in_catalog
+from optscale_tui.core.connection import TierMapping
 
 HAIKU, SONNET, OPUS = "anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-6", "anthropic/claude-opus-4-6"
 OPENAI_ONLY = ["openai/gpt-5", "openai/gpt-4.1"]

@@ -1,11 +1,16 @@
-"""core.next_steps: the guide's last steps made concrete, and where/when to look in Traces (issue 10 §6)."""
+"""core.diagnosis.next_steps: the guide's last steps made concrete, and where/when to look in Traces (issue 10 §6)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from optscale_tui.core.connection import TierMapping
-from optscale_tui.core.next_steps import after_save_steps, model_picker_rows, traces_lines, traces_window
+from optscale_tui.core.diagnosis.next_steps import (
+    after_save_steps,
+    model_picker_rows,
+    traces_lines,
+    traces_window,
+)
 
 TIERS = TierMapping(haiku="anthropic/claude-haiku-4-5", sonnet="anthropic/claude-sonnet-4-6",
                     opus="anthropic/claude-opus-4-6")

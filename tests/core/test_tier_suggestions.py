@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from optscale_tui.core.connection import TierMapping, TierSuggestion, model_family, suggest_tier_models
+from optscale_tui.core.clients.claude_code.models import TierSuggestion, model_family, suggest_tier_models
+from optscale_tui.core.connection import TierMapping
 
 DEMO = ["anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-6", "anthropic/claude-opus-4-6", "openai/gpt-5"]
 

@@ -9,9 +9,9 @@ from textual.widgets import DataTable
 from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse_base_url
 from optscale_tui.core.settings_file import load_settings, plan_env_edit, save_plan
 from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
-from optscale_tui.ui.modals import ConfirmScreen
-from optscale_tui.ui.screens.backups import BackupsView
+from optscale_tui.ui.panes.backups import BackupsView
 from optscale_tui.ui.widgets.diff_view import DiffView
 from tests.ui.screen import screen_text, settle
 from tests.ui.test_navigation import footer_keys
@@ -282,7 +282,7 @@ def test_an_original_that_was_no_file_says_restoring_removes_it():
     from pathlib import Path
 
     from optscale_tui.core.settings_file import Backup
-    from optscale_tui.ui.screens.backups import backup_label, backup_note
+    from optscale_tui.ui.panes.backups import backup_label, backup_note
 
     absent = Backup("original", Path("x"), datetime(2026, 12, 4, tzinfo=UTC), 0, True, absent=True)
     assert backup_label(absent) == "original"

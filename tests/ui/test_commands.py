@@ -8,8 +8,8 @@ from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.commands import ActionsProvider
-from optscale_tui.ui.modals import ConfirmScreen
-from optscale_tui.ui.screens.verify import VerifyView
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
+from optscale_tui.ui.panes.verify import VerifyView
 from optscale_tui.ui.state import WizardState
 
 TIERS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}

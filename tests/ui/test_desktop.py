@@ -10,6 +10,7 @@ from optscale_tui.core.connection import ApiKey
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from tests.ui.screen import screen_text
+from tests.ui.test_desktop_connect import open_desktop, seed_gateway_values
 
 URL = "https://gw.example.org/llm_proxy/00000000-0000-4000-8000-000000000001/anthropic"
 TIERS = {
@@ -24,17 +25,11 @@ def notes(app) -> list[str]:
     return [n.message for n in app._notifications]
 
 
-async def open_desktop(app, pilot) -> None:
-    await pilot.pause()
-    await pilot.press("f8")
-    await pilot.pause()
-
-
 async def test_four_values_shown_with_the_key_masked_and_copied_for_real(ui_sandbox):
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    seed_gateway_values(ui_sandbox, TIERS)
     app = OptScaleApp()
     async with app.run_test(size=(100, 40)) as pilot:
-        await open_desktop(app, pilot)
+        await open_desktop(pilot)
         text = screen_text(app)
         for label in ("Gateway Base URL", "Gateway API Key", "Model ID", "Display Name"):
             assert label in text
@@ -75,7 +70,7 @@ async def test_missing_values_say_which_step_to_complete(ui_sandbox):
     ui_sandbox.seed()
     app = OptScaleApp()
     async with app.run_test(size=(100, 40)) as pilot:
-        await open_desktop(app, pilot)
+        await open_desktop(pilot)
         text = " ".join(screen_text(app).split())
         assert "not set yet — complete step 1 Connect (F2): paste the Base URL" in text
         assert "complete step 1 Connect (F2): paste the API key" in text
@@ -91,7 +86,7 @@ async def test_plain_http_url_is_flagged(ui_sandbox):
                              "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
     app = OptScaleApp()
     async with app.run_test(size=(100, 40)) as pilot:
-        await open_desktop(app, pilot)
+        await open_desktop(pilot)
         assert "Claude Desktop needs https://" in screen_text(app)
 
 
@@ -100,7 +95,7 @@ async def test_the_pane_opens_at_its_first_line_with_the_values_focused(ui_sandb
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
-        await open_desktop(app, pilot)
+        await open_desktop(pilot)
         await pilot.pause(0.3)  # past any scroll animation
         view = app.query_one("#desktop-view")
         assert view.max_scroll_y > 0
@@ -112,7 +107,7 @@ async def test_the_pane_opens_at_its_first_line_with_the_values_focused(ui_sandb
 async def test_footer_fits_80_columns_with_quit_and_help_and_help_lists_each_copy_key(ui_sandbox):
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_desktop(app, pilot)
+        await open_desktop(pilot)
         await pilot.pause()
         footer = app.screen.query_one(Footer)
         keys = {key.key_display: key for key in footer.query("FooterKey")}
@@ -149,10 +144,10 @@ async def test_inside_a_tmux_that_drops_osc_52_the_toast_says_so_and_how_to_fix_
     (bin_dir / "tmux").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    seed_gateway_values(ui_sandbox, TIERS)
     app = OptScaleApp()
     async with app.run_test(size=(100, 40)) as pilot:
-        await open_desktop(app, pilot)
+        await open_desktop(pilot)
         await pilot.press("2")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -171,7 +166,7 @@ async def test_not_set_rows_are_readable_when_highlighted_in_both_themes(ui_sand
         app = OptScaleApp()
         async with app.run_test(size=(80, 24)) as pilot:
             app.theme = theme
-            await open_desktop(app, pilot)
+            await open_desktop(pilot)
             values = app.query_one("#desktop-view").query_one(OptionList)
             values.focus()
             values.highlighted = 0

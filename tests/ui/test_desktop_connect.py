@@ -10,7 +10,7 @@ from pathlib import Path
 
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from tests.ui.screen import screen_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-desktop"
@@ -29,14 +29,25 @@ def flat(app) -> str:
     return " ".join(screen_text(app).split())
 
 
+def seed_gateway_values(ui_sandbox, tiers: dict[str, str] = TIERS) -> None:
+    """A settings file with the gateway's URL, the key and these tier models: what the Desktop pane shows."""
+    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **tiers}})
+
+
 async def open_desktop(pilot) -> None:
     await pilot.pause()
     await pilot.press("f8")
     await pilot.pause()
 
 
+async def write_desktop_config(pilot) -> None:
+    """w on the Desktop pane, and yes to its confirmation."""
+    await pilot.press("w", "y")
+    await pilot.pause()
+
+
 async def test_shows_the_plan_and_writes_only_after_yes(ui_sandbox):
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    seed_gateway_values(ui_sandbox)
     app = OptScaleApp()
     async with app.run_test(size=(100, 50)) as pilot:
         await open_desktop(pilot)
@@ -70,22 +81,20 @@ async def test_a_running_desktop_is_told_to_quit_and_reopen(ui_sandbox, monkeypa
     from optscale_tui.core.clients.claude_desktop import verify
 
     monkeypatch.setattr(verify, "running_desktop", lambda os_name: ["pid 7: /usr/bin/claude-desktop"])
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    seed_gateway_values(ui_sandbox)
     app = OptScaleApp()
     async with app.run_test(size=(100, 50)) as pilot:
         await open_desktop(pilot)
-        await pilot.press("w", "y")
-        await pilot.pause()
+        await write_desktop_config(pilot)
         assert "Claude Desktop is running: quit it fully (not only its window) and open it again." in flat(app)
 
 
 async def test_the_log_read_back_shows_what_desktop_said(ui_sandbox):
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    seed_gateway_values(ui_sandbox)
     app = OptScaleApp()
     async with app.run_test(size=(100, 50)) as pilot:
         await open_desktop(pilot)
-        await pilot.press("w", "y")
-        await pilot.pause()
+        await write_desktop_config(pilot)
         assert "nothing since the configuration was written yet" in flat(app)
         log = folder(ui_sandbox) / "logs" / "main.log"
         log.parent.mkdir()
@@ -110,7 +119,7 @@ async def test_a_model_desktop_rejects_blocks_the_write_with_the_reason(ui_sandb
 
 
 async def test_a_desktop_file_that_does_not_parse_is_shown_and_never_written(ui_sandbox):
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    seed_gateway_values(ui_sandbox)
     shutil.copytree(FIXTURES / "broken", folder(ui_sandbox))
     before = (folder(ui_sandbox) / "configLibrary" / "_meta.json").read_bytes()
     app = OptScaleApp()
@@ -124,12 +133,11 @@ async def test_a_desktop_file_that_does_not_parse_is_shown_and_never_written(ui_
 
 
 async def test_the_written_notice_ends_when_the_values_change_again(ui_sandbox):
-    ui_sandbox.seed({"env": {"ANTHROPIC_BASE_URL": URL, "ANTHROPIC_AUTH_TOKEN": DEMO_KEY, **TIERS}})
+    seed_gateway_values(ui_sandbox)
     app = OptScaleApp()
     async with app.run_test(size=(100, 50)) as pilot:
         await open_desktop(pilot)
-        await pilot.press("w", "y")
-        await pilot.pause()
+        await write_desktop_config(pilot)
         assert "Written (3 files" in flat(app)
         from optscale_tui.core.connection import TierMapping
 

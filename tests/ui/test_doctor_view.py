@@ -8,8 +8,8 @@ from textual.widgets import DataTable
 
 from optscale_tui.core.connection import mask_secret
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.screens.doctor import DoctorView
-from optscale_tui.ui.screens.fix import FixScreen
+from optscale_tui.ui.dialogs.fix import FixScreen
+from optscale_tui.ui.panes.doctor import DoctorView
 from optscale_tui.ui.widgets.findings import FindingsList
 from tests.ui.screen import press_and_wait, screen_text, settle
 from tests.ui.test_navigation import footer_keys

@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 
 from optscale_tui.core.settings_file import BackupStore
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from tests.ui.screen import screen_text, settle
 from tests.ui.test_backups_view import KEY, save_through_the_ui, table_rows
 

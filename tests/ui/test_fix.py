@@ -10,7 +10,7 @@ from optscale_tui.core.causes import Cause
 from optscale_tui.core.connection import ApiKey
 from optscale_tui.demo.server import DEMO_KEY, DEMO_KEY_LIMITED
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.screens.fix import FixScreen
+from optscale_tui.ui.dialogs.fix import FixScreen
 from optscale_tui.ui.widgets.diff_view import DiffView
 from tests.ui.screen import paste, press_and_wait, run_all_checks, screen_text, settle
 

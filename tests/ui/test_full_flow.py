@@ -9,7 +9,7 @@ from textual.widgets import Input
 from optscale_tui.core.verify import CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.stream_log import StreamLog

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from optscale_tui.ui.app import PANES, OptScaleApp
-from optscale_tui.ui.screens.help import HelpScreen
-from optscale_tui.ui.widgets.step import StepView
+from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.dialogs.help import HelpScreen
+from optscale_tui.ui.panes import PANES
+from optscale_tui.ui.panes.base import Pane as StepView
 
 
 def help_text(app: OptScaleApp) -> str:

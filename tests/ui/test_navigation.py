@@ -8,8 +8,9 @@ from textual.widgets import Footer
 
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.modals import ConfirmScreen
-from optscale_tui.ui.widgets.step_bar import Pane, StepBar
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
+from optscale_tui.ui.widgets.step_bar import PaneSlot as Pane
+from optscale_tui.ui.widgets.step_bar import StepBar
 from tests.ui.screen import screen_text, settle
 from tests.ui.test_diff_view import contrast
 from tests.ui.test_tiers import connect, text_of

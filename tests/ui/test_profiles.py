@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 
 from optscale_tui.core import app_config as ac
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.modals import ConfirmScreen
-from optscale_tui.ui.profiles import ConfirmDeleteProfile, ProfileNameScreen, ProfilePicker
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
+from optscale_tui.ui.dialogs.profiles import ConfirmDeleteProfile, ProfileNameScreen, ProfilePicker
 from tests.ui.test_commands import run_command
 
 KEY = "sk-" + "bf-" + "tui-profile-0123456789abcd"
@@ -32,14 +32,24 @@ def config_with_profile(ui_sandbox, monkeypatch):
     return path
 
 
-async def test_ctrl_o_on_connect_fills_connect_and_models_and_names_the_profile(ui_sandbox, monkeypatch):
+def seed_with_profile(ui_sandbox, monkeypatch):
+    """An empty settings file and an app config holding the "staging" profile (its key stored); the config's path."""
     ui_sandbox.seed()
-    config_with_profile(ui_sandbox, monkeypatch)
+    return config_with_profile(ui_sandbox, monkeypatch)
+
+
+async def open_profiles(pilot) -> None:
+    """^o on Connect once the app is up: the profile picker."""
+    await pilot.pause()
+    await pilot.press("ctrl+o")
+    await pilot.pause()
+
+
+async def test_ctrl_o_on_connect_fills_connect_and_models_and_names_the_profile(ui_sandbox, monkeypatch):
+    seed_with_profile(ui_sandbox, monkeypatch)
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("ctrl+o")
-        await pilot.pause()
+        await open_profiles(pilot)
         assert isinstance(app.screen, ProfilePicker)
         await pilot.press("enter")
         await pilot.pause()
@@ -57,21 +67,17 @@ async def test_ctrl_o_on_connect_fills_connect_and_models_and_names_the_profile(
 
 
 async def test_escape_in_the_picker_changes_nothing(ui_sandbox, monkeypatch):
-    ui_sandbox.seed()
-    config_with_profile(ui_sandbox, monkeypatch)
+    seed_with_profile(ui_sandbox, monkeypatch)
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("ctrl+o")
-        await pilot.pause()
+        await open_profiles(pilot)
         await pilot.press("escape")
         await pilot.pause()
         assert app.state.url is None and app.active_profile is None
 
 
 async def test_save_these_values_as_a_profile_stores_the_key_only_when_asked(ui_sandbox, monkeypatch):
-    ui_sandbox.seed()
-    path = config_with_profile(ui_sandbox, monkeypatch)
+    path = seed_with_profile(ui_sandbox, monkeypatch)
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

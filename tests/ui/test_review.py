@@ -11,9 +11,9 @@ from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.settings_file import BACKUP_DIR_NAME, BackupStore
 from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
-from optscale_tui.ui.modals import ConfirmScreen
-from optscale_tui.ui.screens.review import ReviewView
+from optscale_tui.ui.panes.review import ReviewView
 from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.findings import FindingsList
 from tests.ui.screen import screen_text

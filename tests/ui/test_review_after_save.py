@@ -6,8 +6,8 @@ from __future__ import annotations
 from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
-from optscale_tui.ui.modals import ConfirmScreen
 from tests.ui.screen import screen_text, settle
 from tests.ui.test_backups_view import ask_to_restore_the_highlighted_backup
 from tests.ui.test_review import confirm_save, open_review, pane_text

@@ -14,8 +14,8 @@ WRONG_KEY = "sk-bf-wrong-000000000000"
 
 
 async def settle(pilot) -> None:
-    from optscale_tui.ui.app import PANES
-    from optscale_tui.ui.widgets.step import StepView
+    from optscale_tui.ui.panes import PANES
+    from optscale_tui.ui.panes.base import Pane as StepView
 
     for _ in range(50):  # the panes after the first mount lazily; the help lists their keys
         if len(pilot.app.query(StepView)) == len(PANES):

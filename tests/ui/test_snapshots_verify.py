@@ -36,7 +36,7 @@ def _freeze(result: CheckResult) -> CheckResult:
 
 @pytest.fixture
 def frozen_timings(monkeypatch):
-    import optscale_tui.ui.screens.verify as verify_screen
+    import optscale_tui.ui.panes.verify as verify_screen
 
     real = verify_screen.run_verification
 

@@ -51,9 +51,9 @@ async def test_deferred_panes_get_their_styles(ui_sandbox) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         sources = {path for path, _ in app.stylesheet.source}
-        for pane in ("tiers", "review", "verify", "doctor", "backups", "desktop"):
-            assert str(app_module.UI_DIR / "screens" / f"{pane}.tcss") in sources
-        # A rule from tiers.tcss is in effect on the (not yet shown) Models pane.
+        for pane in ("models", "review", "verify", "doctor", "backups", "desktop"):
+            assert str(app_module.UI_DIR / "panes" / f"{pane}.tcss") in sources
+        # A rule from models.tcss is in effect on the (not yet shown) Models pane.
         assert str(app.query_one("#model-list").styles.max_height) == "28vh"
         # The Connect pane's help and buttons, mounted right after the first frame, are in place.
         assert app.query_one("#where-help") and app.query_one("#nav-next")

@@ -12,7 +12,7 @@ from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.screens.tiers import MappingTable
+from optscale_tui.ui.panes.models import MappingTable
 from optscale_tui.ui.widgets.model_picker import ModelList
 from tests.ui.screen import paste, screen_text, settle
 
@@ -500,7 +500,7 @@ async def test_typing_in_the_list_goes_to_the_filter_and_the_assign_keys_still_w
         assert {tiers.haiku, tiers.sonnet, tiers.opus, tiers.main_model, tiers.subagent_model} == {"openai/gpt-4.1"}
         assert field.value == "gpt"
         # A key the app binds keeps its meaning in the list: ? opens Help, it is not typed.
-        from optscale_tui.ui.screens.help import HelpScreen
+        from optscale_tui.ui.dialogs.help import HelpScreen
 
         await pilot.press("question_mark")
         await pilot.pause()

@@ -17,8 +17,9 @@ from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
 from optscale_tui.core.verify import VERIFY_PROMPT, CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway, demo_reply_text
 from optscale_tui.ui.app import OptScaleApp
-from optscale_tui.ui.modals import ConfirmScreen
-from optscale_tui.ui.screens.verify import SaveReportScreen, VerifyView
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
+from optscale_tui.ui.dialogs.report import SaveReportScreen
+from optscale_tui.ui.panes.verify import VerifyView
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.stream_log import StreamLog
 from tests.ui.screen import screen_text
@@ -106,9 +107,7 @@ async def test_wrong_key_shows_the_cause_and_the_fix(ui_sandbox, gw):
         assert rows["prompt.opus"] is CheckStatus.FAIL and rows["catalog"] is CheckStatus.FAIL
         text = screen_text(app)
         assert "✗ FAIL" in text and "cause: auth_invalid_key" in text
-        from optscale_tui.ui.screens.verify import TUI_FIXES
-
-        fix_start = TUI_FIXES[Cause.AUTH_INVALID_KEY][:40]  # in the app's words: paste it on Connect (F2)
+        fix_start = describe(Cause.AUTH_INVALID_KEY).tui_fix[:40]  # in the app's words: paste it on Connect (F2)
         assert fix_start in " ".join(text.split())
         assert "Verification failed" in text
         assert WRONG_KEY not in text
@@ -735,7 +734,7 @@ async def test_missing_connection_fix_says_where_to_go_in_the_app(ui_sandbox):
 def test_every_fix_says_where_in_the_app_instead_of_a_cli_command():
     """Inside the app a fix names the place (Models (F3), Connect (F2)), not `optscale-tui models` or a CLI flag."""
     from optscale_tui.core.verify import CATALOG_FIX, CheckResult
-    from optscale_tui.ui.screens.verify import tui_fix
+    from optscale_tui.ui.panes.verify import tui_fix
 
     catalog = CheckResult("catalog", "Catalog", CheckStatus.WARN, None, "not listed", CATALOG_FIX)
     assert "Models (F3)" in tui_fix(catalog) and "optscale-tui" not in tui_fix(catalog)
@@ -842,7 +841,7 @@ async def test_fix_it_follows_the_file_the_run_read_not_the_apps_stored_view(ui_
         assert "Fix it" in footer_text(app)
         await pilot.press("f")
         await pilot.pause()
-        from optscale_tui.ui.screens.fix import FixScreen
+        from optscale_tui.ui.dialogs.fix import FixScreen
 
         assert isinstance(app.screen, FixScreen)
 
@@ -878,7 +877,7 @@ async def test_the_checklist_names_places_in_the_app_and_home_relative_paths(ui_
 
 def test_fixes_name_the_place_in_the_app_for_the_base_url_and_the_fix_its():
     from optscale_tui.core.verify import BETA_WARN_FIX, CheckResult
-    from optscale_tui.ui.screens.verify import tui_fix, tui_message
+    from optscale_tui.ui.panes.verify import tui_fix, tui_message
 
     def fix(cause, text=None):
         return tui_fix(CheckResult("x", "x", CheckStatus.FAIL, cause, "", text or describe(cause).fix))

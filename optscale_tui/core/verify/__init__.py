@@ -38,7 +38,6 @@ from optscale_tui.core.verify.events import VerificationTarget as VerificationTa
 from optscale_tui.core.verify.targets import BETA_WARN_FIX as BETA_WARN_FIX
 from optscale_tui.core.verify.targets import CATALOG_COMMAND as CATALOG_COMMAND
 from optscale_tui.core.verify.targets import CATALOG_FIX as CATALOG_FIX
-from optscale_tui.core.verify.targets import MODEL_ALIASES as MODEL_ALIASES
 from optscale_tui.core.verify.targets import WRITE_CONNECTION_COMMAND as WRITE_CONNECTION_COMMAND
 from optscale_tui.core.verify.targets import WRITE_CONNECTION_FIX as WRITE_CONNECTION_FIX
 from optscale_tui.core.verify.targets import extra_models as extra_models

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.clients.claude_code.models import RESOLVED_BY_CLAUDE_CODE
 from optscale_tui.core.connection import (
     ApiKey,
     ConnectionValues,
@@ -196,20 +197,15 @@ def target_from_unsaved(values: ConnectionValues, plan: SettingsPlan, **where: o
 
 # --- the models a target sends --------------------------------------------------------------------------------
 
-# A main or subagent model set to one of these names resolves to a tier (or, for subagents, to the main model), which
-# the tier checks already probe; an unmapped tier behind an alias is the doctor's tier_unmapped finding.
-# issue 11: one alias set in clients/claude_code/models.py (lead, after merge)
-MODEL_ALIASES = frozenset({"haiku", "sonnet", "opus", "default", "inherit", "opusplan", "best"})
-
-
 def extra_models(tiers: TierMapping) -> dict[str, str]:
     """The main and subagent models ("main"/"subagent" -> model) that no tier maps: Claude Code sends them too, so
-    each gets its own prompt check. One that names a tier's model (or an alias for a tier) is already probed."""
+    each gets its own prompt check. One that names a tier's model (or an alias for a tier) is already probed; an
+    unmapped tier behind an alias is the doctor's tier_unmapped finding."""
     probed = {strip_context_suffix(m.strip()) for m in tiers.mapped().values()}
     extra: dict[str, str] = {}
     for role, raw in (("main", tiers.main_model), ("subagent", tiers.subagent_model)):
         name = strip_context_suffix((raw or "").strip())
-        if not name or name.lower() in MODEL_ALIASES or name in probed:
+        if not name or name.lower() in RESOLVED_BY_CLAUDE_CODE or name in probed:
             continue
         probed.add(name)
         extra[role] = name

@@ -20,11 +20,12 @@ from textual.style import Style
 from textual.widget import Widget
 
 
-class Pane(Vertical):
-    """The box of one pane inside the app's ContentSwitcher (its id is the pane's id)."""
+class PaneSlot(Vertical):
+    """The box of one pane inside the app's ContentSwitcher (its id is the pane's id, as on this bar); the pane
+    itself (panes/base.py) mounts into it after the first frame."""
 
     DEFAULT_CSS = """
-    Pane {
+    PaneSlot {
         height: 1fr;
     }
     """

@@ -32,6 +32,11 @@ class StreamLog(Log):
         self._in_stream = False
 
     @property
+    def in_stream(self) -> bool:
+        """A streamed reply is open (begun, not yet ended): the next line() closes it first."""
+        return self._in_stream
+
+    @property
     def wrap_width(self) -> int:
         width = self.scrollable_content_region.width
         return max(20, (width if width > 0 else 78) - 1)

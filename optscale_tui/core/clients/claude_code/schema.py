@@ -107,10 +107,46 @@ SETTING: dict[str, Setting] = {row.value: row for row in SCHEMA if row.value is 
 OWNED_ENV_KEYS: tuple[str, ...] = tuple(row.key for row in SCHEMA if row.owned)
 # Each value the app edits and the settings key plan_apply saves it in ("name.<tier>": the tier's /model label).
 SAVED_AS: dict[str, str] = {row.value: row.saved_as for row in sorted(SETTING.values(), key=lambda r: r.label)}
-# The env name of each tier we map (the doctor's list: Claude Code's tier -> its model variable).
+# The env name of each tier we map (Claude Code's tier -> its model variable).
 TIER_VARIABLES: dict[str, str] = {row.value: row.key for row in SCHEMA if row.tier and row.value and not row.label}
-# Keys that decide where Claude Code sends requests, with what credential, for which model.
-GATEWAY_ENV_KEYS: tuple[str, ...] = tuple(row.key for row in SCHEMA if row.routes)
+# Keys that decide where Claude Code sends requests, with what credential and for which model: a project file
+# setting one of these changes the user's gateway connection (cause project_override). Listed as the doctor's notes
+# name them: the credential, then the URL and the main model, then the tier models.
+_ROUTES = [row for row in SCHEMA if row.routes]
+GATEWAY_ENV_KEYS: tuple[str, ...] = (
+    *(row.key for row in _ROUTES if row.secret),
+    *(row.key for row in _ROUTES if not row.secret and row.tier is None),
+    *(row.key for row in _ROUTES if row.tier is not None),
+)
+# Top-level keys of settings.json that decide the connection, as the doctor shows them.
+TOP_LEVEL_KEYS: tuple[str, ...] = ("model", "apiKeyHelper", "forceLoginMethod", "forceLoginOrgUUID")
+# Every variable the doctor shows (in this order) when a layer or the process sets it: ours, the others Claude Code
+# reads for the connection, and what changes where or how it connects (headers, config dir, CA, proxy, cloud).
+VARIABLES_OF_INTEREST: tuple[str, ...] = (
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME",
+    "ANTHROPIC_DEFAULT_FABLE_MODEL",
+    "ANTHROPIC_DEFAULT_FABLE_MODEL_NAME",
+    "CLAUDE_CODE_SUBAGENT_MODEL",
+    "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
+    "ANTHROPIC_CUSTOM_HEADERS",
+    "CLAUDE_CONFIG_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+)
 # New env keys go after the last of ours (grouping them); new top-level keys after these, `$schema` staying first.
 ENV_ANCHORS = frozenset(OWNED_ENV_KEYS)
 TOP_ANCHORS = frozenset({"$schema", "env", *(row.key for row in SCHEMA if row.top_level)})

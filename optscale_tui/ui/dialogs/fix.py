@@ -15,12 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.scalar import Scalar
+from textual.message import Message
 from textual.widgets import Button, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from optscale_tui.core.settings_file import SaveResult
+from optscale_tui.ui.dialogs.base import Dialog
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.format import display_path
-from optscale_tui.ui.modals import ConfirmScreen, Dialog
+from optscale_tui.ui.messages import CopyRequested
 from optscale_tui.ui.widgets.diff_view import DiffView
 
 if TYPE_CHECKING:
@@ -46,6 +49,20 @@ class FixScreen(Dialog[SaveResult | None]):
         Binding("c", "copy_command", "Copy command", id="fix.copy_command",
                 tooltip="Copy the same fix as a shell command (OSC 52)"),
     ]
+
+    class Planned(Message):
+        """The plan worker worked out `fix`'s plan (or why it cannot)."""
+
+        def __init__(self, fix: FixIt, plan: SettingsPlan | None, error: str | None) -> None:
+            super().__init__()
+            self.fix, self.plan, self.error = fix, plan, error
+
+    class SaveEnded(Message):
+        """The save worker wrote the plan (`result`) or was refused (`error`)."""
+
+        def __init__(self, result: SaveResult | None, error: str | None) -> None:
+            super().__init__()
+            self.result, self.error = result, error
 
     def __init__(self, fixes: list[FixIt]) -> None:
         super().__init__()
@@ -113,7 +130,7 @@ class FixScreen(Dialog[SaveResult | None]):
 
     def action_copy_command(self) -> None:
         if self.selected.command:
-            self.app.copy_and_say(self.selected.command, "Shell command copied.")
+            self.app.post_message(CopyRequested(self.selected.command, "Shell command copied."))
 
     @on(OptionList.OptionHighlighted, "#fix-choices")
     def _choice(self, event: OptionList.OptionHighlighted) -> None:
@@ -139,9 +156,11 @@ class FixScreen(Dialog[SaveResult | None]):
             plan, error = fix.plan(), None
         except SettingsError as exc:
             plan, error = None, str(exc)
-        self.app.call_from_thread(self._planned, fix, plan, error)
+        self.post_message(self.Planned(fix, plan, error))
 
-    def _planned(self, fix: FixIt, plan: SettingsPlan | None, error: str | None) -> None:
+    @on(Planned)
+    def _planned(self, event: Planned) -> None:
+        fix, plan, error = event.fix, event.plan, event.error
         if fix is not self.selected:
             return
         self.plan = plan
@@ -185,11 +204,17 @@ class FixScreen(Dialog[SaveResult | None]):
         from optscale_tui.core.settings_file import SettingsError, save_plan
 
         try:
-            result = save_plan(plan, force=force)
+            result, error = save_plan(plan, force=force), None
         except SettingsError as exc:
-            self.app.call_from_thread(self.query_one("#fix-error", Static).update, str(exc))
+            result, error = None, str(exc)
+        self.post_message(self.SaveEnded(result, error))
+
+    @on(SaveEnded)
+    def _save_ended(self, event: SaveEnded) -> None:
+        if event.result is None:
+            self.query_one("#fix-error", Static).update(event.error or "")
             return
-        self.app.call_from_thread(self.dismiss, result)
+        self.dismiss(event.result)
 
     @on(Button.Pressed, "#fix-apply")
     def _apply_pressed(self) -> None:

@@ -24,8 +24,9 @@ from textual.widgets.option_list import Option
 
 from optscale_tui.core.connection import strip_context_suffix
 from optscale_tui.ui.format import display_path
+from optscale_tui.ui.messages import Change, CopyRequested
+from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.diff_view import DiffView
-from optscale_tui.ui.widgets.step import StepView
 
 TIER_ORDER = ("opus", "sonnet", "haiku")  # Claude Code's default session follows the Opus tier
 LABEL_WIDTH = 19
@@ -52,7 +53,7 @@ class ValueList(OptionList):
     def on_resize(self) -> None:
         view = next((a for a in self.ancestors if isinstance(a, DesktopView)), None)
         if view is not None:
-            view.refresh_from_state("resize")
+            view.refresh_from_state(None)  # a redraw of its own: nothing in the state changed
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class DesktopValue:
     note: str = ""
 
 
-class DesktopView(StepView):
+class DesktopView(Pane):
     """Values to paste into Claude Desktop (pane id "desktop")."""
 
     # The Footer shows the four copy keys as one group ("1234 Copy") so that Quit and Help still fit in 80 columns;
@@ -174,7 +175,7 @@ class DesktopView(StepView):
         lines += [Content(" " * LABEL_WIDTH) + Content.styled(chunk, style) for chunk in chunks[1:]]
         return Content("\n").join(lines)
 
-    def refresh_from_state(self, what: str) -> None:
+    def refresh_from_state(self, change: Change | None) -> None:
         values_list = self.query_one("#desktop-values", OptionList)
         width = values_list.scrollable_content_region.width or 76
         highlighted = values_list.highlighted
@@ -232,7 +233,7 @@ class DesktopView(StepView):
         self.query_one("#desktop-status", Static).update("\n".join(lines))
 
     def action_write(self) -> None:
-        from optscale_tui.ui.modals import ConfirmScreen
+        from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 
         if self._connect_dirty:
             self.refresh_connect()
@@ -282,13 +283,13 @@ class DesktopView(StepView):
             return
         shown = f" ({value.display})" if value.id != "url" else ""
         label = "the API key" if value.id == "key" else f"the {value.label}"
-        self.wizard.copy_and_say(value.copy, f"Copied {label}{shown}.")
+        self.post_message(CopyRequested(value.copy, f"Copied {label}{shown}."))
 
     def action_next_model(self) -> None:
         models = self._models()
         if len(models) > 1:
             self._tier_index = (self._tier_index + 1) % len(models)
-            self.refresh_from_state("model")
+            self.refresh_from_state(None)
         elif not models:
             self.notify("No model mapped yet: complete step 2 Models (F3).", severity="warning")
 

@@ -30,8 +30,9 @@ from optscale_tui.core.connection import (
     split_key_from_url,
 )
 from optscale_tui.ui.format import display_path
-from optscale_tui.ui.messages import ConnectionEdited, StepRequested
-from optscale_tui.ui.widgets.step import StepNav, StepView
+from optscale_tui.ui.messages import Change, ConnectionEdited, ProfilePickerRequested, StepRequested
+from optscale_tui.ui.panes.base import Pane
+from optscale_tui.ui.widgets.step_nav import StepNav
 
 URL_PLACEHOLDER = "https://my.optscale.ai/llm_proxy/<org-id>/v1"
 KEY_PLACEHOLDER = "sk-bf-… (paste the API key)"
@@ -85,7 +86,7 @@ class AdvancingInput(Input):
         self.scroll_to_region(Region(cursor, 0, 1, 1), force=True, animate=False, immediate=True)
 
 
-class ConnectView(StepView):
+class ConnectView(Pane):
     """Pane "connect": Base URL + API key, validated locally by core as the user types."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -126,7 +127,7 @@ class ConnectView(StepView):
             # The reveal toggle is ctrl+r (also in the Footer, clickable); its state is shown in the border title.
             key_input.border_title = KEY_TITLE_HIDDEN
             yield key_input
-            if self.wizard.demo is not None:
+            if self.host.demo is not None:
                 yield Button("Use demo key", id="demo-key", compact=True)
         yield Static("", id="key-status", markup=False)
         yield Static("", id="nav-hint", classes="error-text", markup=False)
@@ -145,8 +146,7 @@ class ConnectView(StepView):
         self.mount(StepNav(back=None, next_="tiers"))
 
     def on_show(self) -> None:
-        # The Models pane stores the catalog without a broadcast: coming back here must show what it learnt about
-        # the key (rejected by the gateway).
+        # Coming back here shows what the Models pane's catalog learnt about the key (rejected by the gateway).
         self._show_key()
 
     def _initial_focus(self) -> None:
@@ -158,14 +158,14 @@ class ConnectView(StepView):
 
     # --- state → widgets ------------------------------------------------------------------------------------
 
-    def refresh_from_state(self, what: str) -> None:
+    def refresh_from_state(self, change: Change | None) -> None:
         state = self.state
-        if what in ("all", "settings", "profile"):
+        if change in (Change.ALL, Change.SETTINGS, Change.PROFILE):
             self._key = state.key
         url_input = self.query_one("#base-url", Input)
-        if what in ("all", "settings") and not url_input.value and state.base_url_text:
+        if change in (Change.ALL, Change.SETTINGS) and not url_input.value and state.base_url_text:
             self._prefill(url_input, state.base_url_text)  # from the file / the demo; Changed validates it
-        elif what in ("adopted", "profile") and url_input.value != state.base_url_text:
+        elif change in (Change.ADOPTED, Change.PROFILE) and url_input.value != state.base_url_text:
             self._prefill(url_input, state.base_url_text)  # a restore or a fix wrote another URL: the file's
         if not url_input.value:
             self._show_url()
@@ -403,16 +403,14 @@ class ConnectView(StepView):
     @on(Button.Pressed, "#demo-key")
     def _use_demo_key(self, event: Button.Pressed) -> None:
         event.stop()
-        if self.wizard.demo is not None:
-            self._set_key(ApiKey(self.wizard.demo.key))
-            self.notify(f"Demo key {mask_secret(self.wizard.demo.key)} entered.", title="Connect")
+        if self.host.demo is not None:
+            self._set_key(ApiKey(self.host.demo.key))
+            self.notify(f"Demo key {mask_secret(self.host.demo.key)} entered.", title="Connect")
 
     # --- reveal ---------------------------------------------------------------------------------------------
 
     def action_profiles(self) -> None:
-        from optscale_tui.ui.profiles import open_profile_picker
-
-        open_profile_picker(self.wizard)
+        self.post_message(ProfilePickerRequested())
 
     def action_toggle_reveal(self) -> None:
         """Show the key being typed (only while it is in the field; it is cleared once accepted)."""

@@ -32,31 +32,16 @@ from optscale_tui.core.connection import (
 )
 from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.secrets import clean_outside_text
-from optscale_tui.ui.messages import StepRequested, TiersEdited
+from optscale_tui.ui.format import LABELS, TARGETS, not_in_catalog_line
+from optscale_tui.ui.messages import CatalogFetched, Change, StepRequested, TiersEdited
+from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.marked_checkbox import MarkedCheckbox
 from optscale_tui.ui.widgets.model_picker import ModelList, ModelPicker
-from optscale_tui.ui.widgets.step import StepNav, StepView
+from optscale_tui.ui.widgets.step_nav import StepNav
 
-# (TierMapping field, label, shown when unset)
-TARGETS: tuple[tuple[str, str, str], ...] = (
-    ("haiku", "Haiku", "— unmapped"),
-    ("sonnet", "Sonnet", "— unmapped"),
-    ("opus", "Opus", "— unmapped"),
-    ("main_model", "Main model", "— not set (Opus)"),
-    ("subagent_model", "Subagents", "— not set"),
-)
-LABELS = {target: label for target, label, _ in TARGETS}
-
-
-def not_in_catalog_line(missing: dict[str, str]) -> str:
-    """Core's `models_not_in_catalog` in one line (the Models pane and Review both say it)."""
-    pairs = [f"{LABELS[t]} → {m}" for t, m in missing.items()]
-    names = pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
-    verb, it = ("is", "it") if len(pairs) == 1 else ("are", "them")
-    return f"! {names} {verb} not in this key's catalog: the gateway will refuse {it}."
 KEYS = {"haiku": "h", "sonnet": "s", "opus": "o", "main_model": "m", "subagent_model": "a"}  # as in ModelList
 NAME_SUFFIX = " via OptScale"
-MAPPING_WIDTH = 42  # cells, as in tiers.tcss (#mapping-col)
+MAPPING_WIDTH = 42  # cells, as in models.tcss (#mapping-col)
 
 
 class MappingTable(DataTable):
@@ -79,8 +64,8 @@ class MappingTable(DataTable):
                 self.post_message(self.Clear(row_key.value))
 
 
-class TiersView(StepView):
-    """Pane "tiers": catalog, tier mapping, coverage warning and the optional extras."""
+class ModelsView(Pane):
+    """Pane "tiers" (step 2, Models): catalog, tier mapping, coverage warning and the optional extras."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # ctrl+r works wherever focus is, the filter included (where r is typed); the Footer shows it when the
@@ -174,16 +159,17 @@ class TiersView(StepView):
 
     # --- state → widgets ------------------------------------------------------------------------------------
 
-    def refresh_from_state(self, what: str) -> None:
+    def refresh_from_state(self, change: Change | None) -> None:
         state = self.state
         if state.restores != self._restores_seen:
             self._restores_seen = state.restores
             self.picker.clear_filter()
-        if what == "catalog":
-            return  # our own news: the catalog was shown when it arrived
-        if what == "adopted" and not state.display_names:
+        if change is Change.CATALOG:
+            self._catalog_arrived()  # what the app stored from our CatalogFetched
+            return
+        if change is Change.ADOPTED and not state.display_names:
             self._names_touched = False  # a restore or a fix rewrote the file: its labels are the values again
-        if what in ("all", "settings", "tiers", "adopted", "profile"):
+        if change in (Change.ALL, Change.SETTINGS, Change.TIERS, Change.ADOPTED, Change.PROFILE):
             # The app's state is the source of truth: a file load, a fix-it or the palette may change the mapping.
             # Our own edits come back here too (via TiersEdited → app → StateChanged), so this converges on them.
             self._tiers = state.tiers
@@ -523,9 +509,13 @@ class TiersView(StepView):
         if (state.url, state.effective_key) != (url, key):
             return  # the connection changed meanwhile: this catalog belongs to the old one
         if catalog is not None:
-            state.catalog = catalog  # the app drops it again when the connection changes
-            # Connect (a rejected key) and Review (models the key cannot use) say what the gateway answered.
-            self.wizard.broadcast("catalog")
+            # The app stores it and broadcasts Change.CATALOG: shown then (_catalog_arrived).
+            self.post_message(CatalogFetched(catalog, url, key))
+            return
+        self._catalog_arrived()
+
+    def _catalog_arrived(self) -> None:
+        """The fetch ended (a catalog in the state, or an error): show it, and give the list the focus it earns."""
         self._show_catalog()
         self._show_mapping()
         picker = self.picker

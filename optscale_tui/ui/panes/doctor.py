@@ -16,8 +16,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Button, DataTable, Static
 
 from optscale_tui.ui.format import display_path
+from optscale_tui.ui.messages import Change, FixesRequested, SettingsReloadRequested
+from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.findings import FindingsList
-from optscale_tui.ui.widgets.step import StepView
 
 if TYPE_CHECKING:
     from optscale_tui.core.doctor import EffectiveConfig, EffectiveVariable
@@ -53,7 +54,7 @@ def overrides_text(var: EffectiveVariable) -> str:
     return "beats " + ", ".join(layer_name(layer) for layer, _path in var.overridden)
 
 
-class DoctorView(StepView):
+class DoctorView(Pane):
     """Pane "doctor"."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -62,7 +63,7 @@ class DoctorView(StepView):
     ]
 
     def action_fix(self) -> None:
-        self.wizard.open_fixes()
+        self.post_message(FixesRequested())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "fix":
@@ -72,7 +73,7 @@ class DoctorView(StepView):
         return True
 
     def on_show(self) -> None:
-        self.refresh_bindings()  # the fixes also follow the catalog, which the Models pane stores without a broadcast
+        self.refresh_bindings()  # the fixes also follow the catalog (f shows only when one applies)
 
     def compose(self) -> ComposeResult:
         yield Static(id="doctor-intro", markup=False)
@@ -103,9 +104,9 @@ class DoctorView(StepView):
         if self.state.config is not None:
             self._fill_table(self.state.config)
 
-    def refresh_from_state(self, what: str) -> None:
+    def refresh_from_state(self, change: Change | None) -> None:
         self.refresh_bindings()  # "Fix it" shows only when a fix applies
-        if what not in ("all", "settings"):
+        if change not in (Change.ALL, Change.SETTINGS):
             return  # the doctor shows what is on disk; only a (re)load changes it
         config = self.state.config
         intro = self.query_one("#doctor-intro", Static)
@@ -186,7 +187,7 @@ class DoctorView(StepView):
 
     def action_refresh(self) -> None:
         self.query_one("#doctor-intro", Static).update("Refreshing…")
-        self.wizard.load_settings()
+        self.post_message(SettingsReloadRequested())
 
     @on(Button.Pressed, "#doctor-refresh")
     def _refresh_pressed(self, event: Button.Pressed) -> None:

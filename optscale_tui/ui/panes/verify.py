@@ -25,10 +25,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, OptionList, Select, Static
+from textual.widgets import DataTable, OptionList, Static
 
 from optscale_tui.core import report
-from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.causes import CAUSES, Cause
 from optscale_tui.core.verify import (
     BETA_WARN_FIX,
     CATALOG_FIX,
@@ -51,10 +51,10 @@ from optscale_tui.core.verify import (
     target_from_unsaved,
 )
 from optscale_tui.ui.format import display_path
-from optscale_tui.ui.modals import Dialog
+from optscale_tui.ui.messages import Change, CopyRequested, FixesRequested, Notice
+from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.findings import home_relative
-from optscale_tui.ui.widgets.step import StepView
 from optscale_tui.ui.widgets.stream_log import StreamLog
 
 LOG_TITLE, LOG_HINT = "Replies", "(t: request ids for OptScale Traces)"
@@ -64,66 +64,9 @@ YIELD_EVERY = 0.005  # seconds of event handling before the worker lets the UI r
 WIDE = 110  # columns from which the checklist sits beside the log
 EFFECTIVE, UNSAVED = "effective", "unsaved"
 
-
-CONNECT = "Go to step 1, Connect (F2)"
+# The fixes core writes for one check (not one cause), in the app's words; a cause's fix is worded in core/causes.py.
 MODELS = "Go to step 2, Models (F3)"
-# The plain-words fixes of core (causes.py, verify.py) as this app says them: where in the app to do it instead of a
-# CLI command or flag. Only a result carrying the generic fix is reworded; a fix written for its case stays.
 FIX_IT = "Press f (Fix it) to"
-TUI_FIXES: dict[Cause, str] = {
-    Cause.DNS: f"{CONNECT}, and check the host in the Base URL for typos; on a VPN-only cluster, connect the VPN first.",
-    Cause.CONNECT: f"{CONNECT}, and check the host and port in the Base URL; also that a firewall or proxy lets this "
-                   "machine reach it (HTTPS_PROXY / NO_PROXY are honoured).",
-    Cause.TLS_HOSTNAME: f"{CONNECT}, and use the exact host name shown in OptScale Chat, not an IP address or an alias.",
-    Cause.INSECURE_HTTP: f"{CONNECT}, and paste the https:// Base URL from OptScale Chat. Plain http:// is only "
-                         "accepted for 127.0.0.1/localhost.",
-    Cause.BAD_RESPONSE: f"{CONNECT}, and check the Base URL points at the OptScale gateway (…/llm_proxy/<org-id>/v1) "
-                        "and not at a login page or a corporate proxy.",
-    Cause.RATE_LIMITED: "Wait a minute and retry (. re-runs this check); if it persists, ask the admin about the key's "
-                        "request and token limits.",
-    Cause.STREAM_CUT: "Retry (. re-runs this check); if it repeats, ask the admin to disable response buffering and "
-                      "idle timeouts for SSE on the gateway.",
-    Cause.SHELL_API_KEY: "If it is in a settings file's env block, press f (Fix it) to remove it; if your shell exports "
-                         "it, unset it in your shell profile.",
-    Cause.PROJECT_OVERRIDE: f"{FIX_IT} remove the gateway keys from the project file, or quit and start optscale-tui "
-                            "--scope project (or local) to write the connection there instead.",
-    Cause.SETTINGS_INVALID: "Correct the JSON at the line and column shown in an editor, then run the checks again (r); "
-                            "optscale-tui never rewrites a file it cannot parse.",
-    Cause.TIMEOUT: "Try again (r, or . for this check); if it keeps happening, check the gateway's health in OptScale.",
-    Cause.SETTINGS_NOT_A_FILE: "Make the settings path (or its symbolic link's target) a regular JSON file, or move "
-                               "what is there aside, then run the checks again (r); or quit and start optscale-tui "
-                               "--settings PATH with a regular file.",
-    Cause.SETTINGS_READ_ONLY: "Go to step 3, Review (F4), press w and confirm the rewrite (the file is then written "
-                              "private, 0600), or make the file writable yourself (chmod u+w).",
-    Cause.FILESYSTEM_READ_ONLY: "Remount the file system read-write, or quit and start optscale-tui --settings PATH "
-                                "(or with CLAUDE_CONFIG_DIR set) to write to a writable place.",
-    Cause.TLS_UNTRUSTED: "Install your organisation's CA in the system store, or quit and start optscale-tui "
-                         "--ca-bundle PATH; for Claude Code also export NODE_EXTRA_CA_CERTS=PATH in your shell (it is "
-                         "ignored in settings.json).",
-    Cause.TLS_EXPIRED: "Ask the cluster administrator to renew the certificate; check this machine's clock.",
-    Cause.AUTH_INVALID_KEY: f"{CONNECT}, and paste the API key again from OptScale Chat → Connect this model to "
-                            "external tools → OPENAI-COMPATIBLE, or ask your admin to re-issue it in AI Access.",
-    Cause.PROVIDER_NOT_ALLOWED: f"{MODELS}, and pick a model from a provider this key may use, or ask your OptScale "
-                                "admin to allow this provider in AI Access.",
-    Cause.MODEL_NOT_ALLOWED: f"{MODELS}, and map the tier to a model from the catalog this key sees, or ask your admin "
-                             "to allow the model.",
-    Cause.MODEL_UNKNOWN: f"{MODELS}, and pick the exact model name from the gateway catalog.",
-    Cause.PATH_NOT_FOUND: f"{CONNECT}, and paste the Base URL from OptScale Chat (…/llm_proxy/<org-id>/v1; it is "
-                          "saved with /anthropic).",
-    Cause.BASE_URL_V1: "Press f (Fix it) to replace the trailing /v1 with /anthropic, or enter the Base URL again on "
-                       "step 1, Connect (F2).",
-    Cause.BETA_REJECTED: f"{FIX_IT} add CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1, or tick “Turn off experimental "
-                         f"betas” on step 2, Models (F3); or ask the admin to forward anthropic-beta.",
-    Cause.SERVER_ERROR: "Retry in a moment (. re-runs this check); if it persists, look its request id up in OptScale "
-                        "Traces (this pane lists the ids under its Traces title, with where and when to look; t "
-                        "shows them on a narrow screen) and tell your admin.",
-    Cause.TIER_UNMAPPED: f"{FIX_IT} map the unmapped tiers, or go to step 2, Models (F3), and map the Opus tier (and "
-                         "ideally all three) to models from the gateway catalog.",
-    Cause.CLAUDE_LOGIN_PRESENT: "In a terminal, run `claude auth logout` (the gateway keys in settings.json stay).",
-    Cause.KEY_SENT_ELSEWHERE: f"{FIX_IT} remove the gateway keys from the project file that points your key at "
-                              "another host; if that host is right, quit and start optscale-tui --scope project (or "
-                              "local) to save the key there too.",
-}
 
 
 def tui_fix(result: CheckResult) -> str:
@@ -138,8 +81,9 @@ def tui_fix(result: CheckResult) -> str:
                 "step 2, Models (F3), so Claude Code sends only the betas this gateway accepts.")
     if result.cause is Cause.SHELL_API_KEY and result.fix.startswith("Remove ANTHROPIC_API_KEY from the env block"):
         return home_relative(f"{FIX_IT} remove{result.fix.removeprefix('Remove')}")  # the doctor's, naming the file
-    if result.cause in TUI_FIXES and result.fix == describe(result.cause).fix:
-        return home_relative(TUI_FIXES[result.cause])
+    info = CAUSES.get(result.cause) if result.cause is not None else None
+    if info is not None and result.fix == info.fix:
+        return home_relative(info.tui_fix)  # the cause's generic fix, as the app words it (core/causes.py)
     return home_relative(result.fix)
 
 
@@ -148,7 +92,7 @@ def tui_message(result: CheckResult) -> str:
     return home_relative(result.message).replace("; see doctor)", "; see Doctor (F6))")
 
 
-class VerifyView(StepView):
+class VerifyView(Pane):
     """The verification log (pane id "verify")."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -200,7 +144,7 @@ class VerifyView(StepView):
         return self.state.fixes(self._causes(), self._fix_config())
 
     def action_fix(self) -> None:
-        self.wizard.open_fixes(self._causes(), self._fix_config())
+        self.post_message(FixesRequested(self._causes(), self._fix_config()))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -259,8 +203,8 @@ class VerifyView(StepView):
         path = state.config.user_settings if state.config is not None else state.target.path
         return f"settings in effect ({display_path(path)})"
 
-    def refresh_from_state(self, what: str) -> None:
-        if what == "saved":
+    def refresh_from_state(self, change: Change | None) -> None:
+        if change is Change.SAVED:
             if self.source == UNSAVED:
                 self._switch_source(EFFECTIVE)
             elif self._pane_is_current():
@@ -269,14 +213,14 @@ class VerifyView(StepView):
                 self._run_on_show = True
         if self.source == UNSAVED and not self.unsaved_available:
             self._switch_source(EFFECTIVE)
-        elif self.source == UNSAVED and what in ("connection", "tiers") and (self.done is not None or self.running):
+        elif self.source == UNSAVED and change in (Change.CONNECTION, Change.TIERS) and (self.done is not None or self.running):
             self._discard_results()  # the unsaved values changed since they were verified
         self._show_source()
         self.refresh_bindings()
 
     def _pane_is_current(self) -> bool:
         try:
-            return self.wizard.current_pane == "verify"
+            return self.host.current_pane == "verify"
         except Exception:
             return False
 
@@ -517,7 +461,7 @@ class VerifyView(StepView):
     def _cancelled(self) -> None:
         self._flush()
         log = self.query_one(StreamLog)
-        if log._in_stream:
+        if log.in_stream:
             log.end_stream()
         log.line("— cancelled —")
         checklist = self.query_one(Checklist)
@@ -539,12 +483,12 @@ class VerifyView(StepView):
             check_id = order[self._floor]
             buffer = self._buffers.get(check_id)
             result = self._finished.get(check_id)
-            if not log._in_stream and not buffer and result is not None and result.status is not CheckStatus.PASS:
+            if not log.in_stream and not buffer and result is not None and result.status is not CheckStatus.PASS:
                 # No reply at all: one line per tier keeps the log short, and the checklist gets the room for why.
                 log.line(f"{self._stream_header(check_id, self._specs.get(check_id))}  {self._stream_footer(result, replied=False)}")
                 self._floor += 1
                 continue
-            if not log._in_stream and (buffer or result is not None):
+            if not log.in_stream and (buffer or result is not None):
                 log.begin_stream(self._stream_header(check_id, self._specs.get(check_id)))
             if buffer:
                 log.stream("".join(buffer))
@@ -611,7 +555,7 @@ class VerifyView(StepView):
         if text is None:
             self.notify("Nothing to copy yet: run the verification first (r).", severity="warning")
             return
-        self.wizard.copy_and_say(text, "Copied the verification report (key masked).")
+        self.post_message(CopyRequested(text, "Copied the verification report (key masked)."))
 
     def action_save_report(self) -> None:
         if self.done is None:
@@ -628,6 +572,8 @@ class VerifyView(StepView):
                     path = folder / path
                 self._write_report(path, report.render_report(done, target, fmt), sandbox)
 
+        from optscale_tui.ui.dialogs.report import SaveReportScreen
+
         self.app.push_screen(SaveReportScreen(report.default_report_name("markdown"), folder, demo=sandbox is not None),
                              chosen)
 
@@ -635,7 +581,7 @@ class VerifyView(StepView):
         """Where a report goes unless a full path is given: the folder the app was started from. In --demo that is
         not the current folder (the sandbox, deleted when the app quits) but the one it was started in; the
         sandbox comes second, to warn about a report saved inside it."""
-        demo = getattr(self.app, "demo", None)
+        demo = self.host.demo
         if demo is None:
             return self.state.cwd, None
         return (demo.started_in or self.state.cwd), demo.root
@@ -646,74 +592,15 @@ class VerifyView(StepView):
             with open(path, "x", encoding="utf-8") as handle:
                 handle.write(text)
         except FileExistsError:
-            self.app.call_from_thread(self.notify, f"{display_path(path)} already exists; choose another name.",
-                                      severity="error", title="Report not saved")
+            self.post_message(Notice(f"{display_path(path)} already exists; choose another name.",
+                                     severity="error", title="Report not saved"))
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"{display_path(path)}: {exc.strerror or exc}",
-                                      severity="error", title="Report not saved")
+            self.post_message(Notice(f"{display_path(path)}: {exc.strerror or exc}",
+                                     severity="error", title="Report not saved"))
         else:
             if sandbox is not None and path.resolve().is_relative_to(sandbox.resolve()):
-                self.app.call_from_thread(self.notify, f"Saved the verification report to {display_path(path)}, "
-                                          "inside the demo's sandbox: it is deleted when the app quits.",
-                                          severity="warning")
+                self.post_message(Notice(f"Saved the verification report to {display_path(path)}, "
+                                         "inside the demo's sandbox: it is deleted when the app quits.",
+                                         severity="warning"))
                 return
-            self.app.call_from_thread(self.notify, f"Saved the verification report to {display_path(path)} "
-                                      "(key masked).")
-
-
-class SaveReportScreen(Dialog[tuple[str, str] | None]):
-    """Ask where to save the report, and as Markdown or JSON. A relative name is saved in `folder`."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="report.cancel")]
-
-    def __init__(self, default_name: str, folder: Path, *, demo: bool = False) -> None:
-        super().__init__()
-        self._default = default_name
-        self._folder = folder
-        self._demo = demo
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="save-report-dialog", classes="dialog"):
-            yield Static("Save the verification report", classes="dialog-title")
-            where = display_path(self._folder)
-            started = " (where you started the app)" if self._demo else ""
-            yield Static(f"Saved in {where}{started} unless you give a full path; the API key is masked in it.",
-                         id="report-where", markup=False)
-            if self._demo:
-                yield Static("~ is the demo's sandbox, which is deleted when the app quits.", classes="muted",
-                             id="report-demo-note", markup=False)
-            yield Input(self._default, id="report-path")
-            yield Select([("Markdown (.md)", "markdown"), ("JSON (.json)", "json")], value="markdown",
-                         allow_blank=False, id="report-format")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save", id="report-save", variant="primary")
-                yield Button("Cancel (esc)", id="report-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#report-path", Input).focus()
-
-    @property
-    def fmt(self) -> str:
-        return str(self.query_one("#report-format", Select).value)
-
-    @on(Select.Changed, "#report-format")
-    def _format_changed(self) -> None:
-        path = self.query_one("#report-path", Input)
-        stem, fmt = path.value, self.fmt
-        for ext in report.REPORT_FORMATS.values():
-            if stem.endswith(ext):
-                stem = stem[: -len(ext)]
-        path.value = stem + report.REPORT_FORMATS[fmt]
-
-    @on(Input.Submitted, "#report-path")
-    @on(Button.Pressed, "#report-save")
-    def _save(self) -> None:
-        value = self.query_one("#report-path", Input).value.strip()
-        if not value:
-            self.notify("Enter a file name.", severity="warning")
-            return
-        self.dismiss((value, report.format_for_path(value, self.fmt)))
-
-    @on(Button.Pressed, "#report-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            self.post_message(Notice(f"Saved the verification report to {display_path(path)} (key masked)."))

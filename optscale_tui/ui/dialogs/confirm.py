@@ -1,26 +1,16 @@
-"""Small modal dialogs shared by the screens."""
+"""The yes/no question every pane and the app ask before something that writes or quits (save, restore, quit…)."""
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
-ResultType = TypeVar("ResultType")
-
-
-class Dialog(ModalScreen[ResultType]):
-    """A modal dialog with its own Footer: the base screen's Footer would list the pane's keys, inert here, and
-    not the dialog's."""
-
-    def on_mount(self) -> None:
-        # Textual runs every class's on_mount along the MRO, so subclasses keep theirs and get the Footer too.
-        self.mount(Footer())
+from optscale_tui.ui.dialogs.base import Dialog
 
 
 class ConfirmScreen(Dialog[bool]):

@@ -16,10 +16,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from optscale_tui.ui.format import changes_summary, display_path
-from optscale_tui.ui.messages import SettingsSaved
-from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.messages import Change, SettingsSaved
+from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.diff_view import DiffView
-from optscale_tui.ui.widgets.step import StepView
 
 if TYPE_CHECKING:
     from optscale_tui.core.settings_file import Backup, SaveResult
@@ -53,7 +52,7 @@ class BackupTable(DataTable):
     ]
 
 
-class BackupsView(StepView):
+class BackupsView(Pane):
     """Pane "backups"."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -99,11 +98,11 @@ class BackupsView(StepView):
     def on_show(self) -> None:
         self.action_reload()
 
-    def refresh_from_state(self, what: str) -> None:
+    def refresh_from_state(self, change: Change | None) -> None:
         path = self.state.target.path
         self.query_one("#backups-intro", Static).update(
             f"Copies of {display_path(path)}, newest first; one per save or restore.")
-        if what in ("all", "saved"):
+        if change in (Change.ALL, Change.SAVED):
             self.action_reload()
 
     @property
@@ -166,7 +165,7 @@ class BackupsView(StepView):
         offer its Enter, which does nothing), and once backups appear the table takes the focus back from the pane."""
         table = self.query_one("#backups-table", DataTable)
         table.display = shown
-        # Panes take no focus (StepView); this one does while its list is empty, so that r Reload stays in reach.
+        # Panes take no focus (Pane); this one does while its list is empty, so that r Reload stays in reach.
         self.can_focus = not shown
         focused = self.screen.focused
         if not shown and focused is table:
@@ -221,6 +220,7 @@ class BackupsView(StepView):
 
     def action_restore(self) -> None:
         from optscale_tui.core.settings_file import is_read_only
+        from optscale_tui.ui.dialogs.restore import restore_question
 
         backup = self.selected
         if backup is None:
@@ -236,19 +236,12 @@ class BackupsView(StepView):
             if yes:
                 self._restore(self.state.target.path, backup.id, locked)
 
-        body = (f"{path} gets this backup's content. The current file is backed up first, so this can be undone "
-                "from this list.")
-        if locked:
-            body = f"! {path} is read-only: someone may have locked it on purpose.\n\n{body}"
         # A restore makes the file's values the edited ones (WizardState.adopt): unsaved edits are in no backup and
         # could not be brought back, so the question names them.
         plan = self.state.plan()
-        if plan is not None and plan.has_changes:
-            body += (f"\n\n! Your unsaved edits are lost (they are in no backup).\n"
-                     f"Unsaved: {changes_summary(plan.changes)}")
+        unsaved = changes_summary(plan.changes) if plan is not None and plan.has_changes else None
         self.app.clear_notifications()  # an earlier toast (e.g. "Settings saved") must not cover the dialog
-        self.app.push_screen(ConfirmScreen(f"Restore {backup_label(backup)}?", body, yes="Restore", no="Cancel"),
-                             answered)
+        self.app.push_screen(restore_question(backup_label(backup), path, locked=locked, unsaved=unsaved), answered)
 
     @work(thread=True, exclusive=True, group="backups-restore")
     def _restore(self, path, backup_id: str, force: bool = False) -> None:
@@ -272,5 +265,5 @@ class BackupsView(StepView):
                  else " There was no file to back up.")
         self.notify(f"Restored {label} to {display_path(result.path)}.{where}", title="Backup restored", timeout=10)
         # A restore is a save of the whole file: the app re-reads it and takes its values as the edited ones (as at
-        # start-up), and this list reloads on the "saved" broadcast.
-        self.post_message(SettingsSaved(result, None))
+        # start-up), and this list reloads on Change.SAVED.
+        self.post_message(SettingsSaved.replaced(result))

@@ -6,7 +6,7 @@ keys really do; a widget that handles keys without a binding (the Models list's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -15,7 +15,7 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from optscale_tui.ui.modals import Dialog
+from optscale_tui.ui.dialogs.base import Dialog
 
 STEPS = (
     ("1 Connect", "paste the Base URL and API key from OptScale Chat."),
@@ -60,6 +60,11 @@ class HelpScreen(Dialog[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,f1,question_mark", "dismiss", "Close", id="help.close"),
     ]
+
+    def __init__(self, panes: Sequence[tuple[str, Widget]] = ()) -> None:
+        """`panes`: each pane's name and widget, in the step bar's order (the app's: this dialog imports no pane)."""
+        super().__init__()
+        self._panes = tuple(panes)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog", classes="dialog"):
@@ -121,16 +126,10 @@ class HelpScreen(Dialog[None]):
 
     def _pane_keys(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Keys of each pane, read from the bindings of the pane and of the project's own widgets in it."""
-        from optscale_tui.ui.app import PANES
-        from optscale_tui.ui.widgets.step import StepView
-
-        labels = {pane: label.split(" ", 1)[-1] for pane, label, _ in PANES}
         app_keys = {(self.app.get_key_display(b), b.description + (f" — {b.tooltip}" if b.tooltip else ""))
                     for b in _unique_bindings(type(self.app).BINDINGS)}
-        base = self.app.screen_stack[0]
         sections = []
-        for view in base.query(StepView):
-            pane = (view.id or "").removesuffix("-view")
+        for name, view in self._panes:
             classes: list[type] = []
             for widget in (view, *view.walk_children(with_self=False)):
                 cls = type(widget)
@@ -141,5 +140,5 @@ class HelpScreen(Dialog[None]):
             rows = self._key_rows(bindings, skip=app_keys) + [row for cls in classes
                                                                for row in cls.__dict__.get("HELP_KEYS", ())]
             if rows:
-                sections.append((labels.get(pane, pane), rows))
+                sections.append((name, rows))
         return sections

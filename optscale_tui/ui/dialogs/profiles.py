@@ -15,11 +15,12 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from optscale_tui.ui.modals import ConfirmScreen, Dialog
+from optscale_tui.ui.dialogs.base import Dialog
+from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from optscale_tui.core.app_config import AppConfig, Profile
-    from optscale_tui.ui.app import OptScaleApp
+    from optscale_tui.ui.state import AppHost as OptScaleApp
 
 
 PURPOSES = {"use": "Use a profile", "rename": "Rename a profile", "delete": "Delete a profile"}

@@ -29,11 +29,11 @@ from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.locations import Scope, claude_config_dir
 from optscale_tui.core.settings_file import SettingsChangedOnDisk, SettingsError
 from optscale_tui.ui.format import display_path
-from optscale_tui.ui.messages import SettingsSaved, StepRequested
-from optscale_tui.ui.modals import ConfirmScreen
+from optscale_tui.ui.messages import Change, SettingsReloadRequested, SettingsSaved, StepRequested
+from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.findings import FindingsList, home_relative
-from optscale_tui.ui.widgets.step import StepNav, StepView
+from optscale_tui.ui.widgets.step_nav import StepNav
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -92,7 +92,7 @@ def gateway_text(state) -> str:
     Verify. "" when the gateway has not been asked or had nothing against them."""
     from optscale_tui.core.causes import Cause
     from optscale_tui.core.connection import models_not_in_catalog
-    from optscale_tui.ui.screens.tiers import not_in_catalog_line
+    from optscale_tui.ui.format import not_in_catalog_line
 
     catalog = state.catalog
     if catalog is None:
@@ -118,7 +118,7 @@ def save_warnings(state) -> list[str]:
     lacks (with the catalog model it is closest to), an unmapped Opus tier, a key the gateway rejected. The Models
     pane and Review say them too, but the dialog is where the decision is made."""
     from optscale_tui.core.connection import models_not_in_catalog
-    from optscale_tui.ui.screens.tiers import LABELS
+    from optscale_tui.ui.format import LABELS
 
     lines: list[str] = []
     catalog = state.catalog
@@ -160,7 +160,7 @@ def change_line(change: PlannedChange) -> str:
     return f"{line}  — {change.reason}" if change.reason else line
 
 
-class ReviewView(StepView):
+class ReviewView(Pane):
     """Pane "review": what will be written, and the Save action."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -223,8 +223,8 @@ class ReviewView(StepView):
 
     # --- state → widgets ------------------------------------------------------------------------------------
 
-    def refresh_from_state(self, what: str) -> None:
-        if what in ("settings", "all"):
+    def refresh_from_state(self, change: Change | None) -> None:
+        if change in (Change.SETTINGS, Change.ALL):
             self._refusal = None  # a reload recomputes the plan against the new content
         state = self.state
         self._show_target()
@@ -256,7 +256,7 @@ class ReviewView(StepView):
 
     def _keep_focus(self) -> None:
         """When the state switch hid the focused control (e.g. Reload), focus the new state's first control."""
-        if self.wizard.current_pane != "review":
+        if self.host.current_pane != "review":
             return
         focused = self.app.focused
         if focused is None or (self in focused.ancestors and not self._shown(focused)):
@@ -455,6 +455,7 @@ class ReviewView(StepView):
             self.notify(self._why_not_savable(), title="Nothing written", severity="warning")
             return
         from optscale_tui.core.settings_file import is_read_only
+        from optscale_tui.ui.dialogs.save import save_question
 
         path = display_path(plan.document.path)
         count = len(plan.changes)
@@ -467,20 +468,11 @@ class ReviewView(StepView):
             if yes:
                 self._save(plan, force=locked)
 
-        body = "\n".join([*warnings, f"{settings_change(count)}. A backup is made first; every other line of the "
-                                      "file stays as it is."])
-        if locked:
-            body = (f"! {path} is read-only: someone may have locked it on purpose. Writing replaces it with a "
-                    f"private (0600) file.\n\n{body}")
-        self.app.push_screen(
-            ConfirmScreen(f"Rewrite read-only {path}?" if locked else f"Write {path}?", body,
-                          yes="Rewrite" if locked else ("Write anyway" if warnings else "Write"), no="Cancel"),
-            answered,
-        )
+        self.app.push_screen(save_question(path, settings_change(count), warnings, locked=locked), answered)
 
     def action_reload(self) -> None:
         self.query_one("#review-refused-text", Static).update("Reloading…")
-        self.wizard.load_settings()
+        self.post_message(SettingsReloadRequested())
 
     @work(thread=True, exclusive=True, group="save")
     def _save(self, plan: SettingsPlan, force: bool = False) -> None:
@@ -491,8 +483,8 @@ class ReviewView(StepView):
         except SettingsError as exc:
             self.post_message(self.SaveRefused(exc))
             return
-        # Bubbles on to the app, which reloads, takes what was saved as the edited values and broadcasts "saved".
-        self.post_message(SettingsSaved(result, [change.key for change in plan.changes]))
+        # Bubbles on to the app, which reloads, takes what was saved as the edited values and broadcasts Change.SAVED.
+        self.post_message(SettingsSaved.of_plan(result, plan))
 
     @on(SettingsSaved)
     def _saved(self, event: SettingsSaved) -> None:
@@ -502,7 +494,7 @@ class ReviewView(StepView):
     @on(SaveRefused)
     def _refused(self, event: SaveRefused) -> None:
         self._refusal = event.error
-        self.refresh_from_state("refused")
+        self.refresh_from_state(None)
         self.notify(f"Not saved: {event.error.reason}", severity="error", timeout=8)
         self.query_one("#review-reload").focus()
 
