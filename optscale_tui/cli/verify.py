@@ -63,17 +63,11 @@ def _verify_options(args: argparse.Namespace, target):
 async def _print_events(events, *, as_json: bool, stream: bool):
     """Print the run as it goes (nothing with --json) and return its VerificationDone."""
     from optscale_tui.core import report
-    from optscale_tui.core.verify import CheckFinished, TokenChunk, VerificationDone, VerificationPlanned
+    from optscale_tui.core.verify import CheckFinished, VerificationDone, VerificationPlanned
+    from optscale_tui.core.verify.replies import ReplyOrder
 
     done_box: list[VerificationDone] = []
-    # One reply streams live at a time; replies of other checks are kept and printed whole, and lines of checks
-    # that finish meanwhile wait, so a reply is never cut in half by another check's result.
-    live: str | None = None
-    buffered: dict[str, list[str]] = {}
-    waiting: list[tuple[object, str]] = []  # (result, its reply text) printed after the live reply
-    seen: set = set()  # causes already explained above: later checks failing for the same one get one line
-    shown_ids: set[str] = set()  # the checks printed (the doctor's findings are summed up in the "config" one)
-
+    printer = _RunPrinter(ReplyOrder() if stream else None)
     async for event in events:
         if as_json:
             if isinstance(event, VerificationDone):
@@ -82,37 +76,65 @@ async def _print_events(events, *, as_json: bool, stream: bool):
         if isinstance(event, VerificationPlanned):
             out("\n".join(shown(line) for line in report.target_lines(event.target)))
             out("")
-        elif isinstance(event, TokenChunk) and stream:
-            if live is None:
-                live = event.check_id
-                sys.stdout.write(f"  [{live}] " + _reply_text("".join(buffered.pop(live, []))))  # what came before
-            if event.check_id == live:
-                sys.stdout.write(_reply_text(event.text))  # cleaned in core already; this is the last guard
-                sys.stdout.flush()
-            else:
-                buffered.setdefault(event.check_id, []).append(event.text)
-        elif isinstance(event, CheckFinished):
-            result = event.result
-            shown_ids.add(result.id)
-            text = "".join(buffered.pop(result.id, []))
-            if live is not None and result.id != live:
-                waiting.append((result, text))
-                continue
-            if live is not None:  # the live reply is complete: end its line, then what waited
-                out("")
-                live = None
-            for done_result, done_text in [(result, text), *waiting]:
-                for line in _result_lines(done_result, done_text, seen):
-                    out(line)
-            waiting.clear()
+        printer.feed(event)
+        if isinstance(event, CheckFinished):
+            printer.finished(event.result)
         elif isinstance(event, VerificationDone):
-            for done_result, done_text in waiting:
-                for line in _result_lines(done_result, done_text, seen):
-                    out(line)
+            printer.flush()
             done_box.append(event)
             out("")
-            out(report.verdict_line(event, shown_ids))  # counts what was printed, not the --json-only rows
+            out(report.verdict_line(event, printer.shown_ids))  # counts what was printed, not the --json-only rows
     return done_box[0]
+
+
+class _RunPrinter:
+    """Streamed replies tier by tier in plan order (core's ReplyOrder, as the TUI's log shows them), and the
+    result lines of the other checks; a line that comes while a reply streams waits, so no reply is cut in half."""
+
+    def __init__(self, replies) -> None:
+        self.replies = replies  # None: replies are not streamed (--quiet)
+        self.waiting: list = []  # results printed once the open reply has ended
+        self.seen: set = set()  # causes already explained above: later checks failing for the same one get one line
+        self.shown_ids: set[str] = set()  # the checks printed (the doctor's findings are summed up in "config")
+
+    def feed(self, event) -> None:
+        if self.replies is not None:
+            self.replies.feed(event)
+            self._write_replies()
+
+    def finished(self, result) -> None:
+        self.shown_ids.add(result.id)
+        if self.replies is not None and result.id in self.replies.order:
+            return  # a streamed reply's result line follows its reply (ReplyClosed / NoReply)
+        self.waiting.append(result)
+        if self.replies is None or self.replies.open is None:
+            self.flush()
+
+    def flush(self) -> None:
+        for result in self.waiting:
+            _print_lines(_result_lines(result, "", self.seen))
+        self.waiting.clear()
+
+    def _write_replies(self) -> None:
+        from optscale_tui.core.verify.replies import NoReply, ReplyClosed, ReplyOpened, ReplyText
+
+        for piece in self.replies.take():
+            if isinstance(piece, ReplyOpened):
+                sys.stdout.write(f"  [{piece.check_id}] ")
+            elif isinstance(piece, ReplyText):
+                sys.stdout.write(_reply_text(piece.text))  # cleaned in core already; this is the last guard
+            elif isinstance(piece, ReplyClosed):
+                out("")  # the reply is complete: end its line, then its result and what waited
+                _print_lines(_result_lines(piece.result, "", self.seen))
+                self.flush()
+            elif isinstance(piece, NoReply):
+                _print_lines(_result_lines(piece.result, "", self.seen))
+        sys.stdout.flush()
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        out(line)
 
 
 def _result_lines(result, text: str, seen: set) -> list[str]:

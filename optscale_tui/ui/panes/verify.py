@@ -50,6 +50,7 @@ from optscale_tui.core.verify import (
     target_from_effective,
     target_from_unsaved,
 )
+from optscale_tui.core.verify.replies import NoReply, ReplyOpened, ReplyOrder, ReplyText, streamed_ids
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.messages import Change, CopyRequested, FixesRequested, Notice
 from optscale_tui.ui.panes.base import Pane
@@ -155,9 +156,7 @@ class VerifyView(Pane):
         self._finished_at: datetime | None = None  # when the last run ended: the Traces title's time window
         self._run = 0  # generation: events of a superseded run are ignored
         self._partial = False
-        self._buffers: dict[str, list[str]] = {}
-        self._stream_order: list[str] = []
-        self._floor = 0
+        self._replies = ReplyOrder()  # the streamed replies, tier by tier in plan order (core/verify/replies.py)
         self._finished: dict[str, CheckResult] = {}
         self._ticks = 0
         self._run_on_show = False
@@ -345,7 +344,7 @@ class VerifyView(Pane):
         self._run_on_show = False
         partial = only is not None and self.done is not None
         self._partial = partial
-        self._buffers, self._stream_order, self._floor, self._finished = {}, [], 0, {}
+        self._replies, self._finished = ReplyOrder(), {}
         log = self.query_one(StreamLog)
         if not partial:
             self.done = None  # copy, save and fix must not act on the results this run replaces
@@ -417,18 +416,14 @@ class VerifyView(Pane):
     def _on_event(self, event: VerificationEvent) -> None:
         checklist = self.query_one(Checklist)
         if isinstance(event, TokenChunk):  # the hot path: only buffer
-            buffer = self._buffers.get(event.check_id)
-            if buffer is None:
-                buffer = self._buffers[event.check_id] = []
-                if event.check_id not in self._stream_order:
-                    self._stream_order.append(event.check_id)
-            buffer.append(event.text)
+            self._replies.add_text(event.check_id, event.text)
         elif isinstance(event, CheckStarted):
             checklist.mark(event.check_id, CheckStatus.RUNNING)
         elif isinstance(event, CheckProgress):
             checklist.mark(event.check_id, CheckStatus.RUNNING, event.message)
         elif isinstance(event, CheckFinished):
             self._finished[event.check_id] = event.result
+            self._replies.finish(event.result)
             checklist.finish(event.result)
             self._progress_status()
             if event.result.request_ids:
@@ -436,7 +431,7 @@ class VerifyView(Pane):
         elif isinstance(event, VerificationPlanned):
             checklist.plan(event.checks, keep=self._partial)
             self._specs = {s.id: s for s in event.checks}
-            self._stream_order = [s.id for s in event.checks if s.id.startswith("prompt.")]
+            self._replies.plan(streamed_ids(event.checks))
             self._progress_status()
             self._fill_traces()
         elif isinstance(event, VerificationDone):
@@ -478,26 +473,19 @@ class VerifyView(Pane):
         if self._ticks % 3 == 0 and checklist.running:
             checklist.tick()
         log = self.query_one(StreamLog)
-        order = self._stream_order
-        while self._floor < len(order):
-            check_id = order[self._floor]
-            buffer = self._buffers.get(check_id)
-            result = self._finished.get(check_id)
-            if not log.in_stream and not buffer and result is not None and result.status is not CheckStatus.PASS:
+        for piece in self._replies.take():
+            if isinstance(piece, NoReply):
                 # No reply at all: one line per tier keeps the log short, and the checklist gets the room for why.
-                log.line(f"{self._stream_header(check_id, self._specs.get(check_id))}  {self._stream_footer(result, replied=False)}")
-                self._floor += 1
-                continue
-            if not log.in_stream and (buffer or result is not None):
-                log.begin_stream(self._stream_header(check_id, self._specs.get(check_id)))
-            if buffer:
-                log.stream("".join(buffer))
-                buffer.clear()
-            if result is None:
-                return
-            log.end_stream()
-            log.paragraph(self._stream_footer(result))
-            self._floor += 1
+                result = piece.result
+                log.line(f"{self._stream_header(result.id, self._specs.get(result.id))}  "
+                         f"{self._stream_footer(result, replied=False)}")
+            elif isinstance(piece, ReplyOpened):
+                log.begin_stream(self._stream_header(piece.check_id, self._specs.get(piece.check_id)))
+            elif isinstance(piece, ReplyText):
+                log.stream(piece.text)
+            else:
+                log.end_stream()
+                log.paragraph(self._stream_footer(piece.result))
 
     def _stream_header(self, check_id: str, spec: CheckSpec | None) -> str:
         tier = (spec.tier if spec and spec.tier else check_id.removeprefix("prompt.")).capitalize()
