@@ -133,6 +133,10 @@ def test_the_default_scope_preference_picks_the_file_when_no_scope_is_given(sb, 
     assert sb.settings.exists()
     listed = sb.run("restore", "--list")
     assert listed.returncode == 0 and f"Backups of {sb.cwd / '.claude' / 'settings.json'}" in listed.stdout
+    config_path(sb).write_text("[preferences\n")  # does not parse: reported, never rewritten, the scope is user
+    listed = sb.run("restore", "--list")
+    assert listed.returncode == 0 and "warning: preferences not used" in listed.stderr
+    assert f"Backups of {sb.settings}" in listed.stdout and config_path(sb).read_text() == "[preferences\n"
 
 
 def test_the_tui_starts_on_the_default_scope_preference_unless_given(monkeypatch, tmp_path):
