@@ -76,7 +76,31 @@ async def capture() -> list[Path]:
             app.action_step("desktop")
             await settle()
             shot("desktop")
+
+            # The profile picker (ctrl+o on Connect), with the demo gateway saved as a profile beside two others.
+            seed_profiles(app.config_path, session.base_url)
+            app.action_step("connect")
+            await settle()
+            await pilot.press("ctrl+o")
+            await settle()
+            shot("profiles")
+            await pilot.press("escape")
     return written
+
+
+def seed_profiles(config_path: Path, demo_url: str) -> None:
+    from optscale_tui.core import app_config as ac
+
+    org = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    tiers = {"haiku": "anthropic/claude-haiku-4-5", "sonnet": "anthropic/claude-sonnet-4-6",
+             "opus": "anthropic/claude-opus-4-6"}
+    ac.save_config(ac.AppConfig(path=config_path, preferences=ac.Preferences(last_profile="demo"), profiles={
+        "demo": ac.Profile(name="demo", label="Embedded demo gateway", base_url=demo_url, **tiers),
+        "staging": ac.Profile(name="staging", label="Staging org", key_source=ac.KeySource("env", "STAGING_KEY"),
+                              base_url=f"https://staging.example.com/llm_proxy/{org}/v1", **tiers),
+        "prod": ac.Profile(name="prod", label="Production", key_source=ac.KeySource("env", "PROD_KEY"),
+                           base_url=f"https://optscale.example.com/llm_proxy/{org}/v1", **tiers),
+    }))
 
 
 def main() -> int:

@@ -80,14 +80,15 @@ def _crash_message(exc: BaseException) -> str:
             "  Nothing more was written. Please report this (the message above holds no key).")
 
 
-def run_tui(*, demo: bool, settings: Path | None = None, scope: str = "user", ca_bundle: Path | None = None) -> int:
+def run_tui(*, demo: bool, settings: Path | None = None, scope: str | None = None,
+            ca_bundle: Path | None = None) -> int:
     from optscale_tui.ui.startup import pause_collector
 
     pause_collector()  # until the first frame (see ui/startup.py); the app resumes it
     from optscale_tui.core.locations import Scope
 
     if demo:
-        if settings is not None or scope != "user":
+        if settings is not None or scope is not None:
             raise UsageError("--demo uses its own sandbox settings; drop --settings / --scope.")
         from optscale_tui.demo.session import demo_session
 
@@ -97,4 +98,11 @@ def run_tui(*, demo: bool, settings: Path | None = None, scope: str = "user", ca
             return run_app(demo=session, ca_bundle=ca_bundle)
     from optscale_tui.ui.app import run_app
 
-    return run_app(settings_path=settings, scope=Scope(scope), ca_bundle=ca_bundle)
+    if settings is None and scope is None:  # not given: the default_scope preference
+        import argparse
+
+        from optscale_tui.cli.profile_values import preferences
+        from optscale_tui.core.app_config import preferred_scope
+
+        scope = preferred_scope(None, preferences(argparse.Namespace()))  # --config is in the environment by now
+    return run_app(settings_path=settings, scope=Scope(scope or "user"), ca_bundle=ca_bundle)

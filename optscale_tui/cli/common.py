@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from optscale_tui.cli.output import EXIT_OK, UsageError, colour_diff, masked, out, remember_secret, shown
+from optscale_tui.cli.output import EXIT_OK, UsageError, colour_diff, err, masked, out, remember_secret, shown
 
 if TYPE_CHECKING:
     from optscale_tui.core.connection import ApiKey
@@ -42,10 +42,19 @@ def read_key(args: argparse.Namespace) -> ApiKey | None:
 
 
 def settings_target(args: argparse.Namespace):
+    from optscale_tui.core.app_config import preferred_scope
     from optscale_tui.core.locations import Scope, resolve_target
 
-    return resolve_target(explicit=getattr(args, "settings", None), scope=Scope(getattr(args, "scope", "user")),
-                          cwd=Path.cwd())
+    explicit, scope = getattr(args, "settings", None), getattr(args, "scope", None)
+    if explicit is None and scope is None:  # not given: the default_scope preference
+        from optscale_tui.core.app_config import ConfigError, default_config_path, load_config
+
+        try:  # read here, not through profile_values (which imports this module)
+            scope = preferred_scope(None, load_config(getattr(args, "config", None) or default_config_path()
+                                                      ).preferences)
+        except ConfigError as exc:  # reported, never rewritten; the scope is then user
+            err(f"warning: preferences not used: {exc}")
+    return resolve_target(explicit=explicit, scope=Scope(scope or "user"), cwd=Path.cwd())
 
 
 def load_document(path: Path) -> SettingsDocument:

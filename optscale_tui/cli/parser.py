@@ -89,7 +89,7 @@ def _add_tui_options(parser: argparse.ArgumentParser) -> None:
     target = tui.add_mutually_exclusive_group()
     target.add_argument("--settings", dest="tui_settings", type=Path, metavar="PATH",
                         help="settings file to edit (default: the one Claude Code reads)")
-    target.add_argument("--scope", dest="tui_scope", choices=["user", "project", "local"], default="user",
+    target.add_argument("--scope", dest="tui_scope", choices=["user", "project", "local"],
                         help="user, project (.claude/settings.json here) or local (.claude/settings.local.json)")
     tui.add_argument("--ca-bundle", dest="tui_ca_bundle", type=Path, metavar="PATH",
                      help="extra CA certificates (PEM) to trust when talking to the gateway")
@@ -98,9 +98,10 @@ def _add_tui_options(parser: argparse.ArgumentParser) -> None:
 def _add_target(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--settings", type=Path, metavar="PATH", help="settings file to use (default: the user file)")
-    group.add_argument("--scope", choices=["user", "project", "local"], default="user",
+    group.add_argument("--scope", choices=["user", "project", "local"],
                        help="user (~/.claude/settings.json), project (.claude/settings.json) "
-                            "or local (.claude/settings.local.json)")
+                            "or local (.claude/settings.local.json); default: the default_scope preference, "
+                            "else user")
 
 
 def _add_force(p: argparse.ArgumentParser) -> None:

@@ -22,11 +22,12 @@ def app_config(args: argparse.Namespace):
         raise UsageError(str(exc)) from None
 
 
-def save_app_config(config) -> None:
+def save_app_config(config, write=None):
+    """Save `config` (or run `write`, a core change that saves it), a refused or failed write as a usage error."""
     from optscale_tui.core.app_config import ConfigError, save_config
 
     try:
-        save_config(config)
+        return write() if write is not None else save_config(config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -82,8 +83,8 @@ def apply_profile_to_args(args: argparse.Namespace) -> ApiKey | None:
     config, profile = profile_named(args, args.profile)
     args.base_url = args.base_url or profile.base_url
     for name in ("haiku", "sonnet", "opus", "subagent_model", "disable_experimental_betas"):
-        if getattr(args, name) is None:
-            setattr(args, name, getattr(profile, name))
+        if getattr(args, name) is None:  # a tier the profile leaves unmapped is unmapped ("") in the file too:
+            setattr(args, name, getattr(profile, name) or ("" if name in ("haiku", "sonnet", "opus") else None))
     args.main_model = profile.main_model
     if args.api_key_env or args.api_key_stdin:
         return None

@@ -205,28 +205,25 @@ def cmd_profile_use(args: argparse.Namespace) -> int:
 
 
 def cmd_profile_delete(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from optscale_tui.core.app_config import key_store
+    from optscale_tui.core.app_config import delete_profile, key_store
 
     config, profile = profile_named(args, args.name)
     if not confirm(f"Delete profile {profile.name}{' and its stored key' if profile.key_source.kind == 'stored' else ''}?",
                     args.yes):
         out("Nothing was deleted.")
         return EXIT_OK
-    if profile.key_source.kind == "stored":
-        key_store(config.path).delete(profile.name)
-    del config.profiles[profile.name]
-    if config.preferences.last_profile == profile.name:
-        config.preferences = replace(config.preferences, last_profile=None)
-    save_app_config(config)
+    # The file first, then the key: a file that cannot be written leaves the profile and its key as they were.
+    store = key_store(config.path) if profile.key_source.kind == "stored" else None
+    change = save_app_config(config, lambda: delete_profile(config, profile.name, store))
+    if change.warning:
+        err(f"warning: {change.warning}")
     out(f"Deleted profile {profile.name} from {config.path}. Claude Code's settings are unchanged.")
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from optscale_tui.core.claude_cli import INSTALL_HINT, find_claude
-    from optscale_tui.core.session_run import run_session, session_settings
+    from optscale_tui.core.session_run import LOWER_LAYER_NAMES, run_session, session_settings
 
     command = list(args.claude_command)
     if command[:1] == ["--"]:
@@ -244,7 +241,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"Profile {profile.name} stores no key and none is in effect: save one with "
                          f"`optscale-tui profile save {profile.name} --api-key-env VAR` or --api-key-stdin --store-key.")
     effective = inspect_settings(None)
-    settings = session_settings(values, {name: effective.get(name) for name in ("ANTHROPIC_API_KEY",)})
+    settings = session_settings(values, {name: effective.get(name) for name in LOWER_LAYER_NAMES})
     err(f"optscale-tui: Claude Code runs through profile {profile.name} ({values.url.host}); "
          "settings.json is not written.")
     try:

@@ -263,6 +263,78 @@ def with_profile(config: AppConfig, profile: Profile) -> AppConfig:
     return replace(config, profiles={**config.profiles, profile.name: profile})
 
 
+@dataclass(frozen=True)
+class ProfileChange:
+    """A rename or delete that was written: the config as saved, and what could not be tidied afterwards (a stored
+    key left under the old name), for the caller to say."""
+
+    config: AppConfig
+    warning: str | None = None
+
+
+def _named(config: AppConfig, name: str) -> Profile:
+    profile = config.profiles.get(name)
+    if profile is None:
+        raise ProfileError(f"there is no profile named {name!r} in {config.path}")
+    return profile
+
+
+def rename_profile(config: AppConfig, old: str, new: str, store: KeyStore | None = None) -> ProfileChange:
+    """Rename profile `old` to `new` in the file, and move its stored key (`store`: where it is kept).
+
+    Nothing is lost when a write fails: the key is copied to the new name before the file names it (and the copy
+    removed again when the file cannot be written), and the old copy goes only once the file is written."""
+    profile = _named(config, old)
+    check_profile_name(new)
+    if new == old:
+        return ProfileChange(config)
+    if new in config.profiles:
+        raise ProfileError(f"a profile named {new!r} already exists: choose another name (or delete that one first)")
+    profiles = {n: p for n, p in config.profiles.items() if n != old}
+    profiles[new] = replace(profile, name=new)
+    last = config.preferences.last_profile
+    renamed = replace(config, profiles=profiles,
+                      preferences=replace(config.preferences, last_profile=new if last == old else last))
+    key = store.get(old) if store is not None and profile.key_source.kind == "stored" else None
+    if store is not None and key is not None:
+        store.set(new, key)
+    try:
+        save_config(renamed)
+    except BaseException:
+        if store is not None and key is not None:
+            with contextlib.suppress(Exception):
+                store.delete(new)
+        raise
+    warning = None
+    if store is not None and key is not None:
+        try:
+            store.delete(old)
+        except Exception as exc:  # the profile uses the copy under its new name; the old one is only left over
+            warning = f"the key stored for {old} could not be removed from {store.description}: {exc}"
+    return ProfileChange(renamed, warning)
+
+
+def delete_profile(config: AppConfig, name: str, store: KeyStore | None = None) -> ProfileChange:
+    """Delete profile `name` from the file, then its stored key: a file that cannot be written leaves both."""
+    profile = _named(config, name)
+    last = config.preferences.last_profile
+    remaining = replace(config, profiles={n: p for n, p in config.profiles.items() if n != name},
+                        preferences=replace(config.preferences, last_profile=None if last == name else last))
+    save_config(remaining)
+    warning = None
+    if store is not None and profile.key_source.kind == "stored":
+        try:
+            store.delete(name)
+        except Exception as exc:
+            warning = f"its stored key could not be removed from {store.description}: {exc}"
+    return ProfileChange(remaining, warning)
+
+
+def preferred_scope(given: str | None, preferences: Preferences | None) -> str:
+    """The settings scope to use: the one given (--scope), else the `default_scope` preference, else user."""
+    return given or (preferences.default_scope if preferences is not None else None) or "user"
+
+
 # --- stored keys ------------------------------------------------------------------------------------------------
 
 

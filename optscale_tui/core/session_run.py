@@ -4,8 +4,8 @@ writing ~/.claude/settings.json.
 How: a temporary settings file (0600, in a private 0700 directory) passed with Claude Code's `--settings FILE`.
 Command-line settings win over local, project and user settings (only managed settings win over them), but `env`
 blocks merge key by key across layers: a token left in the user file would still win over what the temporary file
-does not set. So the file sets every connection key the profile has, and blanks ("") ANTHROPIC_API_KEY when a lower
-layer sets it.
+does not set. So the file sets every connection key the profile has, and blanks ("") what a lower layer sets that
+the profile does not: ANTHROPIC_API_KEY, ANTHROPIC_MODEL, a tier model (and its label) the profile leaves unmapped.
 
 The file must stay while Claude Code runs (it re-reads settings files when they change), and must go when it exits:
 - normally, and on SIGINT/SIGTERM to us (forwarded to Claude Code): removed in a `finally`;
@@ -28,19 +28,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from optscale_tui.core.connection import ConnectionValues
+from optscale_tui.core.connection import TIERS, ConnectionValues
 
 TEMP_PREFIX = "optscale-tui-run-"
 SETTINGS_NAME = "settings.json"
 
-# Blanked in the temporary file when a lower layer sets it: Claude Code would send it as x-api-key (and prefer
-# it in some versions) instead of the profile's token.
-BLANKED_WHEN_SET = ("ANTHROPIC_API_KEY",)
+# Blanked in the temporary file when a lower layer sets it, whatever the profile holds: ANTHROPIC_API_KEY would be
+# sent as x-api-key (and preferred in some versions) instead of the profile's token; ANTHROPIC_MODEL would win over
+# the profile's main model (and over the default session following its Opus tier); ANTHROPIC_SMALL_FAST_MODEL (the
+# deprecated name of the Haiku/background model) would send another gateway's model id.
+BLANKED_WHEN_SET = ("ANTHROPIC_API_KEY", "ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MODEL")
+LABEL_SUFFIXES = ("_NAME", "_DESCRIPTION")  # a tier's /model label, which describes the model it was written for
+# Every name whose lower-layer value session_settings needs: pass these (resolved without the temporary file).
+LOWER_LAYER_NAMES = (*BLANKED_WHEN_SET, "CLAUDE_CODE_SUBAGENT_MODEL",
+                     *(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL{suffix}" for tier in TIERS
+                       for suffix in ("", *LABEL_SUFFIXES)))
 
 PRECEDENCE_NOTE = ("`optscale-tui run --profile NAME -- claude …` passes a temporary settings file with Claude Code's "
                    "--settings flag: it wins over local, project and user settings (only managed settings win over "
                    "it), and env blocks merge key by key, so that file sets the profile's URL, token and tier models "
-                   "and blanks ANTHROPIC_API_KEY when another layer sets it. settings.json is not written.")
+                   "and blanks what another layer sets that the profile does not: ANTHROPIC_API_KEY, "
+                   "ANTHROPIC_MODEL, the tier models it leaves unmapped, the subagent model. settings.json is not "
+                   "written.")
 
 # The watchdog: a separate interpreter, so it outlives us. argv[1] is the directory to remove.
 _WATCHDOG = """
@@ -81,6 +90,18 @@ def session_settings(values: ConnectionValues, lower_layers: Mapping[str, str | 
     for name in BLANKED_WHEN_SET:
         if lower_layers.get(name):
             env[name] = ""
+    # What the profile leaves unmapped must not come from another layer (another gateway's model ids, which this
+    # gateway would refuse), nor a label written for another model.
+    for tier in TIERS:
+        model_key = f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL"
+        if model_key not in env and lower_layers.get(model_key):
+            env[model_key] = ""
+        same_model = env.get(model_key) == lower_layers.get(model_key)
+        for label_key in (model_key + suffix for suffix in LABEL_SUFFIXES):
+            if lower_layers.get(label_key) and not same_model:
+                env[label_key] = ""
+    if "CLAUDE_CODE_SUBAGENT_MODEL" not in env and lower_layers.get("CLAUDE_CODE_SUBAGENT_MODEL"):
+        env["CLAUDE_CODE_SUBAGENT_MODEL"] = ""
     top = {"model": values.tiers.main_model} if values.tiers.main_model else {}
     return SessionSettings(env=env, top_level=top)
 

@@ -100,6 +100,10 @@ class OptScaleApp(App[None]):
         self.config_path = (demo.root / ".config" / "optscale-tui" / "config.toml" if demo is not None
                             else default_config_path())
         self.active_profile: str | None = None  # the profile that last filled Connect and Models (app bar)
+        from optscale_tui.ui.preferences import StoredPreferences
+
+        self.stored_preferences = StoredPreferences(self.config_path)
+        self.stored_preferences.apply_at_start(self)  # the theme; OPTSCALE_TUI_THEME still wins
         if os.environ.get("OPTSCALE_TUI_THEME"):
             self.theme = os.environ["OPTSCALE_TUI_THEME"]
 
@@ -148,6 +152,7 @@ class OptScaleApp(App[None]):
         resume_collector()
         self.load_settings()
         self._mount_other_panes()
+        self.stored_preferences.follow(self)  # a theme chosen from now on is stored
 
     def _mount_other_panes(self) -> None:
         from optscale_tui.ui.panes.backups import BackupsView

@@ -89,6 +89,10 @@ class ActionsProvider(Provider):
             self._profiles, "open_profile_picker")
         yield "Save these values as a profile…", "Keep this Base URL and these models under a name", partial(
             self._profiles, "save_values_as_profile")
+        yield "Rename a profile…", "Give a saved profile another name (r in the profile picker)", partial(
+            self._profiles, "open_profile_renamer")
+        yield "Delete a profile…", "Delete a saved profile and its stored key (d in the profile picker)", partial(
+            self._profiles, "open_profile_deleter")
         yield "Reload settings", "Read the settings files again from disk", partial(
             self.app.post_message, SettingsReloadRequested())
         yield "Help", "Keys and what each pane does (F1)", partial(self.app.run_action, "help")

@@ -98,6 +98,60 @@ def test_use_plans_shows_a_masked_diff_confirms_saves_and_records_the_last_profi
     assert json.loads(sb.run("profile", "list", "--json").stdout)["last_profile"] == "demo"
 
 
+def test_use_unmaps_the_tiers_the_profile_leaves_unmapped_and_the_diff_shows_it(sb, gateway):
+    out = sb.run("profile", "save", "opus-only", "--base-url", gateway.base_url, "--opus", OPUS,
+                 "--api-key-stdin", "--store-key", input=DEMO_KEY + "\n")
+    assert out.returncode == 0, out.stderr
+    sb.config_dir.mkdir()
+    sb.settings.write_text(json.dumps({"env": {
+        "ANTHROPIC_BASE_URL": "https://elsewhere.example/llm_proxy/o/anthropic", "ANTHROPIC_AUTH_TOKEN": "sk-bf-other-0",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": "other/haiku", "ANTHROPIC_DEFAULT_SONNET_MODEL": "other/sonnet",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME": "Sonnet elsewhere", "ANTHROPIC_DEFAULT_OPUS_MODEL": "other/opus"}}))
+    dry = sb.run("profile", "use", "opus-only", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    removed = [line for line in dry.stdout.splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert any("ANTHROPIC_DEFAULT_HAIKU_MODEL" in line for line in removed)
+    assert any("ANTHROPIC_DEFAULT_SONNET_MODEL_NAME" in line for line in removed)
+    assert sb.run("profile", "use", "opus-only", "--yes").returncode == 0
+    env = json.loads(sb.settings.read_text())["env"]
+    assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS
+    assert not {"ANTHROPIC_DEFAULT_HAIKU_MODEL", "ANTHROPIC_DEFAULT_SONNET_MODEL",
+                "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME"} & set(env)
+    # A flag given with apply --profile still wins over what the profile leaves unmapped.
+    assert sb.run("apply", "--profile", "opus-only", "--haiku", HAIKU, "--yes").returncode == 0
+    assert json.loads(sb.settings.read_text())["env"]["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == HAIKU
+
+
+def test_the_default_scope_preference_picks_the_file_when_no_scope_is_given(sb, gateway):
+    config_path(sb).parent.mkdir(parents=True)
+    config_path(sb).write_text('[preferences]\ndefault_scope = "project"\n')
+    args = ("apply", "--base-url", gateway.base_url, "--opus", OPUS, "--api-key-env", "K", "--yes")
+    out = sb.run(*args, env={"K": DEMO_KEY})
+    assert out.returncode == 0, out.stderr
+    assert (sb.cwd / ".claude" / "settings.json").exists() and not sb.settings.exists()
+    assert sb.run(*args, "--scope", "user", env={"K": DEMO_KEY}).returncode == 0  # given: it wins
+    assert sb.settings.exists()
+    listed = sb.run("restore", "--list")
+    assert listed.returncode == 0 and f"Backups of {sb.cwd / '.claude' / 'settings.json'}" in listed.stdout
+    config_path(sb).write_text("[preferences\n")  # does not parse: reported, never rewritten, the scope is user
+    listed = sb.run("restore", "--list")
+    assert listed.returncode == 0 and "warning: preferences not used" in listed.stderr
+    assert f"Backups of {sb.settings}" in listed.stdout and config_path(sb).read_text() == "[preferences\n"
+
+
+def test_the_tui_starts_on_the_default_scope_preference_unless_given(monkeypatch, tmp_path):
+    from optscale_tui import cli
+    from optscale_tui.core.locations import Scope
+
+    config = tmp_path / "config.toml"
+    config.write_text('[preferences]\ndefault_scope = "local"\n')
+    monkeypatch.setenv("OPTSCALE_TUI_CONFIG", str(config))
+    started = []
+    monkeypatch.setattr("optscale_tui.ui.app.run_app", lambda **kwargs: started.append(kwargs["scope"]) or 0)
+    assert cli.run_tui(demo=False) == 0 and cli.run_tui(demo=False, scope="project") == 0
+    assert started == [Scope.LOCAL, Scope.PROJECT]
+
+
 def test_apply_with_a_profile_takes_its_values_and_flags_win(sb, gateway):
     assert save_stored(sb, gateway).returncode == 0
     out = sb.run("apply", "--profile", "demo", "--sonnet", HAIKU, "--yes")

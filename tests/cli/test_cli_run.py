@@ -31,7 +31,7 @@ info = {{"settings": path, "pid": os.getpid(), "args": sys.argv[1:i] + sys.argv[
         "mode": oct(os.stat(path).st_mode & 0o777), "dir_mode": oct(os.stat(os.path.dirname(path)).st_mode & 0o777),
         "names": sorted(env), "api_key": env.get("ANTHROPIC_API_KEY"), "url": env["ANTHROPIC_BASE_URL"],
         "token_is_profile_key": env.get("ANTHROPIC_AUTH_TOKEN") == os.environ.get("EXPECTED_KEY"),
-        "model": data.get("model")}}
+        "model": data.get("model"), "blanked": sorted(k for k, v in env.items() if v == "")}}
 with open(os.environ["FAKE_MARKER"] + ".tmp", "w") as f:
     json.dump(info, f)
 os.replace(os.environ["FAKE_MARKER"] + ".tmp", os.environ["FAKE_MARKER"])
@@ -86,6 +86,39 @@ def test_the_session_settings_set_the_profile_and_blank_only_what_lower_layers_s
                          "CLAUDE_CODE_SUBAGENT_MODEL": HAIKU, "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1"}
     assert plain.top_level == {"model": OPUS}
     assert session_settings(values, {"ANTHROPIC_API_KEY": "sk-ant-" + "x" * 20}).env["ANTHROPIC_API_KEY"] == ""
+
+
+def test_what_the_profile_leaves_unmapped_is_blanked_when_lower_layers_set_it() -> None:
+    values = ConnectionValues(url=parse_base_url(BASE_URL), key=ApiKey(DEMO_KEY),
+                              tiers=TierMapping(opus=OPUS, haiku=HAIKU))
+    elsewhere = {"ANTHROPIC_DEFAULT_SONNET_MODEL": "other-gw/sonnet", "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME": "Other",
+                 "ANTHROPIC_DEFAULT_OPUS_MODEL": "other-gw/opus", "ANTHROPIC_DEFAULT_OPUS_MODEL_DESCRIPTION": "x",
+                 "ANTHROPIC_DEFAULT_HAIKU_MODEL": HAIKU, "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME": "Haiku here",
+                 "ANTHROPIC_MODEL": "other-gw/main", "ANTHROPIC_SMALL_FAST_MODEL": "other-gw/fast",
+                 "CLAUDE_CODE_SUBAGENT_MODEL": "other-gw/sub"}
+    env = session_settings(values, elsewhere).env
+    # Unmapped by the profile: blanked, or Claude Code would send another gateway's ids to this one.
+    assert env["ANTHROPIC_DEFAULT_SONNET_MODEL"] == env["ANTHROPIC_DEFAULT_SONNET_MODEL_NAME"] == ""
+    assert env["ANTHROPIC_MODEL"] == env["ANTHROPIC_SMALL_FAST_MODEL"] == env["CLAUDE_CODE_SUBAGENT_MODEL"] == ""
+    # Mapped: the profile's model, and a label written for another model is blanked; one for the same model stays.
+    assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS and env["ANTHROPIC_DEFAULT_OPUS_MODEL_DESCRIPTION"] == ""
+    assert env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == HAIKU and "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME" not in env
+    # Nothing set below: nothing blanked.
+    assert "ANTHROPIC_DEFAULT_SONNET_MODEL" not in session_settings(values, {}).env
+
+
+def test_run_blanks_the_tier_models_settings_json_sets_and_the_profile_leaves_unmapped(runner):
+    runner.config_dir.mkdir()
+    runner.settings.write_text(json.dumps({"env": {
+        "ANTHROPIC_BASE_URL": "https://elsewhere.example/anthropic", "ANTHROPIC_DEFAULT_SONNET_MODEL": "other/sonnet",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME": "Sonnet elsewhere", "CLAUDE_CODE_SUBAGENT_MODEL": "other/sub"}}))
+    before = runner.settings.read_bytes()
+    out = runner.run("run", "--profile", "p", "--", "claude", env={"ANTHROPIC_MODEL": "other/main"})
+    assert out.returncode == 0, out.stderr
+    info = json.loads(runner.marker.read_text())
+    assert info["blanked"] == ["ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME",
+                               "ANTHROPIC_MODEL", "CLAUDE_CODE_SUBAGENT_MODEL"]
+    assert runner.settings.read_bytes() == before
 
 
 def test_run_passes_a_private_settings_file_returns_the_exit_code_and_removes_the_file(runner):

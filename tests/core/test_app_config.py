@@ -125,3 +125,87 @@ def test_without_the_keyring_package_the_file_store_is_used(tmp_path: Path, monk
 
     monkeypatch.setitem(sys.modules, "keyring", None)  # import fails, as when the extra is not installed
     assert isinstance(ac.key_store(tmp_path / "config.toml", {}), ac.FileKeyStore)
+
+
+# --- rename and delete (the TUI's picker and `profile delete`) ---------------------------------------------------
+
+
+def two_profiles(tmp_path: Path) -> tuple[ac.AppConfig, ac.FileKeyStore]:
+    path = tmp_path / "config.toml"
+    store = ac.FileKeyStore(tmp_path / "keys.toml")
+    config = ac.AppConfig(path=path, preferences=ac.Preferences(last_profile="staging"), profiles={
+        "staging": ac.Profile(name="staging", base_url="https://s.example/llm_proxy/o/v1",
+                              opus="anthropic/claude-opus-4-6", key_source=ac.KeySource("stored")),
+        "prod": ac.Profile(name="prod", base_url="https://p.example/llm_proxy/o/v1")})
+    ac.save_config(config)
+    store.set("staging", KEY)
+    return ac.load_config(path), store
+
+
+def test_rename_moves_the_profile_its_stored_key_and_the_last_used_mark(tmp_path: Path) -> None:
+    config, store = two_profiles(tmp_path)
+    change = ac.rename_profile(config, "staging", "stage-2", store)
+    assert change.warning is None
+    back = ac.load_config(config.path)
+    assert sorted(back.profiles) == ["prod", "stage-2"]
+    assert back.profiles["stage-2"].name == "stage-2" and back.profiles["stage-2"].opus == "anthropic/claude-opus-4-6"
+    assert back.preferences.last_profile == "stage-2"
+    assert (store.get("stage-2"), store.get("staging")) == (KEY, None)
+    assert KEY not in config.path.read_text()
+
+
+@pytest.mark.parametrize(("new", "says"), [("prod", "already exists"), ("bad name", "1 to 64"), ("", "1 to 64")])
+def test_rename_to_a_taken_or_bad_name_is_refused_and_changes_nothing(tmp_path: Path, new: str, says: str) -> None:
+    config, store = two_profiles(tmp_path)
+    before = config.path.read_bytes()
+    with pytest.raises(ac.ProfileError, match=says):
+        ac.rename_profile(config, "staging", new, store)
+    assert config.path.read_bytes() == before and store.get("staging") == KEY
+
+
+def test_a_rename_whose_write_fails_loses_nothing(tmp_path: Path, monkeypatch) -> None:
+    config, store = two_profiles(tmp_path)
+    before = config.path.read_bytes()
+    real_write = ac._write_private
+
+    def full_disk(path: Path, text: str) -> None:
+        if path == config.path:
+            raise OSError(28, "No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(ac, "_write_private", full_disk)
+    with pytest.raises(OSError):
+        ac.rename_profile(config, "staging", "stage-2", store)
+    assert config.path.read_bytes() == before
+    assert (store.get("staging"), store.get("stage-2")) == (KEY, None)  # the copy made first is taken back
+
+
+def test_a_config_that_stopped_parsing_is_not_rewritten_by_a_rename_or_delete(tmp_path: Path) -> None:
+    config, store = two_profiles(tmp_path)
+    config.path.write_text("[profiles\n")  # edited by hand meanwhile
+    for change in (lambda: ac.rename_profile(config, "staging", "x", store),
+                   lambda: ac.delete_profile(config, "staging", store)):
+        with pytest.raises(ac.ConfigError):
+            change()
+    assert config.path.read_text() == "[profiles\n" and store.get("staging") == KEY and store.get("x") is None
+
+
+def test_delete_writes_the_file_first_then_removes_the_key(tmp_path: Path, monkeypatch) -> None:
+    config, store = two_profiles(tmp_path)
+    monkeypatch.setattr(ac, "_write_private", lambda path, text: (_ for _ in ()).throw(OSError(28, "full")))
+    with pytest.raises(OSError):
+        ac.delete_profile(config, "staging", store)
+    monkeypatch.undo()
+    assert "staging" in ac.load_config(config.path).profiles and store.get("staging") == KEY
+    change = ac.delete_profile(config, "staging", store)
+    back = ac.load_config(config.path)
+    assert sorted(back.profiles) == ["prod"] and back.preferences.last_profile is None
+    assert change.warning is None and store.get("staging") is None
+    with pytest.raises(ac.ProfileError, match="no profile named"):
+        ac.delete_profile(back, "staging", store)
+
+
+def test_the_default_scope_preference_applies_only_when_no_scope_is_given() -> None:
+    assert ac.preferred_scope(None, None) == "user"
+    assert ac.preferred_scope(None, ac.Preferences(default_scope="project")) == "project"
+    assert ac.preferred_scope("local", ac.Preferences(default_scope="project")) == "local"

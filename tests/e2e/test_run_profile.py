@@ -44,3 +44,31 @@ def test_run_reaches_the_profiles_gateway_and_leaves_settings_json_alone(e2e, ga
     # Claude Code keeps its own things in TMPDIR too; ours is the optscale-tui-run-* directory and its settings.json.
     assert list(temp_root.glob("optscale-tui-run-*")) == [] and list(temp_root.rglob("settings.json")) == []
     assert DEMO_KEY not in out.stdout + out.stderr
+
+
+def test_run_blanks_the_models_settings_json_sets_that_the_profile_leaves_unmapped(e2e, gateway, tmp_path):
+    # Another gateway's main model and Sonnet model in settings.json; the profile maps Haiku and Opus only. Claude
+    # Code must not send those ids to the profile's gateway: env blocks merge key by key, so the temporary file
+    # blanks them.
+    e2e.write_settings({"ANTHROPIC_BASE_URL": dead_url(), "ANTHROPIC_MODEL": "other-gw/main",
+                        "ANTHROPIC_DEFAULT_SONNET_MODEL": "other-gw/sonnet"})
+    before = e2e.settings.read_bytes()
+    env = {"OPTSCALE_TUI_KEY_STORE": "file", "CLAUDE_CONFIG_DIR": str(e2e.home / ".claude"),
+           "CLAUDE_CODE_MAX_RETRIES": "0"}
+    saved = e2e.optscale("profile", "save", "p", "--base-url", gateway.base_url, "--haiku", HAIKU, "--opus", OPUS,
+                         "--api-key-stdin", "--store-key", input=DEMO_KEY + "\n", env=env)
+    assert saved.returncode == 0, saved.stderr
+
+    default = e2e.optscale("run", "--profile", "p", "--", "claude", "-p", "hi", "--no-session-persistence", env=env)
+    sonnet = e2e.optscale("run", "--profile", "p", "--", "claude", "-p", "hi", "--model", "sonnet",
+                          "--no-session-persistence", env=env)
+
+    assert default.returncode == 0, default.stderr[-2000:]  # the default session follows the profile's Opus tier
+    models = {r.body["model"] for r in gateway.requests if r.method == "POST" and r.body
+              and r.path.endswith("/anthropic/v1/messages")}
+    assert OPUS in models
+    # --model sonnet asked for the Sonnet tier: Claude Code's built-in name (this gateway refuses it), not the
+    # other gateway's id.
+    assert sonnet.returncode == 1 and "claude-sonnet" in sonnet.stdout + sonnet.stderr
+    assert not {m for m in models if m.startswith("other-gw/")}, models
+    assert e2e.settings.read_bytes() == before
