@@ -109,8 +109,9 @@ def bench_startup() -> list[Row]:
 
 def bench_verify() -> Row:
     from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-    from optscale_tui.core.gateway import GatewayClient
-    from optscale_tui.core.verify import VerifyOptions, target_from_values, verify
+    from optscale_tui.core.gateway.client import GatewayClient
+    from optscale_tui.core.verify.engine import VerifyOptions, verify
+    from optscale_tui.core.verify.targets import target_from_values
     from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 
     with DemoGateway() as gw:
@@ -146,8 +147,10 @@ def bench_verify() -> Row:
 
 
 def bench_big_settings() -> Row:
+    from optscale_tui.core.clients.claude_code.schema import plan_apply
+    from optscale_tui.core.config.plan import load_settings
+    from optscale_tui.core.config.store import save_plan
     from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-    from optscale_tui.core.settings_file import load_settings, plan_apply, save_plan
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "settings.json"
@@ -235,7 +238,7 @@ def bench_first_frame() -> Row:
 def bench_wrong_key_verdict() -> Row:
     """Time to a verdict on a wrong key: our verify (direct probes + the real-client check, no retries) vs. the
     real `claude -p` as users run it (default retries: ~3 minutes before "Not logged in")."""
-    from optscale_tui.core.claude_cli import find_claude
+    from optscale_tui.core.verify.claude_cli import find_claude
     from optscale_tui.demo.server import DemoGateway
 
     claude = find_claude({"OPTSCALE_TUI_CLAUDE_BIN": os.environ.get("OPTSCALE_TUI_CLAUDE_BIN")
@@ -274,10 +277,10 @@ STREAM_CHUNKS = 10_000
 def bench_streaming_ui() -> Row:
     """The Verify pane while the gateway streams 2,000 chunks/s for 5 s (per tier, three tiers at once): no text
     lost, and key presses answered quickly. The gateway runs in its own process, as a real one would."""
+    from optscale_tui.ui.screens.verify import VerifyView
     from textual import events
 
     from optscale_tui.ui.app import OptScaleApp
-    from optscale_tui.ui.screens.verify import VerifyView
     from optscale_tui.ui.widgets.stream_log import StreamLog
 
     chunks = STREAM_CHUNKS
@@ -360,7 +363,7 @@ async def _drive_stream(app_cls, view_cls, log_cls, events) -> tuple[list[float]
         await asyncio.sleep(0.2)
         text = app.query_one(log_cls).text
     # The demo gateway sends its deterministic reply one word per chunk, repeated: rebuild what each tier must show.
-    from optscale_tui.core.verify import VERIFY_PROMPT
+    from optscale_tui.core.verify.checks import VERIFY_PROMPT
     from optscale_tui.demo.server import demo_reply_text
 
     pieces = re.findall(r"\S+\s*", demo_reply_text([{"role": "user", "content": VERIFY_PROMPT}]))
@@ -380,14 +383,14 @@ def bench_typing() -> Row:
     from textual import events
 
     from optscale_tui.ui.app import OptScaleApp
-    from optscale_tui.ui.widgets.step import StepView
+    from optscale_tui.ui.panes.base import Pane
 
     url = "https://my.optscale.ai/llm_proxy/7f1c5a52-3f0e-4c1e-9a51-0d6f2b8a9c11/v1"
 
     async def drive() -> float:
         app = OptScaleApp()
         async with app.run_test(size=(80, 24)) as pilot:
-            while len(app.query(StepView)) < 7 or app.state.document is None:
+            while len(app.query(Pane)) < 7 or app.state.document is None:
                 await pilot.pause(0.02)
             await pilot.pause(0.3)
             app.query_one("#base-url").focus()
@@ -462,7 +465,7 @@ def _real_client_runs(runs: int = REAL_CLIENT_RUNS) -> dict[str, list[float]]:
     Memoised: the three rows come from the same runs."""
     if _REAL_CLIENT_CACHE:
         return _REAL_CLIENT_CACHE
-    from optscale_tui.core.claude_cli import find_claude
+    from optscale_tui.core.verify.claude_cli import find_claude
     from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 
     claude = find_claude({"OPTSCALE_TUI_CLAUDE_BIN": os.environ.get("OPTSCALE_TUI_CLAUDE_BIN")

@@ -37,7 +37,7 @@ KEY_RE = re.compile(r"(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{9,}")
 # Settings keys whose values are keys: their exact values are looked for too, whatever their shape.
 SECRET_ENV_NAMES = ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY")
 MIN_SECRET_LENGTH = 12
-BACKUP_DIR_NAME = "optscale-tui-backups"  # core/settings_file.py (not imported: the scanner must not need the app)
+BACKUP_DIR_NAME = "optscale-tui-backups"  # core/config/store.py (not imported: the scanner must not need the app)
 KEYS_FILE_NAME = "keys.toml"  # core/app_config.py: where `profile save --store-key` keeps a key without a keyring
 MAX_FILE_BYTES = 64 * 1024 * 1024
 ARTIFACT_GLOBS = ("tests/ui/__snapshots__/**/*.svg", "screenshots/*.svg", "screenshots/*.png")

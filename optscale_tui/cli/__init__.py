@@ -85,7 +85,7 @@ def run_tui(*, demo: bool, settings: Path | None = None, scope: str | None = Non
     from optscale_tui.ui.startup import pause_collector
 
     pause_collector()  # until the first frame (see ui/startup.py); the app resumes it
-    from optscale_tui.core.locations import Scope
+    from optscale_tui.core.clients.claude_code.locations import Scope
 
     if demo:
         if settings is not None or scope is not None:

@@ -29,8 +29,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def apply_settings(args: argparse.Namespace) -> bool:
     """`apply` (and `profile use`, which fills args from the profile): plan, print, confirm, save. True when the
     file was written."""
+    from optscale_tui.core.clients.claude_code.schema import plan_apply
     from optscale_tui.core.connection import ConnectionValues
-    from optscale_tui.core.settings_file import plan_apply
 
     profile_key = apply_profile_to_args(args) if getattr(args, "profile", None) else None
     if not args.base_url:
@@ -67,8 +67,8 @@ def apply_settings(args: argparse.Namespace) -> bool:
 
 def _url_and_tiers(args: argparse.Namespace, doc):
     """The Base URL and tier mapping to write: tier flags left out keep the file's current value."""
+    from optscale_tui.core.clients.claude_code.schema import stored_values
     from optscale_tui.core.connection import InputError, TierMapping, parse_base_url, parse_model_name
-    from optscale_tui.core.settings_file import stored_values
 
     kept = stored_values(doc).tiers
     try:
@@ -92,8 +92,9 @@ def _url_and_tiers(args: argparse.Namespace, doc):
 def _print_next_steps(saved: Path, config) -> None:
     """The guide's last steps for what was just written (core next_steps): restart, /model, Traces."""
     from optscale_tui.core.causes import Cause
-    from optscale_tui.core.next_steps import after_save_steps
-    from optscale_tui.core.settings_file import load_settings, stored_values
+    from optscale_tui.core.clients.claude_code.schema import stored_values
+    from optscale_tui.core.config.plan import load_settings
+    from optscale_tui.core.diagnosis.next_steps import after_save_steps
 
     stored = stored_values(load_settings(saved))
     login = any(f.cause is Cause.CLAUDE_LOGIN_PRESENT for f in config.findings)
@@ -105,8 +106,8 @@ def _print_next_steps(saved: Path, config) -> None:
 
 def _report_overrides(target):
     """After a save: what will still override or undermine the file just written (the doctor's findings)."""
-    from optscale_tui.core.fixes import fixes_for
-    from optscale_tui.core.locations import Scope
+    from optscale_tui.core.clients.claude_code.locations import Scope
+    from optscale_tui.core.diagnosis.fixes import fixes_for
 
     config = inspect_settings(target.path if target.scope is Scope.USER else None)
     if not config.findings:
@@ -121,7 +122,7 @@ def _report_overrides(target):
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from optscale_tui.core.settings_file import plan_remove
+    from optscale_tui.core.clients.claude_code.schema import plan_remove
 
     target = settings_target(args)
     doc = load_document(target.path)
@@ -137,7 +138,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from optscale_tui.core.causes import Cause
-    from optscale_tui.core.settings_file import BackupStore, SettingsError
+    from optscale_tui.core.config.errors import SettingsError
+    from optscale_tui.core.config.store import BackupStore
 
     target = settings_target(args)
     store = BackupStore(target.path)

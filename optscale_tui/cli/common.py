@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from optscale_tui.cli.output import EXIT_OK, UsageError, colour_diff, err, masked, out, remember_secret, shown
 
 if TYPE_CHECKING:
+    from optscale_tui.core.config.plan import SettingsDocument
     from optscale_tui.core.connection import ApiKey
-    from optscale_tui.core.settings_file import SettingsDocument
 
 
 def read_key(args: argparse.Namespace) -> ApiKey | None:
@@ -43,7 +43,7 @@ def read_key(args: argparse.Namespace) -> ApiKey | None:
 
 def settings_target(args: argparse.Namespace):
     from optscale_tui.core.app_config import preferred_scope
-    from optscale_tui.core.locations import Scope, resolve_target
+    from optscale_tui.core.clients.claude_code.locations import Scope, resolve_target
 
     explicit, scope = getattr(args, "settings", None), getattr(args, "scope", None)
     if explicit is None and scope is None:  # not given: the default_scope preference
@@ -58,7 +58,8 @@ def settings_target(args: argparse.Namespace):
 
 
 def load_document(path: Path) -> SettingsDocument:
-    from optscale_tui.core.settings_file import SettingsError, load_settings
+    from optscale_tui.core.config.errors import SettingsError
+    from optscale_tui.core.config.plan import load_settings
 
     try:
         return load_settings(path)
@@ -79,7 +80,7 @@ def settings_error_text(exc: Exception) -> str:
 def inspect_settings(settings: Path | None):
     """The doctor's view of what Claude Code will use (settings: the user file, None for as Claude Code resolves
     it)."""
-    from optscale_tui.core.doctor import inspect_environment
+    from optscale_tui.core.diagnosis.doctor import inspect_environment
 
     return inspect_environment(cwd=Path.cwd(), user_settings=settings)
 
@@ -134,7 +135,8 @@ def print_plan(plan, target=None) -> None:
 
 
 def save_settings(plan, force: bool = False) -> int:
-    from optscale_tui.core.settings_file import SettingsError, save_plan
+    from optscale_tui.core.config.errors import SettingsError
+    from optscale_tui.core.config.store import save_plan
 
     try:
         result = save_plan(plan, force=force)

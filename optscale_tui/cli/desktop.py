@@ -13,7 +13,7 @@ from optscale_tui.cli.output import EXIT_OK, EXIT_PROBLEM, UsageError, colour_di
 
 def _desktop_library():
     from optscale_tui.core.clients.claude_desktop import desktop_locations, load_library
-    from optscale_tui.core.settings_file import SettingsError
+    from optscale_tui.core.config.errors import SettingsError
 
     try:
         return load_library(desktop_locations())
@@ -25,7 +25,7 @@ def _desktop_catalog(url, key) -> list[str]:
     """The key's catalog, for naming the nearest valid model (empty when it cannot be fetched)."""
     import asyncio
 
-    from optscale_tui.core.gateway import GatewayClient
+    from optscale_tui.core.gateway.client import GatewayClient
 
     async def fetch() -> list[str]:
         async with GatewayClient(url, key, timeout=10.0) as client:
@@ -47,7 +47,7 @@ class _InEffect:
     def __call__(self, name: str) -> tuple[str | None, str]:
         """(the value in effect or None, where it comes from)."""
         if self._config is None:
-            from optscale_tui.core.doctor import inspect_environment
+            from optscale_tui.core.diagnosis.doctor import inspect_environment
 
             self._config = inspect_environment(cwd=Path.cwd())
         variable = self._config.variables.get(name)
@@ -178,7 +178,7 @@ def _desktop_after_save() -> None:
 
 def _save_desktop(plan) -> int:
     from optscale_tui.core.clients.claude_desktop import save_desktop_plan
-    from optscale_tui.core.settings_file import SettingsError
+    from optscale_tui.core.config.errors import SettingsError
 
     try:
         result = save_desktop_plan(plan)
@@ -220,9 +220,9 @@ def cmd_desktop_verify(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from optscale_tui.core import report
     from optscale_tui.core.clients.claude_desktop.verify import desktop_target, static_checks
-    from optscale_tui.core.verify import VerifyOptions, verify
+    from optscale_tui.core.verify import report
+    from optscale_tui.core.verify.engine import VerifyOptions, verify
 
     library = _desktop_library()
     target = desktop_target(library)

@@ -19,7 +19,7 @@ from optscale_tui.cli.output import EXIT_OK, UsageError, out
 def cmd_fix(args: argparse.Namespace) -> int:
     from optscale_tui.core.causes import Cause
     from optscale_tui.core.connection import InputError, parse_model_name
-    from optscale_tui.core.fixes import fixes_for
+    from optscale_tui.core.diagnosis.fixes import fixes_for
 
     try:
         cause = Cause(args.cause)

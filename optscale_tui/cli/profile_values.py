@@ -124,7 +124,7 @@ def profile_connection(args: argparse.Namespace, name: str):
 def profile_target(args: argparse.Namespace):
     from dataclasses import replace
 
-    from optscale_tui.core.verify import target_from_values
+    from optscale_tui.core.verify.targets import target_from_values
 
     _config, profile, values = profile_connection(args, args.profile)
     return replace(target_from_values(values), source=f"profile {profile.name}")

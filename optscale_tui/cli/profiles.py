@@ -222,8 +222,8 @@ def cmd_profile_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from optscale_tui.core.claude_cli import INSTALL_HINT, find_claude
     from optscale_tui.core.session_run import LOWER_LAYER_NAMES, run_session, session_settings
+    from optscale_tui.core.verify.claude_cli import INSTALL_HINT, find_claude
 
     command = list(args.claude_command)
     if command[:1] == ["--"]:

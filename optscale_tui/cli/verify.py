@@ -25,7 +25,8 @@ from optscale_tui.cli.profile_values import preferences, profile_target
 def cmd_verify(args: argparse.Namespace) -> int:
     import asyncio
 
-    from optscale_tui.core.verify import run_verification, target_from_effective
+    from optscale_tui.core.verify.engine import run_verification
+    from optscale_tui.core.verify.targets import target_from_effective
 
     if args.settings is not None and os.path.lexists(args.settings):
         load_document(args.settings)  # a file that does not parse (or is a FIFO, a loop, …) is an input error (exit 2)
@@ -47,13 +48,13 @@ def _verify_options(args: argparse.Namespace, target):
     """--ca-bundle and --timeout, the app's preferences, and the real-client check unless it is off."""
     from dataclasses import replace
 
-    from optscale_tui.core.verify import VerifyOptions
+    from optscale_tui.core.verify.engine import VerifyOptions
 
     prefs = preferences(args)
     options = VerifyOptions(ca_bundle=args.ca_bundle or (Path(prefs.ca_bundle) if prefs.ca_bundle else None),
                             check_timeout=args.timeout)
     if not args.no_claude_cli and prefs.real_client_check and not target.problems:
-        from optscale_tui.core.claude_cli import real_client
+        from optscale_tui.core.verify.real_client import real_client
 
         client = real_client(target, cwd=Path.cwd(), timeout=args.timeout)
         options = replace(options, extra_checks=tuple(client.checks), extra_session=client)
@@ -62,8 +63,8 @@ def _verify_options(args: argparse.Namespace, target):
 
 async def _print_events(events, *, as_json: bool, stream: bool):
     """Print the run as it goes (nothing with --json) and return its VerificationDone."""
-    from optscale_tui.core import report
-    from optscale_tui.core.verify import CheckFinished, VerificationDone, VerificationPlanned
+    from optscale_tui.core.verify import report
+    from optscale_tui.core.verify.events import CheckFinished, VerificationDone, VerificationPlanned
     from optscale_tui.core.verify.replies import ReplyOrder
 
     done_box: list[VerificationDone] = []
@@ -139,7 +140,7 @@ def _print_lines(lines: list[str]) -> None:
 
 def _result_lines(result, text: str, seen: set) -> list[str]:
     # Rendered when printed (not when finished), so "same cause as above" always has the full one above.
-    from optscale_tui.core import report
+    from optscale_tui.core.verify import report
 
     reply = [f"  [{result.id}] {_reply_text(text)}"] if text else []
     return [shown(line) for line in (*reply, report.result_line(result), *report.result_details(result, seen))]
@@ -153,8 +154,8 @@ def _reply_text(text: str) -> str:
 
 def _print_closing(args: argparse.Namespace, config, target, done) -> None:
     """The fix-it commands for what failed, then the JSON report or the closing lines (Traces: where, when, ids)."""
-    from optscale_tui.core import report
-    from optscale_tui.core.fixes import fixes_for
+    from optscale_tui.core.diagnosis.fixes import fixes_for
+    from optscale_tui.core.verify import report
 
     fixes = fixes_for(config, [r.cause for r in done.results if r.cause], catalog=done.catalog)
     if getattr(args, "profile", None):
@@ -170,7 +171,7 @@ def _print_closing(args: argparse.Namespace, config, target, done) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from optscale_tui.core.fixes import fixes_for
+    from optscale_tui.core.diagnosis.fixes import fixes_for
 
     config = inspect_settings(args.settings)
     fixes = fixes_for(config)
@@ -231,7 +232,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     import asyncio
 
     from optscale_tui.core.connection import InputError, parse_base_url
-    from optscale_tui.core.gateway import GatewayClient
+    from optscale_tui.core.gateway.client import GatewayClient
 
     try:
         url = parse_base_url(args.base_url)

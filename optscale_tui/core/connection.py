@@ -388,18 +388,3 @@ class ConnectionValues:
     display_names: dict[str, str] = field(default_factory=dict)  # tier -> ANTHROPIC_DEFAULT_<TIER>_MODEL_NAME
 
 
-# --- TRANSITION SHIM start (issue 11): these moved to clients/claude_code/models.py; the lead's sweep repoints
-# their imports and removes this block. At the end of the file: models.py never imports this module at run time.
-from optscale_tui.core.clients.claude_code.models import (  # noqa: E402
-    CLAUDE_CODE_MODEL_ALIASES as CLAUDE_CODE_MODEL_ALIASES,
-)
-from optscale_tui.core.clients.claude_code.models import MAPPED_TARGETS as MAPPED_TARGETS  # noqa: E402
-from optscale_tui.core.clients.claude_code.models import TIERS as TIERS  # noqa: E402
-from optscale_tui.core.clients.claude_code.models import TierSuggestion as TierSuggestion  # noqa: E402
-from optscale_tui.core.clients.claude_code.models import is_mappable_model as is_mappable_model  # noqa: E402
-from optscale_tui.core.clients.claude_code.models import model_family as model_family  # noqa: E402
-from optscale_tui.core.clients.claude_code.models import models_not_in_catalog as models_not_in_catalog  # noqa: E402
-from optscale_tui.core.clients.claude_code.models import strip_context_suffix as strip_context_suffix  # noqa: E402
-from optscale_tui.core.clients.claude_code.models import suggest_tier_models as suggest_tier_models  # noqa: E402
-
-# --- TRANSITION SHIM end

@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from optscale_tui.core.connection import TIERS, ConnectionValues
+from optscale_tui.core.clients.claude_code.models import TIERS
+from optscale_tui.core.connection import ConnectionValues
 
 TEMP_PREFIX = "optscale-tui-run-"
 SETTINGS_NAME = "settings.json"

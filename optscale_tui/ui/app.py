@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from optscale_tui.core.locations import Scope, resolve_target
+from optscale_tui.core.clients.claude_code.locations import Scope, resolve_target
 from optscale_tui.ui.messages import (
     CatalogFetched,
     Change,
@@ -43,8 +43,9 @@ from optscale_tui.ui.state import WizardState
 from optscale_tui.ui.widgets.step_bar import PaneSlot, StepBar
 
 if TYPE_CHECKING:
-    from optscale_tui.core.doctor import EffectiveConfig
-    from optscale_tui.core.settings_file import SettingsDocument, SettingsError
+    from optscale_tui.core.clients.claude_code.effective import EffectiveConfig
+    from optscale_tui.core.config.errors import SettingsError
+    from optscale_tui.core.config.plan import SettingsDocument
     from optscale_tui.demo.session import DemoSession
     from optscale_tui.ui.panes.base import Pane
 
@@ -202,8 +203,9 @@ class OptScaleApp(App[None]):
     def load_settings(self, adopt: tuple[str, ...] | None = ()) -> None:
         """Read the settings file and the effective configuration (file I/O: a worker thread). `adopt`: the settings
         keys a save just wrote to it (None: all of them), taken as the edited values once read (WizardState.adopt)."""
-        from optscale_tui.core.doctor import inspect_environment
-        from optscale_tui.core.settings_file import SettingsError, load_settings
+        from optscale_tui.core.config.errors import SettingsError
+        from optscale_tui.core.config.plan import load_settings
+        from optscale_tui.core.diagnosis.doctor import inspect_environment
 
         state = self.state
         try:
@@ -222,7 +224,7 @@ class OptScaleApp(App[None]):
         self._settings_loaded(event.document, event.error, event.config, event.adopt)
 
     def _settings_loaded(self, document, error, config, adopt: tuple[str, ...] | None = ()) -> None:
-        from optscale_tui.core.settings_file import stored_values
+        from optscale_tui.core.clients.claude_code.schema import stored_values
 
         state = self.state
         first_load = state.document is None and state.load_error is None

@@ -28,7 +28,7 @@ VALUE_LABELS = {
 def changes_summary(changes, limit: int = 3, width: int = 40) -> str:
     """Planned changes (core's PlannedChange, secrets already masked) in a few words each, e.g.
     "Haiku → openai/gpt-5, API key → sk-bf-…1234, +2 more"."""
-    from optscale_tui.core.settings_file import SAVED_AS
+    from optscale_tui.core.clients.claude_code.schema import SAVED_AS
 
     names = {key: VALUE_LABELS.get(name, name) for name, key in SAVED_AS.items()}
     parts = []

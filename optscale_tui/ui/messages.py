@@ -15,10 +15,11 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from optscale_tui.core.causes import Cause
+    from optscale_tui.core.clients.claude_code.effective import EffectiveConfig
+    from optscale_tui.core.config.plan import SettingsPlan
+    from optscale_tui.core.config.store import SaveResult
     from optscale_tui.core.connection import ApiKey, GatewayUrl, TierMapping
-    from optscale_tui.core.doctor import EffectiveConfig
-    from optscale_tui.core.gateway import Catalog
-    from optscale_tui.core.settings_file import SaveResult, SettingsPlan
+    from optscale_tui.core.gateway.catalog import Catalog
 
 
 class Change(StrEnum):

@@ -15,17 +15,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from optscale_tui.core.connection import ApiKey, ConnectionValues, GatewayUrl, TierMapping, mask_secret
 
 if TYPE_CHECKING:
-    from optscale_tui.core.doctor import EffectiveConfig
-    from optscale_tui.core.gateway import Catalog
-    from optscale_tui.core.locations import SettingsTarget
-    from optscale_tui.core.settings_file import (
-        SaveResult,
-        SettingsDocument,
-        SettingsError,
-        SettingsPlan,
-        StoredValues,
-    )
-    from optscale_tui.core.verify import CheckResult
+    from optscale_tui.core.clients.claude_code.effective import EffectiveConfig
+    from optscale_tui.core.clients.claude_code.locations import SettingsTarget
+    from optscale_tui.core.clients.claude_code.schema import StoredValues
+    from optscale_tui.core.config.errors import SettingsError
+    from optscale_tui.core.config.plan import SettingsDocument, SettingsPlan
+    from optscale_tui.core.config.store import SaveResult
+    from optscale_tui.core.gateway.catalog import Catalog
+    from optscale_tui.core.verify.events import CheckResult
     from optscale_tui.demo.session import DemoSession
     from optscale_tui.ui.messages import Change
 
@@ -96,7 +93,7 @@ class WizardState:
 
     def plan(self) -> SettingsPlan | None:
         """The planned change to the settings file, computed by core (no rule lives here)."""
-        from optscale_tui.core.settings_file import plan_apply
+        from optscale_tui.core.clients.claude_code.schema import plan_apply
 
         values = self.values()
         if values is None or self.document is None or not self.tiers.any_tier:
@@ -109,7 +106,7 @@ class WizardState:
         """The fix-its core offers for the doctor's findings plus `causes`; tiers are filled from the gateway's
         catalog when one was fetched for this connection (else core can only borrow a mapped tier's model).
         `config` replaces the settings in effect, e.g. with a run's view of unsaved values as saved."""
-        from optscale_tui.core.fixes import fixes_for
+        from optscale_tui.core.diagnosis.fixes import fixes_for
 
         config = config or self.config
         if config is None:
@@ -126,7 +123,7 @@ class WizardState:
         file was replaced (a restore): every value is read from it again, as at start-up. A value the save did not
         touch stays as edited (the user's other unsaved edits), and so does one the file already agrees with (a
         Review save changes nothing here). Returns the values that changed (core's SAVED_AS names)."""
-        from optscale_tui.core.settings_file import SAVED_AS, stored_values
+        from optscale_tui.core.clients.claude_code.schema import SAVED_AS, stored_values
 
         stored = stored_values(document)
         keys = None if saved is None else set(saved)

@@ -298,7 +298,7 @@ def test_verify_and_doctor_print_the_fix_command(sandbox, gateway):
 
 def test_tui_options_reach_the_app(monkeypatch, tmp_path):
     from optscale_tui import cli
-    from optscale_tui.core.locations import Scope
+    from optscale_tui.core.clients.claude_code.locations import Scope
     from optscale_tui.ui import app as app_module
 
     seen = {}

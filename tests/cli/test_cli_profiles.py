@@ -141,7 +141,7 @@ def test_the_default_scope_preference_picks_the_file_when_no_scope_is_given(sb, 
 
 def test_the_tui_starts_on_the_default_scope_preference_unless_given(monkeypatch, tmp_path):
     from optscale_tui import cli
-    from optscale_tui.core.locations import Scope
+    from optscale_tui.core.clients.claude_code.locations import Scope
 
     config = tmp_path / "config.toml"
     config.write_text('[preferences]\ndefault_scope = "local"\n')

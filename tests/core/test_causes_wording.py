@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from optscale_tui.core import report
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.verify import CheckStatus, VerifyOptions, verify
+from optscale_tui.core.verify import report
+from optscale_tui.core.verify.engine import VerifyOptions, verify
+from optscale_tui.core.verify.events import CheckStatus
 from tests.core.verify_targets import make_target
 
 

@@ -23,15 +23,10 @@ from optscale_tui.core.clients.claude_desktop import (
     save_desktop_plan,
     tiers_from_models,
 )
+from optscale_tui.core.config.errors import SettingsChangedOnDisk, SettingsError
+from optscale_tui.core.config.plan import load_settings, plan_top_level_edit
+from optscale_tui.core.config.store import BackupStore, save_plan
 from optscale_tui.core.connection import TierMapping, parse_api_key, parse_base_url
-from optscale_tui.core.settings_file import (
-    BackupStore,
-    SettingsChangedOnDisk,
-    SettingsError,
-    load_settings,
-    plan_top_level_edit,
-    save_plan,
-)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-desktop"
 KEY = "sk-bf-desktop-test-000000000000001234"

@@ -25,7 +25,8 @@ from optscale_tui.core.clients.claude_desktop.verify import (
     static_checks,
 )
 from optscale_tui.core.connection import TierMapping, parse_api_key, parse_base_url
-from optscale_tui.core.verify import CheckStatus, VerifyOptions, verify
+from optscale_tui.core.verify.engine import VerifyOptions, verify
+from optscale_tui.core.verify.events import CheckStatus
 from optscale_tui.demo.server import DEMO_KEY
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-desktop"

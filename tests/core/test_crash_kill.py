@@ -30,11 +30,13 @@ import pytest
 
 from optscale_tui import cli
 from optscale_tui.cli import apply as _apply  # noqa: F401  (the command's module: imported before forking too)
-from optscale_tui.core import fixes as _fixes  # noqa: F401  (imported before forking: children never import)
-from optscale_tui.core import settings_file
+from optscale_tui.core.clients.claude_code.schema import plan_apply
 from optscale_tui.core.config import store as config_store  # where save_plan finds _write_settings
+from optscale_tui.core.config import store as settings_store
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import BackupStore
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.settings_file import BackupStore, load_settings, plan_apply
+from optscale_tui.core.diagnosis import fixes as _fixes  # noqa: F401  (imported before forking: children never import)
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")]
 
@@ -116,7 +118,7 @@ def calibrate(path: Path) -> tuple[float, float, float]:
 
 def temp_files(directory: Path) -> list[Path]:
     """Any temp file next to the settings or in the backup folder (ours or not: none may be left)."""
-    backups = directory / settings_file.BACKUP_DIR_NAME
+    backups = directory / settings_store.BACKUP_DIR_NAME
     return [p for folder in (directory, backups) if folder.is_dir() for p in folder.iterdir()
             if p.name.startswith(".") and p.name.endswith(".tmp")]
 

@@ -20,8 +20,9 @@ from optscale_tui.core.clients.claude_code.effective import (
 )
 from optscale_tui.core.clients.claude_code.layers import Layer
 from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.plan import load_settings
 from optscale_tui.core.diagnosis.doctor import inspect_environment
-from optscale_tui.core.settings_file import SettingsError, load_settings
 
 TOKEN = "sk-bf-" + "T0kenSecretValue" * 2 + "9f3a"
 SHELL_KEY = "sk-ant-api03-" + "ShellKeySecret" * 2 + "7b1c"
@@ -703,7 +704,7 @@ def test_managed_url_to_another_host_fails_with_the_admin_fix(sb: Sandbox) -> No
 
 def test_a_key_from_the_users_api_key_helper_redirected_by_the_project_fails_and_the_helper_is_not_run(
         sb: Sandbox) -> None:
-    from optscale_tui.core.verify import target_from_effective
+    from optscale_tui.core.verify.targets import target_from_effective
 
     env = good_env()
     del env["ANTHROPIC_AUTH_TOKEN"]

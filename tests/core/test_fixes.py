@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core.causes import Cause
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import save_plan
 from optscale_tui.core.diagnosis.doctor import inspect_environment
 from optscale_tui.core.diagnosis.fixes import fixes_for
-from optscale_tui.core.settings_file import load_settings, save_plan
 
 REPO = Path(__file__).resolve().parents[2]
 URL = "https://gw.example.com/llm_proxy/00000000-0000-0000-0000-000000000000/anthropic"

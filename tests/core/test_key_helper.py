@@ -12,10 +12,13 @@ import pytest
 
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.clients.claude_code.key_helper import MAX_OUTPUT_BYTES, run_api_key_helper
+from optscale_tui.core.clients.claude_code.schema import plan_apply
+from optscale_tui.core.config.plan import load_settings
 from optscale_tui.core.diagnosis.doctor import inspect_environment
 from optscale_tui.core.diagnosis.fixes import fixes_for
-from optscale_tui.core.settings_file import load_settings, plan_apply
-from optscale_tui.core.verify import CheckStatus, VerifyOptions, target_from_effective, verify
+from optscale_tui.core.verify.engine import VerifyOptions, verify
+from optscale_tui.core.verify.events import CheckStatus
+from optscale_tui.core.verify.targets import target_from_effective
 
 KEY = "sk-bf-" + "HelperKey0123456789" * 2
 URL_PATH = "/llm_proxy/00000000-0000-4000-8000-00000000d3e0/anthropic"

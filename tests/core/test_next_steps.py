@@ -42,8 +42,8 @@ def test_traces_window_and_ids() -> None:
 
 def test_the_markdown_report_says_where_and_when_to_look_and_what_is_left() -> None:
     from optscale_tui.core.connection import ApiKey, parse_base_url
-    from optscale_tui.core.report import to_markdown, to_text
-    from optscale_tui.core.verify import CheckResult, CheckStatus, VerificationDone, VerificationTarget
+    from optscale_tui.core.verify.events import CheckResult, CheckStatus, VerificationDone, VerificationTarget
+    from optscale_tui.core.verify.report import to_markdown, to_text
 
     done = VerificationDone(results=(CheckResult("prompt.opus", "Opus answers", CheckStatus.PASS,
                                                  timings={"total_ms": 12.0}, request_ids={"request-id": "req_9"}),),

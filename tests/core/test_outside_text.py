@@ -12,17 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from optscale_tui.core.clients.claude_code.models import is_mappable_model, suggest_tier_models
 from optscale_tui.core.connection import (
     ApiKey,
     ConnectionValues,
     InputError,
     TierMapping,
-    is_mappable_model,
     parse_base_url,
     parse_model_name,
-    suggest_tier_models,
 )
-from optscale_tui.core.gateway import GatewayClient
+from optscale_tui.core.gateway.client import GatewayClient
 from tests.hostile.text_gateway import CLEAN_MODEL, HOSTILE_MODELS, HOSTILE_REPLY, KEY, ORG, raw_control_chars
 
 URL = parse_base_url(f"https://gw.example.test/llm_proxy/{ORG}/v1")
@@ -124,8 +123,9 @@ sys.exit(1 if failing else 0)
 
 @pytest.mark.parametrize("failing", [False, True], ids=["answers", "fails"])
 def test_claude_cli_events_and_results_are_cleaned(tmp_path: Path, failing: bool) -> None:
-    from optscale_tui.core.claude_cli import real_client
-    from optscale_tui.core.verify import CheckProgress, TokenChunk, target_from_values
+    from optscale_tui.core.verify.events import CheckProgress, TokenChunk
+    from optscale_tui.core.verify.real_client import real_client
+    from optscale_tui.core.verify.targets import target_from_values
 
     fake = tmp_path / "claude"
     fake.write_text(FAKE_CLAUDE.format(python=sys.executable, key=KEY, reply=HOSTILE_REPLY, failing=failing,

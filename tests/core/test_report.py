@@ -106,7 +106,7 @@ def test_a_cause_shared_by_several_checks_is_explained_once_in_reports():
 
 
 def test_missing_connection_gives_plain_words_and_the_cli_command_apart(tmp_path):
-    from optscale_tui.core.doctor import inspect_environment
+    from optscale_tui.core.diagnosis.doctor import inspect_environment
     from optscale_tui.core.verify.targets import WRITE_CONNECTION_COMMAND, target_from_effective
 
     config = inspect_environment(cwd=tmp_path, env={}, home=tmp_path, user_settings=tmp_path / "settings.json")

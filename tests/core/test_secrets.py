@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core import secrets
-from optscale_tui.core.doctor import display_value, is_secret_variable
+from optscale_tui.core.clients.claude_code.effective import display_value, is_secret_variable
+from optscale_tui.core.clients.claude_code.schema import plan_env_edit
+from optscale_tui.core.config.plan import SettingsDocument, load_settings
 from optscale_tui.core.secrets import (
     OutsideTextStream,
     clean_outside_text,
@@ -18,7 +20,6 @@ from optscale_tui.core.secrets import (
     mask_secret,
     strip_controls,
 )
-from optscale_tui.core.settings_file import SettingsDocument, load_settings, plan_env_edit
 from tests.hostile.text_gateway import HOSTILE_MODELS, HOSTILE_REPLY, KEY, raw_control_chars
 
 SECRET_VALUE = "projects/x/credentials-VALUE-0123456789-abcdef"
@@ -64,10 +65,10 @@ def test_one_rule_for_every_diff_change_list_and_doctor_row(tmp_path: Path, name
 
 
 def test_diff_of_a_file_that_does_not_parse_uses_the_same_rule(tmp_path: Path) -> None:
-    from optscale_tui.core.settings_file import _masked_diff
+    from optscale_tui.core.config.diff import masked_diff
 
     broken = '{"env": {"GCP_CREDENTIALS_JSON": "' + SECRET_VALUE + '",}'  # trailing comma: not JSON
-    diff = _masked_diff(broken, '{"env": {}}\n', "a", "b")
+    diff = masked_diff(broken, '{"env": {}}\n', "a", "b")
     assert diff and SECRET_VALUE not in diff
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from optscale_tui.core.causes import Cause, describe
+from optscale_tui.core.clients.claude_code.layers import same_file as _same_file
 from optscale_tui.core.clients.claude_code.schema import plan_apply, plan_env_edit
 from optscale_tui.core.config.errors import SettingsChangedOnDisk, SettingsError, SettingsReadOnly
 from optscale_tui.core.config.files import MAX_SETTINGS_BYTES, is_read_only, read_regular_file
 from optscale_tui.core.config.plan import load_settings
 from optscale_tui.core.config.store import BACKUP_DIR_NAME, BackupStore, save_plan
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.doctor import _same_file, inspect_environment
+from optscale_tui.core.diagnosis.doctor import inspect_environment
 from tests.hostile.fs_faults import in_thread, make_fifo, make_socket
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file kinds")
@@ -373,7 +374,7 @@ def test_doctor_survives_an_odd_claude_json(tmp_path: Path, content: str) -> Non
 def test_the_real_client_workdir_skips_odd_project_settings(tmp_path: Path, kind: str) -> None:
     import shutil
 
-    from optscale_tui.core.claude_cli import prepare_workdir
+    from optscale_tui.core.verify.claude_cli import prepare_workdir
 
     project = tmp_path / "project" / ".claude"
     project.mkdir(parents=True)

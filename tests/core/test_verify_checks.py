@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from optscale_tui.core.causes import Cause
-from optscale_tui.core.gateway import Catalog, ModelInfo, ProbeResult, ProbeTimings
+from optscale_tui.core.gateway.catalog import Catalog, ModelInfo
+from optscale_tui.core.gateway.results import ProbeResult, ProbeTimings
 from optscale_tui.core.verify.checks import (
     REDUCED_BETAS,
     Probes,

@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 from optscale_tui.core.causes import Cause
+from optscale_tui.core.clients.claude_code.schema import plan_apply
+from optscale_tui.core.config.plan import load_settings
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_anthropic_base_url
-from optscale_tui.core.settings_file import load_settings, plan_apply
 from optscale_tui.core.verify.engine import VerifyOptions, run_verification
 from optscale_tui.core.verify.events import CheckStatus, VerificationDone
 from optscale_tui.core.verify.targets import target_from_unsaved, target_from_values

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from optscale_tui.core.claude_cli import find_claude
+from optscale_tui.core.verify.claude_cli import find_claude
 from optscale_tui.demo.server import DemoGateway
 
 REPO = Path(__file__).resolve().parents[2]

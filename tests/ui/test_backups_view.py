@@ -6,8 +6,10 @@ import json
 
 from textual.widgets import DataTable
 
+from optscale_tui.core.clients.claude_code.schema import plan_env_edit
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import save_plan
 from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse_base_url
-from optscale_tui.core.settings_file import load_settings, plan_env_edit, save_plan
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
@@ -281,7 +283,7 @@ def test_an_original_that_was_no_file_says_restoring_removes_it():
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from optscale_tui.core.settings_file import Backup
+    from optscale_tui.core.config.store import Backup
     from optscale_tui.ui.panes.backups import backup_label, backup_note
 
     absent = Backup("original", Path("x"), datetime(2026, 12, 4, tzinfo=UTC), 0, True, absent=True)

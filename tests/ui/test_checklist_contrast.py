@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.app import App, ComposeResult
 
-from optscale_tui.core.verify import CheckResult, CheckSpec, CheckStatus
+from optscale_tui.core.verify.events import CheckResult, CheckSpec, CheckStatus
 from optscale_tui.ui.widgets.checklist import Checklist
 from tests.ui.test_diff_view import contrast
 

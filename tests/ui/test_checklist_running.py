@@ -7,7 +7,7 @@ import re
 
 from textual.app import App, ComposeResult
 
-from optscale_tui.core.verify import CheckResult, CheckSpec, CheckStatus
+from optscale_tui.core.verify.events import CheckResult, CheckSpec, CheckStatus
 from optscale_tui.ui.widgets.checklist import Checklist
 
 

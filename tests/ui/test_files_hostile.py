@@ -11,7 +11,7 @@ import stat
 import pytest
 from textual.widgets import DataTable
 
-from optscale_tui.core.settings_file import BackupStore
+from optscale_tui.core.config.store import BackupStore
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from tests.ui.screen import screen_text, settle

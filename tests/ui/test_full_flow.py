@@ -6,7 +6,7 @@ import json
 
 from textual.widgets import Input
 
-from optscale_tui.core.verify import CheckStatus
+from optscale_tui.core.verify.events import CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen

@@ -7,7 +7,7 @@ from textual.widgets import Static
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.help import HelpScreen
 from optscale_tui.ui.panes import PANES
-from optscale_tui.ui.panes.base import Pane as StepView
+from optscale_tui.ui.panes.base import Pane
 
 
 def help_text(app: OptScaleApp) -> str:
@@ -17,7 +17,7 @@ def help_text(app: OptScaleApp) -> str:
 async def test_f1_opens_help_with_keys_steps_and_what_gets_written(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        while len(app.query(StepView)) < len(PANES):  # the panes after the first mount lazily
+        while len(app.query(Pane)) < len(PANES):  # the panes after the first mount lazily
             await pilot.pause(0.02)
         await pilot.press("f1")
         await pilot.pause()
@@ -68,7 +68,7 @@ async def test_question_mark_opens_help_outside_text_fields(ui_sandbox) -> None:
 async def test_help_tells_that_typing_in_the_models_list_filters_it(ui_sandbox) -> None:
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        while len(app.query(StepView)) < len(PANES):
+        while len(app.query(Pane)) < len(PANES):
             await pilot.pause(0.02)
         await pilot.press("f1")
         await pilot.pause()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from optscale_tui.core.verify import CheckStatus
+from optscale_tui.core.verify.events import CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.widgets.checklist import Checklist

@@ -7,9 +7,9 @@ import json
 import pytest
 from textual.widgets import Footer
 
+from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.config.store import BACKUP_DIR_NAME, BackupStore
 from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse_base_url
-from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
-from optscale_tui.core.settings_file import BACKUP_DIR_NAME, BackupStore
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited

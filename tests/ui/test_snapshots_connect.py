@@ -15,10 +15,10 @@ WRONG_KEY = "sk-bf-wrong-000000000000"
 
 async def settle(pilot) -> None:
     from optscale_tui.ui.panes import PANES
-    from optscale_tui.ui.panes.base import Pane as StepView
+    from optscale_tui.ui.panes.base import Pane
 
     for _ in range(50):  # the panes after the first mount lazily; the help lists their keys
-        if len(pilot.app.query(StepView)) == len(PANES):
+        if len(pilot.app.query(Pane)) == len(PANES):
             break
         await pilot.pause(0.02)
     for _ in range(3):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from optscale_tui.core.clients.claude_code.schema import plan_apply
+from optscale_tui.core.config.plan import load_settings
+from optscale_tui.core.config.store import save_plan
 from optscale_tui.core.connection import ApiKey, ConnectionValues, TierMapping, parse_base_url
-from optscale_tui.core.settings_file import load_settings, plan_apply, save_plan
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
 from tests.ui.screen import settle

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from optscale_tui.core.verify import CheckFinished, CheckResult, VerificationDone
+from optscale_tui.core.verify.events import CheckFinished, CheckResult, VerificationDone
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from tests.ui.screen import run_all_checks

@@ -9,7 +9,7 @@ from textual import events
 from textual.widgets import Input, Static
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.demo.server import DEMO_KEY
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.panes.models import MappingTable

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from optscale_tui.core.verify import CheckStatus
+from optscale_tui.core.verify.events import CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from tests.e2e.conftest import LOCAL_CLAUDE
 from tests.ui.screen import screen_text

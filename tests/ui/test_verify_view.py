@@ -14,7 +14,8 @@ from textual.widgets import Footer
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
-from optscale_tui.core.verify import VERIFY_PROMPT, CheckStatus
+from optscale_tui.core.verify.checks import VERIFY_PROMPT
+from optscale_tui.core.verify.events import CheckStatus
 from optscale_tui.demo.server import DEMO_KEY, DemoGateway, demo_reply_text
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
@@ -580,7 +581,7 @@ def prompt_widths(checklist: Checklist) -> list[int]:
 async def test_checklist_rows_stay_laid_out_for_their_width_when_the_scrollbar_appears():
     from textual.app import App
 
-    from optscale_tui.core.verify import CheckResult, CheckSpec
+    from optscale_tui.core.verify.events import CheckResult, CheckSpec
 
     class One(App):
         def compose(self):
@@ -733,7 +734,8 @@ async def test_missing_connection_fix_says_where_to_go_in_the_app(ui_sandbox):
 
 def test_every_fix_says_where_in_the_app_instead_of_a_cli_command():
     """Inside the app a fix names the place (Models (F3), Connect (F2)), not `optscale-tui models` or a CLI flag."""
-    from optscale_tui.core.verify import CATALOG_FIX, CheckResult
+    from optscale_tui.core.verify.events import CheckResult
+    from optscale_tui.core.verify.targets import CATALOG_FIX
     from optscale_tui.ui.panes.verify import tui_fix
 
     catalog = CheckResult("catalog", "Catalog", CheckStatus.WARN, None, "not listed", CATALOG_FIX)
@@ -876,7 +878,8 @@ async def test_the_checklist_names_places_in_the_app_and_home_relative_paths(ui_
 
 
 def test_fixes_name_the_place_in_the_app_for_the_base_url_and_the_fix_its():
-    from optscale_tui.core.verify import BETA_WARN_FIX, CheckResult
+    from optscale_tui.core.verify.events import CheckResult
+    from optscale_tui.core.verify.targets import BETA_WARN_FIX
     from optscale_tui.ui.panes.verify import tui_fix, tui_message
 
     def fix(cause, text=None):

@@ -173,4 +173,3 @@ def _env_objects(text: str, top: JsonObject) -> list[JsonObject]:
     return [scan_object(text, m.value_start) for m in top.members if m.key == "env" and text[m.value_start] == "{"]
 
 
-_masked_diff = masked_diff  # its old name, imported from core.settings_file by tests until the lead's sweep

@@ -36,10 +36,11 @@ from optscale_tui.core.clients.claude_code.layers import (
 )
 from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
 from optscale_tui.core.clients.claude_code.schema import GATEWAY_ENV_KEYS, TIER_VARIABLES
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.files import read_regular_file
 from optscale_tui.core.connection import is_loopback_host
 from optscale_tui.core.diagnosis.findings import Findings
 from optscale_tui.core.secrets import mask_url_password
-from optscale_tui.core.settings_file import SettingsError, read_regular_file
 
 # Settings that route Claude Code to a cloud provider instead of ANTHROPIC_BASE_URL.
 _ROUTING_VARIABLES: dict[str, str] = {

@@ -16,15 +16,10 @@ from optscale_tui.core.causes import Cause
 from optscale_tui.core.clients.claude_code.effective import EffectiveConfig
 from optscale_tui.core.clients.claude_code.layers import Layer
 from optscale_tui.core.clients.claude_code.models import suggest_tier_models
-from optscale_tui.core.clients.claude_code.schema import TIER_VARIABLES
+from optscale_tui.core.clients.claude_code.schema import OWNED_ENV_KEYS, TIER_VARIABLES, plan_env_edit
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.plan import SettingsPlan, load_settings
 from optscale_tui.core.connection import InputError, TierMapping, parse_anthropic_base_url
-from optscale_tui.core.settings_file import (
-    OWNED_ENV_KEYS,
-    SettingsError,
-    SettingsPlan,
-    load_settings,
-    plan_env_edit,
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,8 @@ _PEM_BLOCK_RE = re.compile(rb"-----BEGIN (?:TRUSTED )?CERTIFICATE-----[A-Za-z0-9
 def _load_extra(ctx: ssl.SSLContext, src: CaSource) -> None:
     """Load one extra CA file (or a hashed folder). The file is read by us, not by OpenSSL: only a regular file,
     never blocking (a FIFO there would hang OpenSSL's open for ever) and never more than MAX_CA_FILE_BYTES."""
-    from optscale_tui.core.settings_file import SettingsError, read_regular_file
+    from optscale_tui.core.config.errors import SettingsError
+    from optscale_tui.core.config.files import read_regular_file
 
     path = src.path
     try:

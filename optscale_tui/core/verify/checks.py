@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.connection import strip_context_suffix
+from optscale_tui.core.clients.claude_code.models import strip_context_suffix
 from optscale_tui.core.verify.events import (
     CheckResult,
     CheckSpec,
@@ -34,7 +34,9 @@ from optscale_tui.core.verify.targets import (
 )
 
 if TYPE_CHECKING:
-    from optscale_tui.core.gateway import Catalog, GatewayClient, ProbeResult
+    from optscale_tui.core.gateway.catalog import Catalog
+    from optscale_tui.core.gateway.client import GatewayClient
+    from optscale_tui.core.gateway.results import ProbeResult
 
 VERIFY_PROMPT = "Reply with one short sentence: the connection from optscale-tui works."
 # Claude Code's reduced beta list when CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 (measured with 2.1.332).

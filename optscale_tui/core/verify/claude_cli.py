@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from optscale_tui.core.causes import Cause
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.files import read_regular_file
 from optscale_tui.core.secrets import clean_outside_text
-from optscale_tui.core.settings_file import SettingsError, read_regular_file
 
 INSTALL_HINT = "npm install -g @anthropic-ai/claude-code"
 CLAUDE_BIN_ENV = "OPTSCALE_TUI_CLAUDE_BIN"
@@ -126,7 +127,7 @@ def classify_run(run: ClaudeRun, *, builtin_models: tuple[str, ...] = ()) -> Cau
             return Cause.TIER_UNMAPPED
         # Claude Code prints the same text for an unknown model and a wrong path; the direct probes tell them apart.
         return Cause.MODEL_UNKNOWN
-    from optscale_tui.core.gateway import classify_http_error
+    from optscale_tui.core.gateway.errors import classify_http_error
 
     message = re.sub(r"^.*?API Error: (\d{3} )?", "", text)
     return classify_http_error(status, json.dumps({"error": {"message": message}}), "application/json",

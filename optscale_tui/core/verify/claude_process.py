@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optscale_tui.core.doctor import shown_origin, url_origin
+from optscale_tui.core.clients.claude_code.effective import shown_origin, url_origin
 from optscale_tui.core.verify.claude_cli import (
     DEFAULT_PROMPT,
     ClaudeRun,

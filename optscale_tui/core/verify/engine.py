@@ -46,7 +46,7 @@ from optscale_tui.core.verify.events import (
 from optscale_tui.core.verify.targets import extra_models, probe_model
 
 if TYPE_CHECKING:
-    from optscale_tui.core.gateway import GatewayClient
+    from optscale_tui.core.gateway.client import GatewayClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ ClientFactory = Callable[[VerificationTarget, VerifyOptions], "GatewayClient"]
 
 
 def _default_client(target: VerificationTarget, options: VerifyOptions) -> GatewayClient:
-    from optscale_tui.core.gateway import GatewayClient
+    from optscale_tui.core.gateway.client import GatewayClient
 
     assert target.url is not None and target.key is not None
     return GatewayClient(target.url, target.key, ca_bundle=options.ca_bundle, env=options.env,

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from optscale_tui.core.causes import Cause
 
 if TYPE_CHECKING:
+    from optscale_tui.core.clients.claude_code.effective import EffectiveConfig
     from optscale_tui.core.connection import ApiKey, GatewayUrl, TierMapping
-    from optscale_tui.core.doctor import EffectiveConfig
 
 
 class CheckStatus(StrEnum):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.doctor import FOLDER_LAYERS
+from optscale_tui.core.clients.claude_code.layers import FOLDER_LAYERS
 from optscale_tui.core.secrets import OutsideTextStream, clean_outside_text
 from optscale_tui.core.verify.claude_cli import INSTALL_HINT, classify_run, find_claude, scrub
 from optscale_tui.core.verify.claude_process import ClaudeProcess, ClaudeSession, retrieve
@@ -125,7 +125,7 @@ class _TierChecks:
     events while the session runs, then turns its run into a check result."""
 
     def __init__(self, target: VerificationTarget, aliases: tuple[str | None, ...], timeout: float) -> None:
-        from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
+        from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
 
         mapped = target.tiers.mapped()
         self.specs = {alias: CheckSpec(f"claude.{alias or 'default'}",

@@ -141,7 +141,7 @@ def closing_lines(done: VerificationDone, target: VerificationTarget | None,
                   finished: datetime | None = None) -> list[str]:
     """After the verdict: where to find the run's requests in Traces (where, when, which ids) and, once the connection
     is verified, what is left to do in Claude Code (the guide's last steps)."""
-    from optscale_tui.core.next_steps import after_save_steps, traces_lines
+    from optscale_tui.core.diagnosis.next_steps import after_save_steps, traces_lines
 
     lines: list[str] = []
     ids = [rid for _, rid, _ in traces_rows(done.results)]
@@ -256,7 +256,7 @@ def to_markdown(done: VerificationDone, target: VerificationTarget | None = None
             out += [r.message, "", f"Fix: {r.fix}{command}" if r.fix else "", ""]
     rows = traces_rows(done.results)
     if rows:
-        from optscale_tui.core.next_steps import traces_lines
+        from optscale_tui.core.diagnosis.next_steps import traces_lines
 
         where = traces_lines([rid for _, rid, _ in rows], datetime.now(UTC), done.elapsed_ms)
         out += ["", "## Find it in OptScale Traces", "", *where, "", "| Check | Request id | Time |", "|---|---|---|"]

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.clients.claude_code.models import RESOLVED_BY_CLAUDE_CODE
+from optscale_tui.core.clients.claude_code.key_helper import HelperOutcome, run_api_key_helper
+from optscale_tui.core.clients.claude_code.models import RESOLVED_BY_CLAUDE_CODE, strip_context_suffix
 from optscale_tui.core.connection import (
     ApiKey,
     ConnectionValues,
@@ -17,14 +18,13 @@ from optscale_tui.core.connection import (
     InputError,
     TierMapping,
     parse_anthropic_base_url,
-    strip_context_suffix,
 )
-from optscale_tui.core.key_helper import HelperOutcome, run_api_key_helper
 from optscale_tui.core.verify.events import CheckResult, CheckStatus, VerificationTarget
 
 if TYPE_CHECKING:
-    from optscale_tui.core.doctor import EffectiveConfig, Finding
-    from optscale_tui.core.settings_file import SettingsPlan
+    from optscale_tui.core.clients.claude_code.effective import EffectiveConfig
+    from optscale_tui.core.config.plan import SettingsPlan
+    from optscale_tui.core.diagnosis.findings import Finding
 
 
 def _problem(check_id: str, title: str, cause: Cause | None, message: str, fix: str,
@@ -189,7 +189,7 @@ def target_from_unsaved(values: ConnectionValues, plan: SettingsPlan, **where: o
     would resolve once `plan` is saved: the plan's file as it would be written, every other layer as it is now
     (`where`: `inspect_environment`'s cwd, env, home, user_settings, managed_paths). So it neither warns about what
     the values fix (an Opus tier mapped but not saved yet) nor misses what another layer would still override."""
-    from optscale_tui.core.doctor import inspect_environment
+    from optscale_tui.core.diagnosis.doctor import inspect_environment
 
     config = inspect_environment(**where, pending={plan.document.path: plan.new_data})  # type: ignore[arg-type]
     return target_from_values(values, config)

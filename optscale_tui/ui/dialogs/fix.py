@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import Button, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from optscale_tui.core.settings_file import SaveResult
+from optscale_tui.core.config.store import SaveResult
 from optscale_tui.ui.dialogs.base import Dialog
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.format import display_path
@@ -27,8 +27,8 @@ from optscale_tui.ui.messages import CopyRequested
 from optscale_tui.ui.widgets.diff_view import DiffView
 
 if TYPE_CHECKING:
-    from optscale_tui.core.fixes import FixIt
-    from optscale_tui.core.settings_file import SettingsPlan
+    from optscale_tui.core.config.plan import SettingsPlan
+    from optscale_tui.core.diagnosis.fixes import FixIt
 
 DIFF_MIN_HEIGHT = 3
 DIFF_MAX_HEIGHT = 16  # rows; DiffView's own cap
@@ -150,7 +150,7 @@ class FixScreen(Dialog[SaveResult | None]):
 
     @work(thread=True, exclusive=True, group="fix-plan")
     def _plan(self, fix: FixIt) -> None:
-        from optscale_tui.core.settings_file import SettingsError
+        from optscale_tui.core.config.errors import SettingsError
 
         try:
             plan, error = fix.plan(), None
@@ -178,7 +178,7 @@ class FixScreen(Dialog[SaveResult | None]):
         self.query_one("#fix-apply", Button).disabled = False
 
     def action_apply(self) -> None:
-        from optscale_tui.core.settings_file import is_read_only
+        from optscale_tui.core.config.files import is_read_only
 
         plan = self.plan
         if plan is None or not plan.has_changes:
@@ -201,7 +201,8 @@ class FixScreen(Dialog[SaveResult | None]):
 
     @work(thread=True, exclusive=True, group="fix-save")
     def _save(self, plan: SettingsPlan, force: bool = False) -> None:
-        from optscale_tui.core.settings_file import SettingsError, save_plan
+        from optscale_tui.core.config.errors import SettingsError
+        from optscale_tui.core.config.store import save_plan
 
         try:
             result, error = save_plan(plan, force=force), None

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select, Static
 
-from optscale_tui.core import report
+from optscale_tui.core.verify import report
 from optscale_tui.ui.dialogs.base import Dialog
 from optscale_tui.ui.format import display_path
 

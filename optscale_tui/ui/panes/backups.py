@@ -21,7 +21,7 @@ from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.diff_view import DiffView
 
 if TYPE_CHECKING:
-    from optscale_tui.core.settings_file import Backup, SaveResult
+    from optscale_tui.core.config.store import Backup, SaveResult
 
 
 def backup_label(backup: Backup) -> str:
@@ -129,7 +129,8 @@ class BackupsView(Pane):
 
     @work(thread=True, exclusive=True, group="backups-list")
     def _list(self, path) -> None:
-        from optscale_tui.core.settings_file import BackupStore, SettingsError
+        from optscale_tui.core.config.errors import SettingsError
+        from optscale_tui.core.config.store import BackupStore
 
         try:
             backups, error = BackupStore(path).list(), None
@@ -188,7 +189,8 @@ class BackupsView(Pane):
 
     @work(thread=True, exclusive=True, group="backups-diff")
     def _diff(self, path, backup_id: str) -> None:
-        from optscale_tui.core.settings_file import BackupStore, SettingsError
+        from optscale_tui.core.config.errors import SettingsError
+        from optscale_tui.core.config.store import BackupStore
 
         try:
             diff, error = BackupStore(path).diff(backup_id), None
@@ -219,7 +221,7 @@ class BackupsView(Pane):
         self.action_restore()
 
     def action_restore(self) -> None:
-        from optscale_tui.core.settings_file import is_read_only
+        from optscale_tui.core.config.files import is_read_only
         from optscale_tui.ui.dialogs.restore import restore_question
 
         backup = self.selected
@@ -245,7 +247,8 @@ class BackupsView(Pane):
 
     @work(thread=True, exclusive=True, group="backups-restore")
     def _restore(self, path, backup_id: str, force: bool = False) -> None:
-        from optscale_tui.core.settings_file import BackupStore, SettingsError
+        from optscale_tui.core.config.errors import SettingsError
+        from optscale_tui.core.config.store import BackupStore
 
         try:
             result, error = BackupStore(path).restore(backup_id, force=force), None

@@ -22,7 +22,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from optscale_tui.core.connection import strip_context_suffix
+from optscale_tui.core.clients.claude_code.models import strip_context_suffix
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.messages import Change, CopyRequested
 from optscale_tui.ui.panes.base import Pane
@@ -259,7 +259,7 @@ class DesktopView(Pane):
     def _write(self, plan) -> None:
         from optscale_tui.core.clients.claude_desktop import save_desktop_plan
         from optscale_tui.core.clients.claude_desktop.verify import running_desktop
-        from optscale_tui.core.settings_file import SettingsError
+        from optscale_tui.core.config.errors import SettingsError
 
         try:
             result = save_desktop_plan(plan)
@@ -327,8 +327,8 @@ def desktop_connect(state) -> DesktopConnect:
         load_library,
         plan_desktop_apply,
     )
+    from optscale_tui.core.config.errors import SettingsError
     from optscale_tui.core.connection import InputError
-    from optscale_tui.core.settings_file import SettingsError
 
     locations = desktop_locations()
     where = display_path(locations.folder)

@@ -21,7 +21,7 @@ from optscale_tui.ui.panes.base import Pane
 from optscale_tui.ui.widgets.findings import FindingsList
 
 if TYPE_CHECKING:
-    from optscale_tui.core.doctor import EffectiveConfig, EffectiveVariable
+    from optscale_tui.core.clients.claude_code.effective import EffectiveConfig, EffectiveVariable
 
 VALUE_WIDTH = 28  # cells; the Value column's width when the pane's width is not known yet
 MIN_VALUE_WIDTH = 12  # below this a value says nothing; the table then scrolls sideways instead

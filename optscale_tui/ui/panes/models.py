@@ -20,17 +20,16 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, OptionList, Static
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.connection import (
+from optscale_tui.core.clients.claude_code.models import (
+    CLAUDE_CODE_BUILTIN_MODELS,
     TIERS,
-    InputError,
-    TierMapping,
     TierSuggestion,
     is_mappable_model,
     model_family,
     models_not_in_catalog,
     suggest_tier_models,
 )
-from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.connection import InputError, TierMapping
 from optscale_tui.core.secrets import clean_outside_text
 from optscale_tui.ui.format import LABELS, TARGETS, not_in_catalog_line
 from optscale_tui.ui.messages import CatalogFetched, Change, StepRequested, TiersEdited
@@ -486,7 +485,7 @@ class ModelsView(Pane):
     @work(exclusive=True, group="catalog")
     async def load_catalog(self) -> None:
         """Fetch the model list for the current URL + key (async httpx in core) and store it in the state."""
-        from optscale_tui.core.gateway import GatewayClient
+        from optscale_tui.core.gateway.client import GatewayClient
 
         state = self.state
         url, key = state.url, state.effective_key

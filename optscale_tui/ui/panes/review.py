@@ -25,9 +25,9 @@ from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.doctor import CLAUDE_CODE_BUILTIN_MODELS
-from optscale_tui.core.locations import Scope, claude_config_dir
-from optscale_tui.core.settings_file import SettingsChangedOnDisk, SettingsError
+from optscale_tui.core.clients.claude_code.locations import Scope, claude_config_dir
+from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_BUILTIN_MODELS
+from optscale_tui.core.config.errors import SettingsChangedOnDisk, SettingsError
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.messages import Change, SettingsReloadRequested, SettingsSaved, StepRequested
 from optscale_tui.ui.panes.base import Pane
@@ -39,9 +39,10 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.widget import Widget
 
+    from optscale_tui.core.config.plan import PlannedChange, SettingsPlan
+    from optscale_tui.core.config.store import SaveResult
     from optscale_tui.core.connection import TierMapping
-    from optscale_tui.core.doctor import Finding
-    from optscale_tui.core.settings_file import PlannedChange, SaveResult, SettingsPlan
+    from optscale_tui.core.diagnosis.findings import Finding
 
 # Findings a save of this file does not fix: something else still decides what Claude Code uses.
 OVERRIDING_CAUSES = frozenset({
@@ -91,7 +92,7 @@ def gateway_text(state) -> str:
     key, or mapped models the key's catalog lacks. Saving stays possible; the user should not learn it only from
     Verify. "" when the gateway has not been asked or had nothing against them."""
     from optscale_tui.core.causes import Cause
-    from optscale_tui.core.connection import models_not_in_catalog
+    from optscale_tui.core.clients.claude_code.models import models_not_in_catalog
     from optscale_tui.ui.format import not_in_catalog_line
 
     catalog = state.catalog
@@ -117,7 +118,7 @@ def save_warnings(state) -> list[str]:
     """The warnings that stand when Write is pressed, repeated in its dialog: each mapped model the key's catalog
     lacks (with the catalog model it is closest to), an unmapped Opus tier, a key the gateway rejected. The Models
     pane and Review say them too, but the dialog is where the decision is made."""
-    from optscale_tui.core.connection import models_not_in_catalog
+    from optscale_tui.core.clients.claude_code.models import models_not_in_catalog
     from optscale_tui.ui.format import LABELS
 
     lines: list[str] = []
@@ -377,7 +378,7 @@ class ReviewView(Pane):
         if result.mode_tightened:
             lines.append("The file was readable by others; it is now private (0600).")
         if state is not None and not restored:
-            from optscale_tui.core.next_steps import after_save_steps
+            from optscale_tui.core.diagnosis.next_steps import after_save_steps
 
             login = state.config is not None and any(
                 f.cause is Cause.CLAUDE_LOGIN_PRESENT for f in state.config.findings)
@@ -454,7 +455,7 @@ class ReviewView(Pane):
             # Reached from the palette (the key is dimmed then): say why, as the pane does, not just beep.
             self.notify(self._why_not_savable(), title="Nothing written", severity="warning")
             return
-        from optscale_tui.core.settings_file import is_read_only
+        from optscale_tui.core.config.files import is_read_only
         from optscale_tui.ui.dialogs.save import save_question
 
         path = display_path(plan.document.path)
@@ -476,7 +477,7 @@ class ReviewView(Pane):
 
     @work(thread=True, exclusive=True, group="save")
     def _save(self, plan: SettingsPlan, force: bool = False) -> None:
-        from optscale_tui.core.settings_file import save_plan
+        from optscale_tui.core.config.store import save_plan
 
         try:
             result = save_plan(plan, force=force)

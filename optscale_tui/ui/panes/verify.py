@@ -27,12 +27,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, OptionList, Static
 
-from optscale_tui.core import report
 from optscale_tui.core.causes import CAUSES, Cause
-from optscale_tui.core.verify import (
-    BETA_WARN_FIX,
-    CATALOG_FIX,
-    WRITE_CONNECTION_FIX,
+from optscale_tui.core.verify import report
+from optscale_tui.core.verify.engine import VerifyOptions, merge_results, run_verification
+from optscale_tui.core.verify.events import (
     CheckFinished,
     CheckProgress,
     CheckResult,
@@ -44,13 +42,15 @@ from optscale_tui.core.verify import (
     VerificationEvent,
     VerificationPlanned,
     VerificationTarget,
-    VerifyOptions,
-    merge_results,
-    run_verification,
+)
+from optscale_tui.core.verify.replies import NoReply, ReplyOpened, ReplyOrder, ReplyText, streamed_ids
+from optscale_tui.core.verify.targets import (
+    BETA_WARN_FIX,
+    CATALOG_FIX,
+    WRITE_CONNECTION_FIX,
     target_from_effective,
     target_from_unsaved,
 )
-from optscale_tui.core.verify.replies import NoReply, ReplyOpened, ReplyOrder, ReplyText, streamed_ids
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.messages import Change, CopyRequested, FixesRequested, Notice
 from optscale_tui.ui.panes.base import Pane
@@ -356,8 +356,8 @@ class VerifyView(Pane):
 
     def _build_target(self) -> VerificationTarget:
         """Runs in a thread: reads the settings files (the settings in effect may have changed on disk)."""
-        from optscale_tui.core.doctor import inspect_environment
-        from optscale_tui.core.locations import Scope
+        from optscale_tui.core.clients.claude_code.locations import Scope
+        from optscale_tui.core.diagnosis.doctor import inspect_environment
 
         state = self.state
         user = state.target.path if state.target.scope is Scope.USER else None
@@ -386,7 +386,7 @@ class VerifyView(Pane):
         if self.source != UNSAVED and not target.problems:
             # The real-client check: the user's own `claude` against the settings in effect (skipped with the
             # install hint when there is none).
-            from optscale_tui.core.claude_cli import real_client
+            from optscale_tui.core.verify.real_client import real_client
 
             client = real_client(target, cwd=self.state.cwd, only=only)
             options = replace(options, extra_checks=tuple(client.checks), extra_session=client)
@@ -516,7 +516,7 @@ class VerifyView(Pane):
 
     def _traces_title(self) -> str:
         """Where to look and when, once a run has finished: ids alone left the user searching all of Traces."""
-        from optscale_tui.core.next_steps import traces_window
+        from optscale_tui.core.diagnosis.next_steps import traces_window
 
         if self.done is None or self._finished_at is None:
             return TRACES_TITLE

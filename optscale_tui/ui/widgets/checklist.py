@@ -22,15 +22,15 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from optscale_tui.core.report import (
+from optscale_tui.core.secrets import clean_outside_text
+from optscale_tui.core.verify.events import CheckResult, CheckSpec, CheckStatus
+from optscale_tui.core.verify.report import (
     STATUS_MARK,
     STATUS_WORD,
     format_timings,
     repeated_problems,
     same_cause_line,
 )
-from optscale_tui.core.secrets import clean_outside_text
-from optscale_tui.core.verify import CheckResult, CheckSpec, CheckStatus
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 WORD = {**STATUS_WORD, CheckStatus.PENDING: "WAIT", CheckStatus.RUNNING: "RUN "}

@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from optscale_tui.core.doctor import Finding
+    from optscale_tui.core.diagnosis.findings import Finding
 
 MARKS = {"fail": "✗ fail", "warn": "! warn"}
 

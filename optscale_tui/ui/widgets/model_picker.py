@@ -20,11 +20,12 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from optscale_tui.core.connection import InputError, is_mappable_model, model_family, parse_model_name
+from optscale_tui.core.clients.claude_code.models import is_mappable_model, model_family
+from optscale_tui.core.connection import InputError, parse_model_name
 from optscale_tui.core.secrets import clean_outside_text
 
 if TYPE_CHECKING:
-    from optscale_tui.core.gateway import ModelInfo
+    from optscale_tui.core.gateway.catalog import ModelInfo
 
 TYPED_PREFIX = "typed:"
 # After a catalog id that had to be cleaned to be shown (control characters, a key in it): it cannot be mapped.

@@ -15,7 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from optscale_tui.core.clients.claude_code.locations import Scope, claude_config_dir, resolve_target
-from optscale_tui.core.settings_file import SettingsError, load_settings
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.plan import load_settings
 
 
 class Layer(StrEnum):

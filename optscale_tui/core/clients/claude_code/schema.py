@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from optscale_tui.core.clients.claude_code.models import TIERS
 from optscale_tui.core.config.plan import (
     SettingsDocument,
     SettingsEdits,
@@ -24,7 +25,6 @@ from optscale_tui.core.config.plan import (
 )
 from optscale_tui.core.config.plan import plan_env_edit as _plan_env_edit
 from optscale_tui.core.connection import (
-    TIERS,
     ConnectionValues,
     GatewayUrl,
     InputError,

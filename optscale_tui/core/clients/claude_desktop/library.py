@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.plan import SettingsDocument, load_settings
 from optscale_tui.core.connection import mask_secret
-from optscale_tui.core.settings_file import SettingsDocument, SettingsError, load_settings
 
 from .locations import DesktopLocations
 

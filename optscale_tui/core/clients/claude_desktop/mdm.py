@@ -123,8 +123,9 @@ def export_desktop(values: DesktopValues, os_name: str, *, with_key: bool = Fals
 
 def export_code(values: ConnectionValues, os_name: str, *, with_key: bool = False) -> ManagedExport:
     """Claude Code's managed-settings.json: the env block exactly as `apply` writes it, from an empty file."""
-    from optscale_tui.core.locations import managed_settings_paths
-    from optscale_tui.core.settings_file import SettingsDocument, plan_apply
+    from optscale_tui.core.clients.claude_code.locations import managed_settings_paths
+    from optscale_tui.core.clients.claude_code.schema import plan_apply
+    from optscale_tui.core.config.plan import SettingsDocument
 
     if os_name not in OS_CHOICES:
         raise ValueError(f"unknown OS {os_name!r}; one of {', '.join(OS_CHOICES)}")

@@ -11,7 +11,8 @@ import difflib
 from collections.abc import Iterable, Mapping
 
 from optscale_tui.core.causes import Cause, describe
-from optscale_tui.core.connection import InputError, TierMapping, model_family, strip_context_suffix
+from optscale_tui.core.clients.claude_code.models import model_family, strip_context_suffix
+from optscale_tui.core.connection import InputError, TierMapping
 
 from .library import DesktopModel
 

@@ -15,16 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from optscale_tui.core.config.errors import SettingsError
+from optscale_tui.core.config.plan import PlannedChange, SettingsPlan, plan_top_level_edit
+from optscale_tui.core.config.store import BackupStore, SaveResult, save_plan
 from optscale_tui.core.connection import ApiKey, GatewayUrl, InputError, mask_secret
-from optscale_tui.core.settings_file import (
-    BackupStore,
-    PlannedChange,
-    SaveResult,
-    SettingsError,
-    SettingsPlan,
-    plan_top_level_edit,
-    save_plan,
-)
 
 from .library import DesktopLibrary, DesktopModel, LibraryEntry
 
@@ -146,7 +140,7 @@ def _our_entry(library: DesktopLibrary) -> LibraryEntry | None:
 
 
 def _entry_document(library: DesktopLibrary):
-    from optscale_tui.core.settings_file import load_settings
+    from optscale_tui.core.config.plan import load_settings
 
     entry = _our_entry(library)
     return entry.document if entry else load_settings(library.locations.entry(OUR_ENTRY_ID))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import ApiKey, InputError, mask_secret, parse_anthropic_base_url
-from optscale_tui.core.verify import CheckResult, CheckStatus, VerificationTarget
+from optscale_tui.core.verify.events import CheckResult, CheckStatus, VerificationTarget
 
 from .library import DesktopLibrary
 from .locations import MANAGED_REGISTRY_KEY
