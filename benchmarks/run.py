@@ -277,10 +277,10 @@ STREAM_CHUNKS = 10_000
 def bench_streaming_ui() -> Row:
     """The Verify pane while the gateway streams 2,000 chunks/s for 5 s (per tier, three tiers at once): no text
     lost, and key presses answered quickly. The gateway runs in its own process, as a real one would."""
-    from optscale_tui.ui.screens.verify import VerifyView
     from textual import events
 
     from optscale_tui.ui.app import OptScaleApp
+    from optscale_tui.ui.panes.verify import VerifyView
     from optscale_tui.ui.widgets.stream_log import StreamLog
 
     chunks = STREAM_CHUNKS
