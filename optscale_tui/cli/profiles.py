@@ -222,7 +222,7 @@ def cmd_profile_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from optscale_tui.core.session_run import LOWER_LAYER_NAMES, run_session, session_settings
+    from optscale_tui.core.session_run import lower_layer_values, run_session, session_settings
     from optscale_tui.core.verify.claude_cli import INSTALL_HINT, find_claude
 
     command = list(args.claude_command)
@@ -241,7 +241,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"Profile {profile.name} stores no key and none is in effect: save one with "
                          f"`optscale-tui profile save {profile.name} --api-key-env VAR` or --api-key-stdin --store-key.")
     effective = inspect_settings(None)
-    settings = session_settings(values, {name: effective.get(name) for name in LOWER_LAYER_NAMES})
+    settings = session_settings(values, lower_layer_values(effective))
     err(f"optscale-tui: Claude Code runs through profile {profile.name} ({values.url.host}); "
          "settings.json is not written.")
     try:

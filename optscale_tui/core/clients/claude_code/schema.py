@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from optscale_tui.core.clients.claude_code.models import TIERS
+from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_TIERS, TIERS
 from optscale_tui.core.config.plan import (
     SettingsDocument,
     SettingsEdits,
@@ -98,10 +98,15 @@ SCHEMA: tuple[Setting, ...] = (
     *(Setting(f"{_model_key(t)}_NAME", f"name.{t}", tier=t, label=True) for t in TIERS),
     Setting("CLAUDE_CODE_SUBAGENT_MODEL", "subagent_model", read_model),
     Setting("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "disable_experimental_betas", read_flag),
-    # Not ours, but Claude Code reads them: plan_apply drops the first, the doctor watches the others.
+    # Not ours, but Claude Code reads them: plan_apply drops the first, the doctor watches the others, and a `run`
+    # session blanks them when another layer sets them.
     Setting("ANTHROPIC_API_KEY", secret=True),
     Setting("ANTHROPIC_MODEL", read=read_model, routes=True),
     Setting(_model_key("fable"), read=read_model, tier="fable", routes=True),
+    Setting("ANTHROPIC_SMALL_FAST_MODEL", read=read_model),  # the deprecated name of the Haiku (background) model
+    # The /model labels we do not write; like ours, each describes the model it was written for.
+    Setting(f"{_model_key('fable')}_NAME", tier="fable", label=True),
+    *(Setting(f"{_model_key(t)}_DESCRIPTION", tier=t, label=True) for t in CLAUDE_CODE_TIERS),
 )
 SETTING: dict[str, Setting] = {row.value: row for row in SCHEMA if row.value is not None}  # by edited value
 OWNED_ENV_KEYS: tuple[str, ...] = tuple(row.key for row in SCHEMA if row.owned)
@@ -109,6 +114,10 @@ OWNED_ENV_KEYS: tuple[str, ...] = tuple(row.key for row in SCHEMA if row.owned)
 SAVED_AS: dict[str, str] = {row.value: row.saved_as for row in sorted(SETTING.values(), key=lambda r: r.label)}
 # The env name of each tier we map (Claude Code's tier -> its model variable).
 TIER_VARIABLES: dict[str, str] = {row.value: row.key for row in SCHEMA if row.tier and row.value and not row.label}
+# Every tier's model variable, Fable's too, and the /model labels (_NAME, _DESCRIPTION) of each tier.
+MODEL_VARIABLES: dict[str, str] = {row.tier: row.key for row in SCHEMA if row.tier and not row.label}
+LABEL_VARIABLES: dict[str, tuple[str, ...]] = {
+    tier: tuple(row.key for row in SCHEMA if row.tier == tier and row.label) for tier in CLAUDE_CODE_TIERS}
 # Keys that decide where Claude Code sends requests, with what credential and for which model: a project file
 # setting one of these changes the user's gateway connection (cause project_override). Listed as the doctor's notes
 # name them: the credential, then the URL and the main model, then the tier models.
