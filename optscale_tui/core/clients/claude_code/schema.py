@@ -6,6 +6,8 @@ The rules worth knowing:
 - plan_apply writes only the keys this table owns; every other key stays, byte for byte (core/config's editor).
   New env keys go right after our existing ones (in table order), so the diff shows only ours.
 - ANTHROPIC_API_KEY is dropped when a token is written: Claude Code would send two credentials.
+- A tier's /model label (_NAME, _DESCRIPTION) names the model it was written for: when the tier now maps another
+  model and no new label is given, it is dropped (a label for the same model stays).
 - plan_remove deletes the `env` block only when it held nothing but our keys (so apply → remove gives back the
   original bytes); an `env` that was already empty is left alone. A top-level `model` is removed only when it is a
   gateway model id (`provider/model`), which means nothing without the gateway.
@@ -257,17 +259,26 @@ def _apply_key(e: _ApplyEdits, doc: SettingsDocument, values: ConnectionValues) 
 def _apply_tiers(e: _ApplyEdits, values: ConnectionValues) -> None:
     for tier in TIERS:
         model = getattr(values.tiers, tier)
-        label_key = SETTING[f"name.{tier}"].key
-        if model:
-            e.put(tier, model, f"the gateway model Claude Code uses for its {tier.capitalize()} tier")
-            name = values.display_names.get(tier)
-            if name is not None and name.strip():
-                e.put(f"name.{tier}", name.strip(), f"label of the {tier.capitalize()} row in /model")
-            elif name is not None:
-                e.drop(label_key, "display name cleared")
-        else:
-            e.drop(SETTING[tier].key, f"the {tier.capitalize()} tier was cleared")
-            e.drop(label_key, f"the {tier.capitalize()} tier was cleared")
+        model_key, label_key = SETTING[tier].key, SETTING[f"name.{tier}"].key
+        if not model:
+            e.drop(model_key, f"the {tier.capitalize()} tier was cleared")
+            for key in LABEL_VARIABLES[tier]:
+                e.drop(key, f"the {tier.capitalize()} tier was cleared")
+            continue
+        model_changed = e.env.get(model_key) != model
+        e.put(tier, model, f"the gateway model Claude Code uses for its {tier.capitalize()} tier")
+        name = values.display_names.get(tier)
+        if name is not None and name.strip():
+            e.put(f"name.{tier}", name.strip(), f"label of the {tier.capitalize()} row in /model")
+        elif name is not None:
+            e.drop(label_key, "display name cleared")
+        if model_changed:
+            # A label (and description) names the model it was written for: kept, /model would show the old name
+            # beside the new model. Dropped, not rewritten: core has no name for the new model (the TUI's Models
+            # pane gives one when labels are on), and without one the row shows the model id.
+            for key in LABEL_VARIABLES[tier]:
+                if key not in e.edits.env_set and key not in e.edits.env_remove:
+                    e.drop(key, f"the {tier.capitalize()} label named the model the tier mapped before, not {model}")
 
 
 def plan_remove(doc: SettingsDocument) -> SettingsPlan:
