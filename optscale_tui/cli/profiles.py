@@ -191,7 +191,7 @@ def _with_key_source(args: argparse.Namespace, config, name: str, profile, exist
 
 
 def cmd_profile_use(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+    from optscale_tui.core.app_config import record_last_profile
 
     ns = argparse.Namespace(
         profile=args.name, base_url=None, api_key_env=None, api_key_stdin=False, haiku=None, sonnet=None, opus=None,
@@ -199,8 +199,7 @@ def cmd_profile_use(args: argparse.Namespace) -> int:
         dry_run=args.dry_run, yes=args.yes, force=args.force, config=getattr(args, "config", None))
     if apply_settings(ns):  # written: the profile is the last used
         config = app_config(args)
-        config.preferences = replace(config.preferences, last_profile=args.name)
-        save_app_config(config)
+        save_app_config(config, lambda: record_last_profile(config.path, args.name))
     return EXIT_OK
 
 

@@ -279,6 +279,21 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
+def record_profile_written(app: OptScaleApp, name: str) -> None:
+    """The settings profile `name` filled were written (a Review save): it becomes the last used, in core's one way
+    (`profile use` records it the same way). File I/O: a worker thread; a failure is a toast, the save stands."""
+    from optscale_tui.core.app_config import ConfigError, record_last_profile
+
+    def record() -> None:
+        try:
+            record_last_profile(app.config_path, name)
+        except (ConfigError, OSError) as exc:
+            app.call_from_thread(app.notify, f"Profile {name} was not recorded as the last used: {exc}",
+                                 title="Profiles", severity="warning")
+
+    app.run_worker(record, thread=True, group="preferences")
+
+
 def use_profile(app: OptScaleApp, name: str) -> None:
     """Fill Connect and Models from the profile. Nothing is written: Review shows the diff, w writes it."""
     from optscale_tui.core.app_config import ProfileError, key_store, profile_key
@@ -309,6 +324,9 @@ def use_profile(app: OptScaleApp, name: str) -> None:
     state.tiers = TierMapping(haiku=profile.haiku, sonnet=profile.sonnet, opus=profile.opus,
                               main_model=profile.main_model, subagent_model=profile.subagent_model)
     state.disable_experimental_betas = profile.disable_experimental_betas
+    # Labels made for the models on screen before would name the wrong models now: none are given, so core keeps a
+    # file's label where the tier keeps its model and drops it where the model changes.
+    state.display_names = {}
     state.catalog = None  # the catalog belongs to a URL + key
     app.active_profile = name
     app.refresh_app_bar()
