@@ -32,10 +32,18 @@ class ProfilePicker(Dialog[str | None]):
     escape closes it and leaves Connect and Models as they are."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "rename", "Rename", id="profiles.rename"),
-        Binding("d,delete", "delete", "Delete", id="profiles.delete"),
-        Binding("escape", "cancel", "Close", id="profiles.cancel"),
+        Binding("r", "rename", "Rename", id="profiles.rename",
+                tooltip="give the highlighted profile another name (its stored key moves with it)"),
+        Binding("d,delete", "delete", "Delete", id="profiles.delete",
+                tooltip="delete the highlighted profile and its stored key, after asking"),
+        Binding("escape", "cancel", "Close", id="profiles.cancel",
+                tooltip="Connect and Models stay as they are"),
     ]
+    # Help's rows for the keys that are no binding here (the list's enter), before the bindings' own rows.
+    HELP_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("⏎", "Use — fill Connect and Models from the highlighted profile; Review shows the diff, and once w writes "
+              "it, it is the last used (*)"),
+    )
 
     def __init__(self, config: AppConfig, purpose: str = "use") -> None:
         super().__init__()
