@@ -191,7 +191,7 @@ def _with_key_source(args: argparse.Namespace, config, name: str, profile, exist
 
 
 def cmd_profile_use(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+    from optscale_tui.core.app_config import record_last_profile
 
     ns = argparse.Namespace(
         profile=args.name, base_url=None, api_key_env=None, api_key_stdin=False, haiku=None, sonnet=None, opus=None,
@@ -199,8 +199,7 @@ def cmd_profile_use(args: argparse.Namespace) -> int:
         dry_run=args.dry_run, yes=args.yes, force=args.force, config=getattr(args, "config", None))
     if apply_settings(ns):  # written: the profile is the last used
         config = app_config(args)
-        config.preferences = replace(config.preferences, last_profile=args.name)
-        save_app_config(config)
+        save_app_config(config, lambda: record_last_profile(config.path, args.name))
     return EXIT_OK
 
 
@@ -222,7 +221,7 @@ def cmd_profile_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from optscale_tui.core.session_run import LOWER_LAYER_NAMES, run_session, session_settings
+    from optscale_tui.core.session_run import lower_layer_values, run_session, session_settings
     from optscale_tui.core.verify.claude_cli import INSTALL_HINT, find_claude
 
     command = list(args.claude_command)
@@ -241,7 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"Profile {profile.name} stores no key and none is in effect: save one with "
                          f"`optscale-tui profile save {profile.name} --api-key-env VAR` or --api-key-stdin --store-key.")
     effective = inspect_settings(None)
-    settings = session_settings(values, {name: effective.get(name) for name in LOWER_LAYER_NAMES})
+    settings = session_settings(values, lower_layer_values(effective))
     err(f"optscale-tui: Claude Code runs through profile {profile.name} ({values.url.host}); "
          "settings.json is not written.")
     try:

@@ -259,6 +259,16 @@ def save_config(config: AppConfig) -> None:
     _write_private(config.path, HEADER + tomli_w.dumps(data))
 
 
+def record_last_profile(path: Path, name: str) -> AppConfig:
+    """The settings profile `name` filled were written (`profile use`, a save in the app): it is the last used. The
+    file is read again first (another run may have changed it) and written only when that changes it."""
+    config = load_config(path)
+    if config.preferences.last_profile != name:
+        config.preferences = replace(config.preferences, last_profile=name)
+        save_config(config)
+    return config
+
+
 def with_profile(config: AppConfig, profile: Profile) -> AppConfig:
     return replace(config, profiles={**config.profiles, profile.name: profile})
 

@@ -5,7 +5,8 @@ How: a temporary settings file (0600, in a private 0700 directory) passed with C
 Command-line settings win over local, project and user settings (only managed settings win over them), but `env`
 blocks merge key by key across layers: a token left in the user file would still win over what the temporary file
 does not set. So the file sets every connection key the profile has, and blanks ("") what a lower layer sets that
-the profile does not: ANTHROPIC_API_KEY, ANTHROPIC_MODEL, a tier model (and its label) the profile leaves unmapped.
+the profile does not: ANTHROPIC_API_KEY, ANTHROPIC_MODEL, a tier model (and its label) the profile leaves unmapped,
+Fable's model; and it replaces a top-level `model` another layer sets (see _main_model).
 
 The file must stay while Claude Code runs (it re-reads settings files when they change), and must go when it exits:
 - normally, and on SIGINT/SIGTERM to us (forwarded to Claude Code): removed in a `finally`;
@@ -27,30 +28,39 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from optscale_tui.core.clients.claude_code.models import TIERS
+from optscale_tui.core.clients.claude_code.models import TIER_OF_ALIAS, TIERS
+from optscale_tui.core.clients.claude_code.schema import LABEL_VARIABLES, MODEL_VARIABLES, SCHEMA, SETTING
 from optscale_tui.core.connection import ConnectionValues
+
+if TYPE_CHECKING:
+    from optscale_tui.core.clients.claude_code.effective import EffectiveConfig
 
 TEMP_PREFIX = "optscale-tui-run-"
 SETTINGS_NAME = "settings.json"
 
-# Blanked in the temporary file when a lower layer sets it, whatever the profile holds: ANTHROPIC_API_KEY would be
-# sent as x-api-key (and preferred in some versions) instead of the profile's token; ANTHROPIC_MODEL would win over
-# the profile's main model (and over the default session following its Opus tier); ANTHROPIC_SMALL_FAST_MODEL (the
+# Blanked in the temporary file when a lower layer sets them, whatever the profile holds: the env keys Claude Code
+# reads for the connection that a profile never sets and that belong to no tier. ANTHROPIC_API_KEY would be sent as
+# x-api-key (and preferred in some versions) instead of the profile's token; ANTHROPIC_MODEL would win over the
+# profile's main model (and over the default session following its Opus tier); ANTHROPIC_SMALL_FAST_MODEL (the
 # deprecated name of the Haiku/background model) would send another gateway's model id.
-BLANKED_WHEN_SET = ("ANTHROPIC_API_KEY", "ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MODEL")
-LABEL_SUFFIXES = ("_NAME", "_DESCRIPTION")  # a tier's /model label, which describes the model it was written for
-# Every name whose lower-layer value session_settings needs: pass these (resolved without the temporary file).
-LOWER_LAYER_NAMES = (*BLANKED_WHEN_SET, "CLAUDE_CODE_SUBAGENT_MODEL",
-                     *(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL{suffix}" for tier in TIERS
-                       for suffix in ("", *LABEL_SUFFIXES)))
+BLANKED_WHEN_SET = tuple(row.key for row in SCHEMA if row.value is None and not row.top_level and row.tier is None)
+MAIN_MODEL = SETTING["main_model"].key  # the top-level `model`
+SUBAGENT_MODEL = SETTING["subagent_model"].key
+# Every name whose lower-layer value session_settings needs (env names; MAIN_MODEL is a top-level key):
+# lower_layer_values reads them from the configuration resolved without the temporary file.
+LOWER_LAYER_NAMES = (*BLANKED_WHEN_SET, SUBAGENT_MODEL,
+                     *(name for tier, key in MODEL_VARIABLES.items() for name in (key, *LABEL_VARIABLES[tier])))
+LOWER_LAYER_SETTINGS = (MAIN_MODEL,)
 
 PRECEDENCE_NOTE = ("`optscale-tui run --profile NAME -- claude …` passes a temporary settings file with Claude Code's "
                    "--settings flag: it wins over local, project and user settings (only managed settings win over "
                    "it), and env blocks merge key by key, so that file sets the profile's URL, token and tier models "
                    "and blanks what another layer sets that the profile does not: ANTHROPIC_API_KEY, "
-                   "ANTHROPIC_MODEL, the tier models it leaves unmapped, the subagent model. settings.json is not "
-                   "written.")
+                   "ANTHROPIC_MODEL, the tier models it leaves unmapped (Fable's too), the subagent model; a "
+                   "top-level model another layer sets is replaced (\"model\": \"\" there wins over the user "
+                   "file's). settings.json is not written.")
 
 # The watchdog: a separate interpreter, so it outlives us. argv[1] is the directory to remove.
 _WATCHDOG = """
@@ -76,35 +86,58 @@ class SessionSettings:
         return json.dumps({**self.top_level, "env": self.env}, indent=2) + "\n"
 
 
+def lower_layer_values(effective: EffectiveConfig) -> dict[str, str | None]:
+    """What session_settings needs of the other layers, as Claude Code resolves them (None: unset)."""
+    return {**{name: effective.get(name) for name in LOWER_LAYER_NAMES},
+            **{key: effective.setting(key) for key in LOWER_LAYER_SETTINGS}}
+
+
 def session_settings(values: ConnectionValues, lower_layers: Mapping[str, str | None]) -> SessionSettings:
-    """The temporary settings for `values`. `lower_layers` maps env names to what the other layers resolve
-    (None: unset), so keys they set that would undermine the profile are blanked."""
-    env: dict[str, str] = {"ANTHROPIC_BASE_URL": values.url.anthropic_base}
+    """The temporary settings for `values`. `lower_layers` maps env names (and MAIN_MODEL) to what the other layers
+    resolve (None: unset), so keys they set that would undermine the profile are blanked."""
+    env: dict[str, str] = {SETTING["url"].key: values.url.anthropic_base}
     if values.key is not None:
-        env["ANTHROPIC_AUTH_TOKEN"] = values.key.value
+        env[SETTING["key"].key] = values.key.value
     for tier, model in values.tiers.mapped().items():
-        env[f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL"] = model
+        env[MODEL_VARIABLES[tier]] = model
     if values.tiers.subagent_model:
-        env["CLAUDE_CODE_SUBAGENT_MODEL"] = values.tiers.subagent_model
+        env[SUBAGENT_MODEL] = values.tiers.subagent_model
     if values.disable_experimental_betas:
-        env["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] = "1"
+        env[SETTING["disable_experimental_betas"].key] = "1"
     for name in BLANKED_WHEN_SET:
         if lower_layers.get(name):
             env[name] = ""
-    # What the profile leaves unmapped must not come from another layer (another gateway's model ids, which this
-    # gateway would refuse), nor a label written for another model.
-    for tier in TIERS:
-        model_key = f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL"
+    # What the profile leaves unmapped (Fable always) must not come from another layer (another gateway's model
+    # ids, which this gateway would refuse), nor a label written for another model.
+    for tier, model_key in MODEL_VARIABLES.items():
         if model_key not in env and lower_layers.get(model_key):
             env[model_key] = ""
         same_model = env.get(model_key) == lower_layers.get(model_key)
-        for label_key in (model_key + suffix for suffix in LABEL_SUFFIXES):
+        for label_key in LABEL_VARIABLES[tier]:
             if lower_layers.get(label_key) and not same_model:
                 env[label_key] = ""
-    if "CLAUDE_CODE_SUBAGENT_MODEL" not in env and lower_layers.get("CLAUDE_CODE_SUBAGENT_MODEL"):
-        env["CLAUDE_CODE_SUBAGENT_MODEL"] = ""
-    top = {"model": values.tiers.main_model} if values.tiers.main_model else {}
-    return SessionSettings(env=env, top_level=top)
+    if SUBAGENT_MODEL not in env and lower_layers.get(SUBAGENT_MODEL):
+        env[SUBAGENT_MODEL] = ""
+    main = _main_model(values, lower_layers.get(MAIN_MODEL))
+    return SessionSettings(env=env, top_level={} if main is None else {MAIN_MODEL: main})
+
+
+def _main_model(values: ConnectionValues, lower: str | None) -> str | None:
+    """The temporary file's top-level `model`: the profile's main model; else, when a lower layer sets one that
+    would not reach the profile's gateway models (another gateway's id, an alias of a tier the profile leaves
+    unmapped), what replaces it; None: leave the key out.
+
+    Measured with Claude Code 2.1.332: `"model": ""` in the --settings file wins over the user file's `model`, and
+    the session falls back to the default, which follows the Opus tier (`null` is ignored: the lower `model` stays).
+    Without an Opus tier that default is the built-in claude-opus-*, which the gateway refuses, so the alias of the
+    profile's Sonnet (else Haiku) tier takes its place: Claude Code resolves it to that tier's gateway model."""
+    if values.tiers.main_model:
+        return values.tiers.main_model
+    mapped = values.tiers.mapped()
+    if not lower or TIER_OF_ALIAS.get(lower) in mapped:
+        return None  # nothing below, or an alias (`/model` writes one) that resolves to one of the profile's tiers
+    fallback = next((tier for tier in reversed(TIERS) if tier in mapped), None)  # opus, sonnet, haiku
+    return "" if fallback in (None, "opus") else fallback
 
 
 def _write_private_file(path: Path, text: str) -> None:

@@ -279,6 +279,10 @@ class OptScaleApp(App[None]):
         ours = os.path.realpath(event.result.path) == os.path.realpath(state.target.path)
         self.load_settings(adopt=event.saved if ours else ())
         self.broadcast(Change.SAVED)
+        if event.edited and self.active_profile:
+            from optscale_tui.ui.dialogs.profiles import record_profile_written
+
+            record_profile_written(self, self.active_profile)  # as `profile use` does once it wrote the file
 
     @on(CatalogFetched)
     def _catalog_fetched(self, event: CatalogFetched) -> None:

@@ -73,15 +73,16 @@ class SettingsSaved(Message):
     (PlannedChange.key); None means the whole file was replaced (a restore). When it is the file the app edits, the
     app takes what was written as the edited values (WizardState.adopt)."""
 
-    def __init__(self, result: SaveResult, saved: Iterable[str] | None = ()) -> None:
+    def __init__(self, result: SaveResult, saved: Iterable[str] | None = (), *, edited: bool = False) -> None:
         super().__init__()
         self.result = result
         self.saved = None if saved is None else tuple(saved)
+        self.edited = edited  # the edited values (Connect, Models) were written: a Review save, not a fix or restore
 
     @classmethod
-    def of_plan(cls, result: SaveResult, plan: SettingsPlan | None) -> SettingsSaved:
-        """`plan` was written (a Review save, a fix-it): exactly its keys changed."""
-        return cls(result, [change.key for change in plan.changes] if plan is not None else ())
+    def of_plan(cls, result: SaveResult, plan: SettingsPlan | None, *, edited: bool = False) -> SettingsSaved:
+        """`plan` was written (a Review save, `edited`; a fix-it): exactly its keys changed."""
+        return cls(result, [change.key for change in plan.changes] if plan is not None else (), edited=edited)
 
     @classmethod
     def replaced(cls, result: SaveResult) -> SettingsSaved:

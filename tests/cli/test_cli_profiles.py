@@ -122,6 +122,28 @@ def test_use_unmaps_the_tiers_the_profile_leaves_unmapped_and_the_diff_shows_it(
     assert json.loads(sb.settings.read_text())["env"]["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == HAIKU
 
 
+def test_use_and_apply_drop_a_label_written_for_the_tiers_old_model_and_keep_one_for_the_same_model(sb, gateway):
+    assert save_stored(sb, gateway).returncode == 0
+    sb.config_dir.mkdir()
+    sb.settings.write_text(json.dumps({"env": {
+        "ANTHROPIC_BASE_URL": "https://elsewhere.example/llm_proxy/o/anthropic", "ANTHROPIC_AUTH_TOKEN": "sk-bf-other-0",
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": "other/opus", "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME": "Opus elsewhere",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": HAIKU, "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME": "My Haiku"}}, indent=2))
+    dry = sb.run("profile", "use", "demo", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    removed = [line for line in dry.stdout.splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert any("ANTHROPIC_DEFAULT_OPUS_MODEL_NAME" in line for line in removed)  # /model would call OPUS that
+    assert "env.ANTHROPIC_DEFAULT_OPUS_MODEL_NAME: the Opus label named the model the tier mapped before" in dry.stdout
+    assert sb.run("profile", "use", "demo", "--yes").returncode == 0
+    env = json.loads(sb.settings.read_text())["env"]
+    assert "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME" not in env
+    assert env["ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME"] == "My Haiku"  # Haiku still maps the model it was named for
+    # Plain apply with a new Haiku model: that label goes too.
+    out = sb.run("apply", "--base-url", gateway.base_url, "--haiku", "anthropic/claude-haiku-9", "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME" not in json.loads(sb.settings.read_text())["env"]
+
+
 def test_the_default_scope_preference_picks_the_file_when_no_scope_is_given(sb, gateway):
     config_path(sb).parent.mkdir(parents=True)
     config_path(sb).write_text('[preferences]\ndefault_scope = "project"\n')

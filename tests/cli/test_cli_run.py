@@ -107,6 +107,50 @@ def test_what_the_profile_leaves_unmapped_is_blanked_when_lower_layers_set_it() 
     assert "ANTHROPIC_DEFAULT_SONNET_MODEL" not in session_settings(values, {}).env
 
 
+def test_a_lower_layers_fable_model_and_its_labels_are_blanked() -> None:
+    values = ConnectionValues(url=parse_base_url(BASE_URL), key=ApiKey(DEMO_KEY), tiers=TierMapping(opus=OPUS))
+    env = session_settings(values, {"ANTHROPIC_DEFAULT_FABLE_MODEL": "other-gw/fable",
+                                    "ANTHROPIC_DEFAULT_FABLE_MODEL_NAME": "Fable elsewhere",
+                                    "ANTHROPIC_DEFAULT_FABLE_MODEL_DESCRIPTION": "via the other gateway"}).env
+    # A profile never maps Fable: another gateway's Fable id would be sent to this one (`--model fable`).
+    assert env["ANTHROPIC_DEFAULT_FABLE_MODEL"] == env["ANTHROPIC_DEFAULT_FABLE_MODEL_NAME"] == ""
+    assert env["ANTHROPIC_DEFAULT_FABLE_MODEL_DESCRIPTION"] == ""
+    # A label for Claude Code's own Fable model (no Fable id anywhere) still describes it: kept.
+    assert "ANTHROPIC_DEFAULT_FABLE_MODEL_NAME" not in session_settings(
+        values, {"ANTHROPIC_DEFAULT_FABLE_MODEL_NAME": "Fable"}).env
+
+
+def test_a_lower_layers_main_model_gives_way_to_the_profiles_gateway_models() -> None:
+    def main(lower: str | None, **tiers: str) -> dict[str, str]:
+        values = ConnectionValues(url=parse_base_url(BASE_URL), key=ApiKey(DEMO_KEY), tiers=TierMapping(**tiers))
+        return session_settings(values, {"model": lower}).top_level
+
+    # Another gateway's id below: "" (Claude Code then follows the profile's Opus tier, measured) ...
+    assert main("other-gw/main", opus=OPUS, haiku=HAIKU) == {"model": ""}
+    # ... without an Opus tier that default is Claude Code's built-in Opus: the alias of the best tier mapped.
+    assert main("other-gw/main", sonnet="gw/sonnet", haiku=HAIKU) == {"model": "sonnet"}
+    assert main("other-gw/main", haiku=HAIKU) == {"model": "haiku"}
+    # An alias (what /model writes) that resolves to one of the profile's tiers stays; one that does not is replaced.
+    assert main("haiku", opus=OPUS, haiku=HAIKU) == {}
+    assert main("sonnet", opus=OPUS, haiku=HAIKU) == {"model": ""}
+    # The profile's own main model wins; nothing below: nothing written.
+    assert main("other-gw/main", opus=OPUS, main_model=HAIKU) == {"model": HAIKU}
+    assert main(None, opus=OPUS) == {}
+
+
+def test_run_replaces_the_main_model_and_blanks_the_fable_model_of_settings_json(runner):
+    runner.config_dir.mkdir()
+    runner.settings.write_text(json.dumps({"model": "other/main", "env": {
+        "ANTHROPIC_BASE_URL": "https://elsewhere.example/anthropic", "ANTHROPIC_DEFAULT_FABLE_MODEL": "other/fable"}}))
+    before = runner.settings.read_bytes()
+    out = runner.run("run", "--profile", "p", "--", "claude")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(runner.marker.read_text())
+    assert info["model"] == ""  # the profile maps Opus and has no main model: Claude Code's default follows Opus
+    assert info["blanked"] == ["ANTHROPIC_DEFAULT_FABLE_MODEL"]
+    assert runner.settings.read_bytes() == before
+
+
 def test_run_blanks_the_tier_models_settings_json_sets_and_the_profile_leaves_unmapped(runner):
     runner.config_dir.mkdir()
     runner.settings.write_text(json.dumps({"env": {

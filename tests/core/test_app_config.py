@@ -209,3 +209,25 @@ def test_the_default_scope_preference_applies_only_when_no_scope_is_given() -> N
     assert ac.preferred_scope(None, None) == "user"
     assert ac.preferred_scope(None, ac.Preferences(default_scope="project")) == "project"
     assert ac.preferred_scope("local", ac.Preferences(default_scope="project")) == "local"
+
+
+def test_record_last_profile_writes_it_once_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    profile = ac.Profile(name="staging", base_url="https://gw.example/llm_proxy/org/v1")
+    ac.save_config(ac.AppConfig(path=path, preferences=ac.Preferences(theme="nord"), profiles={"staging": profile}))
+    config = ac.record_last_profile(path, "staging")
+    assert config.preferences.last_profile == "staging"
+    back = ac.load_config(path)
+    assert back.preferences == ac.Preferences(theme="nord", last_profile="staging") and "staging" in back.profiles
+    written = path.stat().st_mtime_ns
+    path.chmod(0o400)  # unchanged: not written again (a write would replace the file and its mode)
+    ac.record_last_profile(path, "staging")
+    assert path.stat().st_mtime_ns == written and mode(path) == 0o400
+
+
+def test_record_last_profile_never_rewrites_a_file_that_does_not_parse(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[preferences\n")
+    with pytest.raises(ac.ConfigError):
+        ac.record_last_profile(path, "staging")
+    assert path.read_text() == "[preferences\n"

@@ -612,3 +612,34 @@ def test_stored_values_read_back_what_plan_apply_writes(tmp_path: Path) -> None:
     assert stored.disable_experimental_betas is True
     assert stored.display_names == {"opus": "Opus via OptScale"}
     assert set(SAVED_AS.values()) == {f"env.{k}" for k in OWNED_ENV_KEYS} | {"model"}
+
+
+LABELLED = json.dumps({"env": {
+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "other/opus-old", "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME": "Opus Old",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL_DESCRIPTION": "the old gateway", "ANTHROPIC_DEFAULT_HAIKU_MODEL": TIERS.haiku,
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME": "My Haiku", "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME": "Sonnet (built-in)"}},
+    indent=2) + "\n"
+
+
+def test_a_label_written_for_the_tiers_old_model_is_dropped_and_shown_in_the_diff(tmp_path: Path) -> None:
+    doc = load_settings(write(tmp_path, LABELLED))
+    plan = plan_apply(doc, VALUES)  # no labels given (apply --opus X, profile use, the TUI with labels off)
+    env = json.loads(plan.new_text)["env"]
+    # Opus now maps another model: its label and description named the old one. Sonnet's named the built-in model.
+    for gone in ("ANTHROPIC_DEFAULT_OPUS_MODEL_NAME", "ANTHROPIC_DEFAULT_OPUS_MODEL_DESCRIPTION",
+                 "ANTHROPIC_DEFAULT_SONNET_MODEL_NAME"):
+        assert gone not in env
+        c = change(plan, f"env.{gone}")
+        assert c is not None and c.new is None and "mapped before" in c.reason
+        assert f'-    "{gone}": ' in plan.diff()
+    # Haiku maps the same model as before: the user's label stays.
+    assert env["ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME"] == "My Haiku"
+    assert change(plan, "env.ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME") is None
+
+
+def test_a_label_given_for_the_new_model_replaces_the_old_one(tmp_path: Path) -> None:
+    doc = load_settings(write(tmp_path, LABELLED))
+    plan = plan_apply(doc, values(display_names={"opus": "Opus 4.6 (gateway)"}))
+    env = json.loads(plan.new_text)["env"]
+    assert env["ANTHROPIC_DEFAULT_OPUS_MODEL_NAME"] == "Opus 4.6 (gateway)"
+    assert "ANTHROPIC_DEFAULT_OPUS_MODEL_DESCRIPTION" not in env  # it described the old model

@@ -5,6 +5,7 @@ settings file is left behind."""
 
 from __future__ import annotations
 
+import json
 import socket
 
 from optscale_tui.demo.server import DEMO_KEY
@@ -70,5 +71,33 @@ def test_run_blanks_the_models_settings_json_sets_that_the_profile_leaves_unmapp
     # --model sonnet asked for the Sonnet tier: Claude Code's built-in name (this gateway refuses it), not the
     # other gateway's id.
     assert sonnet.returncode == 1 and "claude-sonnet" in sonnet.stdout + sonnet.stderr
+    assert not {m for m in models if m.startswith("other-gw/")}, models
+    assert e2e.settings.read_bytes() == before
+
+
+def test_run_gives_way_to_the_profile_over_a_main_and_a_fable_model_in_settings_json(e2e, gateway):
+    # settings.json's top-level `model` and Fable model name another gateway's ids; the profile has no main model.
+    # Measured: "model": "" in the --settings file wins over the user file's `model` (null would not), and the
+    # default session then follows the profile's Opus tier.
+    e2e.settings.parent.mkdir(parents=True, exist_ok=True)
+    e2e.settings.write_text(json.dumps({"model": "other-gw/main", "env": {
+        "ANTHROPIC_BASE_URL": dead_url(), "ANTHROPIC_DEFAULT_FABLE_MODEL": "other-gw/fable"}}, indent=2) + "\n")
+    before = e2e.settings.read_bytes()
+    env = {"OPTSCALE_TUI_KEY_STORE": "file", "CLAUDE_CONFIG_DIR": str(e2e.home / ".claude"),
+           "CLAUDE_CODE_MAX_RETRIES": "0"}
+    saved = e2e.optscale("profile", "save", "p", "--base-url", gateway.base_url, "--haiku", HAIKU, "--opus", OPUS,
+                         "--api-key-stdin", "--store-key", input=DEMO_KEY + "\n", env=env)
+    assert saved.returncode == 0, saved.stderr
+
+    default = e2e.optscale("run", "--profile", "p", "--", "claude", "-p", "hi", "--no-session-persistence", env=env)
+    fable = e2e.optscale("run", "--profile", "p", "--", "claude", "-p", "hi", "--model", "fable",
+                         "--no-session-persistence", env=env)
+
+    assert default.returncode == 0, default.stderr[-2000:]
+    models = [r.body["model"] for r in gateway.requests if r.method == "POST" and r.body
+              and r.path.endswith("/anthropic/v1/messages")]
+    assert OPUS in models
+    # --model fable: Claude Code's built-in Fable name (this gateway refuses it), not the other gateway's id.
+    assert fable.returncode == 1 and "claude-fable" in fable.stdout + fable.stderr
     assert not {m for m in models if m.startswith("other-gw/")}, models
     assert e2e.settings.read_bytes() == before

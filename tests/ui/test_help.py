@@ -76,3 +76,19 @@ async def test_help_tells_that_typing_in_the_models_list_filters_it(ui_sandbox) 
         models = text[text.index("Keys on Models"):]
         assert "Filter as you type" in models and "goes to the filter (h s o m a / r q ? are keys" in models
         assert models.index("use the highlighted model for Opus") < models.index("Filter as you type")
+
+
+async def test_help_tells_the_profile_picker_and_its_keys(ui_sandbox) -> None:
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        text = help_text(app)
+        picker = text[text.index("Profiles: the picker (^o on Connect)"):]
+        assert "Use a profile…" in picker and "Save these values as a profile…" in picker
+        # From the picker's own bindings (and its enter): r, d / del, esc.
+        for key, what in (("⏎", "Use — fill Connect and Models"), ("r", "Rename"), ("d / del", "Delete"),
+                          ("esc", "Close")):
+            assert f"{key}\n{what}" in picker, (key, what)
+        assert "last used" in picker

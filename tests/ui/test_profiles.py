@@ -332,3 +332,88 @@ async def test_a_label_with_brackets_is_shown_as_written(ui_sandbox, monkeypatch
         await pilot.pause()
         prompts = [str(o.prompt) for o in app.screen.query_one("#profile-list").options]
         assert any("[/] team [b]x · prod.example.com" in prompt for prompt in prompts), prompts
+
+
+# --- what a profile's save records and drops ------------------------------------------------------------------------
+
+
+async def write_in_review(app, pilot) -> None:
+    """f4, w, y: the Review save of the values on screen."""
+    from optscale_tui.ui.dialogs.confirm import ConfirmScreen
+
+    await app.workers.wait_for_complete()
+    await pilot.press("f4")
+    await pilot.pause()
+    await pilot.press("w")
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmScreen)
+    await pilot.press("y")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_writing_what_a_profile_filled_records_it_as_the_last_used(ui_sandbox, monkeypatch):
+    path = seed_with_profile(ui_sandbox, monkeypatch)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+o", "enter")  # picked: nothing written, nothing recorded
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert app.active_profile == "staging"
+        assert ac.load_config(path).preferences.last_profile is None
+        await write_in_review(app, pilot)
+        assert "llm_proxy/3fa85f64-5717-4562-b3fc-2c963f66afa6/anthropic" in ui_sandbox.settings.read_text()
+        config = ac.load_config(path)
+        assert config.preferences.last_profile == "staging"  # as `profile use` records it
+        assert "staging" in config.profiles and KEY not in path.read_text()
+
+
+async def test_a_write_without_a_profile_records_none(ui_sandbox, monkeypatch):
+    path = seed_with_profile(ui_sandbox, monkeypatch)
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        from optscale_tui.core.connection import ApiKey, TierMapping, parse_base_url
+        from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
+
+        app.post_message(ConnectionEdited(PROD_URL, parse_base_url(PROD_URL), ApiKey(KEY)))
+        app.post_message(TiersEdited(TierMapping(opus=OPUS)))
+        await pilot.pause()
+        await write_in_review(app, pilot)
+        assert "prod.example.com" in ui_sandbox.settings.read_text()
+        assert ac.load_config(path).preferences.last_profile is None
+
+
+async def test_using_a_profile_drops_a_label_written_for_another_model_and_keeps_one_for_the_same(
+        ui_sandbox, monkeypatch):
+    ui_sandbox.seed({"env": {"ANTHROPIC_AUTH_TOKEN": "sk-bf-" + "other-gw-0123456789",
+                             "ANTHROPIC_DEFAULT_OPUS_MODEL": "other-gw/opus",
+                             "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME": "Opus elsewhere",
+                             "ANTHROPIC_DEFAULT_HAIKU_MODEL": HAIKU, "ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME": "My Haiku"}})
+    config_with_profile(ui_sandbox, monkeypatch)  # staging: HAIKU, SONNET, OPUS
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        from optscale_tui.ui.messages import TiersEdited
+
+        # Labels the Models pane made for the models on screen before the switch.
+        app.post_message(TiersEdited(app.state.tiers, None, {"opus": "Opus elsewhere", "haiku": "My Haiku"}))
+        await pilot.pause()
+        await pilot.press("ctrl+o", "enter")
+        await pilot.pause()
+        plan = app.state.plan()
+        assert plan is not None
+        changes = {c.key: c.new for c in plan.changes}
+        assert "env.ANTHROPIC_DEFAULT_OPUS_MODEL_NAME" in changes and changes["env.ANTHROPIC_DEFAULT_OPUS_MODEL_NAME"] is None
+        assert "env.ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME" not in changes  # Haiku keeps its model and its label
+        await write_in_review(app, pilot)
+        import json
+
+        env = json.loads(ui_sandbox.settings.read_text())["env"]
+        assert "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME" not in env and env["ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME"] == "My Haiku"

@@ -1,4 +1,4 @@
-"""Help (F1 or ?): the keys, the four steps, where the values come from, and what gets written.
+"""Help (F1 or ?): the keys, the four steps, the profile picker, where the values come from, and what gets written.
 
 The key lists are read from the bindings themselves (the app's and each pane's), so they cannot drift from what the
 keys really do; a widget that handles keys without a binding (the Models list's type-to-filter) adds rows in HELP_KEYS.
@@ -45,6 +45,12 @@ WRITTEN = (
     "the gateway does not know.",
 )
 
+PROFILES = (
+    "^o on Connect (or ctrl+p → “Use a profile…”) opens the saved profiles: each a Base URL, the tier models and "
+    "where its key comes from. ctrl+p → “Save these values as a profile…” saves what is on screen (the key only "
+    "when you say so)."
+)
+
 COPY = (
     "Copying uses OSC 52, so it works over SSH: the text lands in the clipboard of the computer you sit at. "
     "Inside tmux add “set -g set-clipboard on” to ~/.tmux.conf. Copied keys are never shown in full."
@@ -74,6 +80,7 @@ class HelpScreen(Dialog[None]):
                 yield from self._section("Keys everywhere", rows=self._app_keys())
                 for pane, rows in self._pane_keys():
                     yield from self._section(f"Keys on {pane}", rows=rows)
+                yield from self._section("Profiles: the picker (^o on Connect)", PROFILES, rows=self._picker_keys())
                 yield from self._section("Where to find the values", WHERE)
                 intro, bullets, note = WRITTEN
                 yield from self._section(f"What gets written ({self._settings_path()})", intro,
@@ -123,6 +130,12 @@ class HelpScreen(Dialog[None]):
         from optscale_tui.ui.widgets.step_bar import StepBar
 
         return self._key_rows(_unique_bindings([*type(self.app).BINDINGS, *StepBar.BINDINGS]))
+
+    def _picker_keys(self) -> list[tuple[str, str]]:
+        """The profile picker's keys, from its bindings (and its enter, which is the list's)."""
+        from optscale_tui.ui.dialogs.profiles import ProfilePicker
+
+        return [*ProfilePicker.HELP_KEYS, *self._key_rows(_unique_bindings(ProfilePicker.BINDINGS))]
 
     def _pane_keys(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Keys of each pane, read from the bindings of the pane and of the project's own widgets in it."""

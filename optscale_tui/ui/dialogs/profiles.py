@@ -32,10 +32,18 @@ class ProfilePicker(Dialog[str | None]):
     escape closes it and leaves Connect and Models as they are."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "rename", "Rename", id="profiles.rename"),
-        Binding("d,delete", "delete", "Delete", id="profiles.delete"),
-        Binding("escape", "cancel", "Close", id="profiles.cancel"),
+        Binding("r", "rename", "Rename", id="profiles.rename",
+                tooltip="give the highlighted profile another name (its stored key moves with it)"),
+        Binding("d,delete", "delete", "Delete", id="profiles.delete",
+                tooltip="delete the highlighted profile and its stored key, after asking"),
+        Binding("escape", "cancel", "Close", id="profiles.cancel",
+                tooltip="Connect and Models stay as they are"),
     ]
+    # Help's rows for the keys that are no binding here (the list's enter), before the bindings' own rows.
+    HELP_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("⏎", "Use — fill Connect and Models from the highlighted profile; Review shows the diff, and once w writes "
+              "it, it is the last used (*)"),
+    )
 
     def __init__(self, config: AppConfig, purpose: str = "use") -> None:
         super().__init__()
@@ -279,6 +287,21 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
+def record_profile_written(app: OptScaleApp, name: str) -> None:
+    """The settings profile `name` filled were written (a Review save): it becomes the last used, in core's one way
+    (`profile use` records it the same way). File I/O: a worker thread; a failure is a toast, the save stands."""
+    from optscale_tui.core.app_config import ConfigError, record_last_profile
+
+    def record() -> None:
+        try:
+            record_last_profile(app.config_path, name)
+        except (ConfigError, OSError) as exc:
+            app.call_from_thread(app.notify, f"Profile {name} was not recorded as the last used: {exc}",
+                                 title="Profiles", severity="warning")
+
+    app.run_worker(record, thread=True, group="preferences")
+
+
 def use_profile(app: OptScaleApp, name: str) -> None:
     """Fill Connect and Models from the profile. Nothing is written: Review shows the diff, w writes it."""
     from optscale_tui.core.app_config import ProfileError, key_store, profile_key
@@ -309,6 +332,9 @@ def use_profile(app: OptScaleApp, name: str) -> None:
     state.tiers = TierMapping(haiku=profile.haiku, sonnet=profile.sonnet, opus=profile.opus,
                               main_model=profile.main_model, subagent_model=profile.subagent_model)
     state.disable_experimental_betas = profile.disable_experimental_betas
+    # Labels made for the models on screen before would name the wrong models now: none are given, so core keeps a
+    # file's label where the tier keeps its model and drops it where the model changes.
+    state.display_names = {}
     state.catalog = None  # the catalog belongs to a URL + key
     app.active_profile = name
     app.refresh_app_bar()

@@ -485,7 +485,7 @@ class ReviewView(Pane):
             self.post_message(self.SaveRefused(exc))
             return
         # Bubbles on to the app, which reloads, takes what was saved as the edited values and broadcasts Change.SAVED.
-        self.post_message(SettingsSaved.of_plan(result, plan))
+        self.post_message(SettingsSaved.of_plan(result, plan, edited=True))
 
     @on(SettingsSaved)
     def _saved(self, event: SettingsSaved) -> None:

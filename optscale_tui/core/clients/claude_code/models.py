@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from optscale_tui.core.connection import TierMapping
 
 TIERS = ("haiku", "sonnet", "opus")
+# Claude Code's tiers as its variables name them: the three optscale-tui maps, and Fable, which it leaves alone.
+CLAUDE_CODE_TIERS = (*TIERS, "fable")
 
 # What Claude Code sends for a tier whose ANTHROPIC_DEFAULT_<TIER>_MODEL is not set.
 # Measured with 2.1.332 (2.1.197 used claude-opus-4-8 and claude-sonnet-5 instead).

@@ -6,6 +6,8 @@ The rules worth knowing:
 - plan_apply writes only the keys this table owns; every other key stays, byte for byte (core/config's editor).
   New env keys go right after our existing ones (in table order), so the diff shows only ours.
 - ANTHROPIC_API_KEY is dropped when a token is written: Claude Code would send two credentials.
+- A tier's /model label (_NAME, _DESCRIPTION) names the model it was written for: when the tier now maps another
+  model and no new label is given, it is dropped (a label for the same model stays).
 - plan_remove deletes the `env` block only when it held nothing but our keys (so apply → remove gives back the
   original bytes); an `env` that was already empty is left alone. A top-level `model` is removed only when it is a
   gateway model id (`provider/model`), which means nothing without the gateway.
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from optscale_tui.core.clients.claude_code.models import TIERS
+from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_TIERS, TIERS
 from optscale_tui.core.config.plan import (
     SettingsDocument,
     SettingsEdits,
@@ -98,10 +100,15 @@ SCHEMA: tuple[Setting, ...] = (
     *(Setting(f"{_model_key(t)}_NAME", f"name.{t}", tier=t, label=True) for t in TIERS),
     Setting("CLAUDE_CODE_SUBAGENT_MODEL", "subagent_model", read_model),
     Setting("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "disable_experimental_betas", read_flag),
-    # Not ours, but Claude Code reads them: plan_apply drops the first, the doctor watches the others.
+    # Not ours, but Claude Code reads them: plan_apply drops the first, the doctor watches the others, and a `run`
+    # session blanks them when another layer sets them.
     Setting("ANTHROPIC_API_KEY", secret=True),
     Setting("ANTHROPIC_MODEL", read=read_model, routes=True),
     Setting(_model_key("fable"), read=read_model, tier="fable", routes=True),
+    Setting("ANTHROPIC_SMALL_FAST_MODEL", read=read_model),  # the deprecated name of the Haiku (background) model
+    # The /model labels we do not write; like ours, each describes the model it was written for.
+    Setting(f"{_model_key('fable')}_NAME", tier="fable", label=True),
+    *(Setting(f"{_model_key(t)}_DESCRIPTION", tier=t, label=True) for t in CLAUDE_CODE_TIERS),
 )
 SETTING: dict[str, Setting] = {row.value: row for row in SCHEMA if row.value is not None}  # by edited value
 OWNED_ENV_KEYS: tuple[str, ...] = tuple(row.key for row in SCHEMA if row.owned)
@@ -109,6 +116,10 @@ OWNED_ENV_KEYS: tuple[str, ...] = tuple(row.key for row in SCHEMA if row.owned)
 SAVED_AS: dict[str, str] = {row.value: row.saved_as for row in sorted(SETTING.values(), key=lambda r: r.label)}
 # The env name of each tier we map (Claude Code's tier -> its model variable).
 TIER_VARIABLES: dict[str, str] = {row.value: row.key for row in SCHEMA if row.tier and row.value and not row.label}
+# Every tier's model variable, Fable's too, and the /model labels (_NAME, _DESCRIPTION) of each tier.
+MODEL_VARIABLES: dict[str, str] = {row.tier: row.key for row in SCHEMA if row.tier and not row.label}
+LABEL_VARIABLES: dict[str, tuple[str, ...]] = {
+    tier: tuple(row.key for row in SCHEMA if row.tier == tier and row.label) for tier in CLAUDE_CODE_TIERS}
 # Keys that decide where Claude Code sends requests, with what credential and for which model: a project file
 # setting one of these changes the user's gateway connection (cause project_override). Listed as the doctor's notes
 # name them: the credential, then the URL and the main model, then the tier models.
@@ -248,17 +259,26 @@ def _apply_key(e: _ApplyEdits, doc: SettingsDocument, values: ConnectionValues) 
 def _apply_tiers(e: _ApplyEdits, values: ConnectionValues) -> None:
     for tier in TIERS:
         model = getattr(values.tiers, tier)
-        label_key = SETTING[f"name.{tier}"].key
-        if model:
-            e.put(tier, model, f"the gateway model Claude Code uses for its {tier.capitalize()} tier")
-            name = values.display_names.get(tier)
-            if name is not None and name.strip():
-                e.put(f"name.{tier}", name.strip(), f"label of the {tier.capitalize()} row in /model")
-            elif name is not None:
-                e.drop(label_key, "display name cleared")
-        else:
-            e.drop(SETTING[tier].key, f"the {tier.capitalize()} tier was cleared")
-            e.drop(label_key, f"the {tier.capitalize()} tier was cleared")
+        model_key, label_key = SETTING[tier].key, SETTING[f"name.{tier}"].key
+        if not model:
+            e.drop(model_key, f"the {tier.capitalize()} tier was cleared")
+            for key in LABEL_VARIABLES[tier]:
+                e.drop(key, f"the {tier.capitalize()} tier was cleared")
+            continue
+        model_changed = e.env.get(model_key) != model
+        e.put(tier, model, f"the gateway model Claude Code uses for its {tier.capitalize()} tier")
+        name = values.display_names.get(tier)
+        if name is not None and name.strip():
+            e.put(f"name.{tier}", name.strip(), f"label of the {tier.capitalize()} row in /model")
+        elif name is not None:
+            e.drop(label_key, "display name cleared")
+        if model_changed:
+            # A label (and description) names the model it was written for: kept, /model would show the old name
+            # beside the new model. Dropped, not rewritten: core has no name for the new model (the TUI's Models
+            # pane gives one when labels are on), and without one the row shows the model id.
+            for key in LABEL_VARIABLES[tier]:
+                if key not in e.edits.env_set and key not in e.edits.env_remove:
+                    e.drop(key, f"the {tier.capitalize()} label named the model the tier mapped before, not {model}")
 
 
 def plan_remove(doc: SettingsDocument) -> SettingsPlan:
