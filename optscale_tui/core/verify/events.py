@@ -79,6 +79,7 @@ class VerificationTarget:
     disable_experimental_betas: bool = False
     problems: tuple[CheckResult, ...] = ()  # what prevents probing at all (no URL, no key…)
     key_source: str = ""  # where the key came from when not from the env (e.g. "apiKeyHelper in ~/.claude/…")
+    auth_scheme: str = "bearer"  # how the probes send the key: "bearer" (Claude Code) or "x-api-key" (a Desktop entry)
 
     @property
     def summary(self) -> dict[str, object]:
