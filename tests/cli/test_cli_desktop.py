@@ -204,7 +204,9 @@ def test_verify_lists_models_as_desktops_discovery_does_with_an_x_api_key_entry(
     (desk.folder / "claude_desktop_config.json").write_text('{"deploymentMode": "3p"}')
     result = desk.run("desktop", "verify", "--json")
     no_key_shown(result)
-    checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    payload = json.loads(result.stdout)
+    checks = {c["id"]: c for c in payload["checks"]}
+    assert payload["target"]["auth_scheme"] == "x-api-key"
     assert checks["desktop.models"]["status"] == "pass" and " usable models (of " in checks["desktop.models"]["message"]
     discovery = [r for r in gateway.requests if r.path.endswith("/anthropic/v1/models")]
     assert discovery and all(r.headers.get("x-api-key") == DEMO_KEY and "authorization" not in r.headers

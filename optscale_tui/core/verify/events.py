@@ -90,6 +90,7 @@ class VerificationTarget:
             "tiers": self.tiers.tiers(),
             **({"main_model": self.tiers.main_model} if self.tiers.main_model else {}),
             **({"subagent_model": self.tiers.subagent_model} if self.tiers.subagent_model else {}),
+            **({"auth_scheme": self.auth_scheme} if self.auth_scheme != "bearer" else {}),
         }
 
 
