@@ -1,10 +1,11 @@
 """Verify Claude Desktop's configuration with the same probes as Claude Code's, plus what only Desktop can say.
 
-The applied library entry becomes a `VerificationTarget` (URL, key, the models by tier) for the shared engine. The
-Desktop-only checks need no network and run beside it (`static_checks`, after the engine so a rejected model name
-can be matched against the catalog it fetched): the deployment mode, the model names Desktop accepts, managed
-configuration that overrides the local one, a running Desktop (it reads its configuration once, at launch) and the
-newest `[custom-3p]` lines of Desktop's own log since the configuration was written.
+The applied library entry becomes a `VerificationTarget` (URL, key, the models by tier, the auth scheme its key is
+sent with) for the shared engine. The Desktop-only checks run beside it (`static_checks`, after the engine so a
+rejected model name can be matched against the catalog it fetched): the deployment mode, the model names Desktop
+accepts — or, for an entry without them, what Desktop's own discovery request (`discover_models`, the one network
+request here) returns —, managed configuration that overrides the local one (managed.py), a running Desktop (it
+reads its configuration once, at launch) and the newest `[custom-3p]` lines of Desktop's log since the write.
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ def discovery_result(listing: Catalog | None, check_id: str = "desktop.models") 
     title, fix = "Models Desktop discovers", "Write the mapped models (optscale-tui desktop apply)."
     if listing is None:
         return _result(check_id, title, CheckStatus.WARN, "No inferenceModels, and Desktop's model discovery could "
-                       "not be tried here (no gateway URL or key).", fix=fix)
+                       "not be tried here (no usable gateway URL or key: see the checks above).", fix=fix)
     where = f"GET {listing.source}"
     if not listing.probe.ok:
         return _result(check_id, title, CheckStatus.FAIL, f"Desktop's discovery ({where}) failed: "
