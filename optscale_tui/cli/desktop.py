@@ -162,7 +162,8 @@ def _print_desktop_plan(plan) -> None:
 
 def _desktop_after_save() -> None:
     from optscale_tui.core.causes import Cause, describe
-    from optscale_tui.core.clients.claude_desktop.verify import managed_sources, running_desktop
+    from optscale_tui.core.clients.claude_desktop.managed import managed_sources
+    from optscale_tui.core.clients.claude_desktop.verify import running_desktop
 
     library = _desktop_library()
     if running_desktop(library.locations.os):
@@ -170,10 +171,10 @@ def _desktop_after_save() -> None:
         err(f"warning: {info.message}\n  fix: {info.fix}")
     else:
         out("Desktop reads this when it starts: open it (or quit it fully and reopen it).")
-    sources = managed_sources(library)
+    sources = managed_sources(library.locations)
     if sources:
         info = describe(Cause.DESKTOP_MANAGED_OVERRIDE)
-        err(f"warning: {info.message} ({', '.join(sources)})\n  fix: {info.fix}")
+        err(f"warning: {info.message} ({', '.join(map(str, sources))})\n  fix: {info.fix}")
 
 
 def _save_desktop(plan) -> int:
@@ -186,8 +187,8 @@ def _save_desktop(plan) -> int:
         raise UsageError(settings_error_text(exc)) from None
     except OSError as exc:
         raise UsageError(f"Could not write Desktop's configuration: {exc.strerror or exc}") from None
-    for saved in result.results:
-        out(f"Saved {saved.path}")
+    for verb, saved in [("Saved", r) for r in result.results] + [("Removed", r) for r in result.removed]:
+        out(f"{verb} {saved.path}")
         if saved.backup:
             out(f"  backup: {saved.backup}")
     return EXIT_OK
@@ -220,7 +221,12 @@ def cmd_desktop_verify(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from optscale_tui.core.clients.claude_desktop.verify import desktop_target, static_checks
+    from optscale_tui.core.clients.claude_desktop.verify import (
+        desktop_target,
+        discover_models,
+        needs_discovery,
+        static_checks,
+    )
     from optscale_tui.core.verify import report
     from optscale_tui.core.verify.engine import VerifyOptions, verify
 
@@ -228,8 +234,10 @@ def cmd_desktop_verify(args: argparse.Namespace) -> int:
     target = desktop_target(library)
     options = VerifyOptions(ca_bundle=args.ca_bundle, beta_probe=False, count_tokens=False)
     done = asyncio.run(verify(target, options))
+    # Without inferenceModels Desktop lists the models itself: make its request, as it makes it.
+    listing = asyncio.run(discover_models(target, ca_bundle=args.ca_bundle)) if needs_discovery(library) else None
     rows = tuple(r for r in done.results if r.id != "config")  # "the configuration Claude Code resolves": not Desktop's
-    rows += tuple(static_checks(library, catalog=done.catalog))
+    rows += tuple(static_checks(library, catalog=done.catalog, discovery=listing))
     done = dataclasses.replace(done, results=rows)
     if args.json:
         out(json.dumps(report.to_json(done, target), indent=2, ensure_ascii=False))

@@ -171,9 +171,10 @@ def _print_closing(args: argparse.Namespace, config, target, done) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from optscale_tui.core.diagnosis.desktop import with_desktop_findings
     from optscale_tui.core.diagnosis.fixes import fixes_for
 
-    config = inspect_settings(args.settings)
+    config = with_desktop_findings(inspect_settings(args.settings))  # and Claude Desktop's managed configuration
     fixes = fixes_for(config)
     if args.json:
         out(json_text=True, text=json_text({

@@ -205,6 +205,7 @@ class OptScaleApp(App[None]):
         keys a save just wrote to it (None: all of them), taken as the edited values once read (WizardState.adopt)."""
         from optscale_tui.core.config.errors import SettingsError
         from optscale_tui.core.config.plan import load_settings
+        from optscale_tui.core.diagnosis.desktop import with_desktop_findings
         from optscale_tui.core.diagnosis.doctor import inspect_environment
 
         state = self.state
@@ -215,6 +216,7 @@ class OptScaleApp(App[None]):
         try:
             config = inspect_environment(cwd=state.cwd,
                                          user_settings=state.target.path if state.target.scope is Scope.USER else None)
+            config = with_desktop_findings(config)  # the Doctor pane reports Claude Desktop's managed configuration
         except Exception:  # the doctor must never stop the app from starting
             config = None
         self.post_message(self._SettingsRead(document, error, config, adopt))

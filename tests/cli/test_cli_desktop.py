@@ -183,8 +183,56 @@ def test_remove_switches_back_and_keeps_the_users_entries(desk, gateway):
     assert json.loads((desk.folder / "claude_desktop_config.json").read_text())["deploymentMode"] == "1p"
     meta = json.loads((desk.folder / "configLibrary" / "_meta.json").read_text())
     assert meta["appliedId"] == "3f9c2a1e-5b7d-4c1a-9e2f-8d6b4a0c1e77" and len(meta["entries"]) == 1
+    ours = desk.folder / "configLibrary" / "optscale-tui.json"
+    assert not ours.exists() and f"Removed {ours}" in result.stdout  # the 0600 file with the key is gone
     again = desk.run("desktop", "remove", "--yes")
     assert again.returncode == 0 and "Nothing to change" in again.stdout
+    backups = desk.run("restore", "--list", "--settings", str(ours))  # and `restore` can bring it back
+    newest = backups.stdout.split("\n")[1].split()[0]
+    back = desk.run("restore", newest, "--settings", str(ours), "--yes")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert json.loads(ours.read_text())["inferenceGatewayApiKey"] == DEMO_KEY
+
+
+def test_verify_lists_models_as_desktops_discovery_does_with_an_x_api_key_entry(desk, gateway):
+    """An entry written in Desktop's own window: no inferenceModels, auth scheme x-api-key."""
+    shutil.copytree(FIXTURES / "desktop-app", desk.folder)
+    entry_file = desk.folder / "configLibrary" / "3f9c2a1e-5b7d-4c1a-9e2f-8d6b4a0c1e77.json"
+    data = json.loads(entry_file.read_text())
+    data.update(inferenceGatewayBaseUrl=gateway.anthropic_url, inferenceGatewayApiKey=DEMO_KEY)
+    entry_file.write_text(json.dumps(data))
+    (desk.folder / "claude_desktop_config.json").write_text('{"deploymentMode": "3p"}')
+    result = desk.run("desktop", "verify", "--json")
+    no_key_shown(result)
+    payload = json.loads(result.stdout)
+    checks = {c["id"]: c for c in payload["checks"]}
+    assert payload["target"]["auth_scheme"] == "x-api-key"
+    assert checks["desktop.models"]["status"] == "pass" and " usable models (of " in checks["desktop.models"]["message"]
+    discovery = [r for r in gateway.requests if r.path.endswith("/anthropic/v1/models")]
+    assert discovery and all(r.headers.get("x-api-key") == DEMO_KEY and "authorization" not in r.headers
+                             for r in gateway.requests if r.method != "HEAD")
+
+
+def test_doctor_reports_managed_desktop_configuration(monkeypatch, capsys, tmp_path):
+    from optscale_tui import cli
+    from optscale_tui.core.clients.claude_desktop import locations
+
+    root = tmp_path / "root"  # the system root Desktop's managed file is looked for under: never the real /etc
+    managed = root / "etc" / "claude-desktop" / "managed-settings.json"
+    managed.parent.mkdir(parents=True)
+    managed.write_text('{"inferenceGatewayBaseUrl": "https://other.example/anthropic"}')
+    monkeypatch.setattr(locations, "SYSTEM_ROOT", root)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith(("ANTHROPIC_", "CLAUDE_"))]:
+        monkeypatch.delenv(name)
+    assert cli.main(["doctor", "--json"]) in (0, 1)
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    [found] = [f for f in findings if f["cause"] == "desktop_managed_override"]
+    assert str(managed) in found["message"] and "inferenceGatewayBaseUrl" in found["message"]
+    assert cli.main(["doctor"]) in (0, 1)
+    assert "desktop_managed_override" in capsys.readouterr().out
 
 
 def test_export_for_claude_code_does_not_apply_desktops_model_name_rule(desk, gateway):

@@ -91,6 +91,32 @@ def test_windows_localappdata_and_the_older_appdata_fallback(tmp_path):
     assert desktop_locations(platform="win32", env=env).folder == local / "Claude-3p"
 
 
+@pytest.mark.parametrize("profile", ["Local", "Roaming"])
+def test_windows_store_install_keeps_the_folder_in_its_virtualised_localcache(tmp_path, profile):
+    local, roaming = tmp_path / "Local", tmp_path / "Roaming"
+    env = {"LOCALAPPDATA": str(local), "APPDATA": str(roaming), "USERPROFILE": str(tmp_path)}
+    (local / "Packages" / "ClaudeCode_0000000000000" / "LocalCache" / profile / "Claude-3p").mkdir(parents=True)
+    assert desktop_locations(platform="win32", env=env).folder == local / "Claude-3p"  # not Desktop's package
+    store = local / "Packages" / "Claude_pzs8sxrjxfjjc" / "LocalCache" / profile / "Claude-3p"
+    (store / "configLibrary").mkdir(parents=True)
+    loc = desktop_locations(platform="win32", env=env)
+    assert loc.folder == store and "Microsoft Store" in loc.reason and profile in loc.reason
+    assert loc.meta == store / "configLibrary" / "_meta.json" and loc.log_file == store / "logs" / "main.log"
+    (roaming / "Claude-3p").mkdir(parents=True)  # a folder in the usual places wins over the package's
+    assert desktop_locations(platform="win32", env=env).folder == roaming / "Claude-3p"
+
+
+def test_windows_store_install_with_two_packages_takes_the_most_recently_changed(tmp_path):
+    local = tmp_path / "Local"
+    env = {"LOCALAPPDATA": str(local), "APPDATA": str(tmp_path / "Roaming"), "USERPROFILE": str(tmp_path)}
+    old = local / "Packages" / "Claude_aaaa" / "LocalCache" / "Roaming" / "Claude-3p"
+    new = local / "Packages" / "Claude_bbbb" / "LocalCache" / "Local" / "Claude-3p"
+    for folder, when in ((old, 2_000_000_000), (new, 1_000_000_000)):
+        folder.mkdir(parents=True)
+        os.utime(folder, (when, when))
+    assert desktop_locations(platform="win32", env=env).folder == old
+
+
 # --- reading ------------------------------------------------------------------------------------------------
 
 
@@ -242,8 +268,42 @@ def test_remove_switches_back_and_keeps_the_users_other_entries(tmp_path):
     assert lib.deployment_mode == "1p"
     assert [e.id for e in lib.entries] == ["ccr-gateway", "cc-switch-bifrost"]
     assert lib.applied_id == "cc-switch-bifrost"  # an entry of the user's is applied again, not ours
-    assert any("left in place" in n for n in plan.notices)
     assert not plan_desktop_remove(load_library(loc)).has_changes
+
+
+def test_remove_deletes_our_entry_file_after_a_backup_that_restore_brings_back(tmp_path):
+    loc = install(tmp_path, "other-tools")
+    users = {p.name: p.read_bytes() for p in loc.library.iterdir() if p.name not in ("_meta.json",)}
+    save_desktop_plan(plan_desktop_apply(load_library(loc), values()))
+    ours = loc.entry(OUR_ENTRY_ID)
+    written = ours.read_bytes()
+    plan = plan_desktop_remove(load_library(loc))
+    assert "+++ /dev/null" in plan.diff() and KEY not in plan.diff()
+    result = save_desktop_plan(plan)
+    assert not ours.exists()  # the 0600 file with the key is gone ...
+    assert [r.path for r in result.removed] == [ours] and result.removed[0].backup in result.backups
+    meta = json.loads(loc.meta.read_text())  # ... and nothing points at it
+    assert OUR_ENTRY_ID not in {e["id"] for e in meta["entries"]} and meta["appliedId"] == "cc-switch-bifrost"
+    assert all((loc.library / f"{e['id']}.json").is_file() for e in meta["entries"])
+    assert {p.name: p.read_bytes() for p in loc.library.iterdir() if p.is_file() and p.name in users} == users
+    store = BackupStore(ours)
+    newest = store.list()[0]
+    assert newest.path == result.removed[0].backup and store.read(newest.id).encode() == written
+    store.restore(newest.id)
+    assert ours.read_bytes() == written
+
+
+def test_remove_refuses_to_delete_an_entry_file_changed_since_it_was_read(tmp_path):
+    loc = install(tmp_path, "desktop-app")
+    save_desktop_plan(plan_desktop_apply(load_library(loc), values()))
+    before = snapshot(loc.folder)
+    plan = plan_desktop_remove(load_library(loc))
+    ours = loc.entry(OUR_ENTRY_ID)
+    ours.write_text(ours.read_text().replace("\"bearer\"", "\"x-api-key\""))  # someone edited it meanwhile
+    before[f"configLibrary/{OUR_ENTRY_ID}.json"] = ours.read_bytes()
+    with pytest.raises(SettingsChangedOnDisk, match="put back"):
+        save_desktop_plan(plan)
+    assert snapshot(loc.folder) == before  # kept, and _meta.json / deploymentMode put back
 
 
 def test_remove_with_nothing_there_plans_nothing(tmp_path):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from optscale_tui.core.causes import Cause
 from optscale_tui.core.clients.claude_desktop import (
@@ -17,17 +19,22 @@ from optscale_tui.core.clients.claude_desktop import (
     plan_desktop_apply,
     save_desktop_plan,
 )
+from optscale_tui.core.clients.claude_desktop.managed import ManagedSource
 from optscale_tui.core.clients.claude_desktop.verify import (
     desktop_target,
+    discover_models,
+    discovery_result,
     linux_desktop_processes,
+    needs_discovery,
     read_desktop_log,
-    running_desktop,
     static_checks,
 )
 from optscale_tui.core.connection import TierMapping, parse_api_key, parse_base_url
+from optscale_tui.core.gateway.catalog import Catalog, ModelInfo
+from optscale_tui.core.gateway.results import ProbeResult, ProbeTimings
 from optscale_tui.core.verify.engine import VerifyOptions, verify
 from optscale_tui.core.verify.events import CheckStatus
-from optscale_tui.demo.server import DEMO_KEY
+from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-desktop"
 TIERS = TierMapping(haiku="anthropic/claude-haiku-4-5", sonnet="anthropic/claude-sonnet-4-6")
@@ -41,7 +48,9 @@ def applied(tmp_path: Path, url: str, key: str = DEMO_KEY, tiers: TierMapping = 
 
 
 def rows(library, **kwargs):
-    return {r.id: r for r in static_checks(library, running=kwargs.pop("running", []), **kwargs)}
+    """The Desktop-only checks with no OS query: nothing managed, nothing running unless a test says so."""
+    return {r.id: r for r in static_checks(library, running=kwargs.pop("running", []),
+                                           managed=kwargs.pop("managed", []), **kwargs)}
 
 
 def test_the_shared_probes_run_on_desktops_values(tmp_path, gateway):
@@ -94,10 +103,12 @@ def test_managed_configuration_is_a_finding(tmp_path):
     managed = tmp_path / "root" / "etc" / "claude-desktop" / "managed-settings.json"
     managed.parent.mkdir(parents=True)
     managed.write_text('{"inferenceProvider": "gateway"}')
-    row = rows(library)["desktop.managed"]
+    row = {r.id: r for r in static_checks(library, running=[])}["desktop.managed"]  # found on the (fake) disk
     assert row.status is CheckStatus.WARN and row.cause is Cause.DESKTOP_MANAGED_OVERRIDE and str(managed) in row.message
+    assert "inferenceProvider" in row.message
     windows = load_library(desktop_locations(platform="win32", env={"LOCALAPPDATA": str(tmp_path / "L")}))
-    row = {r.id: r for r in static_checks(windows, running=[], registry=lambda: ["HKLM\\SOFTWARE\\Policies\\Claude"])}
+    row = {r.id: r for r in static_checks(windows, running=[],
+                                          managed=[ManagedSource("HKLM\\SOFTWARE\\Policies\\Claude")])}
     assert row["desktop.managed"].cause is Cause.DESKTOP_MANAGED_OVERRIDE
 
 
@@ -105,9 +116,6 @@ def test_a_running_desktop_must_be_quit_and_reopened(tmp_path):
     library = applied(tmp_path, "https://my.optscale.ai/llm_proxy/org/v1", key="sk-bf-0000000000000000000000")
     row = rows(library, running=["pid 42: /usr/bin/claude-desktop"])["desktop.running"]
     assert row.status is CheckStatus.WARN and row.cause is Cause.DESKTOP_RUNNING and "Quit" in row.fix
-    listed = running_desktop("macos", lister=lambda: ["/Applications/Claude.app/Contents/MacOS/Claude",
-                                                      "/usr/local/bin/claude -p hi"])
-    assert listed == ["/Applications/Claude.app/Contents/MacOS/Claude"]  # Claude Code's `claude` is not Desktop
 
 
 def test_linux_process_scan_reads_proc_cmdlines(tmp_path):
@@ -152,12 +160,79 @@ def test_log_lines_without_stamps_count_when_the_log_changed_after_the_write(tmp
     assert not read_desktop_log(tmp_path / "missing.log").exists
 
 
-def test_without_inferencemodels_desktops_discovery_is_judged_on_the_catalog(tmp_path):
-    loc = desktop_locations(platform="linux", home=tmp_path, env={})
-    shutil.copytree(FIXTURES / "desktop-app", loc.folder)  # an entry with modelDiscoveryEnabled and no models
-    library = load_library(loc)
-    some = rows(library, catalog=["openai/gpt-5", "anthropic/claude-sonnet-4-6"])["desktop.models"]
-    assert some.status is CheckStatus.WARN and "keep 1 of the 2" in some.message
-    none = rows(library, catalog=["openai/gpt-5", "ollama/qwen3:32b"])["desktop.models"]
-    assert none.status is CheckStatus.FAIL and "0 usable models" in none.message
-    assert rows(library)["desktop.models"].status is CheckStatus.WARN
+# --- Desktop's own model discovery and auth scheme -----------------------------------------------------------
+
+
+def hand_written_entry(tmp_path: Path, url: str, key: str = DEMO_KEY, *, scheme: str = "x-api-key",
+                       models: list[str] | None = None):
+    """Desktop's own fixture (an entry without inferenceModels, auth scheme x-api-key) pointed at `url`."""
+    loc = desktop_locations(platform="linux", home=tmp_path, env={}, root=tmp_path / "root")
+    shutil.copytree(FIXTURES / "desktop-app", loc.folder)
+    entry = loc.entry("3f9c2a1e-5b7d-4c1a-9e2f-8d6b4a0c1e77")
+    data = json.loads(entry.read_text())
+    data.update(inferenceGatewayBaseUrl=url, inferenceGatewayApiKey=key, inferenceGatewayAuthScheme=scheme)
+    if models is not None:
+        data["inferenceModels"] = models
+    entry.write_text(json.dumps(data))
+    return load_library(loc)
+
+
+def test_discovery_makes_desktops_request_with_its_auth_scheme_and_counts_usable_models(tmp_path, gateway):
+    library = hand_written_entry(tmp_path, gateway.anthropic_url)
+    target = desktop_target(library)
+    assert needs_discovery(library) and target.auth_scheme == "x-api-key"
+    gateway.clear_requests()
+    listing = asyncio.run(discover_models(target))
+    [request] = gateway.requests  # one request, Desktop's: no /v1/models first
+    assert (request.method, request.path) == ("GET", urlsplit(gateway.anthropic_url).path + "/v1/models")
+    assert request.headers.get("x-api-key") == DEMO_KEY and "authorization" not in request.headers
+    row = discovery_result(listing)
+    usable = [m for m in listing.ids if "claude" in m]
+    assert row.status is CheckStatus.PASS and f"returned {len(usable)} usable models (of {len(listing.ids)})" in row.message
+    found = rows(library, discovery=listing)
+    assert found["desktop.models"].status is CheckStatus.PASS and "usable" in found["desktop.models"].message
+
+
+def test_discovery_that_finds_no_claude_model_is_the_0_usable_finding(tmp_path):
+    with DemoGateway(models=["openai/gpt-5", "ollama/qwen3:32b"]) as gw:
+        library = hand_written_entry(tmp_path, gw.anthropic_url)
+        listing = asyncio.run(discover_models(desktop_target(library)))
+    row = rows(library, discovery=listing)["desktop.models"]
+    assert row.status is CheckStatus.FAIL and row.cause is Cause.DESKTOP_MODEL_REJECTED
+    assert "returned 0 usable models (of 2)" in row.message
+
+
+def test_discovery_with_a_wrong_key_fails_with_the_gateways_cause(tmp_path, gateway):
+    library = hand_written_entry(tmp_path, gateway.anthropic_url, key="sk-bf-not-a-real-key-0000000000")
+    row = discovery_result(asyncio.run(discover_models(desktop_target(library))))
+    assert row.status is CheckStatus.FAIL and row.cause is Cause.AUTH_INVALID_KEY
+
+
+def test_discovery_keeps_ids_marked_with_an_anthropic_family_tier():
+    ok = ProbeResult("models", True, 200, None, "", {}, ProbeTimings(None, None, 1.0, None, None))
+    listing = Catalog((ModelInfo("team-large", family_tier="opus"), ModelInfo("openai/gpt-5")), "u", ok)
+    row = discovery_result(listing)
+    assert row.status is CheckStatus.PASS and "1 usable model (of 2): team-large" in row.message
+    assert discovery_result(None).status is CheckStatus.WARN  # nothing could be sent: untested, not passed
+
+
+def test_listed_models_with_discovery_enabled_get_a_discovery_row_beside_the_names(tmp_path):
+    library = hand_written_entry(tmp_path, "https://my.optscale.ai/llm_proxy/org/anthropic",
+                                 models=["anthropic/claude-sonnet-4-6"])
+    assert needs_discovery(library)  # modelDiscoveryEnabled is set in Desktop's fixture
+    found = rows(library)
+    assert found["desktop.models"].status is CheckStatus.PASS and "desktop.discovery" in found
+
+
+def test_an_x_api_key_entry_is_probed_with_x_api_key_and_a_bearer_one_with_authorization(tmp_path, gateway):
+    options = VerifyOptions(beta_probe=False, count_tokens=False, tool_probe=False)
+    for scheme, header, absent in (("x-api-key", "x-api-key", "authorization"),
+                                   ("bearer", "authorization", "x-api-key")):
+        library = hand_written_entry(tmp_path / scheme, gateway.anthropic_url, scheme=scheme,
+                                     models=["anthropic/claude-sonnet-4-6"])
+        gateway.clear_requests()
+        done = asyncio.run(verify(desktop_target(library), options))
+        assert done.ok, [(r.id, r.message) for r in done.results]
+        keyed = [r for r in gateway.requests if r.method != "HEAD"]  # the reachability preflight sends no key
+        assert keyed and all(absent not in r.headers for r in keyed)
+        assert all(r.headers[header] == (DEMO_KEY if scheme == "x-api-key" else f"Bearer {DEMO_KEY}") for r in keyed)

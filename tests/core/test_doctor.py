@@ -717,3 +717,34 @@ def test_a_key_from_the_users_api_key_helper_redirected_by_the_project_fails_and
     target = target_from_effective(config, cwd=sb.cwd, run_helper=lambda command, **_: ran.append(command))
     assert ran == []  # its key could only go where it must not
     assert [p.cause for p in target.problems] == [Cause.KEY_SENT_ELSEWHERE]
+
+
+# --- Claude Desktop: managed configuration overrides the local one (detected as `desktop verify` detects it) ------
+
+
+def test_managed_desktop_configuration_is_a_doctor_finding(sb: Sandbox) -> None:
+    from optscale_tui.core.diagnosis.desktop import with_desktop_findings
+
+    sb.env.update(good_env())
+    config = sb.inspect()
+    assert with_desktop_findings(config, platform="linux", home=sb.home, env={}, root=sb.root).findings == \
+        config.findings  # nothing managed: nothing added
+    managed = sb.write(sb.root / "etc" / "claude-desktop" / "managed-settings.json",
+                       {"inferenceProvider": "gateway", "inferenceGatewayBaseUrl": "https://other.example/anthropic"})
+    found = only(with_desktop_findings(config, platform="linux", home=sb.home, env={}, root=sb.root),
+                 Cause.DESKTOP_MANAGED_OVERRIDE)
+    assert found.severity == "warn" and str(managed) in found.message
+    assert "inferenceProvider, inferenceGatewayBaseUrl" in found.message and str(sb.home / ".config") in found.message
+    assert found.fix == describe(Cause.DESKTOP_MANAGED_OVERRIDE).fix
+
+
+def test_managed_desktop_configuration_in_the_windows_registry_is_a_doctor_finding(sb: Sandbox) -> None:
+    from optscale_tui.core.diagnosis.desktop import with_desktop_findings
+
+    sb.env["ANTHROPIC_BASE_URL"] = "not a url"  # a failure: it stays first, the Desktop warning after it
+    answers = {"reg query HKCU\\SOFTWARE\\Policies\\Claude": "\n    inferenceModels    REG_SZ    []\n"}
+    config = with_desktop_findings(sb.inspect(), platform="win32", env={"LOCALAPPDATA": str(sb.root / "L")},
+                                   root=sb.root, run=lambda argv: answers.get(" ".join(argv)))
+    found = only(config, Cause.DESKTOP_MANAGED_OVERRIDE)
+    assert "HKCU\\SOFTWARE\\Policies\\Claude" in found.message and "inferenceModels" in found.message
+    assert config.findings[0].severity == "fail" and config.findings[-1] is found

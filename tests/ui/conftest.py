@@ -57,6 +57,10 @@ def ui_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UISandbox:
         if name.startswith(("ANTHROPIC_", "CLAUDE_", "NODE_EXTRA_CA", "SSL_CERT")):
             monkeypatch.delenv(name)
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)  # Claude Desktop's folder: the sandbox's ~/.config
+    # Claude Desktop's managed configuration (the doctor reports it): looked for under a sandbox root, not /etc.
+    from optscale_tui.core.clients.claude_desktop import locations
+
+    monkeypatch.setattr(locations, "SYSTEM_ROOT", tmp_path / "root")
     monkeypatch.delenv("TMUX", raising=False)  # copy toasts would depend on the tmux the tests run in
     monkeypatch.setenv("HOME", str(home))
     # The real-client check would find `claude` only on some machines; the pictures must not depend on that. The

@@ -192,3 +192,17 @@ async def test_at_80_columns_the_values_get_the_width_model_names_in_full(ui_san
         drawn = screen_text(app)
         for model in ("anthropic/claude-sonnet-4-6", "anthropic/claude-haiku-4-5"):
             assert model in drawn, drawn
+
+
+async def test_managed_desktop_configuration_is_a_finding_in_the_doctor_pane(ui_sandbox, tmp_path) -> None:
+    managed = tmp_path / "root" / "etc" / "claude-desktop" / "managed-settings.json"  # ui_sandbox's system root
+    managed.parent.mkdir(parents=True)
+    managed.write_text(json.dumps({"inferenceProvider": "gateway", "inferenceGatewayBaseUrl": "https://x/anthropic"}))
+    ui_sandbox.seed({"env": GATEWAY})
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_doctor(app, pilot)
+        texts = app.query_one("#doctor-findings", FindingsList).texts
+        [desktop] = [t for t in texts if "desktop_managed_override" in t]
+        assert desktop.startswith("! warn  desktop_managed_override")
+        assert "managed-settings.json" in desktop and "inferenceProvider" in desktop

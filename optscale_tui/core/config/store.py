@@ -3,9 +3,8 @@
 save_plan: the one save path (plans and restores): refuses when someone else changed the file since it was read,
 and when the file is read-only unless forced; always leaves a backup first; atomic, private (0600), through
 symlinks to their target. Anything refused or failed leaves the file as it was and no backup from that attempt.
-
-BackupStore.restore writes the backup's bytes back verbatim, even over a file that no longer parses (the broken
-file is backed up first, so nothing is lost).
+BackupStore.restore writes a backup's bytes back verbatim, even over a file that no longer parses (that file is
+backed up first, so nothing is lost); BackupStore.remove_file backs a file up, then removes it.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,8 +68,7 @@ class Backup:
     is_original: bool
     made_by: str = "save"  # what the backup was taken before: "save" (a plan or fix-it) or "restore"
     broken: str = ""  # why it must never be restored ("" = intact); only filled in by list(check_integrity=True)
-    # The original is "no file": there was none before optscale-tui's first save, so restoring it removes the file.
-    absent: bool = False
+    absent: bool = False  # the original is "no file" (none before the first save): restoring it removes the file
 
     @property
     def is_broken(self) -> bool:
@@ -228,23 +226,29 @@ class BackupStore:
             expected_hash=sha256_hex(current) if current is not None else "",
             expected_exists=current is not None, keep_backups=keep_backups, now=now, made_by="restore", force=force,
         )
-        notice = f"Restored backup {backup_id}."
-        return SaveResult(result.path, result.backup, result.original, result.mode_tightened,
-                          (*result.notices, notice))
+        return replace(result, notices=(*result.notices, f"Restored backup {backup_id}."))
 
     def _restore_absence(self, *, keep_backups: int, now: datetime | None, force: bool) -> SaveResult:
         """Give back "no file": the current file is backed up (as before any restore), then removed."""
+        result = self.remove_file(keep_backups=keep_backups, now=now, force=force, made_by="restore")
+        if result.backup is None:
+            return replace(result, notices=("There was no settings file before the first save, and there is none now.",))
+        return replace(result, notices=(*result.notices, "Restored the original: there was no settings file before "
+                                        "optscale-tui's first save, so it was removed (Claude Code runs with its "
+                                        "defaults again)."))
+
+    def remove_file(self, *, expected_hash: str | None = None, keep_backups: int = 20, now: datetime | None = None,
+                    force: bool = False, made_by: str = "save") -> SaveResult:
+        """Back the file up, then remove it (restoring the backup brings it back); refused if not as read (hash)."""
         current = read_regular_file(self.settings_path)
         if current is None:
-            return SaveResult(self.settings_path, None, None, False,
-                              ("There was no settings file before the first save, and there is none now.",))
+            return SaveResult(self.settings_path, None, None, False, ())
         target = write_target(self.settings_path)
         if is_read_only(target) and not force:
             raise SettingsReadOnly(self.settings_path, "is read-only: it was not removed")
-        self._ensure_dir()
-        backup = self._add(current, _utc(now), "restore")
+        backup = self._add(current, _utc(now), made_by)
         try:
-            if regular_file_digest(target) != sha256_hex(current):
+            if regular_file_digest(target) != (expected_hash or sha256_hex(current)):
                 raise SettingsChangedOnDisk(self.settings_path, "the file was changed by another program after it "
                                                                 "was read; nothing was removed.")
             target.unlink()
@@ -257,11 +261,7 @@ class BackupStore:
         with contextlib.suppress(OSError):
             fsync_dir(target.parent)
             self._prune(keep_backups)
-        return SaveResult(self.settings_path, backup, None, False, (
-            f"Backup: {backup}",
-            "Restored the original: there was no settings file before optscale-tui's first save, so it was removed "
-            "(Claude Code runs with its defaults again).",
-        ))
+        return SaveResult(self.settings_path, backup, None, False, (f"Backup: {backup}",))
 
     # -- used by the save path
 
@@ -332,9 +332,9 @@ def save_plan(plan: SettingsPlan, *, keep_backups: int = 20, now: datetime | Non
     (unless `force`) if the file is read-only (SettingsReadOnly)."""
     doc = plan.document
     if not plan.has_changes:
-        store = BackupStore(doc.path)
-        original = store.original_path if store.original_path.is_file() else None
-        return SaveResult(doc.path, None, original, False, ("Nothing to save: the file already has these values.",))
+        original = BackupStore(doc.path).original_path
+        return SaveResult(doc.path, None, original if original.is_file() else None, False,
+                          ("Nothing to save: the file already has these values.",))
     if not parses_as_object(plan.new_text) or is_blank(plan.new_text):
         raise SettingsError(doc.path, "internal error: refusing to write settings that are not a JSON object")
     data = (BOM if doc.bom else b"") + plan.new_text.encode("utf-8")

@@ -1,5 +1,6 @@
 """The model catalog: `GET {v1}/models` (OpenAI layout), else `GET {anthropic}/v1/models` (Anthropic layout, paged),
-parsed into `ModelInfo`s under one size cap and one deadline for every page."""
+parsed into `ModelInfo`s under one size cap and one deadline for every page. `list_anthropic_models` asks only the
+second, as Claude Desktop's model discovery does."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class ModelInfo:
     id: str
     display_name: str | None = None
     owned_by: str | None = None
+    family_tier: str | None = None  # anthropic_family_tier: a gateway's mark that Claude Desktop may use this id
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class _CatalogEntry(NamedTuple):
     id: str
     display_name: object
     owned_by: object
+    family_tier: object
 
 
 def _catalog_object(pairs: list[tuple[str, Any]]) -> Any:
@@ -61,7 +64,8 @@ def _catalog_object(pairs: list[tuple[str, Any]]) -> Any:
     fields = dict(pairs)
     model_id = fields.get("id")
     if isinstance(model_id, str) and "data" not in fields and "models" not in fields:
-        return _CatalogEntry(model_id, fields.get("display_name"), fields.get("owned_by"))
+        return _CatalogEntry(model_id, fields.get("display_name"), fields.get("owned_by"),
+                             fields.get("anthropic_family_tier"))
     return fields
 
 
@@ -92,6 +96,7 @@ def _parse_catalog(data: Any) -> list[ModelInfo] | None:
                     item.id,
                     display_name=str(item.display_name) if item.display_name else None,
                     owned_by=str(item.owned_by) if item.owned_by else None,
+                    family_tier=item.family_tier if isinstance(item.family_tier, str) and item.family_tier else None,
                 )
             )
         elif isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
@@ -134,6 +139,17 @@ class CatalogRequests(ProbeBase):
                 replace(probe, detail=truncate(self._scrub(detail), 2 * MAX_DETAIL_CHARS)),
             )
         return result
+
+    async def list_anthropic_models(self) -> Catalog:
+        """GET {anthropic}/v1/models only (paged), the request Claude Desktop's model discovery makes when its entry
+        lists no models: no /v1 first, no fallback, the key sent in the client's auth scheme."""
+        url = f"{self.url.anthropic_base}/v1/models"
+        if self._insecure:
+            return Catalog((), url, self._insecure_result("models"))
+        t0 = time.perf_counter()
+        until = asyncio.get_running_loop().time() + self.timeout
+        got = await self._get_catalog(url, params=None, t0=t0, until=until)
+        return self._catalog_result(got, url, t0, fallback=False)
 
     async def _get_catalog(
         self, url: str, *, params: dict[str, str] | None, t0: float, until: float

@@ -4,7 +4,8 @@ Every probe returns a `ProbeResult` — never raises for network or HTTP problem
 set, the server's own words (truncated, key masked), timings and the request ids a gateway admin needs to find the
 request in OptScale Traces.
 
-Requests look like Claude Code's: `Authorization: Bearer <key>`, `anthropic-version: 2023-06-01`, `POST
+Requests look like Claude Code's: `Authorization: Bearer <key>` (or `x-api-key: <key>`, `auth_scheme="x-api-key"`,
+as Claude Desktop sends it for an entry with that `inferenceGatewayAuthScheme`), `anthropic-version: 2023-06-01`, `POST
 {anthropic_base}/v1/messages` with `"stream": true`, and for the beta probe `?beta=true` plus the `anthropic-beta`
 header Claude Code sends for its default model.
 
@@ -32,6 +33,7 @@ from optscale_tui.core.gateway.results import ProbeResult
 from optscale_tui.core.gateway.tls import shared_ssl_context
 
 ANTHROPIC_VERSION = "2023-06-01"
+AUTH_SCHEMES = ("bearer", "x-api-key")  # how the key travels: Authorization: Bearer <key>, or x-api-key: <key>
 USER_AGENT = f"optscale-tui/{__version__}"
 
 
@@ -56,7 +58,10 @@ class GatewayClient(CatalogRequests, MessageProbes):
         env: Mapping[str, str] | None = None,
         timeout: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        auth_scheme: str = "bearer",
     ) -> None:
+        if auth_scheme not in AUTH_SCHEMES:
+            raise ValueError(f"auth_scheme must be one of {', '.join(AUTH_SCHEMES)}, not {auth_scheme!r}")
         if not (math.isfinite(timeout) and timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if not _header_safe(key.value):
@@ -71,6 +76,8 @@ class GatewayClient(CatalogRequests, MessageProbes):
         self._key = key
         self.timeout = timeout
         self._insecure = not url.is_https and not url.is_loopback
+        self._key_header = "authorization" if auth_scheme == "bearer" else "x-api-key"
+        key_value = f"Bearer {key.value}" if auth_scheme == "bearer" else key.value
         ssl_context = shared_ssl_context(ca_bundle, env)
         # httpx 0.28 uses an SSLContext passed as `verify` as is: SSL_CERT_FILE / SSL_CERT_DIR are only consulted
         # for verify=True, and REQUESTS_CA_BUNDLE is not read at all, so nothing in the environment replaces our
@@ -82,7 +89,7 @@ class GatewayClient(CatalogRequests, MessageProbes):
             follow_redirects=False,
             transport=transport,
             headers={
-                "authorization": f"Bearer {key.value}",
+                self._key_header: key_value,
                 "anthropic-version": ANTHROPIC_VERSION,
                 "content-type": "application/json",
                 "user-agent": USER_AGENT,
@@ -113,7 +120,7 @@ class GatewayClient(CatalogRequests, MessageProbes):
         exchange = Exchange(name)
         try:
             request = self._client.build_request("HEAD", url)
-            del request.headers["authorization"]
+            del request.headers[self._key_header]
             async with deadline(self.timeout):
                 response = await self._client.send(request, stream=True)
                 await response.aclose()

@@ -87,7 +87,7 @@ def _default_client(target: VerificationTarget, options: VerifyOptions) -> Gatew
 
     assert target.url is not None and target.key is not None
     return GatewayClient(target.url, target.key, ca_bundle=options.ca_bundle, env=options.env,
-                         timeout=options.check_timeout)
+                         timeout=options.check_timeout, auth_scheme=target.auth_scheme)
 
 
 # --- the plan -------------------------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ class VerificationTarget:
     disable_experimental_betas: bool = False
     problems: tuple[CheckResult, ...] = ()  # what prevents probing at all (no URL, no key…)
     key_source: str = ""  # where the key came from when not from the env (e.g. "apiKeyHelper in ~/.claude/…")
+    auth_scheme: str = "bearer"  # how the probes send the key: "bearer" (Claude Code) or "x-api-key" (a Desktop entry)
 
     @property
     def summary(self) -> dict[str, object]:
@@ -89,6 +90,7 @@ class VerificationTarget:
             "tiers": self.tiers.tiers(),
             **({"main_model": self.tiers.main_model} if self.tiers.main_model else {}),
             **({"subagent_model": self.tiers.subagent_model} if self.tiers.subagent_model else {}),
+            **({"auth_scheme": self.auth_scheme} if self.auth_scheme != "bearer" else {}),
         }
 
 

@@ -181,7 +181,8 @@ def target_lines(target: VerificationTarget) -> list[str]:
     return [
         f"Verifying {s['source']}",
         f"  Base URL: {s['anthropic_base_url'] or '(none)'}",
-        f"  API key:  {s['api_key'] or '(none)'}" + (f" (from {target.key_source})" if target.key_source else ""),
+        f"  API key:  {s['api_key'] or '(none)'}" + (f" (from {target.key_source})" if target.key_source else "")
+        + (" (sent as x-api-key)" if target.auth_scheme == "x-api-key" else ""),
         f"  Tiers:    {tiers}",
         *([f"  Main model:     {target.tiers.main_model}"] if target.tiers.main_model else []),
         *([f"  Subagent model: {target.tiers.subagent_model}"] if target.tiers.subagent_model else []),

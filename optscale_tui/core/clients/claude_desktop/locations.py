@@ -2,7 +2,8 @@
 
 The in-app "Configure Third-Party Inference" window writes a `Claude-3p` folder:
 macOS `~/Library/Application Support/Claude-3p/`, Windows `%LOCALAPPDATA%\\Claude-3p\\` (older builds
-`%APPDATA%\\Claude-3p\\`), Linux `$XDG_CONFIG_HOME/Claude-3p/` (default `~/.config/Claude-3p/`). It holds
+`%APPDATA%\\Claude-3p\\`; the Microsoft Store install keeps either in its virtualised folder
+`%LOCALAPPDATA%\\Packages\\Claude_<publisher-id>\\LocalCache\\Local|Roaming\\Claude-3p\\`), Linux `$XDG_CONFIG_HOME/Claude-3p/` (default `~/.config/Claude-3p/`). It holds
 `configLibrary/_meta.json` + `configLibrary/<id>.json` and `claude_desktop_config.json` (`deploymentMode`).
 Managed configuration (an administrator's, read-only here) wins over it.
 
@@ -24,6 +25,8 @@ DESKTOP_CONFIG_NAME = "claude_desktop_config.json"
 MANAGED_DOMAIN = "com.anthropic.claudefordesktop"
 MANAGED_REGISTRY_KEY = "SOFTWARE\\Policies\\Claude"
 LINUX_MANAGED_PATH = "etc/claude-desktop/managed-settings.json"
+STORE_PACKAGE_GLOB = "Claude_*"  # the Microsoft Store (MSIX) package folder: Claude_<publisher id>
+SYSTEM_ROOT = Path("/")  # where system-wide (managed) files are looked for when no `root` is given
 
 
 def os_family(platform: str | None = None) -> str:
@@ -73,9 +76,10 @@ def _home(env: Mapping[str, str], home: Path | None, family: str) -> Path:
 
 def desktop_locations(
     *, platform: str | None = None, home: Path | None = None, env: Mapping[str, str] | None = None,
-    root: Path = Path("/"),
+    root: Path | None = None,
 ) -> DesktopLocations:
     env = os.environ if env is None else env
+    root = SYSTEM_ROOT if root is None else root
     family = os_family(platform)
     home_dir = _home(env, home, family)
     if family == "macos":
@@ -88,10 +92,7 @@ def desktop_locations(
     if family == "windows":
         local = Path(env["LOCALAPPDATA"]) if env.get("LOCALAPPDATA") else home_dir / "AppData" / "Local"
         roaming = Path(env["APPDATA"]) if env.get("APPDATA") else home_dir / "AppData" / "Roaming"
-        folder, reason = local / FOLDER_NAME, "Windows: %LOCALAPPDATA%\\Claude-3p"
-        if not folder.exists() and (roaming / FOLDER_NAME).is_dir():
-            # Older Desktop builds kept it in the roaming profile; use the one that is there.
-            folder, reason = roaming / FOLDER_NAME, "Windows: %APPDATA%\\Claude-3p (older Desktop builds)"
+        folder, reason = _windows_folder(local, roaming)
         return DesktopLocations(family, folder, reason, folder / "logs" / "main.log", ())
     xdg = env.get("XDG_CONFIG_HOME", "").strip()
     # The XDG spec says a relative $XDG_CONFIG_HOME is invalid and must be ignored.
@@ -100,3 +101,32 @@ def desktop_locations(
     else:
         folder, reason = home_dir / ".config" / FOLDER_NAME, "Linux: ~/.config/Claude-3p"
     return DesktopLocations(family, folder, reason, folder / "logs" / "main.log", (root / LINUX_MANAGED_PATH,))
+
+
+def _windows_folder(local: Path, roaming: Path) -> tuple[Path, str]:
+    """%LOCALAPPDATA%\\Claude-3p; else the folder that is there: %APPDATA% (older builds), then a Microsoft Store
+    install's virtualised copy of either (the most recently changed, if several packages have one)."""
+    usual = local / FOLDER_NAME
+    if usual.exists():
+        return usual, "Windows: %LOCALAPPDATA%\\Claude-3p"
+    if (roaming / FOLDER_NAME).is_dir():
+        return roaming / FOLDER_NAME, "Windows: %APPDATA%\\Claude-3p (older Desktop builds)"
+    store = []
+    try:
+        packages = sorted((local / "Packages").glob(STORE_PACKAGE_GLOB))
+    except OSError:
+        packages = []
+    for package in packages:
+        for profile, variable in (("Local", "%LOCALAPPDATA%"), ("Roaming", "%APPDATA%")):
+            candidate = package / "LocalCache" / profile / FOLDER_NAME
+            try:
+                changed = candidate.stat().st_mtime if candidate.is_dir() else None
+            except OSError:
+                changed = None
+            if changed is not None:
+                store.append((changed, candidate, f"Windows: Microsoft Store install, {variable} virtualised in "
+                                                  f"Packages\\{package.name}\\LocalCache\\{profile}"))
+    if store:
+        _, folder, reason = max(store, key=lambda found: found[0])  # max keeps the first of equal times
+        return folder, reason
+    return usual, "Windows: %LOCALAPPDATA%\\Claude-3p"

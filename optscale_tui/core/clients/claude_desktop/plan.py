@@ -3,7 +3,8 @@
 Applying writes (in this order) `configLibrary/optscale-tui.json` (the gateway entry), `_meta.json` (the entry
 added and applied; every other entry kept) and `claude_desktop_config.json` (`deploymentMode: "3p"`). Each file is
 edited in place by `plan_top_level_edit`, saved by `save_plan` (hash check, backup, atomic, 0600). Removing switches
-Desktop back (`"1p"`), takes our entry out of `_meta.json` and keeps the user's others.
+Desktop back (`"1p"`), takes our entry out of `_meta.json`, keeps the user's others, and then removes our entry's
+file (backed up first, so `optscale-tui restore --settings <it>` brings it back).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from optscale_tui.core.config.errors import SettingsError
-from optscale_tui.core.config.plan import PlannedChange, SettingsPlan, plan_top_level_edit
+from optscale_tui.core.config.plan import PlannedChange, SettingsDocument, SettingsPlan, plan_top_level_edit
 from optscale_tui.core.config.store import BackupStore, SaveResult, save_plan
 from optscale_tui.core.connection import ApiKey, GatewayUrl, InputError, mask_secret
 
@@ -42,10 +43,11 @@ class DesktopPlan:
     library: DesktopLibrary
     plans: tuple[SettingsPlan, ...]  # in save order
     notices: tuple[str, ...] = ()
+    removals: tuple[SettingsDocument, ...] = ()  # files removed (after a backup) once every plan is saved
 
     @property
     def has_changes(self) -> bool:
-        return any(p.has_changes for p in self.plans)
+        return any(p.has_changes for p in self.plans) or any(doc.exists for doc in self.removals)
 
     @property
     def changes(self) -> tuple[tuple[Path, PlannedChange], ...]:
@@ -60,6 +62,9 @@ class DesktopPlan:
             if plan.has_changes:
                 name = _relative(plan.document.path, folder)
                 parts.append(masked_diff(plan.document.text, plan.new_text, f"a/{name}", f"b/{name}"))
+        for doc in self.removals:
+            if doc.exists:
+                parts.append(masked_diff(doc.text, "", f"a/{_relative(doc.path, folder)}", "/dev/null"))
         return "".join(parts)
 
 
@@ -184,10 +189,8 @@ def plan_desktop_apply(library: DesktopLibrary, values: DesktopValues) -> Deskto
 
 
 def plan_desktop_remove(library: DesktopLibrary) -> DesktopPlan:
-    """Switch Desktop back to Anthropic's own service ("1p") and take our entry out of the library's list.
-
-    The user's other entries stay; our `<id>.json` stays on disk (a backup in effect) and is named in a notice.
-    """
+    """Switch Desktop back to Anthropic's own service ("1p"), take our entry out of the library's list and remove its
+    file (the key it holds need not stay on disk; a backup of it is kept). The user's other entries stay."""
     plans: list[SettingsPlan] = []
     notices: list[str] = []
     meta = library.meta
@@ -210,9 +213,11 @@ def plan_desktop_remove(library: DesktopLibrary) -> DesktopPlan:
         plans.append(plan_top_level_edit(library.desktop_config, {"deploymentMode": "1p"},
                                          reason="Desktop goes back to Anthropic's own service"))
     entry = _our_entry(library)
-    if entry and entry.document.exists:
-        notices.append(f"{entry.document.path} is left in place (no longer listed); delete it if unwanted.")
-    return DesktopPlan(library, tuple(plans), tuple(notices))
+    removals = (entry.document,) if entry and entry.document.exists else ()
+    if removals:
+        notices.append(f"{entry.document.path} is removed after a backup (optscale-tui restore --settings "
+                       f"{entry.document.path} lists it).")
+    return DesktopPlan(library, tuple(plans), tuple(notices), removals)
 
 
 # --- saving -------------------------------------------------------------------------------------------------
@@ -221,10 +226,11 @@ def plan_desktop_remove(library: DesktopLibrary) -> DesktopPlan:
 @dataclass(frozen=True, slots=True)
 class DesktopSaveResult:
     results: tuple[SaveResult, ...]
+    removed: tuple[SaveResult, ...] = ()  # the files removed (each backed up first)
 
     @property
     def backups(self) -> tuple[Path, ...]:
-        return tuple(r.backup for r in self.results if r.backup)
+        return tuple(r.backup for r in (*self.results, *self.removed) if r.backup)
 
 
 def save_desktop_plan(plan: DesktopPlan, *, keep_backups: int = 20, now: datetime | None = None) -> DesktopSaveResult:
@@ -240,7 +246,14 @@ def save_desktop_plan(plan: DesktopPlan, *, keep_backups: int = 20, now: datetim
             undone = _roll_back(done)
             error = type(exc)(exc.path, f"{exc.reason}{undone}", line=exc.line, column=exc.column)
             raise error from None
-    return DesktopSaveResult(tuple(result for _, result in done))
+    removed: list[SaveResult] = []
+    for doc in plan.removals:  # last: the files that listed it no longer do
+        try:
+            removed.append(BackupStore(doc.path).remove_file(expected_hash=doc.content_hash,
+                                                             keep_backups=keep_backups, now=now))
+        except SettingsError as exc:
+            raise type(exc)(exc.path, f"{exc.reason}{_roll_back(done)}", line=exc.line, column=exc.column) from None
+    return DesktopSaveResult(tuple(result for _, result in done), tuple(removed))
 
 
 def _roll_back(done: list[tuple[SettingsPlan, SaveResult]]) -> str:

@@ -1,29 +1,36 @@
 """Verify Claude Desktop's configuration with the same probes as Claude Code's, plus what only Desktop can say.
 
-The applied library entry becomes a `VerificationTarget` (URL, key, the models by tier) for the shared engine. The
-Desktop-only checks need no network and run beside it (`static_checks`, after the engine so a rejected model name
-can be matched against the catalog it fetched): the deployment mode, the model names Desktop accepts, managed
-configuration that overrides the local one, a running Desktop (it reads its configuration once, at launch) and the
-newest `[custom-3p]` lines of Desktop's own log since the configuration was written.
+The applied library entry becomes a `VerificationTarget` (URL, key, the models by tier, the auth scheme its key is
+sent with) for the shared engine. The Desktop-only checks run beside it (`static_checks`, after the engine so a
+rejected model name can be matched against the catalog it fetched): the deployment mode, the model names Desktop
+accepts — or, for an entry without them, what Desktop's own discovery request (`discover_models`, the one network
+request here) returns —, managed configuration that overrides the local one (managed.py), a running Desktop (it
+reads its configuration once, at launch) and the newest `[custom-3p]` lines of Desktop's log since the write.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
-import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from optscale_tui.core.causes import Cause, describe
 from optscale_tui.core.connection import ApiKey, InputError, mask_secret, parse_anthropic_base_url
 from optscale_tui.core.verify.events import CheckResult, CheckStatus, VerificationTarget
 
 from .library import DesktopLibrary
-from .locations import MANAGED_REGISTRY_KEY
+from .managed import ManagedSource, managed_sources
 from .models import desktop_rejects, nearest_valid_model, tiers_from_models
+from .system import CommandRunner, run_command
+
+if TYPE_CHECKING:
+    from optscale_tui.core.gateway.catalog import Catalog
 
 LOG_TAG = "[custom-3p]"
 LOG_TAIL_BYTES = 512 * 1024
@@ -115,52 +122,32 @@ def linux_desktop_processes(proc_root: Path = Path("/proc")) -> list[str]:
     return found
 
 
-def _listed(command: list[str]) -> list[str]:
-    try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=5, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
+def _pids_from_pgrep(output: str) -> list[str]:
+    return [f"pid {pid}: Claude" for pid in output.split() if pid.isdigit()]
 
 
-def running_desktop(os_name: str, *, proc_root: Path = Path("/proc"),
-                    lister: Callable[[], Iterable[str]] | None = None) -> list[str]:
-    """Desktop processes found (best effort on macOS and Windows; `lister` replaces the OS query in tests)."""
-    if lister is not None:
-        return [line for line in lister() if _is_desktop_command(line.split(" "))]
+def _pids_from_tasklist(output: str) -> list[str]:
+    """`tasklist /FO CSV /NH` rows: "Claude.exe","1234","Console","1","150,000 K" (no row: an INFO line)."""
+    found = []
+    for row in csv.reader(io.StringIO(output)):
+        if len(row) >= 2 and row[0].lower() == "claude.exe" and row[1].isdigit():
+            found.append(f"pid {row[1]}: {row[0]}")
+    return found
+
+
+MACOS_PROCESS_QUERY = ["pgrep", "-x", "Claude"]
+WINDOWS_PROCESS_QUERY = ["tasklist", "/FI", "IMAGENAME eq Claude.exe", "/NH", "/FO", "CSV"]
+
+
+def running_desktop(os_name: str, *, proc_root: Path = Path("/proc"), run: CommandRunner | None = None) -> list[str]:
+    """Desktop processes found: /proc on Linux, `pgrep` on macOS, `tasklist` on Windows (`run` replaces the command
+    in tests). Best effort: a query that fails finds nothing."""
     if os_name == "linux":
         return linux_desktop_processes(proc_root)
+    run = run or run_command
     if os_name == "macos":
-        return [f"pid {pid}: Claude" for pid in _listed(["pgrep", "-x", "Claude"])]
-    lines = _listed(["tasklist", "/FI", "IMAGENAME eq Claude.exe", "/NH", "/FO", "CSV"])
-    return [line for line in lines if line.lower().startswith('"claude.exe"')]
-
-
-# --- managed configuration ------------------------------------------------------------------------------------
-
-
-def _windows_policy_values() -> list[str]:
-    try:
-        import winreg  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    found = []
-    for hive, name in ((winreg.HKEY_LOCAL_MACHINE, "HKLM"), (winreg.HKEY_CURRENT_USER, "HKCU")):
-        try:
-            with winreg.OpenKey(hive, MANAGED_REGISTRY_KEY) as key:
-                if winreg.QueryInfoKey(key)[1]:
-                    found.append(f"{name}\\{MANAGED_REGISTRY_KEY}")
-        except OSError:
-            continue
-    return found
-
-
-def managed_sources(library: DesktopLibrary, *, registry: Callable[[], list[str]] | None = None) -> list[str]:
-    """Where an administrator's configuration for Desktop is present (it wins over the local one)."""
-    found = [str(p) for p in library.locations.managed_files if p.is_file()]
-    if library.locations.os == "windows":
-        found += (registry or _windows_policy_values)()
-    return found
+        return _pids_from_pgrep(run(MACOS_PROCESS_QUERY) or "")
+    return _pids_from_tasklist(run(WINDOWS_PROCESS_QUERY) or "")
 
 
 # --- the target and the Desktop-only checks -------------------------------------------------------------------
@@ -190,7 +177,8 @@ def desktop_target(library: DesktopLibrary) -> VerificationTarget:
         else:
             problems.append(_problem("config.api_key", "API key configured", None,
                                      "The configuration has no inferenceGatewayApiKey.", "Write the API key."))
-    return VerificationTarget(url, key, tiers, source, None, False, tuple(problems))
+    scheme = "x-api-key" if conn and (conn.auth_scheme or "").strip().lower() == "x-api-key" else "bearer"
+    return VerificationTarget(url, key, tiers, source, None, False, tuple(problems), auth_scheme=scheme)
 
 
 def _problem(check_id: str, title: str, cause: Cause | None, message: str, fix: str) -> CheckResult:
@@ -203,39 +191,18 @@ def _result(check_id: str, title: str, status: CheckStatus, message: str, cause:
                        fix if fix is not None else (describe(cause).fix if cause else ""))
 
 
-def static_checks(library: DesktopLibrary, *, catalog: Iterable[str] = (), registry=None, running=None,
+def static_checks(library: DesktopLibrary, *, catalog: Iterable[str] = (), discovery: Catalog | None = None,
+                  managed: list[ManagedSource] | None = None, running: list[str] | None = None,
                   entry_written: datetime | None = None) -> list[CheckResult]:
-    """Desktop-only findings that need no network: mode, model names, managed override, running app, log."""
-    rows: list[CheckResult] = []
-    entry = library.applied
-    mode = library.deployment_mode
-    title = "Desktop set to third-party inference"
-    if mode == "3p" and entry is not None:
-        rows.append(_result("desktop.mode", title, CheckStatus.PASS, f"deploymentMode 3p, applied: {entry.name}."))
-    else:
-        rows.append(_result("desktop.mode", title, CheckStatus.FAIL,
-                            f"deploymentMode is {mode or 'not set'}"
-                            + ("" if entry else " and no configuration is applied")
-                            + ": Desktop uses Anthropic's own service.", fix=f"Run {APPLY_COMMAND}."))
-    models = entry.connection.models if entry else ()
-    title = "Model names Desktop accepts"
-    bad = [m.name for m in models if desktop_rejects(m.name)]
-    if bad:
-        near = nearest_valid_model(bad[0], catalog)
-        rows.append(_result("desktop.models", title, CheckStatus.FAIL,
-                            f"Desktop rejects {', '.join(bad)} (and with it the whole list)"
-                            + (f"; nearest valid name in the catalog: {near}." if near else "."),
-                            Cause.DESKTOP_MODEL_REJECTED))
-    elif models:
-        rows.append(_result("desktop.models", title, CheckStatus.PASS,
-                            f"{len(models)} model{'s' if len(models) > 1 else ''}, default {models[0].name}."))
-    elif entry is not None:
-        rows.append(discovery_result(catalog))
-    sources = managed_sources(library, registry=registry)
+    """Desktop-only findings: mode, model names (or what Desktop's discovery found: `discovery`, the listing
+    `discover_models` fetched), managed override, running app, log. `managed` and `running` replace the OS queries."""
+    rows = [mode_check(library), *model_checks(library, catalog, discovery)]
+    sources = managed_sources(library.locations) if managed is None else managed
     title = "No managed configuration overrides it"
     if sources:
         rows.append(_result("desktop.managed", title, CheckStatus.WARN,
-                            f"Managed configuration present: {', '.join(sources)}.", Cause.DESKTOP_MANAGED_OVERRIDE))
+                            f"Managed configuration present: {', '.join(map(str, sources))}.",
+                            Cause.DESKTOP_MANAGED_OVERRIDE))
     else:
         rows.append(_result("desktop.managed", title, CheckStatus.PASS, "None found."))
     processes = running if running is not None else running_desktop(library.locations.os)
@@ -251,22 +218,91 @@ def static_checks(library: DesktopLibrary, *, catalog: Iterable[str] = (), regis
     return rows
 
 
-def discovery_result(catalog: Iterable[str]) -> CheckResult:
-    """No inferenceModels: Desktop lists GET /v1/models and keeps only recognisably-Claude ids. Judged on the catalog
-    the shared probes fetched (no second request)."""
-    title, fix = "Model names Desktop accepts", "Write the mapped models (optscale-tui desktop apply)."
-    ids = list(catalog)
-    usable = [m for m in ids if "claude" in m.lower() or "anthropic" in m.lower()]
-    if not ids:
-        return _result("desktop.models", title, CheckStatus.WARN, "No inferenceModels, and the catalog could not be "
-                       "listed here: Desktop's own model discovery is untested.", fix=fix)
+def mode_check(library: DesktopLibrary) -> CheckResult:
+    entry, mode = library.applied, library.deployment_mode
+    title = "Desktop set to third-party inference"
+    if mode == "3p" and entry is not None:
+        return _result("desktop.mode", title, CheckStatus.PASS, f"deploymentMode 3p, applied: {entry.name}.")
+    return _result("desktop.mode", title, CheckStatus.FAIL,
+                   f"deploymentMode is {mode or 'not set'}" + ("" if entry else " and no configuration is applied")
+                   + ": Desktop uses Anthropic's own service.", fix=f"Run {APPLY_COMMAND}.")
+
+
+def model_checks(library: DesktopLibrary, catalog: Iterable[str], discovery: Catalog | None) -> list[CheckResult]:
+    """The configured model names, and Desktop's own discovery when it will run (row `desktop.models` when the entry
+    lists no model, `desktop.discovery` beside the names when modelDiscoveryEnabled is set too)."""
+    entry = library.applied
+    if entry is None:
+        return []
+    models, rows = entry.connection.models, []
+    title = "Model names Desktop accepts"
+    bad = [m.name for m in models if desktop_rejects(m.name)]
+    if bad:
+        near = nearest_valid_model(bad[0], catalog)
+        rows.append(_result("desktop.models", title, CheckStatus.FAIL,
+                            f"Desktop rejects {', '.join(bad)} (and with it the whole list)"
+                            + (f"; nearest valid name in the catalog: {near}." if near else "."),
+                            Cause.DESKTOP_MODEL_REJECTED))
+    elif models:
+        rows.append(_result("desktop.models", title, CheckStatus.PASS,
+                            f"{len(models)} model{'s' if len(models) > 1 else ''}, default {models[0].name}."))
+    if needs_discovery(library):
+        rows.append(discovery_result(discovery, "desktop.discovery" if models else "desktop.models"))
+    return rows
+
+
+# --- Desktop's model discovery --------------------------------------------------------------------------------
+
+
+def needs_discovery(library: DesktopLibrary) -> bool:
+    """Desktop lists GET {anthropic}/v1/models when the applied entry has no inferenceModels, or asks for it."""
+    entry = library.applied
+    return entry is not None and (not entry.connection.models or entry.connection.model_discovery is True)
+
+
+async def discover_models(target: VerificationTarget, *, ca_bundle: Path | None = None,
+                          env: Mapping[str, str] | None = None, timeout: float = 20.0) -> Catalog | None:
+    """The request Desktop's discovery makes: GET {anthropic}/v1/models with the entry's key in its auth scheme.
+    None when there is nothing to send (no URL or key: `desktop_target` already reported it) or the key cannot be
+    sent at all (the shared probes report that)."""
+    from optscale_tui.core.gateway.client import GatewayClient
+
+    if target.url is None or target.key is None:
+        return None
+    try:
+        async with GatewayClient(target.url, target.key, ca_bundle=ca_bundle, env=env, timeout=timeout,
+                                 auth_scheme=target.auth_scheme) as client:
+            return await client.list_anthropic_models()
+    except InputError:
+        return None
+
+
+def usable_by_desktop(listing: Catalog) -> list[str]:
+    """The ids Desktop's discovery keeps: recognisably Claude, or marked with an anthropic_family_tier."""
+    return [m.id for m in listing.models if m.family_tier or not desktop_rejects(m.id)]
+
+
+def discovery_result(listing: Catalog | None, check_id: str = "desktop.models") -> CheckResult:
+    """Judge Desktop's discovery as Desktop does: N usable models, or none (Desktop's log then says "returned 0
+    usable models" and its model menu stays empty)."""
+    title, fix = "Models Desktop discovers", "Write the mapped models (optscale-tui desktop apply)."
+    if listing is None:
+        return _result(check_id, title, CheckStatus.WARN, "No inferenceModels, and Desktop's model discovery could "
+                       "not be tried here (no usable gateway URL or key: see the checks above).", fix=fix)
+    where = f"GET {listing.source}"
+    if not listing.probe.ok:
+        return _result(check_id, title, CheckStatus.FAIL, f"Desktop's discovery ({where}) failed: "
+                       f"{listing.probe.detail}", listing.probe.cause or Cause.BAD_RESPONSE)
+    usable = usable_by_desktop(listing)
+    total = len(listing.models)
     if not usable:
-        return _result("desktop.models", title, CheckStatus.FAIL, f"No inferenceModels, and none of the {len(ids)} "
-                       "catalog models looks like Claude: Desktop's discovery would find 0 usable models.",
+        return _result(check_id, title, CheckStatus.FAIL, f"{where} returned 0 usable models (of {total}): Desktop "
+                       "keeps only Claude models, so its model menu would be empty.",
                        Cause.DESKTOP_MODEL_REJECTED, fix=fix)
-    return _result("desktop.models", title, CheckStatus.WARN, f"No inferenceModels: Desktop's discovery would keep "
-                   f"{len(usable)} of the {len(ids)} catalog models ({', '.join(usable[:3])}"
-                   f"{', …' if len(usable) > 3 else ''}).", fix=fix)
+    shown = ", ".join(usable[:3]) + (", …" if len(usable) > 3 else "")
+    return _result(check_id, title, CheckStatus.PASS,
+                   f"{where} returned {len(usable)} usable model{'s' if len(usable) != 1 else ''} (of {total}): "
+                   f"{shown}.")
 
 
 def log_check(library: DesktopLibrary, *, entry_written: datetime | None = None) -> CheckResult:
