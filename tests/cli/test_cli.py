@@ -53,6 +53,23 @@ def test_apply_writes_settings_with_masked_diff_and_keeps_other_keys(sandbox, ga
     assert any(p.name.endswith(".original") for p in backups)
 
 
+def test_apply_to_another_gateway_removes_the_previous_ones_main_model_and_keeps_one_chosen_for_this_gateway(
+        sandbox, gateway):
+    # Plain apply has the same defect when it moves the file to another gateway: Claude Code would send the old
+    # gateway's `model` to this one. On the same gateway the user's own choice stays, as before.
+    sandbox.config_dir.mkdir()
+    sandbox.settings.write_text(json.dumps({"model": "other-gw/main", "env": {
+        "ANTHROPIC_BASE_URL": "https://elsewhere.example/llm_proxy/o/anthropic"}}, indent=2) + "\n")
+    result = apply(sandbox, gateway, *ALL_TIERS, "--yes")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(sandbox.settings.read_text())
+    assert "model" not in data
+    sandbox.settings.write_text(json.dumps({**data, "model": "anthropic/claude-opus-4-6-thinking"}, indent=2))
+    result = apply(sandbox, gateway, "--haiku", SONNET, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(sandbox.settings.read_text())["model"] == "anthropic/claude-opus-4-6-thinking"
+
+
 def test_apply_dry_run_writes_nothing(sandbox, gateway):
     result = apply(sandbox, gateway, *ALL_TIERS, "--dry-run")
     assert result.returncode == 0, result.stderr

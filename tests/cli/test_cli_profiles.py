@@ -271,3 +271,30 @@ def test_verify_follows_the_real_client_preference_and_a_broken_config_only_warn
     out = sb.run("verify", "--json", "--no-claude-cli")
     assert out.returncode == 0 and "warning: preferences not used" in out.stderr
     assert config_path(sb).read_text() == "[preferences\n"
+
+
+def test_use_and_apply_remove_another_gateways_main_model_and_keep_an_alias_the_profile_maps(sb, gateway):
+    # The profile has no main model; settings.json's `model` is another gateway's id, which this gateway would refuse
+    # (Claude Code sends it as is). Without `model`, the default session follows the profile's Opus tier.
+    assert save_stored(sb, gateway).returncode == 0
+    sb.config_dir.mkdir()
+    elsewhere = {"model": "other-gw/main", "theme": "dark", "env": {
+        "ANTHROPIC_BASE_URL": "https://elsewhere.example/llm_proxy/o/anthropic", "ANTHROPIC_AUTH_TOKEN": "sk-bf-other-0",
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": "other-gw/opus"}}
+    sb.settings.write_text(json.dumps(elsewhere, indent=2))
+    dry = sb.run("profile", "use", "demo", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert '-  "model": "other-gw/main",' in dry.stdout.splitlines()
+    assert "  model: a model of the file's previous connection" in dry.stdout
+    assert sb.run("profile", "use", "demo", "--yes").returncode == 0
+    assert "model" not in json.loads(sb.settings.read_text())
+
+    sb.settings.write_text(json.dumps(elsewhere, indent=2))
+    assert sb.run("apply", "--profile", "demo", "--yes").returncode == 0
+    data = json.loads(sb.settings.read_text())
+    assert "model" not in data and data["theme"] == "dark"
+
+    # An alias Claude Code resolves to one of the profile's tiers (what /model writes) stays.
+    sb.settings.write_text(json.dumps({**elsewhere, "model": "sonnet"}, indent=2))
+    assert sb.run("profile", "use", "demo", "--yes").returncode == 0
+    assert json.loads(sb.settings.read_text())["model"] == "sonnet"

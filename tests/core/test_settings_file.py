@@ -358,6 +358,52 @@ def test_main_model_none_leaves_the_users_model_alone(settings_fixtures: Path) -
     assert change(plan, "model") is None
 
 
+ELSEWHERE = "https://elsewhere.example/llm_proxy/other-org/anthropic"
+HERE = URL.anthropic_base
+SONNET_OPUS = TierMapping(sonnet="anthropic/claude-sonnet-4-6", opus="anthropic/claude-opus-4-6")
+SONNET_ONLY = TierMapping(sonnet="anthropic/claude-sonnet-4-6")
+
+
+@pytest.mark.parametrize(("model", "file_url", "tiers"), [
+    ("other-gw/main", ELSEWHERE, TIERS),  # another gateway's id: this one would refuse it
+    ("other-gw/main", None, TIERS),  # a file with no gateway yet
+    ("claude-opus-4-1", ELSEWHERE, TIERS),  # a bare id of the previous connection, not a model these values map
+    ("haiku", HERE, SONNET_OPUS),  # an alias of a tier left unmapped: Claude Code would send its built-in haiku
+    ("opusplan", HERE, TierMapping(opus="anthropic/claude-opus-4-6")),  # Opus plans, Sonnet (unmapped) works
+])
+def test_without_a_main_model_a_model_these_values_cannot_serve_is_removed_with_a_reason(
+        tmp_path: Path, model: str, file_url: str | None, tiers: TierMapping) -> None:
+    env = {"ANTHROPIC_BASE_URL": file_url} if file_url else {}
+    doc = load_settings(write(tmp_path, json.dumps({"model": model, "theme": "dark", "env": env}, indent=2)))
+    plan = plan_apply(doc, values(tiers=tiers))
+    data = json.loads(plan.new_text)
+    assert "model" not in data and data["theme"] == "dark"
+    removed = change(plan, "model")
+    assert removed is not None and (removed.old, removed.new) == (model, None)
+    assert "refuse" in removed.reason or "built-in" in removed.reason
+    assert f'"model": "{model}"' in plan.diff()
+
+
+@pytest.mark.parametrize(("model", "file_url", "tiers"), [
+    ("sonnet", ELSEWHERE, TIERS),  # an alias (/model writes one) of a tier these values map
+    ("opus[1m]", ELSEWHERE, TIERS),
+    ("Default", None, TIERS),  # the default session: the Opus tier
+    ("opusplan", ELSEWHERE, SONNET_OPUS),
+    ("anthropic/claude-opus-4-6", ELSEWHERE, TIERS),  # the values' own Opus model
+    ("anthropic/claude-sonnet-4-6[1m]", ELSEWHERE, TIERS),
+    ("gw/picked-by-hand", HERE, TIERS),  # a model chosen for this same gateway: the user's, kept as plain apply did
+    ("haiku", HERE, SONNET_ONLY),  # unmapped Haiku, but without Opus the default session is no better
+    ("best", ELSEWHERE, TIERS),  # resolved by Claude Code itself
+])
+def test_without_a_main_model_a_model_that_reaches_these_values_stays(
+        tmp_path: Path, model: str, file_url: str | None, tiers: TierMapping) -> None:
+    env = {"ANTHROPIC_BASE_URL": file_url} if file_url else {}
+    doc = load_settings(write(tmp_path, json.dumps({"model": model, "env": env}, indent=2)))
+    plan = plan_apply(doc, values(tiers=tiers))
+    assert json.loads(plan.new_text)["model"] == model
+    assert change(plan, "model") is None
+
+
 def test_empty_display_name_removes_it(tmp_path: Path) -> None:
     doc = load_settings(write(tmp_path, '{"env": {"ANTHROPIC_DEFAULT_OPUS_MODEL_NAME": "Old"}}'))
     plan = plan_apply(doc, values(display_names={"opus": ""}))

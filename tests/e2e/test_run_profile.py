@@ -101,3 +101,38 @@ def test_run_gives_way_to_the_profile_over_a_main_and_a_fable_model_in_settings_
     assert fable.returncode == 1 and "claude-fable" in fable.stdout + fable.stderr
     assert not {m for m in models if m.startswith("other-gw/")}, models
     assert e2e.settings.read_bytes() == before
+
+
+def test_profile_use_removes_another_gateways_main_model_and_the_real_claude_reaches_the_profiles_tiers(e2e, gateway):
+    # settings.json's top-level `model` is another gateway's id and the profile has no main model: `profile use`
+    # removes it (a file has no higher layer to override it), so the default session follows the profile's Opus
+    # tier instead of sending "other-gw/main" to this gateway. An alias of a mapped tier (what /model writes) stays.
+    e2e.settings.parent.mkdir(parents=True, exist_ok=True)
+    e2e.settings.write_text(json.dumps({"model": "other-gw/main", "env": {
+        "ANTHROPIC_BASE_URL": dead_url(), "ANTHROPIC_DEFAULT_OPUS_MODEL": "other-gw/opus"}}, indent=2) + "\n")
+    env = {"OPTSCALE_TUI_KEY_STORE": "file"}
+    saved = e2e.optscale("profile", "save", "p", "--base-url", gateway.base_url, "--haiku", HAIKU, "--opus", OPUS,
+                         "--api-key-stdin", "--store-key", input=DEMO_KEY + "\n", env=env)
+    assert saved.returncode == 0, saved.stderr
+    assert e2e.optscale("profile", "use", "p", "--yes", env=env).returncode == 0
+    assert "model" not in json.loads(e2e.settings.read_text())
+
+    default = e2e.claude_p("--no-session-persistence")
+
+    assert default.ok, default.events[-3:]
+    models = [r.body["model"] for r in gateway.requests if r.method == "POST" and r.body
+              and r.path.endswith("/anthropic/v1/messages")]
+    assert OPUS in models and not {m for m in models if m.startswith("other-gw/")}, models
+
+    data = json.loads(e2e.settings.read_text())
+    e2e.settings.write_text(json.dumps({**data, "model": "haiku"}, indent=2) + "\n")
+    assert e2e.optscale("profile", "use", "p", "--yes", env=env).returncode == 0
+    assert json.loads(e2e.settings.read_text())["model"] == "haiku"
+    gateway.clear_requests()
+
+    aliased = e2e.claude_p("--no-session-persistence")
+
+    assert aliased.ok, aliased.events[-3:]
+    assert aliased.init["model"] == HAIKU  # the main model: the alias resolved to the profile's Haiku tier
+    assert HAIKU in {r.body["model"] for r in gateway.requests if r.method == "POST" and r.body
+                     and r.path.endswith("/anthropic/v1/messages")}

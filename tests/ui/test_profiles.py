@@ -417,3 +417,27 @@ async def test_using_a_profile_drops_a_label_written_for_another_model_and_keeps
 
         env = json.loads(ui_sandbox.settings.read_text())["env"]
         assert "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME" not in env and env["ANTHROPIC_DEFAULT_HAIKU_MODEL_NAME"] == "My Haiku"
+
+
+async def test_using_a_profile_without_a_main_model_removes_another_gateways_model_in_the_review_diff(
+        ui_sandbox, monkeypatch):
+    import json
+
+    ui_sandbox.seed({"model": "other-gw/main", "env": {
+        "ANTHROPIC_BASE_URL": "https://elsewhere.example/llm_proxy/o/anthropic",
+        "ANTHROPIC_AUTH_TOKEN": "sk-bf-" + "other-gw-0123456789", "ANTHROPIC_DEFAULT_OPUS_MODEL": "other-gw/opus"}})
+    config_with_profile(ui_sandbox, monkeypatch)  # staging: no main model
+    app = OptScaleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert app.state.plan() is None or not app.state.plan().has_changes  # nothing to change before the switch
+        await pilot.press("ctrl+o", "enter")
+        await pilot.pause()
+        plan = app.state.plan()
+        assert plan is not None
+        removed = next(c for c in plan.changes if c.key == "model")
+        assert (removed.old, removed.new) == ("other-gw/main", None) and "refuse" in removed.reason
+        await write_in_review(app, pilot)
+        data = json.loads(ui_sandbox.settings.read_text())
+        assert "model" not in data and data["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"] == OPUS

@@ -35,6 +35,9 @@ TIER_OF_ALIAS: dict[str, str] = {**{tier: tier for tier in TIERS}, "default": "o
 # The names Claude Code resolves itself (to a tier's model) when they are the main or subagent model: not gateway ids.
 # "opusplan" (Opus while planning, Sonnet otherwise) resolves to no single tier.
 CLAUDE_CODE_MODEL_ALIASES = frozenset({*TIER_OF_ALIAS, "opusplan"})
+# The tiers each alias sends as the main model: "opusplan" sends the Opus tier's model while planning, Sonnet's after.
+TIERS_OF_ALIAS: dict[str, tuple[str, ...]] = {**{a: (t,) for a, t in TIER_OF_ALIAS.items()},
+                                              "opusplan": ("opus", "sonnet")}
 # Every name a main or subagent model may hold that Claude Code resolves itself and never sends to the gateway: the
 # aliases, "inherit" (a subagent on the main model) and "best". Verify probes what they resolve to, not them.
 RESOLVED_BY_CLAUDE_CODE = frozenset({*CLAUDE_CODE_MODEL_ALIASES, "inherit", "best"})

@@ -8,6 +8,9 @@ The rules worth knowing:
 - ANTHROPIC_API_KEY is dropped when a token is written: Claude Code would send two credentials.
 - A tier's /model label (_NAME, _DESCRIPTION) names the model it was written for: when the tier now maps another
   model and no new label is given, it is dropped (a label for the same model stays).
+- The top-level `model` is set when a main model is given. Without one, a `model` the values cannot serve is removed
+  (main_model_left_behind: another gateway's id, an alias of a tier left unmapped); one that reaches their models,
+  or that was chosen for the same gateway, stays.
 - plan_remove deletes the `env` block only when it held nothing but our keys (so apply → remove gives back the
   original bytes); an `env` that was already empty is left alone. A top-level `model` is removed only when it is a
   gateway model id (`provider/model`), which means nothing without the gateway.
@@ -18,7 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from optscale_tui.core.clients.claude_code.models import CLAUDE_CODE_TIERS, TIERS
+from optscale_tui.core.clients.claude_code.models import (
+    CLAUDE_CODE_BUILTIN_MODELS,
+    CLAUDE_CODE_TIERS,
+    RESOLVED_BY_CLAUDE_CODE,
+    TIERS,
+    TIERS_OF_ALIAS,
+    strip_context_suffix,
+)
 from optscale_tui.core.config.plan import (
     SettingsDocument,
     SettingsEdits,
@@ -231,12 +241,51 @@ def plan_apply(doc: SettingsDocument, values: ConnectionValues) -> SettingsPlan:
         e.put("disable_experimental_betas", "1", "you turned off experimental betas (for gateways that reject them)")
     elif values.disable_experimental_betas is False:
         e.drop(SETTING["disable_experimental_betas"].key, "you turned experimental betas back on")
+    main_key = SETTING["main_model"].key
     if values.tiers.main_model:
-        e.edits.top_set[SETTING["main_model"].key] = values.tiers.main_model
-        e.edits.reasons[SETTING["main_model"].key] = "the main model of every session"
+        e.edits.top_set[main_key] = values.tiers.main_model
+        e.edits.reasons[main_key] = "the main model of every session"
+    elif (why := main_model_left_behind(doc, values)) is not None:
+        e.edits.top_remove.append(main_key)
+        e.edits.reasons[main_key] = why
     # Keep OWNED_ENV_KEYS order for keys that will be appended.
     e.edits.env_set = {k: e.edits.env_set[k] for k in OWNED_ENV_KEYS if k in e.edits.env_set}
     return build_plan(doc, e.edits)
+
+
+def main_model_left_behind(doc: SettingsDocument, values: ConnectionValues) -> str | None:
+    """Why the file's top-level `model` must go when `values` (without a main model of their own) are written; None:
+    it stays. The one rule for apply, apply/use of a profile and the TUI's save.
+
+    It stays when it reaches a model `values` map: an alias Claude Code resolves to a mapped tier (what /model
+    writes), or one of their own models. Else it goes when the file pointed at another gateway (or none): Claude
+    Code would send the previous connection's id to this gateway, which refuses it. (A file has no higher layer to
+    override it, as `run` does with `"model": ""`; without `model` the default session follows the Opus tier.) On
+    the same gateway a model the user chose stays, as before, unless it is an alias of a tier `values` leave
+    unmapped, which Claude Code sends as its built-in name: it goes when the Opus tier can take its place."""
+    model = doc.data.get(SETTING["main_model"].key)
+    if not isinstance(model, str) or not model.strip():
+        return None  # nothing there, or not a name (not ours to judge)
+    name = strip_context_suffix(model.strip())
+    mapped = values.tiers.mapped()
+    own = {strip_context_suffix(m) for m in (*mapped.values(), values.tiers.subagent_model) if m}
+    alias_tiers = TIERS_OF_ALIAS.get(name.lower())
+    if name in own or (alias_tiers is not None and all(t in mapped for t in alias_tiers)):
+        return None
+    opus = ("the default session then uses the Opus tier" if "opus" in mapped
+            else "map the Opus tier for the default session")
+    if alias_tiers is not None:
+        unmapped = next(t for t in alias_tiers if t not in mapped)
+        return None if "opus" not in mapped else (
+            f"an alias of the {unmapped.capitalize()} tier, which these values leave unmapped: Claude Code would send "
+            f"its built-in {CLAUDE_CODE_BUILTIN_MODELS[unmapped]}, which the gateway does not serve; {opus}")
+    if name.lower() in RESOLVED_BY_CLAUDE_CODE:
+        return None  # resolved by Claude Code in a way not measured here ("best"): left to the user
+    before = read_url(doc.env.get(SETTING["url"].key))
+    if before is not None and before.anthropic_base == values.url.anthropic_base:
+        return None  # chosen for this same gateway
+    return (f"a model of the file's previous connection, not one these values map: Claude Code would send it to this "
+            f"gateway, which would refuse it; {opus}")
 
 
 def _apply_key(e: _ApplyEdits, doc: SettingsDocument, values: ConnectionValues) -> None:
