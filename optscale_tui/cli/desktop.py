@@ -220,8 +220,8 @@ def cmd_desktop_verify(args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from optscale_tui.core.clients.claude_desktop.verify import verify_desktop
     from optscale_tui.core.verify import report
+    from optscale_tui.core.verify.desktop import verify_desktop
 
     target, done = asyncio.run(verify_desktop(_desktop_library(), ca_bundle=args.ca_bundle))
     rows = done.results

@@ -403,8 +403,8 @@ class DesktopView(Pane):
     @work(exclusive=True, group="desktop-verify")
     async def _verify(self) -> None:
         from optscale_tui.core.clients.claude_desktop import desktop_locations, load_library
-        from optscale_tui.core.clients.claude_desktop.verify import verify_desktop
         from optscale_tui.core.config.errors import SettingsError
+        from optscale_tui.core.verify.desktop import verify_desktop
         from optscale_tui.core.verify.report import target_lines, verdict_line
 
         status = self.query_one("#desktop-verify-status", Static)

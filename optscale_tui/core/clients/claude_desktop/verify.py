@@ -31,7 +31,6 @@ from .system import CommandRunner, run_command
 
 if TYPE_CHECKING:
     from optscale_tui.core.gateway.catalog import Catalog
-    from optscale_tui.core.verify.events import VerificationDone
 
 LOG_TAG = "[custom-3p]"
 LOG_TAIL_BYTES = 512 * 1024
@@ -250,24 +249,6 @@ def model_checks(library: DesktopLibrary, catalog: Iterable[str], discovery: Cat
     if needs_discovery(library):
         rows.append(discovery_result(discovery, "desktop.discovery" if models else "desktop.models"))
     return rows
-
-
-async def verify_desktop(library: DesktopLibrary, *,
-                         ca_bundle: Path | None = None) -> tuple[VerificationTarget, VerificationDone]:
-    """`desktop verify` as the CLI and the TUI both run it: the shared probes on the applied entry (no beta or
-    count_tokens probe: Desktop sends neither), Desktop's own discovery request when it will make one, then the
-    Desktop-only checks (they read files and list processes: in a thread, so an event loop keeps serving)."""
-    import asyncio
-    import dataclasses
-
-    from optscale_tui.core.verify.engine import VerifyOptions, verify
-
-    target = desktop_target(library)
-    done = await verify(target, VerifyOptions(ca_bundle=ca_bundle, beta_probe=False, count_tokens=False))
-    listing = await discover_models(target, ca_bundle=ca_bundle) if needs_discovery(library) else None
-    rows = tuple(r for r in done.results if r.id != "config")  # "the configuration Claude Code resolves": not Desktop's
-    rows += tuple(await asyncio.to_thread(static_checks, library, catalog=done.catalog, discovery=listing))
-    return target, dataclasses.replace(done, results=rows)
 
 
 # --- Desktop's model discovery --------------------------------------------------------------------------------
