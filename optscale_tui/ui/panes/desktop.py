@@ -397,8 +397,13 @@ class DesktopView(Pane):
         box.display = True
         self.query_one("#desktop-verify-status", Static).update("Verifying Claude Desktop's configuration…")
         self.query_one("#desktop-checks", Checklist).show_empty("Verifying…")
-        box.scroll_visible()
+        self._show_verification()
         self._verify()
+
+    def _show_verification(self) -> None:
+        """Scroll the pane so that the verification's heading is its first line (once the layout has it)."""
+        box = self.query_one("#desktop-verify")
+        self.call_after_refresh(lambda: self.scroll_to_widget(box, top=True, animate=False))
 
     @work(exclusive=True, group="desktop-verify")
     async def _verify(self) -> None:
@@ -420,7 +425,8 @@ class DesktopView(Pane):
         for result in done.results:
             checklist.finish(result)
         shown = [clean_outside_text(home_relative(line), single_line=True) for line in target_lines(target)]
-        status.update("\n".join([*shown, verdict_line(done)]))
+        status.update("\n".join([verdict_line(done), *shown]))  # the verdict first: it is what the user came for
+        self._show_verification()
 
     # --- actions ------------------------------------------------------------------------------------------------
 
