@@ -218,27 +218,13 @@ def cmd_desktop_apply(args: argparse.Namespace) -> int:
 
 def cmd_desktop_verify(args: argparse.Namespace) -> int:
     import asyncio
-    import dataclasses
     import json
 
-    from optscale_tui.core.clients.claude_desktop.verify import (
-        desktop_target,
-        discover_models,
-        needs_discovery,
-        static_checks,
-    )
     from optscale_tui.core.verify import report
-    from optscale_tui.core.verify.engine import VerifyOptions, verify
+    from optscale_tui.core.verify.desktop import verify_desktop
 
-    library = _desktop_library()
-    target = desktop_target(library)
-    options = VerifyOptions(ca_bundle=args.ca_bundle, beta_probe=False, count_tokens=False)
-    done = asyncio.run(verify(target, options))
-    # Without inferenceModels Desktop lists the models itself: make its request, as it makes it.
-    listing = asyncio.run(discover_models(target, ca_bundle=args.ca_bundle)) if needs_discovery(library) else None
-    rows = tuple(r for r in done.results if r.id != "config")  # "the configuration Claude Code resolves": not Desktop's
-    rows += tuple(static_checks(library, catalog=done.catalog, discovery=listing))
-    done = dataclasses.replace(done, results=rows)
+    target, done = asyncio.run(verify_desktop(_desktop_library(), ca_bundle=args.ca_bundle))
+    rows = done.results
     if args.json:
         out(json.dumps(report.to_json(done, target), indent=2, ensure_ascii=False))
     else:

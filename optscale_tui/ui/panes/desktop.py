@@ -4,29 +4,38 @@ another machine, with the steps from the OptScale documentation.
 
 The top part shows where Desktop's configuration is (or would be created), the models with their Desktop labels and
 the masked diff; `w` writes it after a confirmation, then says to restart Desktop and reads back what Desktop's log
-said. The API key is only ever shown masked; copying it puts the real key on the clipboard.
+said. `x` plans the removal (`desktop remove`), shows its masked diff and saves it after a confirmation; `v` runs
+`desktop verify` (the shared probes on Desktop's values, then Desktop's own checks) into a checklist. Desktop's files
+are read and written in thread workers that post a message back; the API key is only ever shown masked; copying it
+puts the real key on the clipboard.
 """
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.cells import cell_len
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from optscale_tui.core.clients.claude_code.models import strip_context_suffix
+from optscale_tui.core.secrets import clean_outside_text
+from optscale_tui.core.verify.report import plural
 from optscale_tui.ui.format import display_path
 from optscale_tui.ui.messages import Change, CopyRequested
 from optscale_tui.ui.panes.base import Pane
+from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.diff_view import DiffView
+from optscale_tui.ui.widgets.findings import home_relative
 
 TIER_ORDER = ("opus", "sonnet", "haiku")  # Claude Code's default session follows the Opus tier
 LABEL_WIDTH = 19
@@ -81,10 +90,30 @@ class DesktopView(Pane):
                 group=COPY_GROUP),
         Binding("4", "copy('name')", "Copy name", id="desktop.copy.name", tooltip="Copy the Display Name",
                 group=COPY_GROUP),
-        Binding("m", "next_model", "Next model", id="desktop.next_model", tooltip="Show the next mapped model"),
+        # In the copy group (it picks which model 3 and 4 copy), so that v and x fit the Footer at 80 columns.
+        Binding("m", "next_model", "Next model", id="desktop.next_model", tooltip="Show the next mapped model",
+                group=COPY_GROUP),
         Binding("w", "write", "Write", id="desktop.write",
                 tooltip="Write Claude Desktop's configuration on this machine (asks first; backups kept)"),
+        Binding("v", "verify", "Verify", id="desktop.verify",
+                tooltip="Verify Claude Desktop's configuration: the same probes as Claude Code's, then Desktop's own"),
+        Binding("x", "remove", "Remove", id="desktop.remove",
+                tooltip="Switch Claude Desktop back to Anthropic's own service (asks first; backups kept)"),
     ]
+
+    class RemovePlanned(Message):
+        """The removal planned in a thread: the DesktopPlan, or why Desktop's files cannot be read."""
+
+        def __init__(self, plan, error: str | None) -> None:
+            super().__init__()
+            self.plan, self.error = plan, error
+
+    class RemoveSaved(Message):
+        """The removal saved in a thread: the DesktopSaveResult (or the error) and the Desktop processes found."""
+
+        def __init__(self, result, error: str | None, running: list[str]) -> None:
+            super().__init__()
+            self.result, self.error, self.running = result, error, running
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -92,6 +121,7 @@ class DesktopView(Pane):
         self._plan = None  # the DesktopPlan for the values now (None: nothing can be written yet)
         self._connect_dirty = True
         self._after_write = ""
+        self._after_remove = ""  # what the last removal said, until the values change or Desktop is written again
 
     def compose(self) -> ComposeResult:
         yield Static(INTRO, id="desktop-intro", markup=False)
@@ -100,6 +130,11 @@ class DesktopView(Pane):
         yield Static(id="desktop-models", markup=False)
         yield DiffView(id="desktop-diff", empty_text="(nothing to change)")
         yield Static(id="desktop-status", markup=False)
+        with Vertical(id="desktop-verify"):  # shown once v has run
+            yield Static("Verify Claude Desktop", classes="desktop-heading", markup=False)
+            yield Static(id="desktop-verify-status", markup=False)
+            yield Checklist(id="desktop-checks", empty="Verifying…",
+                            message_formatter=lambda result: home_relative(result.message))
         yield Static(COPY_TITLE, id="desktop-values-title", classes="desktop-heading", markup=False)
         yield ValueList(id="desktop-values", compact=True)
         yield Static(id="desktop-warning", markup=False)
@@ -190,6 +225,8 @@ class DesktopView(Pane):
         box.update(warning)
         box.display = bool(warning)
         self._connect_dirty = True
+        if change is not None:
+            self._after_remove = ""
         pane = self.parent
         if pane is None or pane.display:  # hidden: read Desktop's files when shown, not on every key typed elsewhere
             self.refresh_connect()
@@ -214,6 +251,8 @@ class DesktopView(Pane):
         diff.set_diff(connect.plan.diff() if connect.plan else "")
         diff.display = connect.plan is not None
         lines = [connect.problem] if connect.problem else []
+        if self._after_remove:
+            lines.append(self._after_remove)
         if connect.plan is None or connect.plan.has_changes:
             self._after_write = ""  # the values changed since the write: what was said about it is over
         if self._after_write:
@@ -268,11 +307,126 @@ class DesktopView(Pane):
             self.refresh_connect()
             return
         running = running_desktop(plan.library.locations.os)
-        restart = ("Claude Desktop is running: quit it fully (not only its window) and open it again."
-                   if running else "Open Claude Desktop: it reads the configuration when it starts.")
-        self._after_write = f"Written ({len(result.results)} files, backups kept). {restart}"
+        self._after_write = f"Written ({len(result.results)} files, backups kept). {restart_notice(running)}"
+        self._after_remove = ""
+        self.query_one("#desktop-verify").display = False  # its results were about the configuration before
         self.notify(self._after_write, severity="warning" if running else "information")
         self.refresh_connect()
+
+    # --- remove (`desktop remove`) --------------------------------------------------------------------------
+
+    def action_remove(self) -> None:
+        self._plan_removal()
+
+    @work(thread=True, exclusive=True, group="desktop-remove")
+    def _plan_removal(self) -> None:
+        from optscale_tui.core.clients.claude_desktop import (
+            desktop_locations,
+            load_library,
+            plan_desktop_remove,
+        )
+        from optscale_tui.core.config.errors import SettingsError
+
+        try:
+            plan, error = plan_desktop_remove(load_library(desktop_locations())), None
+        except (SettingsError, OSError) as exc:
+            plan, error = None, settings_problem(exc)
+        self.post_message(self.RemovePlanned(plan, error))
+
+    @on(RemovePlanned)
+    def _removal_planned(self, event: RemovePlanned) -> None:
+        from optscale_tui.ui.dialogs.confirm import ConfirmScreen
+
+        event.stop()
+        plan = event.plan
+        if plan is None:
+            self.notify(f"Nothing was removed: {event.error}", severity="error", timeout=8)
+            return
+        if not plan.has_changes:
+            self.notify("Nothing to remove: Claude Desktop has no configuration from optscale-tui and is not set "
+                        "to third-party inference.")
+            return
+        diff = self.query_one("#desktop-diff", DiffView)
+        diff.set_diff(plan.diff())
+        diff.display = True
+        notes = " ".join(home_relative(n) for n in plan.notices)
+        self.query_one("#desktop-status", Static).update(
+            "Removing would change Desktop's files like this (keys masked)." + (f" {notes}" if notes else ""))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._save_removal(plan)
+            else:
+                self.refresh_connect()  # back to what w would write
+
+        self.app.push_screen(ConfirmScreen("Remove optscale-tui's configuration from Claude Desktop?",
+                                           removal_question(plan), yes="Remove"), answered)
+
+    @work(thread=True, exclusive=True, group="desktop-remove")
+    def _save_removal(self, plan) -> None:
+        from optscale_tui.core.clients.claude_desktop import save_desktop_plan
+        from optscale_tui.core.clients.claude_desktop.verify import running_desktop
+        from optscale_tui.core.config.errors import SettingsError
+
+        try:
+            result, error = save_desktop_plan(plan), None  # the CLI's save: if one write fails, the others go back
+        except (SettingsError, OSError) as exc:
+            self.post_message(self.RemoveSaved(None, settings_problem(exc), []))
+            return
+        self.post_message(self.RemoveSaved(result, error, running_desktop(plan.library.locations.os)))
+
+    @on(RemoveSaved)
+    def _removal_saved(self, event: RemoveSaved) -> None:
+        event.stop()
+        if event.result is None:
+            self.notify(f"Nothing was removed: {event.error}", severity="error", timeout=8)
+            self.refresh_connect()
+            return
+        changed, removed = len(event.result.results), len(event.result.removed)
+        self._after_remove = (f"Removed: Claude Desktop is back on Anthropic's own service ({plural(changed, 'file')} "
+                              f"changed, {removed} removed; backups kept). {restart_notice(event.running)}")
+        self._after_write = ""
+        self.query_one("#desktop-verify").display = False  # its results were about the configuration before
+        self.notify(self._after_remove, severity="warning" if event.running else "information")
+        self.refresh_connect()
+
+    # --- verify (`desktop verify`) --------------------------------------------------------------------------
+
+    def action_verify(self) -> None:
+        box = self.query_one("#desktop-verify")
+        box.display = True
+        self.query_one("#desktop-verify-status", Static).update("Verifying Claude Desktop's configuration…")
+        self.query_one("#desktop-checks", Checklist).show_empty("Verifying…")
+        self._show_verification()
+        self._verify()
+
+    def _show_verification(self) -> None:
+        """Scroll the pane so that the verification's heading is its first line (once the layout has it)."""
+        box = self.query_one("#desktop-verify")
+        self.call_after_refresh(lambda: self.scroll_to_widget(box, top=True, animate=False))
+
+    @work(exclusive=True, group="desktop-verify")
+    async def _verify(self) -> None:
+        from optscale_tui.core.clients.claude_desktop import desktop_locations, load_library
+        from optscale_tui.core.config.errors import SettingsError
+        from optscale_tui.core.verify.desktop import verify_desktop
+        from optscale_tui.core.verify.report import target_lines, verdict_line
+
+        status = self.query_one("#desktop-verify-status", Static)
+        try:
+            library = await asyncio.to_thread(lambda: load_library(desktop_locations()))
+        except (SettingsError, OSError) as exc:
+            status.update(f"✗ Not verified: {settings_problem(exc)}")
+            self.query_one("#desktop-checks", Checklist).show_empty("No checks ran.")
+            return
+        target, done = await verify_desktop(library, ca_bundle=self.state.ca_bundle)
+        checklist = self.query_one("#desktop-checks", Checklist)
+        checklist.plan(())
+        for result in done.results:
+            checklist.finish(result)
+        shown = [clean_outside_text(home_relative(line), single_line=True) for line in target_lines(target)]
+        status.update("\n".join([verdict_line(done), *shown]))  # the verdict first: it is what the user came for
+        self._show_verification()
 
     # --- actions ------------------------------------------------------------------------------------------------
 
@@ -298,6 +452,30 @@ class DesktopView(Pane):
         event.stop()
         if event.option.id:
             self.action_copy(event.option.id)
+
+
+def restart_notice(running: list[str]) -> str:
+    """What to do after Desktop's files changed: it reads them only at launch."""
+    if running:
+        return "Claude Desktop is running: quit it fully (not only its window) and open it again."
+    return "Open Claude Desktop: it reads the configuration when it starts."
+
+
+def removal_question(plan) -> str:
+    files = [p.document.path.name for p in plan.plans if p.has_changes]
+    removed = [doc.path.name for doc in plan.removals if doc.exists]
+    parts = ([f"change {', '.join(files)}"] if files else []) + ([f"remove {', '.join(removed)}"] if removed else [])
+    return (f"Switch Claude Desktop back to Anthropic's own service: {' and '.join(parts)} in "
+            f"{display_path(plan.library.locations.folder)}. A backup of each file is kept. Claude Desktop then has "
+            "to be quit fully and reopened.")
+
+
+def settings_problem(exc: Exception) -> str:
+    """A Desktop file that cannot be read or written, in one line (path as ~/…, line and column when known)."""
+    path, line = getattr(exc, "path", None), getattr(exc, "line", None)
+    at = f" (line {line}, column {getattr(exc, 'column', None)})" if line else ""
+    reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+    return f"{display_path(path)}{at}: {reason}" if path else reason
 
 
 @dataclass(frozen=True)
