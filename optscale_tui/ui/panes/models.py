@@ -63,7 +63,7 @@ class MappingTable(DataTable):
                 self.post_message(self.Clear(row_key.value))
 
 
-class ModelsView(Pane):
+class ModelsPane(Pane):
     """Pane "tiers" (step 2, Models): catalog, tier mapping, coverage warning and the optional extras."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
