@@ -280,7 +280,7 @@ def bench_streaming_ui() -> Row:
     from textual import events
 
     from optscale_tui.ui.app import OptScaleApp
-    from optscale_tui.ui.panes.verify import VerifyView
+    from optscale_tui.ui.panes.verify import VerifyPane
     from optscale_tui.ui.widgets.stream_log import StreamLog
 
     chunks = STREAM_CHUNKS
@@ -303,7 +303,7 @@ def bench_streaming_ui() -> Row:
             os.environ.pop("CLAUDE_CONFIG_DIR", None)
             try:
                 idle, latencies, words, elapsed = asyncio.run(
-                    _drive_stream(OptScaleApp, VerifyView, StreamLog, events))
+                    _drive_stream(OptScaleApp, VerifyPane, StreamLog, events))
             finally:
                 os.environ.clear()
                 os.environ.update(saved)

@@ -29,7 +29,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def apply_settings(args: argparse.Namespace) -> bool:
     """`apply` (and `profile use`, which fills args from the profile): plan, print, confirm, save. True when the
     file was written."""
-    from optscale_tui.core.clients.claude_code.schema import plan_apply
+    from optscale_tui.core.clients.claude_code.schema import SETTING, plan_apply
     from optscale_tui.core.connection import ConnectionValues
 
     profile_key = apply_profile_to_args(args) if getattr(args, "profile", None) else None
@@ -44,7 +44,7 @@ def apply_settings(args: argparse.Namespace) -> bool:
         raise UsageError("Map at least one tier: --haiku, --sonnet or --opus with a model name from the gateway "
                          "(see `optscale-tui models`).")
     key = read_key(args) or profile_key
-    if key is None and not doc.env.get("ANTHROPIC_AUTH_TOKEN") and not doc.data.get("apiKeyHelper"):
+    if key is None and not doc.env.get(SETTING["key"].key) and not doc.data.get("apiKeyHelper"):
         raise UsageError("No API key: pass --api-key-env VAR or --api-key-stdin (the file has none to keep).")
     values = ConnectionValues(url=url, key=key, tiers=tiers,
                               disable_experimental_betas=args.disable_experimental_betas)

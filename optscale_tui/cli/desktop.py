@@ -82,12 +82,13 @@ def _desktop_values(args: argparse.Namespace, *, need_key: bool, for_desktop: bo
 
 
 def _desktop_url(args: argparse.Namespace, effective: _InEffect, sources: list[str]):
+    from optscale_tui.core.clients.claude_code.schema import SETTING
     from optscale_tui.core.connection import parse_anthropic_base_url, parse_base_url
 
     if args.base_url:
         url, came = parse_base_url(args.base_url), "--base-url"
     else:
-        text, came = effective("ANTHROPIC_BASE_URL")
+        text, came = effective(SETTING["url"].key)
         if not text:
             raise UsageError("No Base URL: pass --base-url (Claude Code has none in effect).")
         url = parse_anthropic_base_url(text)
@@ -96,13 +97,14 @@ def _desktop_url(args: argparse.Namespace, effective: _InEffect, sources: list[s
 
 
 def _desktop_key(args: argparse.Namespace, effective: _InEffect, sources: list[str]):
+    from optscale_tui.core.clients.claude_code.schema import SETTING
     from optscale_tui.core.connection import ApiKey
 
     key = read_key(args)
     if key is not None:
         sources.append("API key: " + ("--api-key-env" if args.api_key_env else "--api-key-stdin"))
         return key
-    token, came = effective("ANTHROPIC_AUTH_TOKEN")
+    token, came = effective(SETTING["key"].key)
     if not token:
         return None
     sources.append(f"API key: {came}")
@@ -112,6 +114,7 @@ def _desktop_key(args: argparse.Namespace, effective: _InEffect, sources: list[s
 def _desktop_tiers(args: argparse.Namespace, effective: _InEffect,
                    sources: list[str]) -> tuple[dict[str, str | None], dict[str, str]]:
     """(tier -> model, tier -> the /model label chosen for Claude Code, which names the model in Desktop too)."""
+    from optscale_tui.core.clients.claude_code.schema import SETTING, TIER_VARIABLES
     from optscale_tui.core.connection import parse_model_name
 
     picked: dict[str, str | None] = {}
@@ -122,11 +125,11 @@ def _desktop_tiers(args: argparse.Namespace, effective: _InEffect,
             picked[tier] = parse_model_name(flag)
             sources.append(f"{tier.capitalize()}: --{tier}")
             continue
-        value, came = effective(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL")
+        value, came = effective(TIER_VARIABLES[tier])
         picked[tier] = parse_model_name(value) if value else None
         if value:
             sources.append(f"{tier.capitalize()}: {came}")
-            label, _ = effective(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL_NAME")
+            label, _ = effective(SETTING[f"name.{tier}"].key)
             if label:
                 labels[tier] = label
     return picked, labels

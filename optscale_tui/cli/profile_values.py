@@ -93,6 +93,7 @@ def apply_profile_to_args(args: argparse.Namespace) -> ApiKey | None:
 
 def profile_connection(args: argparse.Namespace, name: str):
     """A profile as ConnectionValues; a profile that stores no key uses the one in the settings in effect."""
+    from optscale_tui.core.clients.claude_code.schema import SETTING
     from optscale_tui.core.connection import (
         ConnectionValues,
         InputError,
@@ -108,7 +109,7 @@ def profile_connection(args: argparse.Namespace, name: str):
         raise UsageError(f"Profile {name}'s Base URL: {exc.reason}") from None
     key = profile_api_key(config, profile)
     if key is None:
-        effective = inspect_settings(getattr(args, "settings", None)).get("ANTHROPIC_AUTH_TOKEN")
+        effective = inspect_settings(getattr(args, "settings", None)).get(SETTING["key"].key)
         if effective:
             remember_secret(effective)
             try:

@@ -80,10 +80,11 @@ def cmd_profile_show(args: argparse.Namespace) -> int:
 def _settings_in_effect_as_profile(args: argparse.Namespace, name: str, existing):
     """`profile save NAME` without value flags: what Claude Code uses now (so a hand-configured user starts with one)."""
     from optscale_tui.core.app_config import KeySource, Profile
+    from optscale_tui.core.clients.claude_code.schema import SETTING, TIER_VARIABLES
     from optscale_tui.core.connection import InputError, parse_anthropic_base_url
 
     effective = inspect_settings(None)
-    base = effective.get("ANTHROPIC_BASE_URL")
+    base = effective.get(SETTING["url"].key)
     if not base:
         raise UsageError("Claude Code has no gateway Base URL in effect to save: pass --base-url URL (and the "
                          "tier flags), or connect first with `optscale-tui apply`.")
@@ -91,15 +92,15 @@ def _settings_in_effect_as_profile(args: argparse.Namespace, name: str, existing
         url = parse_anthropic_base_url(base)
     except InputError as exc:
         raise UsageError(f"The Base URL in effect: {exc.reason}") from None
-    betas = effective.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS")
+    betas = effective.get(SETTING["disable_experimental_betas"].key)
     return Profile(
         name=name, label=existing.label if existing else "",
         base_url=url.openai_base if url.anthropic_base.endswith("/anthropic") else url.anthropic_base,
-        haiku=effective.get("ANTHROPIC_DEFAULT_HAIKU_MODEL") or None,
-        sonnet=effective.get("ANTHROPIC_DEFAULT_SONNET_MODEL") or None,
-        opus=effective.get("ANTHROPIC_DEFAULT_OPUS_MODEL") or None,
+        haiku=effective.get(TIER_VARIABLES["haiku"]) or None,
+        sonnet=effective.get(TIER_VARIABLES["sonnet"]) or None,
+        opus=effective.get(TIER_VARIABLES["opus"]) or None,
         main_model=effective.setting("model") or None,
-        subagent_model=effective.get("CLAUDE_CODE_SUBAGENT_MODEL") or None,
+        subagent_model=effective.get(SETTING["subagent_model"].key) or None,
         disable_experimental_betas=True if betas == "1" else None,
         key_source=existing.key_source if existing else KeySource(),
     )

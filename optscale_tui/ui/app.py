@@ -113,7 +113,7 @@ class OptScaleApp(App[None]):
     def compose(self) -> ComposeResult:
         # Only the first pane is imported and built before the first frame; the others follow right after it
         # (see on_mount), so the app appears as fast as a bare Textual app.
-        from optscale_tui.ui.panes.connect import ConnectView
+        from optscale_tui.ui.panes.connect import ConnectPane
 
         # One line of context instead of Textual's Header: which file this run writes, and whether it is the demo.
         yield Static(self._app_bar_text(), id="app-bar", markup=False)
@@ -123,7 +123,7 @@ class OptScaleApp(App[None]):
             for pane, _label, _key in PANES:
                 with PaneSlot(id=pane):
                     if pane == "connect":
-                        yield ConnectView(id="connect-view")
+                        yield ConnectPane(id="connect-view")
         yield Footer()
 
     def _app_bar_text(self) -> str:
@@ -156,15 +156,15 @@ class OptScaleApp(App[None]):
         self.stored_preferences.follow(self)  # a theme chosen from now on is stored
 
     def _mount_other_panes(self) -> None:
-        from optscale_tui.ui.panes.backups import BackupsView
-        from optscale_tui.ui.panes.desktop import DesktopView
-        from optscale_tui.ui.panes.doctor import DoctorView
-        from optscale_tui.ui.panes.models import ModelsView
-        from optscale_tui.ui.panes.review import ReviewView
-        from optscale_tui.ui.panes.verify import VerifyView
+        from optscale_tui.ui.panes.backups import BackupsPane
+        from optscale_tui.ui.panes.desktop import DesktopPane
+        from optscale_tui.ui.panes.doctor import DoctorPane
+        from optscale_tui.ui.panes.models import ModelsPane
+        from optscale_tui.ui.panes.review import ReviewPane
+        from optscale_tui.ui.panes.verify import VerifyPane
 
-        views: dict[str, type[Pane]] = {"tiers": ModelsView, "review": ReviewView, "verify": VerifyView,
-                                        "doctor": DoctorView, "backups": BackupsView, "desktop": DesktopView}
+        views: dict[str, type[Pane]] = {"tiers": ModelsPane, "review": ReviewPane, "verify": VerifyPane,
+                                        "doctor": DoctorPane, "backups": BackupsPane, "desktop": DesktopPane}
         self._load_pane_css(views.values())
         for pane, view in views.items():
             self.query_one(f"#{pane}", PaneSlot).mount(view(id=f"{pane}-view"))

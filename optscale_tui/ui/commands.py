@@ -13,7 +13,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from optscale_tui.ui.messages import FixesRequested, SettingsReloadRequested, StepRequested
 
 if TYPE_CHECKING:
-    from optscale_tui.ui.panes.verify import VerifyView
+    from optscale_tui.ui.panes.verify import VerifyPane
     from optscale_tui.ui.state import AppHost
 
 
@@ -33,7 +33,7 @@ class ActionsProvider(Provider):
                 return view
         return None
 
-    def _verify_view(self) -> VerifyView | None:
+    def _verify_view(self) -> VerifyPane | None:
         return self._view("verify")  # type: ignore[return-value]
 
     # --- the commands -------------------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ class ActionsProvider(Provider):
         self._go("review")
         view = self._view("review")
         if view is not None:
-            # ReviewView's save flow (confirm, write, backup), called directly: run_action would skip it while the
+            # ReviewPane's save flow (confirm, write, backup), called directly: run_action would skip it while the
             # pane's key is dimmed, and a user who asked to write is told why nothing can be written.
             self.app.call_later(view.action_save)
 

@@ -52,8 +52,12 @@ class WizardState:
 
     @property
     def stored_key(self) -> str | None:
-        env = self.document.env if self.document else {}
-        value = env.get("ANTHROPIC_AUTH_TOKEN")
+        if self.document is None:
+            return None
+        # Imported once the file is read (the schema is loaded by then): Connect asks before, at the first frame.
+        from optscale_tui.core.clients.claude_code.schema import SETTING
+
+        value = self.document.env.get(SETTING["key"].key)
         return value if isinstance(value, str) and value else None
 
     @property

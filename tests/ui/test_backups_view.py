@@ -13,7 +13,7 @@ from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
-from optscale_tui.ui.panes.backups import BackupsView
+from optscale_tui.ui.panes.backups import BackupsPane
 from optscale_tui.ui.widgets.diff_view import DiffView
 from tests.ui.screen import screen_text, settle
 from tests.ui.test_navigation import footer_keys
@@ -68,7 +68,7 @@ async def test_after_two_saves_the_list_has_both_backups_and_the_original(ui_san
         assert rows[-1][0] == "original" and "kept for good" in rows[-1][2]
         assert all(r[0].endswith("UTC") for r in rows[:2])
         assert rows[0][0] >= rows[1][0]  # newest first
-        view = app.query_one(BackupsView)
+        view = app.query_one(BackupsPane)
         assert view.selected is not None and not view.selected.is_original
         # The newest backup holds "a/first": restoring it would change a/second back.
         diff = app.query_one("#backups-diff", DiffView).text
@@ -95,7 +95,7 @@ async def test_the_original_diff_masks_the_key_and_restore_brings_it_back(ui_san
         table.focus()
         await pilot.press("down")
         await settle(pilot)
-        assert app.query_one(BackupsView).selected.is_original
+        assert app.query_one(BackupsPane).selected.is_original
         diff = app.query_one("#backups-diff", DiffView).text
         assert f'-    "ANTHROPIC_AUTH_TOKEN": "{mask_secret(KEY)}",' in diff
         assert KEY not in diff
@@ -116,7 +116,7 @@ async def test_the_original_diff_masks_the_key_and_restore_brings_it_back(ui_san
         assert len(table_rows(app)) == 3
         assert "before a restore" in screen_text(app)
         assert app.state.document is not None and app.state.document.text == seeded.decode()
-        assert app.query_one(BackupsView).selected is not None
+        assert app.query_one(BackupsPane).selected is not None
 
 
 async def test_cancel_keeps_the_current_file(ui_sandbox) -> None:
@@ -152,7 +152,7 @@ async def test_no_backups_leaves_no_focus_on_the_hidden_table_and_a_new_backup_b
         await pilot.press("f7")
         await settle(pilot)
         table = app.query_one("#backups-table", DataTable)
-        view = app.query_one(BackupsView)
+        view = app.query_one(BackupsPane)
         assert "No backups yet" in screen_text(app)
         assert app.focused is view  # the pane, not the hidden table
         keys = footer_keys(app)
@@ -192,7 +192,7 @@ async def test_restore_makes_the_restored_values_the_edited_ones(ui_sandbox) -> 
         await pilot.press("f7")
         await settle(pilot)
         app.query_one("#backups-table", DataTable).focus()
-        assert app.query_one(BackupsView).selected.created  # the newest backup: the file after the first save
+        assert app.query_one(BackupsPane).selected.created  # the newest backup: the file after the first save
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("y")
@@ -263,7 +263,7 @@ async def test_restoring_a_file_without_a_base_url_empties_the_field(ui_sandbox)
         app.query_one("#backups-table", DataTable).focus()
         await pilot.press("down")  # the original
         await settle(pilot)
-        assert app.query_one(BackupsView).selected.is_original
+        assert app.query_one(BackupsPane).selected.is_original
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("y")

@@ -9,7 +9,7 @@ from optscale_tui.demo.server import DEMO_KEY, DemoGateway
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.commands import ActionsProvider
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
-from optscale_tui.ui.panes.verify import VerifyView
+from optscale_tui.ui.panes.verify import VerifyPane
 from optscale_tui.ui.state import WizardState
 
 TIERS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "anthropic/claude-opus-4-6"}
@@ -96,7 +96,7 @@ async def test_verify_now_runs_the_verification(ui_sandbox):
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert app.current_pane == "verify"
-            view = app.query_one(VerifyView)
+            view = app.query_one(VerifyPane)
             assert view.done is not None and view.done.ok
             await run_command(app, pilot, "Copy verification report")
             assert app.clipboard.startswith("# optscale-tui verification report") and DEMO_KEY not in app.clipboard

@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 from optscale_tui.core.connection import mask_secret
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.fix import FixScreen
-from optscale_tui.ui.panes.doctor import DoctorView
+from optscale_tui.ui.panes.doctor import DoctorPane
 from optscale_tui.ui.widgets.findings import FindingsList
 from tests.ui.screen import press_and_wait, screen_text, settle
 from tests.ui.test_navigation import footer_keys
@@ -31,12 +31,12 @@ def rows(app: OptScaleApp) -> dict[str, dict[str, str]]:
             for row in table.rows}
 
 
-async def open_doctor(app: OptScaleApp, pilot) -> DoctorView:
+async def open_doctor(app: OptScaleApp, pilot) -> DoctorPane:
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.press("f6")
     await pilot.pause()
-    return app.query_one(DoctorView)
+    return app.query_one(DoctorPane)
 
 
 async def test_table_shows_the_token_masked_with_its_source(ui_sandbox) -> None:

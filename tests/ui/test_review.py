@@ -13,7 +13,7 @@ from optscale_tui.core.connection import ApiKey, TierMapping, mask_secret, parse
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.messages import ConnectionEdited, TiersEdited
-from optscale_tui.ui.panes.review import ReviewView
+from optscale_tui.ui.panes.review import ReviewPane
 from optscale_tui.ui.widgets.diff_view import DiffView
 from optscale_tui.ui.widgets.findings import FindingsList
 from tests.ui.screen import screen_text
@@ -28,7 +28,7 @@ HAIKU = "anthropic/claude-haiku-4-5"
 
 def pane_text(app: OptScaleApp) -> str:
     """Every text the review pane holds, scrolled into view or not."""
-    view = app.query_one(ReviewView)
+    view = app.query_one(ReviewPane)
     parts = [str(w.content) for w in view.query("Static") if w.display and hasattr(w, "content")]
     parts.append(view.query_one(DiffView).text)
     parts.extend(view.query_one(FindingsList).texts)
@@ -45,18 +45,18 @@ async def enter_values(app: OptScaleApp, pilot, *, key: str | None = KEY, opus: 
 
 def on_screen(app: OptScaleApp, selector: str) -> bool:
     """The Review pane's widget is shown whole, inside the screen and above the Footer (no scrolling needed)."""
-    widget = app.query_one(ReviewView).query_one(selector)
+    widget = app.query_one(ReviewPane).query_one(selector)
     region, footer = widget.region, app.screen.query_one(Footer).region
     return (widget.display and region.height > 0 and app.screen.region.contains_region(region)
             and region.bottom <= footer.y)
 
 
-async def open_review(app: OptScaleApp, pilot) -> ReviewView:
+async def open_review(app: OptScaleApp, pilot) -> ReviewPane:
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.press("f4")
     await pilot.pause()
-    return app.query_one(ReviewView)
+    return app.query_one(ReviewPane)
 
 
 async def confirm_save(app: OptScaleApp, pilot, answer: str = "y") -> None:
@@ -70,7 +70,7 @@ async def confirm_save(app: OptScaleApp, pilot, answer: str = "y") -> None:
     await pilot.pause()
 
 
-def state_of(view: ReviewView) -> str:
+def state_of(view: ReviewPane) -> str:
     return view.query_one("#review-state").current
 
 

@@ -20,7 +20,7 @@ from optscale_tui.demo.server import DEMO_KEY, DemoGateway, demo_reply_text
 from optscale_tui.ui.app import OptScaleApp
 from optscale_tui.ui.dialogs.confirm import ConfirmScreen
 from optscale_tui.ui.dialogs.report import SaveReportScreen
-from optscale_tui.ui.panes.verify import VerifyView
+from optscale_tui.ui.panes.verify import VerifyPane
 from optscale_tui.ui.widgets.checklist import Checklist
 from optscale_tui.ui.widgets.stream_log import StreamLog
 from tests.ui.screen import screen_text
@@ -51,14 +51,14 @@ def seed_sonnet_only(sandbox, gateway: DemoGateway) -> None:
 
 
 
-async def open_verify(app, pilot) -> VerifyView:
+async def open_verify(app, pilot) -> VerifyPane:
     await pilot.pause()
     await pilot.press("f5")
     await pilot.pause()
-    return app.query_one(VerifyView)
+    return app.query_one(VerifyPane)
 
 
-async def run_all(app, pilot) -> VerifyView:
+async def run_all(app, pilot) -> VerifyPane:
     view = await open_verify(app, pilot)
     await pilot.press("r")
     await app.workers.wait_for_complete()
@@ -453,7 +453,7 @@ async def test_runs_by_itself_when_shown_after_a_save(ui_sandbox, gw):
     app = OptScaleApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        view = app.query_one(VerifyView)
+        view = app.query_one(VerifyPane)
         app.broadcast("saved")
         await pilot.pause()
         assert view.done is None and not app.verification_running  # not while another pane is shown

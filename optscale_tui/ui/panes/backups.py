@@ -52,7 +52,7 @@ class BackupTable(DataTable):
     ]
 
 
-class BackupsView(Pane):
+class BackupsPane(Pane):
     """Pane "backups"."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

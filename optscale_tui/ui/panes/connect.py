@@ -86,7 +86,7 @@ class AdvancingInput(Input):
         self.scroll_to_region(Region(cursor, 0, 1, 1), force=True, animate=False, immediate=True)
 
 
-class ConnectView(Pane):
+class ConnectPane(Pane):
     """Pane "connect": Base URL + API key, validated locally by core as the user types."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

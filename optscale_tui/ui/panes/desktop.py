@@ -60,7 +60,7 @@ class ValueList(OptionList):
     """The values; rows are laid out for the list's width, so a resize (or a scrollbar appearing) re-lays them."""
 
     def on_resize(self) -> None:
-        view = next((a for a in self.ancestors if isinstance(a, DesktopView)), None)
+        view = next((a for a in self.ancestors if isinstance(a, DesktopPane)), None)
         if view is not None:
             view.refresh_from_state(None)  # a redraw of its own: nothing in the state changed
 
@@ -76,7 +76,7 @@ class DesktopValue:
     note: str = ""
 
 
-class DesktopView(Pane):
+class DesktopPane(Pane):
     """Values to paste into Claude Desktop (pane id "desktop")."""
 
     # The Footer shows the four copy keys as one group ("1234 Copy") so that Quit and Help still fit in 80 columns;

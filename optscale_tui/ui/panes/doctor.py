@@ -54,7 +54,7 @@ def overrides_text(var: EffectiveVariable) -> str:
     return "beats " + ", ".join(layer_name(layer) for layer, _path in var.overridden)
 
 
-class DoctorView(Pane):
+class DoctorPane(Pane):
     """Pane "doctor"."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

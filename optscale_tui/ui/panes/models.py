@@ -63,7 +63,7 @@ class MappingTable(DataTable):
                 self.post_message(self.Clear(row_key.value))
 
 
-class ModelsView(Pane):
+class ModelsPane(Pane):
     """Pane "tiers" (step 2, Models): catalog, tier mapping, coverage warning and the optional extras."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -194,8 +194,13 @@ class ModelsView(Pane):
             return False
 
     def _file_has_names(self) -> bool:
-        env = self.state.document.env if self.state.document else {}
-        return any(env.get(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL_NAME") for tier in TIERS)
+        if self.state.document is None:
+            return False
+        # Imported once the file is read (the schema is loaded by then): importing it at mount would cost start-up.
+        from optscale_tui.core.clients.claude_code.schema import SETTING
+
+        env = self.state.document.env
+        return any(env.get(SETTING[f"name.{tier}"].key) for tier in TIERS)
 
     def _show_catalog(self) -> None:
         state = self.state

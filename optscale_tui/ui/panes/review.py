@@ -161,7 +161,7 @@ def change_line(change: PlannedChange) -> str:
     return f"{line}  — {change.reason}" if change.reason else line
 
 
-class ReviewView(Pane):
+class ReviewPane(Pane):
     """Pane "review": what will be written, and the Save action."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

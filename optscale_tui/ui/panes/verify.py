@@ -93,7 +93,7 @@ def tui_message(result: CheckResult) -> str:
     return home_relative(result.message).replace("; see doctor)", "; see Doctor (F6))")
 
 
-class VerifyView(Pane):
+class VerifyPane(Pane):
     """The verification log (pane id "verify")."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
