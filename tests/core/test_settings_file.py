@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -402,6 +403,38 @@ def test_without_a_main_model_a_model_that_reaches_these_values_stays(
     plan = plan_apply(doc, values(tiers=tiers))
     assert json.loads(plan.new_text)["model"] == model
     assert change(plan, "model") is None
+
+
+@pytest.mark.parametrize(("model", "file_url", "kept"), [
+    ("other-gw/main", ELSEWHERE, False),  # the previous connection's id: this gateway would refuse it
+    ("haiku", HERE, True),  # an alias of a tier these values map
+    ("anthropic/claude-opus-4-6", ELSEWHERE, True),  # the values' own Opus model
+])
+def test_without_a_main_model_an_env_anthropic_model_follows_the_same_rule_as_the_top_level_one(
+        tmp_path: Path, model: str, file_url: str, kept: bool) -> None:
+    # ANTHROPIC_MODEL outranks the top-level `model`: left from another gateway, Claude Code would send it here.
+    doc = load_settings(write(tmp_path, json.dumps({"env": {"ANTHROPIC_BASE_URL": file_url,
+                                                            "ANTHROPIC_MODEL": model, "KEEP": "1"}}, indent=2)))
+    plan = plan_apply(doc, values(tiers=TIERS))
+    env = json.loads(plan.new_text)["env"]
+    assert env["KEEP"] == "1"
+    if kept:
+        assert env["ANTHROPIC_MODEL"] == model and change(plan, "env.ANTHROPIC_MODEL") is None
+    else:
+        removed = change(plan, "env.ANTHROPIC_MODEL")
+        assert "ANTHROPIC_MODEL" not in env and removed is not None and "refuse" in removed.reason
+        assert f'"ANTHROPIC_MODEL": "{model}"' in plan.diff()
+
+
+def test_an_env_anthropic_model_that_would_replace_the_main_model_written_is_removed(tmp_path: Path) -> None:
+    doc = load_settings(write(tmp_path, json.dumps({"env": {"ANTHROPIC_MODEL": "other-gw/main"}})))
+    plan = plan_apply(doc, values(tiers=replace(TIERS, main_model="anthropic/claude-sonnet-4-6")))
+    data = json.loads(plan.new_text)
+    assert data["model"] == "anthropic/claude-sonnet-4-6" and "ANTHROPIC_MODEL" not in data["env"]
+    assert "outranks" in change(plan, "env.ANTHROPIC_MODEL").reason
+    same = load_settings(write(tmp_path, json.dumps({"env": {"ANTHROPIC_MODEL": "anthropic/claude-sonnet-4-6"}})))
+    plan = plan_apply(same, values(tiers=replace(TIERS, main_model="anthropic/claude-sonnet-4-6")))
+    assert json.loads(plan.new_text)["env"]["ANTHROPIC_MODEL"] == "anthropic/claude-sonnet-4-6"
 
 
 def test_empty_display_name_removes_it(tmp_path: Path) -> None:

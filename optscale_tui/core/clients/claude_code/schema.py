@@ -97,6 +97,11 @@ class Setting:
         return self.value is not None and not self.top_level
 
 
+# The env form of the main model. Claude Code ranks it above the settings file's top-level `model` (only --model and
+# /model beat it), so a value left there from another connection wins over the main model written beside it.
+MAIN_MODEL_ENV = "ANTHROPIC_MODEL"
+
+
 def _model_key(tier: str) -> str:
     return f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL"
 
@@ -113,7 +118,7 @@ SCHEMA: tuple[Setting, ...] = (
     # Not ours, but Claude Code reads them: plan_apply drops the first, the doctor watches the others, and a `run`
     # session blanks them when another layer sets them.
     Setting("ANTHROPIC_API_KEY", secret=True),
-    Setting("ANTHROPIC_MODEL", read=read_model, routes=True),
+    Setting(MAIN_MODEL_ENV, read=read_model, routes=True),
     Setting(_model_key("fable"), read=read_model, tier="fable", routes=True),
     Setting("ANTHROPIC_SMALL_FAST_MODEL", read=read_model),  # the deprecated name of the Haiku (background) model
     # The /model labels we do not write; like ours, each describes the model it was written for.
@@ -248,6 +253,8 @@ def plan_apply(doc: SettingsDocument, values: ConnectionValues) -> SettingsPlan:
     elif (why := main_model_left_behind(doc, values)) is not None:
         e.edits.top_remove.append(main_key)
         e.edits.reasons[main_key] = why
+    if (why := env_model_left_behind(doc, values)) is not None:
+        e.drop(MAIN_MODEL_ENV, why)
     # Keep OWNED_ENV_KEYS order for keys that will be appended.
     e.edits.env_set = {k: e.edits.env_set[k] for k in OWNED_ENV_KEYS if k in e.edits.env_set}
     return build_plan(doc, e.edits)
@@ -263,7 +270,23 @@ def main_model_left_behind(doc: SettingsDocument, values: ConnectionValues) -> s
     override it, as `run` does with `"model": ""`; without `model` the default session follows the Opus tier.) On
     the same gateway a model the user chose stays, as before, unless it is an alias of a tier `values` leave
     unmapped, which Claude Code sends as its built-in name: it goes when the Opus tier can take its place."""
-    model = doc.data.get(SETTING["main_model"].key)
+    return _model_left_behind(doc.data.get(SETTING["main_model"].key), doc, values)
+
+
+def env_model_left_behind(doc: SettingsDocument, values: ConnectionValues) -> str | None:
+    """Why the file's env ANTHROPIC_MODEL must go when `values` are written; None: it stays. It outranks the
+    top-level `model`: with a main model of their own, any other value there would replace it; without one, the
+    same rule as for the top-level `model` (main_model_left_behind)."""
+    model = doc.env.get(MAIN_MODEL_ENV)
+    if values.tiers.main_model:
+        if isinstance(model, str) and model.strip() and model.strip() != values.tiers.main_model.strip():
+            return (f"{MAIN_MODEL_ENV} outranks the top-level model: Claude Code would use it instead of the main "
+                    f"model written ({values.tiers.main_model})")
+        return None
+    return _model_left_behind(model, doc, values)
+
+
+def _model_left_behind(model: object, doc: SettingsDocument, values: ConnectionValues) -> str | None:
     if not isinstance(model, str) or not model.strip():
         return None  # nothing there, or not a name (not ours to judge)
     name = strip_context_suffix(model.strip())
